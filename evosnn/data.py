@@ -1,0 +1,324 @@
+"""Data sets: train / validation / test splits held in memory as uint8 tensors.
+
+One entry point, :func:`load_splits`, for every kind:
+
+* ``digits``: scikit-learn's bundled 8x8 handwritten digits, resized to the space's image size.
+* ``cifar10`` / ``cifar100``: the standard python-pickle releases (``cifar-10-batches-py/``,
+  ``cifar-100-python/``) in a local folder, read without torchvision through an unpickler that only
+  admits numpy arrays and plain containers.
+* ``imagefolder``: ``ROOT/<class>/*.png|jpg`` (or ``ROOT/train/<class>`` + ``ROOT/test/<class>``),
+  read with Pillow.
+* ``synthetic``: class prototypes plus noise, deterministic; for tests.
+
+Validation is always carved out of the training data (seeded, stratified); the test split is the
+data set's own test set where it has one, otherwise a seeded stratified hold-out. The search only
+ever sees ``train`` and ``val``.
+
+Example:
+    >>> splits = load_splits(space.dataset, seed=0)  # doctest: +SKIP
+    >>> images, labels = next(iter_batches(splits.train, 64, shuffle=True))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from evosnn.errors import DataError
+from evosnn.space import DatasetSpec
+
+__all__ = ["Split", "Splits", "augment", "iter_batches", "load_splits", "normalize"]
+
+_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
+
+
+@dataclass(frozen=True)
+class Split:
+    """Images ``[N, C, H, W]`` as uint8 and labels ``[N]`` as int64."""
+
+    images: torch.Tensor
+    labels: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+
+@dataclass(frozen=True)
+class Splits:
+    """The three splits plus the per-channel mean and std used to normalise them."""
+
+    train: Split
+    val: Split
+    test: Split
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+
+
+# ---------------------------------------------------------------------------------------- batches
+def normalize(
+    images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
+) -> torch.Tensor:
+    """uint8 ``[B, C, H, W]`` to float32, scaled to [0, 1] then standardised per channel."""
+    x = images.float().div_(255.0)
+    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+    return x.sub_(m).div_(s)
+
+
+def augment(
+    images: torch.Tensor, *, shift: int, flip: bool, generator: torch.Generator
+) -> torch.Tensor:
+    """Random translation by up to ``shift`` pixels (zero padding) and optional horizontal flip.
+
+    Digits get shifts only (a mirrored digit is another symbol); CIFAR gets the usual pad-4 crop and
+    flip. One draw per image, from ``generator``, so training is reproducible.
+    """
+    n, _, h, w = images.shape
+    out = images
+    if shift > 0:
+        padded = F.pad(images, (shift, shift, shift, shift))
+        dx = torch.randint(0, 2 * shift + 1, (n,), generator=generator).tolist()
+        dy = torch.randint(0, 2 * shift + 1, (n,), generator=generator).tolist()
+        crops = [
+            padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(zip(dx, dy, strict=False))
+        ]
+        out = torch.stack(crops)
+    if flip:
+        mask = torch.rand(n, generator=generator) < 0.5
+        out = torch.where(mask.view(-1, 1, 1, 1), out.flip(-1), out)
+    return out
+
+
+def iter_batches(
+    split: Split,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    generator: torch.Generator | None = None,
+    drop_last: bool = False,
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Yield ``(uint8 images, labels)`` batches; in-memory, so much cheaper than a DataLoader."""
+    n = len(split)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    stop = n - n % batch_size if drop_last else n
+    for start in range(0, stop, batch_size):
+        idx = order[start : start + batch_size]
+        yield split.images[idx], split.labels[idx]
+
+
+# ---------------------------------------------------------------------------------------- loading
+def load_splits(spec: DatasetSpec, *, root: str | Path | None = None, seed: int = 0) -> Splits:
+    """Load the data set ``spec`` names; ``root`` overrides ``spec.root``.
+
+    Raises:
+        DataError: the folder is missing or does not have the expected layout.
+    """
+    folder = Path(root) if root is not None else (Path(spec.root) if spec.root else None)
+    if spec.name == "digits":
+        images, labels = _digits()
+        train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
+    elif spec.name == "synthetic":
+        images, labels = _synthetic(spec, seed)
+        train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
+    elif spec.name in ("cifar10", "cifar100"):
+        train_images, train_labels, test_images, test_labels = _cifar(
+            spec.name, _need(folder, spec)
+        )
+        test = Split(test_images, test_labels)
+    else:
+        base = _need(folder, spec)
+        if (base / "train").is_dir() and (base / "test").is_dir():
+            train_images, train_labels = _image_folder(base / "train", spec)
+            test = Split(*_image_folder(base / "test", spec))
+        else:
+            images, labels = _image_folder(base, spec)
+            train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
+    train_images = _resize(train_images, spec.image_size)
+    test = Split(_resize(test.images, spec.image_size), test.labels)
+    _check_shape(train_images, train_labels, spec)
+    _check_shape(test.images, test.labels, spec)
+    train_i, val_i = _stratified(train_labels, spec.val_fraction, seed + 1)
+    train = Split(train_images[train_i], train_labels[train_i])
+    val = Split(train_images[val_i], train_labels[val_i])
+    x = train.images.float().div(255.0)
+    mean = tuple(float(v) for v in x.mean(dim=(0, 2, 3)))
+    std = tuple(max(float(v), 1e-3) for v in x.std(dim=(0, 2, 3)))
+    return Splits(train=train, val=val, test=test, mean=mean, std=std)
+
+
+def _need(folder: Path | None, spec: DatasetSpec) -> Path:
+    if folder is None:
+        raise DataError(f"data set {spec.name!r} needs a folder: give dataset.root or --data DIR")
+    if not folder.is_dir():
+        raise DataError(f"data folder {folder} does not exist (data set {spec.name!r})")
+    return folder
+
+
+def _check_shape(images: torch.Tensor, labels: torch.Tensor, spec: DatasetSpec) -> None:
+    if images.shape[1] != spec.channels:
+        raise DataError(
+            f"data set {spec.name!r} has {images.shape[1]} channel(s), "
+            f"the space says {spec.channels}"
+        )
+    if len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= spec.num_classes):
+        raise DataError(
+            f"data set {spec.name!r} has labels outside 0..{spec.num_classes - 1} "
+            f"(the space's num_classes)"
+        )
+
+
+def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
+    if images.shape[-1] == size and images.shape[-2] == size:
+        return images
+    x = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
+    return x.round_().clamp_(0, 255).to(torch.uint8)
+
+
+def _stratified(
+    labels: torch.Tensor, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices (kept, held out): ``fraction`` of every class held out, seeded."""
+    gen = torch.Generator().manual_seed(seed)
+    kept, held = [], []
+    for cls in torch.unique(labels).tolist():
+        idx = torch.nonzero(labels == cls).flatten()
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        k = round(len(idx) * fraction)
+        if len(idx) > 1:
+            k = min(max(k, 1), len(idx) - 1)
+        held.append(idx[:k])
+        kept.append(idx[k:])
+    return torch.cat(kept).sort().values, torch.cat(held).sort().values
+
+
+def _hold_out(
+    images: torch.Tensor, labels: torch.Tensor, fraction: float, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, Split]:
+    kept, held = _stratified(labels, fraction, seed)
+    return images[kept], labels[kept], Split(images[held], labels[held])
+
+
+def _digits() -> tuple[torch.Tensor, torch.Tensor]:
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    pixels = np.asarray(bunch.images, dtype=np.float32) * (255.0 / 16.0)
+    images = torch.from_numpy(pixels).round().clamp(0, 255).to(torch.uint8).unsqueeze(1)
+    return images, torch.as_tensor(bunch.target, dtype=torch.int64)
+
+
+def _synthetic(spec: DatasetSpec, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-class smooth random prototypes plus pixel noise: learnable, and made in milliseconds."""
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    size, c, k = spec.image_size, spec.channels, spec.num_classes
+    coarse = torch.rand(k, c, 4, 4, generator=gen)
+    protos = F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)
+    labels = torch.arange(spec.synthetic_size) % k
+    noise = 0.25 * torch.randn(spec.synthetic_size, c, size, size, generator=gen)
+    images = (protos[labels] + noise).clamp(0, 1).mul(255).round().to(torch.uint8)
+    return images, labels
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Admits only what the CIFAR pickles hold: dicts, lists, bytes, str and numpy arrays."""
+
+    _ALLOWED: ClassVar[frozenset[tuple[str, str]]] = frozenset(
+        {
+            ("numpy.core.multiarray", "_reconstruct"),
+            ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy", "ndarray"),
+            ("numpy", "dtype"),
+            ("numpy.core.multiarray", "scalar"),
+            ("numpy._core.multiarray", "scalar"),
+            ("_codecs", "encode"),
+        }
+    )
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def _read_pickle(path: Path) -> dict[Any, Any]:
+    if not path.is_file():
+        raise DataError(f"expected the CIFAR file {path} (standard python-pickle release)")
+    try:
+        data = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
+    except Exception as exc:
+        raise DataError(f"{path}: not a readable CIFAR pickle ({exc})") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: not a CIFAR pickle (expected a dict)")
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
+
+
+def _cifar_arrays(path: Path, label_key: str) -> tuple[torch.Tensor, torch.Tensor]:
+    data = _read_pickle(path)
+    if "data" not in data or label_key not in data:
+        raise DataError(f"{path}: missing 'data' or '{label_key}' (not a CIFAR batch)")
+    pixels = np.asarray(data["data"])
+    labels = np.asarray(data[label_key])
+    if pixels.ndim != 2 or pixels.shape[1] != 3072 or len(labels) != len(pixels):
+        raise DataError(f"{path}: expected N x 3072 pixels and N labels, got {pixels.shape}")
+    images = torch.from_numpy(pixels.astype(np.uint8)).view(-1, 3, 32, 32)
+    return images, torch.as_tensor(labels.astype(np.int64))
+
+
+def _cifar(
+    name: str, folder: Path
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    sub = "cifar-10-batches-py" if name == "cifar10" else "cifar-100-python"
+    base = folder / sub if (folder / sub).is_dir() else folder
+    if name == "cifar10":
+        parts = [_cifar_arrays(base / f"data_batch_{i}", "labels") for i in range(1, 6)]
+        train_x = torch.cat([p[0] for p in parts])
+        train_y = torch.cat([p[1] for p in parts])
+        test_x, test_y = _cifar_arrays(base / "test_batch", "labels")
+    else:
+        train_x, train_y = _cifar_arrays(base / "train", "fine_labels")
+        test_x, test_y = _cifar_arrays(base / "test", "fine_labels")
+    return train_x, train_y, test_x, test_y
+
+
+def _image_folder(folder: Path, spec: DatasetSpec) -> tuple[torch.Tensor, torch.Tensor]:
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if not classes:
+        raise DataError(
+            f"image folder {folder} has no class sub-folders (expected {folder}/<class>/*.png)"
+        )
+    if len(classes) != spec.num_classes:
+        raise DataError(
+            f"image folder {folder} has {len(classes)} class folders, the space says "
+            f"{spec.num_classes}"
+        )
+    mode = {1: "L", 3: "RGB"}.get(spec.channels)
+    if mode is None:
+        raise DataError(f"image folders support 1 or 3 channels, the space says {spec.channels}")
+    images, labels = [], []
+    for label, cls in enumerate(classes):
+        files = sorted(p for p in (folder / cls).iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"class folder {folder / cls} holds no images")
+        for file in files:
+            try:
+                with Image.open(file) as opened:
+                    img = opened.convert(mode).resize((spec.image_size, spec.image_size))
+                    array = np.asarray(img, dtype=np.uint8)
+            except (UnidentifiedImageError, OSError) as exc:
+                raise DataError(
+                    f"{file}: not a readable image ({exc.__class__.__name__})"
+                ) from None
+            images.append(array.reshape(spec.image_size, spec.image_size, spec.channels))
+            labels.append(label)
+    stacked = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()
+    return stacked, torch.tensor(labels, dtype=torch.int64)

@@ -1,0 +1,63 @@
+"""Shared fixtures: the shipped spaces and a tiny synthetic space for fast model tests."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from evosnn.space import SearchSpace, load_space
+
+ROOT = Path(__file__).resolve().parent.parent
+SPACES = ROOT / "search_spaces"
+
+TINY: dict[str, Any] = {
+    "name": "tiny-synthetic",
+    "dataset": {
+        "name": "synthetic",
+        "image_size": 8,
+        "channels": 1,
+        "num_classes": 4,
+        "synthetic_size": 200,
+    },
+    "supernet": {"depth": 2, "embed_dim": 32, "mlp_ratio": 2.0, "num_heads": 4},
+    "choices": {
+        "depth": [1, 2],
+        "embed_dim": [16, 32],
+        "mlp_ratio": [1.0, 2.0],
+        "num_heads": [2, 4],
+        "time_steps": [1, 2],
+        "threshold": [0.5, 1.0],
+        "tau": [2.0, 4.0],
+    },
+    "neuron_defaults": {"threshold": 1.0, "tau": 2.0, "time_steps": 2},
+}
+
+
+def tiny_dict() -> dict[str, Any]:
+    """A fresh, mutable copy of the tiny space's mapping."""
+    return copy.deepcopy(TINY)
+
+
+@pytest.fixture
+def tiny_space() -> SearchSpace:
+    return SearchSpace.from_dict(tiny_dict(), source="tiny")
+
+
+@pytest.fixture
+def digits_space() -> SearchSpace:
+    return load_space(SPACES / "digits-tiny.yaml")
+
+
+@pytest.fixture
+def cifar_space() -> SearchSpace:
+    return load_space(SPACES / "cifar10-spikformer.yaml")
+
+
+def write_space(tmp_path: Path, data: dict[str, Any], name: str = "space.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(data))
+    return path

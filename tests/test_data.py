@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from evosnn.data import augment, iter_batches, load_splits, normalize
+from evosnn.errors import DataError
+from evosnn.space import DatasetSpec
+
+
+def test_digits_splits_are_deterministic_disjoint_and_stratified() -> None:
+    spec = DatasetSpec(name="digits", image_size=16, channels=1, num_classes=10)
+    a = load_splits(spec, seed=0)
+    b = load_splits(spec, seed=0)
+    assert torch.equal(a.val.images, b.val.images) and torch.equal(a.test.labels, b.test.labels)
+    assert len(a.train) + len(a.val) + len(a.test) == 1797
+    assert a.train.images.shape[1:] == (1, 16, 16) and a.train.images.dtype == torch.uint8
+    assert len(a.test) == pytest.approx(0.2 * 1797, abs=10)
+    assert torch.bincount(a.val.labels, minlength=10).min() >= 20
+    c = load_splits(spec, seed=1)
+    assert not torch.equal(a.val.labels, c.val.labels) or not torch.equal(
+        a.val.images, c.val.images
+    )
+
+
+def test_batches_and_normalisation() -> None:
+    spec = DatasetSpec(
+        name="synthetic", image_size=8, channels=3, num_classes=4, synthetic_size=100
+    )
+    splits = load_splits(spec, seed=0)
+    batches = list(iter_batches(splits.train, 16))
+    assert sum(len(y) for _, y in batches) == len(splits.train)
+    x = normalize(splits.train.images, splits.mean, splits.std)
+    assert x.dtype == torch.float32
+    assert x.mean(dim=(0, 2, 3)).abs().max() < 1e-4
+    gen = torch.Generator().manual_seed(0)
+    out = augment(splits.train.images[:8], shift=2, flip=True, generator=gen)
+    assert out.shape == (8, 3, 8, 8) and out.dtype == torch.uint8
+
+
+def _write_cifar10(root: Path, n: int = 20) -> Path:
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [*(f"data_batch_{i}" for i in range(1, 6)), "test_batch"]:
+        batch = {
+            b"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
+            b"labels": [int(v) for v in rng.integers(0, 10, size=n)],
+        }
+        (folder / name).write_bytes(pickle.dumps(batch))
+    return root
+
+
+def test_cifar10_python_pickle_layout(tmp_path: Path) -> None:
+    root = _write_cifar10(tmp_path)
+    spec = DatasetSpec(name="cifar10", image_size=32, channels=3, num_classes=10, val_fraction=0.1)
+    splits = load_splits(spec, root=root)
+    assert len(splits.train) + len(splits.val) == 100
+    assert len(splits.test) == 20
+    assert splits.train.images.shape[1:] == (3, 32, 32)
+
+
+def test_cifar100_layout(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 300), ("test", 50)):
+        batch = {
+            b"data": rng.integers(0, 256, size=(n, 3072), dtype=np.uint8),
+            b"fine_labels": [i % 100 for i in range(n)],
+        }
+        (folder / name).write_bytes(pickle.dumps(batch))
+    spec = DatasetSpec(name="cifar100", image_size=32, channels=3, num_classes=100)
+    splits = load_splits(spec, root=tmp_path)
+    assert len(splits.test) == 50 and int(splits.train.labels.max()) <= 99
+
+
+class _Evil:
+    def __reduce__(self) -> Any:
+        return (os.system, ("echo pwned",))
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda root: (root / "cifar-10-batches-py" / "data_batch_3").unlink(), "data_batch_3"),
+        (
+            lambda root: (root / "cifar-10-batches-py" / "test_batch").write_bytes(b"\x80garbage"),
+            "test_batch",
+        ),
+        (
+            lambda root: (root / "cifar-10-batches-py" / "data_batch_1").write_bytes(
+                pickle.dumps({b"data": _Evil(), b"labels": []})
+            ),
+            "refusing to load",
+        ),
+        (
+            lambda root: (root / "cifar-10-batches-py" / "data_batch_2").write_bytes(
+                pickle.dumps({b"data": np.zeros((2, 10), np.uint8), b"labels": [0, 1]})
+            ),
+            "3072",
+        ),
+    ],
+    ids=["missing file", "corrupt file", "pickled object", "wrong shape"],
+)
+def test_damaged_cifar_folder_is_a_clear_error(tmp_path: Path, damage: Any, message: str) -> None:
+    root = _write_cifar10(tmp_path)
+    damage(root)
+    spec = DatasetSpec(name="cifar10", image_size=32, channels=3, num_classes=10)
+    with pytest.raises(DataError, match=message):
+        load_splits(spec, root=root)
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    spec = DatasetSpec(name="cifar10", image_size=32, channels=3, num_classes=10)
+    with pytest.raises(DataError, match="does not exist"):
+        load_splits(spec, root=tmp_path / "nope")
+    with pytest.raises(DataError, match="needs a folder"):
+        load_splits(spec)
+
+
+def _write_image_folder(root: Path, classes: int = 3, per_class: int = 6) -> None:
+    rng = np.random.default_rng(0)
+    for c in range(classes):
+        (root / f"class{c}").mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 256, size=(10, 12, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / f"class{c}" / f"{i}.png")
+
+
+def test_image_folder(tmp_path: Path) -> None:
+    _write_image_folder(tmp_path)
+    spec = DatasetSpec(
+        name="imagefolder", image_size=8, channels=3, num_classes=3, test_fraction=0.2
+    )
+    splits = load_splits(spec, root=tmp_path)
+    assert len(splits.train) + len(splits.val) + len(splits.test) == 18
+    assert splits.train.images.shape[1:] == (3, 8, 8)
+
+
+def test_image_folder_errors(tmp_path: Path) -> None:
+    _write_image_folder(tmp_path)
+    spec = DatasetSpec(name="imagefolder", image_size=8, channels=3, num_classes=4)
+    with pytest.raises(DataError, match="3 class folders, the space says 4"):
+        load_splits(spec, root=tmp_path)
+    (tmp_path / "class1" / "2.png").write_bytes(b"not a png")
+    spec = DatasetSpec(name="imagefolder", image_size=8, channels=3, num_classes=3)
+    with pytest.raises(DataError, match=r"2\.png: not a readable image"):
+        load_splits(spec, root=tmp_path)
