@@ -1,0 +1,27 @@
+"""PyTorch library: LIF neurons, weight-entangled layers, the Spikformer supernet and its subnets.
+
+It knows nothing of search, storage, Ray or the CLI; it computes with ``SubnetConfig`` values.
+"""
+
+from __future__ import annotations
+
+from supernet.bn import recalibrate_bn
+from supernet.lif import LIF, ATan, Sigmoid, Surrogate
+from supernet.model import SpikformerSupernet, sps_widths
+from supernet.params import count_params
+from supernet.standalone import Spikformer, extract
+from supernet.stats import SpikeStats
+
+__all__ = [
+    "LIF",
+    "ATan",
+    "Sigmoid",
+    "SpikeStats",
+    "Spikformer",
+    "SpikformerSupernet",
+    "Surrogate",
+    "count_params",
+    "extract",
+    "recalibrate_bn",
+    "sps_widths",
+]

@@ -1,0 +1,203 @@
+"""SpikformerSupernet: one weight-entangled Spikformer that computes any subnet of a search space.
+
+``forward(images, config)`` runs the subnet ``config`` describes; nothing about the configuration is
+stored on the model, so running A, then B, then A gives A's outputs bit for bit.
+
+Neuron rule: a block's ``threshold`` and ``tau`` genes apply to all LIFs of that block (q, k, v,
+projection, both MLP layers); the attention LIF keeps Spikformer's threshold 0.5 and takes the
+block's tau. The patch splitter's LIFs use the space's default neuron settings.
+
+Example:
+    >>> net = SpikformerSupernet.from_space(space)  # doctest: +SKIP
+    >>> logits = net(images, SubnetConfig.largest(space))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from evosnn.config import mlp_hidden
+from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
+from supernet.lif import LIF, Surrogate
+from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.stats import SpikeStats
+
+if TYPE_CHECKING:
+    from evosnn.config import SubnetConfig
+    from evosnn.space import SearchSpace
+
+__all__ = ["SpikformerSupernet", "sps_widths"]
+
+
+def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
+    """Channels of the four patch-splitting stages: D/8, D/4, D/2, D."""
+    return embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim
+
+
+class _LinearBN(nn.Module):
+    """Linear + BatchNorm over the last dim of ``[T, B, N, C]``, then a LIF (entangled widths)."""
+
+    def __init__(self, d_in: int, d_out: int, surrogate: Surrogate | None) -> None:
+        super().__init__()
+        self.linear = EntangledLinear(d_in, d_out)
+        self.bn = EntangledBatchNorm(d_out)
+        self.lif = LIF(surrogate=surrogate)
+
+    def forward(
+        self, x: torch.Tensor, d_in: int, d_out: int, threshold: float, tau: float
+    ) -> torch.Tensor:
+        t, b, n, _ = x.shape
+        y = self.bn(self.linear(x.reshape(-1, d_in), d_in, d_out), d_out)
+        return self.lif(y.view(t, b, n, d_out), threshold=threshold, tau=tau)
+
+
+class _ConvBN(nn.Module):
+    """3x3 conv (no bias) + BatchNorm2d + LIF over ``[T, B, C, H, W]`` (entangled widths)."""
+
+    def __init__(self, c_in: int, c_out: int, surrogate: Surrogate | None) -> None:
+        super().__init__()
+        self.conv = EntangledConv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
+        self.bn = EntangledBatchNorm(c_out)
+        self.lif = LIF(surrogate=surrogate)
+
+    def currents(self, x: torch.Tensor, c_in: int, c_out: int) -> torch.Tensor:
+        """conv + BN of ``[B', C, H, W]``."""
+        return self.bn(self.conv(x, c_in, c_out), c_out)
+
+    def forward(
+        self, x: torch.Tensor, c_in: int, c_out: int, threshold: float, tau: float
+    ) -> torch.Tensor:
+        t, b = x.shape[:2]
+        y = self.currents(x.flatten(0, 1), c_in, c_out)
+        return self.lif(y.view(t, b, *y.shape[1:]), threshold=threshold, tau=tau)
+
+
+class _Block(nn.Module):
+    def __init__(self, dim: int, hidden: int, surrogate: Surrogate | None) -> None:
+        super().__init__()
+        self.q = _LinearBN(dim, dim, surrogate)
+        self.k = _LinearBN(dim, dim, surrogate)
+        self.v = _LinearBN(dim, dim, surrogate)
+        self.attn_lif = LIF(threshold=ATTENTION_THRESHOLD, surrogate=surrogate)
+        self.proj = _LinearBN(dim, dim, surrogate)
+        self.fc1 = _LinearBN(dim, hidden, surrogate)
+        self.fc2 = _LinearBN(hidden, dim, surrogate)
+
+
+class SpikformerSupernet(nn.Module):
+    """The largest Spikformer of a space, with weight-entangled layers.
+
+    Args:
+        image_size: input height and width (divisible by 4).
+        in_channels: input channels.
+        num_classes: classifier outputs.
+        depth, embed_dim, mlp_ratio, num_heads: the supernet maxima.
+        sps_threshold, sps_tau: neuron settings of the patch splitter's LIFs.
+        surrogate: surrogate gradient for every LIF (default sigmoid, alpha 4).
+    """
+
+    def __init__(
+        self,
+        *,
+        image_size: int,
+        in_channels: int,
+        num_classes: int,
+        depth: int,
+        embed_dim: int,
+        mlp_ratio: float,
+        num_heads: int,
+        sps_threshold: float = 1.0,
+        sps_tau: float = 2.0,
+        surrogate: Surrogate | None = None,
+    ) -> None:
+        super().__init__()
+        if image_size % 4 or embed_dim % 8:
+            raise ValueError("image_size must be divisible by 4 and embed_dim by 8")
+        self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
+        self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
+        self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
+        self.sps_threshold, self.sps_tau = sps_threshold, sps_tau
+        widths = sps_widths(embed_dim)
+        ins = (in_channels, *widths[:3])
+        self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
+        self.rpe = _ConvBN(embed_dim, embed_dim, surrogate)
+        self.blocks = nn.ModuleList(
+            _Block(embed_dim, self.max_hidden, surrogate) for _ in range(depth)
+        )
+        self.head = EntangledLinear(embed_dim, num_classes)
+
+    @classmethod
+    def from_space(
+        cls, space: SearchSpace, *, surrogate: Surrogate | None = None
+    ) -> SpikformerSupernet:
+        """The supernet of ``space`` (its maxima, data geometry and default neuron settings)."""
+        net, data = space.supernet, space.dataset
+        return cls(
+            image_size=data.image_size,
+            in_channels=data.channels,
+            num_classes=data.num_classes,
+            depth=net.depth,
+            embed_dim=net.embed_dim,
+            mlp_ratio=net.mlp_ratio,
+            num_heads=net.num_heads,
+            sps_threshold=space.neuron_defaults.threshold,
+            sps_tau=space.neuron_defaults.tau,
+            surrogate=surrogate,
+        )
+
+    def check(self, config: SubnetConfig) -> None:
+        """Raise ValueError if ``config`` does not fit inside this supernet."""
+        if config.depth > self.max_depth or config.embed_dim > self.max_dim:
+            raise ValueError(
+                f"config depth {config.depth} / embed_dim {config.embed_dim} exceeds the supernet's "
+                f"{self.max_depth} / {self.max_dim}"
+            )
+        for i in range(config.depth):
+            if config.mlp_hidden(i) > self.max_hidden:
+                raise ValueError(f"block {i}: MLP width {config.mlp_hidden(i)} > {self.max_hidden}")
+
+    def forward(
+        self, images: torch.Tensor, config: SubnetConfig, stats: SpikeStats | None = None
+    ) -> torch.Tensor:
+        """Logits ``[B, num_classes]`` of subnet ``config`` for normalised ``images [B, C, H, W]``.
+
+        ``stats``, when given, receives the input activity of every synaptic layer (for energy).
+        """
+        self.check(config)
+        d = config.embed_dim
+        w = sps_widths(d)
+        th, tau = self.sps_threshold, self.sps_tau
+        first: _ConvBN = self.sps[0]  # type: ignore[assignment]
+        x = sps_forward(
+            images,
+            [
+                partial(self.sps[i], c_in=w[i - 1], c_out=w[i], threshold=th, tau=tau)
+                for i in (1, 2, 3)
+            ],
+            first_currents=partial(first.currents, c_in=self.in_channels, c_out=w[0]),
+            first_lif=partial(first.lif, threshold=th, tau=tau),
+            rpe=partial(self.rpe, c_in=d, c_out=d, threshold=th, tau=tau),
+            steps=config.time_steps,
+            stats=stats,
+        )
+        for i in range(config.depth):
+            block: _Block = self.blocks[i]  # type: ignore[assignment]
+            hidden, th, tau = config.mlp_hidden(i), config.threshold[i], config.tau[i]
+            x = block_forward(
+                x,
+                q=partial(block.q, d_in=d, d_out=d, threshold=th, tau=tau),
+                k=partial(block.k, d_in=d, d_out=d, threshold=th, tau=tau),
+                v=partial(block.v, d_in=d, d_out=d, threshold=th, tau=tau),
+                attn_lif=partial(block.attn_lif, tau=tau),
+                proj=partial(block.proj, d_in=d, d_out=d, threshold=th, tau=tau),
+                fc1=partial(block.fc1, d_in=d, d_out=hidden, threshold=th, tau=tau),
+                fc2=partial(block.fc2, d_in=hidden, d_out=d, threshold=th, tau=tau),
+                heads=config.num_heads[i],
+                stats=stats,
+                name=f"blocks.{i}",
+            )
+        return classify(x, self.head.weight[:, :d], self.head.bias)

@@ -1,0 +1,126 @@
+"""Computations shared by the supernet and the stand-alone Spikformer (one definition each)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from supernet.stats import SpikeStats
+
+__all__ = [
+    "ATTENTION_SCALE",
+    "ATTENTION_THRESHOLD",
+    "block_forward",
+    "classify",
+    "max_pool",
+    "spiking_attention",
+    "sps_forward",
+]
+
+#: Spikformer's fixed attention scale (no softmax).
+ATTENTION_SCALE = 0.125
+#: Threshold of the LIF after the attention product; it does not follow the block's threshold gene.
+ATTENTION_THRESHOLD = 0.5
+
+
+def spiking_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int
+) -> torch.Tensor:
+    """Spiking self-attention ``(q kᵀ) v * 0.125`` per head, no softmax.
+
+    ``q, k, v`` are spike tensors ``[T, B, N, D]``; ``D`` is split into ``heads`` heads of ``D /
+    heads`` channels, so the head count changes which products are summed. Without a softmax the
+    product is associative and every intermediate is an exact small integer in float32, so the
+    cheaper order (``q (kᵀ v)`` when ``N > D / heads``) gives bit-identical results.
+    """
+    t, b, n, d = q.shape
+    hd = d // heads
+    q, k, v = (x.reshape(t, b, n, heads, hd).transpose(2, 3) for x in (q, k, v))
+    out = q @ (k.transpose(-2, -1) @ v) if n > hd else (q @ k.transpose(-2, -1)) @ v
+    return (out * ATTENTION_SCALE).transpose(2, 3).reshape(t, b, n, d)
+
+
+def max_pool(x: torch.Tensor) -> torch.Tensor:
+    """Spikformer's 3x3 stride-2 max-pool over ``[T, B, C, H, W]``."""
+    t, b = x.shape[:2]
+    y = F.max_pool2d(x.flatten(0, 1), kernel_size=3, stride=2, padding=1)
+    return y.view(t, b, *y.shape[1:])
+
+
+def classify(tokens: torch.Tensor, head: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """Mean over tokens, linear head per time step, mean over time: ``[T, B, N, D] -> [B, K]``."""
+    return F.linear(tokens.mean(2), head, bias).mean(0)
+
+
+Layer = Callable[[torch.Tensor], torch.Tensor]
+
+
+def sps_forward(
+    images: torch.Tensor,
+    stages: Sequence[Layer],
+    first_currents: Layer,
+    first_lif: Layer,
+    rpe: Layer,
+    steps: int,
+    stats: SpikeStats | None,
+) -> torch.Tensor:
+    """Spiking patch splitting ``[B, C, H, W] -> [T, B, N, D]``.
+
+    ``first_currents`` is the first conv + BN on the image; ``first_lif`` its neurons; ``stages`` the
+    three spike-driven conv+BN+LIF stages, ``rpe`` the relative-position conv+BN+LIF. The static
+    image is the same at every time step, so the first conv runs once and its currents are presented
+    T times (the energy model still counts its MACs at every step).
+    """
+    y = first_currents(images)
+    x = first_lif(y.unsqueeze(0).expand(steps, *y.shape))
+    for i, stage in enumerate(stages, start=1):
+        if stats is not None:
+            stats.record(f"sps.conv{i}", x)
+        x = stage(x)
+        if i >= 2:
+            x = max_pool(x)
+    if stats is not None:
+        stats.record("sps.rpe", x)
+    x = x + rpe(x)
+    return x.flatten(-2).transpose(-1, -2)
+
+
+def block_forward(
+    x: torch.Tensor,
+    *,
+    q: Layer,
+    k: Layer,
+    v: Layer,
+    attn_lif: Layer,
+    proj: Layer,
+    fc1: Layer,
+    fc2: Layer,
+    heads: int,
+    stats: SpikeStats | None,
+    name: str,
+) -> torch.Tensor:
+    """One Spikformer block on tokens ``[T, B, N, D]``: spiking self-attention then spiking MLP.
+
+    Each layer argument maps ``[T, B, N, C_in]`` to spikes ``[T, B, N, C_out]`` (Linear+BN+LIF).
+    ``stats`` receives each synaptic layer's input under ``name.qkv``, ``name.attn_qk`` (q, the spike
+    operand of q·kᵀ), ``name.attn_v`` (v, the spike operand of (q·kᵀ)·v), ``name.proj``,
+    ``name.fc1`` and ``name.fc2``.
+    """
+    if stats is not None:
+        stats.record(f"{name}.qkv", x)
+    qs, ks, vs = q(x), k(x), v(x)
+    if stats is not None:
+        stats.record(f"{name}.attn_qk", qs)
+        stats.record(f"{name}.attn_v", vs)
+    a = attn_lif(spiking_attention(qs, ks, vs, heads))
+    if stats is not None:
+        stats.record(f"{name}.proj", a)
+    x = x + proj(a)
+    if stats is not None:
+        stats.record(f"{name}.fc1", x)
+    h = fc1(x)
+    if stats is not None:
+        stats.record(f"{name}.fc2", h)
+    return x + fc2(h)

@@ -1,0 +1,173 @@
+"""The stand-alone Spikformer of one SubnetConfig: ordinary layers, no supernet machinery.
+
+It is what exports carry and what ``evosnn train`` retrains. Its parameter names equal the
+supernet's, so :func:`extract` copies inherited weights by slicing each supernet tensor to the
+stand-alone tensor's shape (the leading rows/columns/channels, as weight entanglement defines).
+
+Example:
+    >>> model = extract(supernet, config)  # doctest: +SKIP
+    >>> torch.allclose(model.eval()(x), supernet.eval()(x, config), atol=1e-5)  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from evosnn.config import SubnetConfig
+from supernet.lif import LIF, Surrogate
+from supernet.model import SpikformerSupernet, sps_widths
+from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.stats import SpikeStats
+
+__all__ = ["Spikformer", "extract"]
+
+
+class _LinearBN(nn.Module):
+    def __init__(
+        self, d_in: int, d_out: int, threshold: float, tau: float, surrogate: Surrogate | None
+    ) -> None:
+        super().__init__()
+        self.linear = nn.Linear(d_in, d_out)
+        self.bn = nn.BatchNorm1d(d_out)
+        self.lif = LIF(tau=tau, threshold=threshold, surrogate=surrogate)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t, b, n, d_in = x.shape
+        y = self.bn(self.linear(x.reshape(-1, d_in)))
+        return self.lif(y.view(t, b, n, -1))
+
+
+class _ConvBN(nn.Module):
+    def __init__(
+        self, c_in: int, c_out: int, threshold: float, tau: float, surrogate: Surrogate | None
+    ) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(c_out)
+        self.lif = LIF(tau=tau, threshold=threshold, surrogate=surrogate)
+
+    def currents(self, x: torch.Tensor) -> torch.Tensor:
+        return self.bn(self.conv(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t, b = x.shape[:2]
+        y = self.currents(x.flatten(0, 1))
+        return self.lif(y.view(t, b, *y.shape[1:]))
+
+
+class _Block(nn.Module):
+    def __init__(
+        self,
+        dim: int,
+        hidden: int,
+        heads: int,
+        threshold: float,
+        tau: float,
+        surrogate: Surrogate | None,
+    ) -> None:
+        super().__init__()
+        self.heads = heads
+        self.q = _LinearBN(dim, dim, threshold, tau, surrogate)
+        self.k = _LinearBN(dim, dim, threshold, tau, surrogate)
+        self.v = _LinearBN(dim, dim, threshold, tau, surrogate)
+        self.attn_lif = LIF(tau=tau, threshold=ATTENTION_THRESHOLD, surrogate=surrogate)
+        self.proj = _LinearBN(dim, dim, threshold, tau, surrogate)
+        self.fc1 = _LinearBN(dim, hidden, threshold, tau, surrogate)
+        self.fc2 = _LinearBN(hidden, dim, threshold, tau, surrogate)
+
+    def forward(self, x: torch.Tensor, stats: SpikeStats | None, name: str) -> torch.Tensor:
+        return block_forward(
+            x,
+            q=self.q,
+            k=self.k,
+            v=self.v,
+            attn_lif=self.attn_lif,
+            proj=self.proj,
+            fc1=self.fc1,
+            fc2=self.fc2,
+            heads=self.heads,
+            stats=stats,
+            name=name,
+        )
+
+
+class Spikformer(nn.Module):
+    """A Spikformer built exactly to ``config`` (see :mod:`supernet.model` for the neuron rule)."""
+
+    def __init__(
+        self,
+        config: SubnetConfig,
+        *,
+        image_size: int,
+        in_channels: int,
+        num_classes: int,
+        sps_threshold: float = 1.0,
+        sps_tau: float = 2.0,
+        surrogate: Surrogate | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
+        widths = sps_widths(config.embed_dim)
+        ins = (in_channels, *widths[:3])
+        self.sps = nn.ModuleList(
+            _ConvBN(i, o, sps_threshold, sps_tau, surrogate)
+            for i, o in zip(ins, widths, strict=True)
+        )
+        d = config.embed_dim
+        self.rpe = _ConvBN(d, d, sps_threshold, sps_tau, surrogate)
+        self.blocks = nn.ModuleList(
+            _Block(
+                d,
+                config.mlp_hidden(i),
+                config.num_heads[i],
+                config.threshold[i],
+                config.tau[i],
+                surrogate,
+            )
+            for i in range(config.depth)
+        )
+        self.head = nn.Linear(d, num_classes)
+
+    def forward(self, images: torch.Tensor, stats: SpikeStats | None = None) -> torch.Tensor:
+        """Logits ``[B, num_classes]`` for normalised ``images [B, C, H, W]``."""
+        first: _ConvBN = self.sps[0]  # type: ignore[assignment]
+        x = sps_forward(
+            images,
+            [self.sps[1], self.sps[2], self.sps[3]],
+            first_currents=first.currents,
+            first_lif=first.lif,
+            rpe=self.rpe,
+            steps=self.config.time_steps,
+            stats=stats,
+        )
+        for i, block in enumerate(self.blocks):
+            x = block(x, stats, f"blocks.{i}")
+        return classify(x, self.head.weight, self.head.bias)
+
+
+def extract(supernet: SpikformerSupernet, config: SubnetConfig) -> Spikformer:
+    """A stand-alone Spikformer of ``config`` holding the weights it inherits from ``supernet``.
+
+    BatchNorm running statistics are inherited too (their leading entries), so an evaluation-mode
+    model reproduces the configured supernet's logits.
+    """
+    supernet.check(config)
+    model = Spikformer(
+        config,
+        image_size=supernet.image_size,
+        in_channels=supernet.in_channels,
+        num_classes=supernet.num_classes,
+        sps_threshold=supernet.sps_threshold,
+        sps_tau=supernet.sps_tau,
+    ).to(next(supernet.parameters()).device)
+    source = supernet.state_dict()
+    target = model.state_dict()
+    with torch.no_grad():
+        for name, tensor in target.items():
+            leading = tuple(slice(0, n) for n in tensor.shape)
+            tensor.copy_(source[name][leading])
+    model.train(supernet.training)
+    return model

@@ -1,0 +1,42 @@
+"""SpikeStats: the measured input activity of every synaptic layer, for the energy model.
+
+The model calls :meth:`SpikeStats.record` with the tensor that *enters* each synaptic operation
+(the spikes a linear or conv layer multiplies, the spike operands of the attention products). Sums
+stay on the device until :meth:`rates` is read, so recording costs one reduction per layer and no
+synchronisation.
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["SpikeStats"]
+
+
+class SpikeStats:
+    """Accumulates, per named layer, the sum of input values and the number of input elements.
+
+    The *rate* of a layer is ``sum / elements``: for binary spikes the firing rate; for residual sums
+    of spike tensors (values 0, 1, 2, ...) each unit counts as one accumulate.
+    """
+
+    def __init__(self) -> None:
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+
+    def record(self, name: str, x: torch.Tensor) -> None:
+        """Add the activity of ``x`` (any shape, including the time dimension) under ``name``."""
+        total = x.detach().sum(dtype=torch.float64)
+        if name in self._sums:
+            self._sums[name] = self._sums[name] + total
+            self._counts[name] += x.numel()
+        else:
+            self._sums[name] = total
+            self._counts[name] = x.numel()
+
+    def rates(self) -> dict[str, float]:
+        """Mean input value per element, by layer name, in recording order."""
+        return {name: float(s) / self._counts[name] for name, s in self._sums.items()}
+
+    def __len__(self) -> int:
+        return len(self._sums)

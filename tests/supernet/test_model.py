@@ -1,0 +1,181 @@
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+import torch
+
+from evosnn.config import SubnetConfig
+from evosnn.genome import GenomeCodec
+from supernet import SpikeStats, Spikformer, SpikformerSupernet, count_params, extract
+from supernet.ops import spiking_attention
+
+
+def lively(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """Random BN statistics and affine terms, so that inherited state matters and neurons fire."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in net.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            assert m.running_mean is not None and m.running_var is not None
+            m.running_mean.copy_(torch.rand(n, generator=gen) - 0.5)
+            m.running_var.copy_(torch.rand(n, generator=gen) * 0.1 + 0.02)
+            m.weight.data.copy_(torch.rand(n, generator=gen) + 1.0)
+            m.bias.data.copy_(torch.rand(n, generator=gen) * 1.2 - 0.3)
+    return net.eval()
+
+
+def spikformer(depth: int, dim: int, heads: int = 12) -> SubnetConfig:
+    return SubnetConfig(
+        depth=depth,
+        embed_dim=dim,
+        mlp_ratio=(4.0,) * depth,
+        num_heads=(heads,) * depth,
+        threshold=(1.0,) * depth,
+        tau=(2.0,) * depth,
+        time_steps=4,
+    )
+
+
+@pytest.mark.parametrize(
+    ("depth", "dim", "heads", "expected"),
+    [(4, 384, 12, 9_324_730), (4, 256, 16, 4_155_178), (2, 384, 12, 5_765_050)],
+    ids=["4-384", "4-256", "2-384"],
+)
+def test_published_spikformer_sizes(depth: int, dim: int, heads: int, expected: int) -> None:
+    config = spikformer(depth, dim, heads)
+    assert count_params(config, in_channels=3, num_classes=10) == expected
+    direct = Spikformer(config, image_size=32, in_channels=3, num_classes=10)
+    assert sum(p.numel() for p in direct.parameters()) == expected
+    for big_depth, big_dim in ((4, 384), (6, 512)):
+        big = SpikformerSupernet(
+            image_size=32,
+            in_channels=3,
+            num_classes=10,
+            depth=big_depth,
+            embed_dim=big_dim,
+            mlp_ratio=4.0,
+            num_heads=16,
+        )
+        sliced = extract(big, config)
+        assert sum(p.numel() for p in sliced.parameters()) == expected
+
+
+def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: Any) -> None:
+    codec = GenomeCodec(tiny_space)
+    net = lively(SpikformerSupernet.from_space(tiny_space))
+    x = torch.randn(3, 1, 8, 8)
+    rng = random.Random(0)
+    fired = 0.0
+    for _ in range(40):
+        config = codec.sample_config(rng)
+        model = extract(net, config).eval()
+        with torch.no_grad():
+            expected, got = net(x, config), model(x)
+        assert torch.allclose(expected, got, atol=1e-5)
+        assert count_params(config, in_channels=1, num_classes=4) == sum(
+            p.numel() for p in model.parameters()
+        )
+        fired += sum(m.firing_rate for m in model.modules() if hasattr(m, "firing_rate"))
+    assert fired > 0  # the comparison is not between silent networks
+
+
+def test_cifar_geometry_extract_matches(cifar_space: Any) -> None:
+    codec = GenomeCodec(cifar_space)
+    net = lively(SpikformerSupernet.from_space(cifar_space))
+    x = torch.randn(2, 3, 32, 32)
+    for seed in range(3):
+        config = codec.sample_config(random.Random(seed))
+        with torch.no_grad():
+            assert torch.allclose(net(x, config), extract(net, config).eval()(x), atol=1e-5)
+
+
+def test_no_state_leaks_between_configs(tiny_space: Any) -> None:
+    codec = GenomeCodec(tiny_space)
+    net = lively(SpikformerSupernet.from_space(tiny_space))
+    x = torch.randn(4, 1, 8, 8)
+    rng = random.Random(3)
+    a, b = codec.sample_config(rng), codec.sample_config(rng)
+    with torch.no_grad():
+        first = net(x, a)
+        net(x, b)
+        again = net(x, a)
+    assert torch.equal(first, again)
+
+
+def test_head_count_changes_the_attention() -> None:
+    gen = torch.Generator().manual_seed(0)
+    q, k, v = ((torch.rand(2, 3, 16, 8, generator=gen) < 0.5).float() for _ in range(3))
+    one, four = spiking_attention(q, k, v, 1), spiking_attention(q, k, v, 4)
+    assert not torch.equal(one, four)
+    # by hand for one head: (q kᵀ v) * 0.125
+    assert torch.equal(one, (q @ k.transpose(-2, -1) @ v) * 0.125)
+
+
+def test_heads_threshold_and_tau_genes_change_the_network(tiny_space: Any) -> None:
+    net = lively(SpikformerSupernet.from_space(tiny_space))
+    base = SubnetConfig(
+        depth=2,
+        embed_dim=32,
+        mlp_ratio=(2.0, 2.0),
+        num_heads=(2, 2),
+        threshold=(1.0, 1.0),
+        tau=(2.0, 2.0),
+        time_steps=2,
+    )
+    x = torch.randn(8, 1, 8, 8)
+    with torch.no_grad():
+        reference = net(x, base)
+        assert not torch.equal(reference[0], reference[1])  # the network responds to its input
+        for change in ({"num_heads": (4, 4)}, {"threshold": (0.5, 0.5)}, {"tau": (4.0, 4.0)}):
+            other = SubnetConfig(**{**base.__dict__, **change})
+            assert not torch.equal(net(x, other), reference), change
+
+
+def test_blocks_beyond_depth_are_skipped(tiny_space: Any) -> None:
+    net = lively(SpikformerSupernet.from_space(tiny_space))
+    config = SubnetConfig(
+        depth=1,
+        embed_dim=16,
+        mlp_ratio=(1.0,),
+        num_heads=(2,),
+        threshold=(1.0,),
+        tau=(2.0,),
+        time_steps=2,
+    )
+    x = torch.randn(2, 1, 8, 8)
+    with torch.no_grad():
+        before = net(x, config)
+        for p in net.blocks[1].parameters():
+            p.add_(1.0)
+        assert torch.equal(before, net(x, config))
+
+
+def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
+    net = lively(SpikformerSupernet.from_space(tiny_space))
+    config = SubnetConfig.largest(tiny_space)
+    stats = SpikeStats()
+    with torch.no_grad():
+        net(torch.randn(2, 1, 8, 8), config, stats)
+    names = list(stats.rates())
+    assert names[:4] == ["sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe"]
+    per_block = ["qkv", "attn_qk", "attn_v", "proj", "fc1", "fc2"]
+    assert names[4:] == [f"blocks.{i}.{n}" for i in range(2) for n in per_block]
+
+
+def test_training_updates_only_the_active_slice(tiny_space: Any) -> None:
+    net = SpikformerSupernet.from_space(tiny_space).train()
+    config = SubnetConfig.smallest(tiny_space)
+    before = net.blocks[0].fc1.bn.running_mean.clone()
+    loss = net(torch.randn(4, 1, 8, 8), config).square().mean()
+    loss.backward()
+    grad = net.blocks[0].q.linear.weight.grad
+    assert grad is not None
+    d = config.embed_dim
+    assert grad[:d, :d].abs().sum() > 0 and grad[d:].abs().sum() == 0
+    after = net.blocks[0].fc1.bn.running_mean
+    hidden = config.mlp_hidden(0)
+    assert not torch.equal(after[:hidden], before[:hidden])
+    assert torch.equal(after[hidden:], before[hidden:])
+    assert net.blocks[1].q.linear.weight.grad is None
