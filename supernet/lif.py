@@ -99,7 +99,7 @@ def _charge_and_fire(
 
 class _LIFFunction(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         x: torch.Tensor,
         threshold: float,
