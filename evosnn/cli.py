@@ -69,6 +69,44 @@ def _space_check(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ supernet train
+def _supernet_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from evosnn.data import load_splits
+    from evosnn.space import load_space
+    from supernet.train import CHECKPOINT_NAME, TrainSettings, train_supernet
+
+    space = load_space(args.space)
+    if args.workers:
+        torch.set_num_threads(args.workers)
+    settings = TrainSettings(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        sampling=args.sampling,
+        seed=args.seed,
+        device=args.device,
+        amp=args.amp,
+    )
+    splits = load_splits(space.dataset, root=args.data, seed=args.seed)  # fails before training
+    log.info(
+        "data %s: %d train / %d val / %d test images",
+        space.dataset.name,
+        len(splits.train),
+        len(splits.val),
+        len(splits.test),
+    )
+    result = train_supernet(space, splits, args.out, settings, resume=args.resume)
+    last = result["metrics"][-1] if result["metrics"] else {}
+    print(
+        f"supernet written to {args.out / CHECKPOINT_NAME} "
+        f"(val acc largest {100 * last.get('val_acc_largest', 0):.2f}%, "
+        f"smallest {100 * last.get('val_acc_smallest', 0):.2f}%)"
+    )
+    return 0
+
+
 # ------------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
@@ -84,6 +122,37 @@ def build_parser() -> argparse.ArgumentParser:
     check = space_commands.add_parser("check", help="validate a space file and print its size")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=_space_check)
+
+    supernet = commands.add_parser("supernet", help="train the weight-entangled supernet")
+    supernet_commands = supernet.add_subparsers(
+        dest="supernet_command", required=True, metavar="ACTION"
+    )
+    train = supernet_commands.add_parser("train", help="train a supernet and write OUT/supernet.pt")
+    train.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+    train.add_argument("--out", type=Path, required=True, help="run folder (gets supernet.pt)")
+    train.add_argument(
+        "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
+    )
+    train.add_argument("--epochs", type=_positive_int, default=40)
+    train.add_argument("--batch-size", type=_positive_int, default=64)
+    train.add_argument("--lr", type=_positive_float, default=3e-3)
+    train.add_argument(
+        "--sampling",
+        choices=["uniform", "sandwich"],
+        default="uniform",
+        help="subnets per step: one uniform random (default) or the sandwich rule",
+    )
+    train.add_argument("--seed", type=_non_negative_int, default=0)
+    train.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    train.add_argument("--amp", action="store_true", help="mixed precision")
+    train.add_argument(
+        "--workers",
+        type=_non_negative_int,
+        default=0,
+        help="CPU threads for torch (0: torch's default)",
+    )
+    train.add_argument("--resume", action="store_true", help="continue OUT/supernet.pt")
+    train.set_defaults(handler=_supernet_train)
     return parser
 
 

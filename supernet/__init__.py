@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from supernet.bn import recalibrate_bn
 from supernet.lif import LIF, ATan, Sigmoid, Surrogate
-from supernet.model import SpikformerSupernet, sps_widths
-from supernet.params import count_params
+from supernet.model import SpikformerSupernet
 from supernet.standalone import Spikformer, extract
 from supernet.stats import SpikeStats
 
@@ -20,8 +19,6 @@ __all__ = [
     "Spikformer",
     "SpikformerSupernet",
     "Surrogate",
-    "count_params",
     "extract",
     "recalibrate_bn",
-    "sps_widths",
 ]

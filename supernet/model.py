@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from evosnn.config import mlp_hidden
+from evosnn.sizes import sps_widths
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
@@ -30,12 +31,7 @@ if TYPE_CHECKING:
     from evosnn.config import SubnetConfig
     from evosnn.space import SearchSpace
 
-__all__ = ["SpikformerSupernet", "sps_widths"]
-
-
-def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
-    """Channels of the four patch-splitting stages: D/8, D/4, D/2, D."""
-    return embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim
+__all__ = ["SpikformerSupernet"]
 
 
 class _LinearBN(nn.Module):

@@ -16,8 +16,9 @@ import torch
 from torch import nn
 
 from evosnn.config import SubnetConfig
+from evosnn.sizes import sps_widths
 from supernet.lif import LIF, Surrogate
-from supernet.model import SpikformerSupernet, sps_widths
+from supernet.model import SpikformerSupernet
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 

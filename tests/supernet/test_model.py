@@ -8,7 +8,8 @@ import torch
 
 from evosnn.config import SubnetConfig
 from evosnn.genome import GenomeCodec
-from supernet import SpikeStats, Spikformer, SpikformerSupernet, count_params, extract
+from evosnn.sizes import count_params
+from supernet import SpikeStats, Spikformer, SpikformerSupernet, extract
 from supernet.ops import spiking_attention
 
 

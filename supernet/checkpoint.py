@@ -1,0 +1,129 @@
+"""Supernet checkpoints: plain tensors and containers, written atomically, loaded weights-only.
+
+A checkpoint is a dict::
+
+    format        "evosnn-supernet/1"
+    status        "complete" | "in-progress" | "interrupted"
+    space         the search space as data (SearchSpace.to_dict())
+    train_config  the training settings (a dict)
+    epoch, step   completed epochs / optimizer steps (step is what resume continues from)
+    model         the supernet's state_dict
+    optimizer, scheduler, scaler   their state_dicts (scaler may be None)
+    metrics       a list of per-epoch dicts (loss, lr, val accuracy of largest/smallest subnets)
+
+It holds no pickled objects, so ``torch.load(path, weights_only=True)`` reads it; its file sha256
+identifies it in the search ledger.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from evosnn.errors import CheckpointError
+from evosnn.space import SearchSpace
+
+__all__ = ["FORMAT", "file_sha256", "load_checkpoint", "load_supernet", "save_atomic"]
+
+FORMAT = "evosnn-supernet/1"
+
+
+def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``.
+
+    A crash at any moment leaves either the old file or the new one, never a torn file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def load_checkpoint(
+    path: str | Path, *, map_location: str | torch.device = "cpu"
+) -> dict[str, Any]:
+    """Read a supernet checkpoint safely (weights only) and check its format.
+
+    Raises:
+        CheckpointError: missing, truncated or corrupt file, pickled objects, or not a supernet
+            checkpoint; the message names the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        raise CheckpointError(
+            f"{path}: refused to load: it is corrupt or holds pickled objects ({first[:200]})"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (truncated or corrupt: {type(exc).__name__})"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an evosnn supernet checkpoint (format {FORMAT!r})")
+    for key in ("space", "model", "step", "epoch"):
+        if key not in data:
+            raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
+    return data
+
+
+def checkpoint_space(data: dict[str, Any], path: str | Path) -> SearchSpace:
+    """The search space a checkpoint was trained for."""
+    return SearchSpace.from_dict(data["space"], source=f"{path} (stored space)")
+
+
+def load_supernet(
+    path: str | Path,
+    space: SearchSpace | None = None,
+    *,
+    map_location: str | torch.device = "cpu",
+) -> tuple[Any, dict[str, Any]]:
+    """A ``SpikformerSupernet`` in eval mode with the checkpoint's weights, and the checkpoint.
+
+    If ``space`` is given, the checkpoint must have been trained for it (same weight shapes, and every
+    choice of ``space`` sampled during training); otherwise CheckpointError says why not.
+    """
+    from supernet.model import SpikformerSupernet
+
+    data = load_checkpoint(path, map_location=map_location)
+    trained = checkpoint_space(data, path)
+    if space is not None:
+        why = space.incompatibility(trained)
+        if why is not None:
+            raise CheckpointError(f"{path}: trained for another search space: {why}")
+    # Built from the trained space: the patch splitter's neurons use the settings it was trained with.
+    net = SpikformerSupernet.from_space(trained)
+    try:
+        net.load_state_dict(data["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(
+            f"{path}: weights do not fit the supernet ({str(exc)[:200]})"
+        ) from None
+    return net.to(map_location).eval(), data

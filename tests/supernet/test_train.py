@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from evosnn.data import load_splits
+from evosnn.errors import CheckpointError
+from evosnn.space import SearchSpace
+from supernet.checkpoint import file_sha256, load_checkpoint, load_supernet
+from supernet.train import TrainingDiverged, TrainingInterrupted, TrainSettings, train_supernet
+from tests.conftest import tiny_dict
+
+SETTINGS = TrainSettings(epochs=2, batch_size=32, lr=3e-3, warmup_epochs=1, recal_batches=1)
+
+
+@pytest.fixture(scope="module")
+def splits() -> Any:
+    space = SearchSpace.from_dict(tiny_dict())
+    return load_splits(space.dataset, seed=0)
+
+
+def interrupt_at(target: int) -> Any:
+    def on_step(step: int, loss: float) -> None:
+        if step == target:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    return on_step
+
+
+def test_checkpoint_contents_and_weights_only_load(
+    tmp_path: Path, tiny_space: Any, splits: Any
+) -> None:
+    result = train_supernet(tiny_space, splits, tmp_path, SETTINGS, progress=False)
+    path = tmp_path / "supernet.pt"
+    data = torch.load(path, weights_only=True)
+    assert data["status"] == "complete" and data["epoch"] == 2
+    assert data["step"] == result["step"] == 2 * (len(splits.train) // 32)
+    assert SearchSpace.from_dict(data["space"]) == tiny_space
+    assert data["train_config"]["lr"] == 3e-3
+    assert {"optimizer", "scheduler", "model"} <= set(data)
+    assert [m["epoch"] for m in data["metrics"]] == [1, 2]
+    assert all(0 <= m["val_acc_largest"] <= 1 for m in data["metrics"])
+    assert len(file_sha256(path)) == 64
+    net, _ = load_supernet(path, tiny_space)
+    assert not net.training
+
+
+def test_ctrl_c_then_resume_equals_an_uninterrupted_run(
+    tmp_path: Path, tiny_space: Any, splits: Any
+) -> None:
+    straight = train_supernet(tiny_space, splits, tmp_path / "a", SETTINGS, progress=False)
+    with pytest.raises(TrainingInterrupted, match="resumable"):
+        train_supernet(
+            tiny_space, splits, tmp_path / "b", SETTINGS, progress=False, on_step=interrupt_at(3)
+        )
+    partial = load_checkpoint(tmp_path / "b" / "supernet.pt")
+    assert partial["status"] == "interrupted" and partial["step"] == 3
+    resumed = train_supernet(
+        tiny_space, splits, tmp_path / "b", SETTINGS, resume=True, progress=False
+    )
+    assert resumed["step"] == straight["step"]
+    for name, tensor in straight["model"].items():
+        assert torch.equal(tensor, resumed["model"][name]), name
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
+    tmp_path: Path, tiny_space: Any, splits: Any
+) -> None:
+    with pytest.raises(TrainingInterrupted):
+        train_supernet(
+            tiny_space, splits, tmp_path, SETTINGS, progress=False, on_step=interrupt_at(2)
+        )
+    path = tmp_path / "supernet.pt"
+    data = torch.load(path, weights_only=True)
+    data["model"]["head.weight"].fill_(float("nan"))
+    torch.save(data, path)
+    before = file_sha256(path)
+    with pytest.raises(TrainingDiverged, match="loss became nan"):
+        train_supernet(tiny_space, splits, tmp_path, SETTINGS, resume=True, progress=False)
+    assert file_sha256(path) == before
+
+
+def test_refuses_to_overwrite_or_resume_another_space(
+    tmp_path: Path, tiny_space: Any, splits: Any
+) -> None:
+    with pytest.raises(TrainingInterrupted):
+        train_supernet(
+            tiny_space, splits, tmp_path, SETTINGS, progress=False, on_step=interrupt_at(1)
+        )
+    before = file_sha256(tmp_path / "supernet.pt")
+    with pytest.raises(CheckpointError, match="already exists"):
+        train_supernet(tiny_space, splits, tmp_path, SETTINGS, progress=False)
+    other = tiny_dict()
+    other["choices"]["tau"] = [2.0]
+    with pytest.raises(CheckpointError, match="another search space"):
+        train_supernet(
+            SearchSpace.from_dict(other), splits, tmp_path, SETTINGS, resume=True, progress=False
+        )
+    assert file_sha256(tmp_path / "supernet.pt") == before
+
+
+class _Evil:
+    def __reduce__(self) -> Any:
+        return (os.system, ("echo pwned",))
+
+
+def test_bad_checkpoints_are_refused(tmp_path: Path, tiny_space: Any, splits: Any) -> None:
+    with pytest.raises(TrainingInterrupted):
+        train_supernet(
+            tiny_space, splits, tmp_path, SETTINGS, progress=False, on_step=interrupt_at(1)
+        )
+    good = tmp_path / "supernet.pt"
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(good.read_bytes()[:2000])
+    with pytest.raises(CheckpointError, match=r"truncated\.pt"):
+        load_checkpoint(truncated)
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "evosnn-supernet/1", "payload": _Evil()}, evil)
+    with pytest.raises(CheckpointError, match="refused to load"):
+        load_checkpoint(evil)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "missing.pt")
+    other = tiny_dict()
+    other["supernet"]["embed_dim"] = 64
+    other["choices"]["embed_dim"] = [32, 64]
+    with pytest.raises(CheckpointError, match="trained for another search space"):
+        load_supernet(good, SearchSpace.from_dict(other))
