@@ -107,6 +107,56 @@ def _supernet_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ search
+def _search(args: argparse.Namespace) -> int:
+    from evosnn.evaluator import EvalSettings
+    from evosnn.search import SearchSettings, run_search
+    from evosnn.space import load_space
+    from workers.cluster import disconnect
+
+    space = load_space(args.space)
+    run_dir = args.supernet.parent
+    storage = args.storage or f"sqlite:///{run_dir / 'evosnn.db'}"
+    study = args.study or run_dir.name or "evosnn"
+    settings = SearchSettings(
+        engine=args.engine,
+        population=args.population,
+        generations=args.generations,
+        workers=args.workers,
+        seed=args.seed,
+        ray_address=args.ray_address,
+        cpus_per_worker=args.cpus_per_worker,
+        gpus_per_worker=args.gpus_per_worker,
+        eval_timeout_s=args.eval_timeout,
+        data_root=str(args.data) if args.data else None,
+        eval=EvalSettings(
+            recal_batches=args.recal_batches,
+            max_val_images=args.max_val_images,
+            device="cuda" if args.gpus_per_worker > 0 else "cpu",
+        ),
+    )
+    try:
+        summary = run_search(space, args.supernet, storage, study, settings)
+    finally:
+        if not args.ray_address:
+            disconnect()
+    print(
+        f"study {summary.study!r} in {summary.storage}: {summary.completed} completed evaluations "
+        f"({summary.evaluated_now} this run, {summary.answered_from_ledger} answered from the ledger), "
+        f"hypervolume {summary.hypervolume:.6g}, {summary.elapsed_s:.0f}s"
+    )
+    print(f"Pareto front ({len(summary.pareto)} architectures):")
+    print(
+        f"  {'trial':>5}  {'accuracy':>8}  {'energy mJ':>10}  {'F_AEB':>6}  {'params':>8}  subnet"
+    )
+    for row in summary.pareto:
+        print(
+            f"  {row.trial:>5}  {100 * row.accuracy:>7.2f}%  {row.energy_mj:>10.4g}  "
+            f"{row.f_aeb:>6.4f}  {row.params:>8,}  {row.summary}"
+        )
+    return 0
+
+
 # ------------------------------------------------------------------------------------ parser
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
@@ -153,6 +203,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument("--resume", action="store_true", help="continue OUT/supernet.pt")
     train.set_defaults(handler=_supernet_train)
+
+    from evosnn.engines import ENGINES
+
+    search = commands.add_parser("search", help="NSGA-II search over a trained supernet, on Ray")
+    search.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+    search.add_argument("--supernet", type=Path, required=True, help="runs/NAME/supernet.pt")
+    search.add_argument(
+        "--storage",
+        default=None,
+        help="SQLAlchemy URL of the study database (default: sqlite:///runs/NAME/evosnn.db)",
+    )
+    search.add_argument("--study", default=None, help="study name (default: the run folder's name)")
+    search.add_argument("--engine", choices=ENGINES, default="pymoo")
+    search.add_argument("--population", type=_positive_int, default=16)
+    search.add_argument("--generations", type=_positive_int, default=6)
+    search.add_argument("--workers", type=_positive_int, default=2, help="Ray evaluator actors")
+    search.add_argument(
+        "--ray-address",
+        default=None,
+        help="join an existing Ray cluster (auto, host:port or ray://host:port)",
+    )
+    search.add_argument("--seed", type=_non_negative_int, default=0)
+    search.add_argument("--cpus-per-worker", type=_positive_float, default=1.0)
+    search.add_argument("--gpus-per-worker", type=float, default=0.0)
+    search.add_argument(
+        "--eval-timeout",
+        type=_positive_float,
+        default=600.0,
+        help="seconds before a hung evaluation's worker is replaced",
+    )
+    search.add_argument(
+        "--recal-batches",
+        type=_non_negative_int,
+        default=8,
+        help="BN recalibration batches per evaluation (0: off)",
+    )
+    search.add_argument("--max-val-images", type=_positive_int, default=None)
+    search.add_argument(
+        "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
+    )
+    search.set_defaults(handler=_search)
     return parser
 
 

@@ -96,29 +96,30 @@ class Evaluator:
     """Evaluates subnets of a trained supernet on the validation split.
 
     Args:
-        checkpoint: path of ``supernet.pt``.
+        checkpoint: path of ``supernet.pt`` (or its bytes).
         space: the search space (default: the one stored in the checkpoint); the checkpoint must
             have been trained for it.
         data_root: data folder for data sets read from disk.
         settings: evaluation settings.
         energy_model: energy per operation.
         splits: already loaded data (skips loading; must come from the same data seed).
+        energy_target_mj: the F_AEB target when already known (e.g. measured by the driver).
     """
 
     def __init__(
         self,
-        checkpoint: str | Path,
+        checkpoint: str | Path | bytes,
         space: SearchSpace | None = None,
         *,
         data_root: str | Path | None = None,
         settings: EvalSettings | None = None,
         energy_model: EnergyModel | None = None,
         splits: Splits | None = None,
+        energy_target_mj: float | None = None,
     ) -> None:
         settings = settings if settings is not None else EvalSettings()
         self.settings = settings
         self.device = torch.device(settings.device)
-        self.checkpoint_path = Path(checkpoint)
         net, data = load_supernet(checkpoint, space, map_location=self.device)
         self.supernet = net
         self.space = space if space is not None else SearchSpace.from_dict(data["space"])
@@ -135,7 +136,7 @@ class Evaluator:
                 val.images[: settings.max_val_images], val.labels[: settings.max_val_images]
             )
         self.splits = replace(splits, val=val)
-        self._energy_target = self.space.objectives.energy_target_mj
+        self._energy_target = energy_target_mj or self.space.objectives.energy_target_mj
 
     # ------------------------------------------------------------------ energy target
     @property

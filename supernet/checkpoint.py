@@ -18,6 +18,7 @@ identifies it in the search ledger.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 import tempfile
@@ -54,8 +55,10 @@ def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
         raise
 
 
-def file_sha256(path: str | Path) -> str:
-    """Hex sha256 of a file's bytes."""
+def file_sha256(path: str | Path | bytes) -> str:
+    """Hex sha256 of a file's bytes (or of ``bytes`` given directly)."""
+    if isinstance(path, bytes):
+        return hashlib.sha256(path).hexdigest()
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
@@ -63,20 +66,27 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _name(path: str | Path | bytes) -> str:
+    return "<checkpoint bytes>" if isinstance(path, bytes) else str(path)
+
+
 def load_checkpoint(
-    path: str | Path, *, map_location: str | torch.device = "cpu"
+    source: str | Path | bytes, *, map_location: str | torch.device = "cpu"
 ) -> dict[str, Any]:
     """Read a supernet checkpoint safely (weights only) and check its format.
+
+    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it).
 
     Raises:
         CheckpointError: missing, truncated or corrupt file, pickled objects, or not a supernet
             checkpoint; the message names the file.
     """
-    path = Path(path)
-    if not path.is_file():
+    path = _name(source)
+    if not isinstance(source, bytes) and not Path(source).is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
+    readable = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
     try:
-        data = torch.load(path, map_location=map_location, weights_only=True)
+        data = torch.load(readable, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise CheckpointError(
@@ -94,13 +104,13 @@ def load_checkpoint(
     return data
 
 
-def checkpoint_space(data: dict[str, Any], path: str | Path) -> SearchSpace:
+def checkpoint_space(data: dict[str, Any], path: str | Path | bytes) -> SearchSpace:
     """The search space a checkpoint was trained for."""
-    return SearchSpace.from_dict(data["space"], source=f"{path} (stored space)")
+    return SearchSpace.from_dict(data["space"], source=f"{_name(path)} (stored space)")
 
 
 def load_supernet(
-    path: str | Path,
+    path: str | Path | bytes,
     space: SearchSpace | None = None,
     *,
     map_location: str | torch.device = "cpu",
@@ -114,16 +124,17 @@ def load_supernet(
 
     data = load_checkpoint(path, map_location=map_location)
     trained = checkpoint_space(data, path)
+    name = _name(path)
     if space is not None:
         why = space.incompatibility(trained)
         if why is not None:
-            raise CheckpointError(f"{path}: trained for another search space: {why}")
+            raise CheckpointError(f"{name}: trained for another search space: {why}")
     # Built from the trained space: the patch splitter's neurons use the settings it was trained with.
     net = SpikformerSupernet.from_space(trained)
     try:
         net.load_state_dict(data["model"])
     except RuntimeError as exc:
         raise CheckpointError(
-            f"{path}: weights do not fit the supernet ({str(exc)[:200]})"
+            f"{name}: weights do not fit the supernet ({str(exc)[:200]})"
         ) from None
     return net.to(map_location).eval(), data

@@ -25,6 +25,7 @@ from typing import Any, Literal
 import torch
 import torch.nn.functional as F
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from evosnn.config import SubnetConfig
 from evosnn.data import Splits, augment, iter_batches, normalize
@@ -301,7 +302,7 @@ def train_supernet(
 
     bar = tqdm(total=total_steps, initial=step, disable=not progress, unit="step", desc="supernet")
     result: dict[str, Any] | None = None
-    with _graceful_sigint() as sigint:
+    with _graceful_sigint() as sigint, logging_redirect_tqdm():
         while step < total_steps:
             epoch = step // steps_per_epoch
             net.train()

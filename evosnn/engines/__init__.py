@@ -1,0 +1,38 @@
+"""Search engines: pure ask/tell over genomes (no Ray, no storage, no torch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evosnn.engines.base import FAILED_ENERGY, Engine, Outcome
+from evosnn.errors import EvosnnError
+from evosnn.genome import GenomeCodec
+
+__all__ = ["ENGINES", "FAILED_ENERGY", "Engine", "Outcome", "make_engine"]
+
+ENGINES = ("pymoo", "deap", "optuna", "random")
+
+
+def make_engine(
+    name: str, codec: GenomeCodec, *, population: int, seed: int, **options: Any
+) -> Engine:
+    """Build the engine called ``name`` (one of :data:`ENGINES`)."""
+    if population < 2:
+        raise EvosnnError(f"population must be at least 2, got {population}")
+    if name == "pymoo":
+        from evosnn.engines.pymoo_engine import PymooEngine
+
+        return PymooEngine(codec, population=population, seed=seed, **options)
+    if name == "deap":
+        from evosnn.engines.deap_engine import DeapEngine
+
+        return DeapEngine(codec, population=population, seed=seed, **options)
+    if name == "optuna":
+        from evosnn.engines.optuna_engine import OptunaEngine
+
+        return OptunaEngine(codec, population=population, seed=seed, **options)
+    if name == "random":
+        from evosnn.engines.random_engine import RandomEngine
+
+        return RandomEngine(codec, population=population, seed=seed, **options)
+    raise EvosnnError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -1,0 +1,357 @@
+"""The ledger: one Optuna study in a SQL database, the single record of a search.
+
+Every evaluated genome is one trial: params are the genes (categorical distributions over the
+space's choices), values are ``[accuracy, energy_mj]`` (maximize, minimize; named for the
+dashboard), user attrs hold the rest of the Evaluation. A trial is created RUNNING when its genome
+is dispatched and made COMPLETE (or FAIL, with the reason) the moment its result arrives, so the
+dashboard shows a search as it runs and a killed driver loses nothing that had finished.
+Infeasible genomes (cheap constraints) are recorded as PRUNED trials and never evaluated.
+
+Only the search driver writes the ledger. Study user attrs record the space, the supernet sha256,
+the engine, its settings and seed, the worker count, the energy target and the hypervolume
+reference point. A heartbeat lock in the study refuses a second driver while one is running.
+
+Example:
+    >>> ledger = Ledger.open("sqlite:///runs/demo/evosnn.db", "demo", codec)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import sqlite3
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import optuna
+import sqlalchemy.exc
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.engine import make_url
+
+from evosnn.errors import StorageError
+from evosnn.evaluation import Evaluation
+from evosnn.genome import Genome, GenomeCodec
+
+__all__ = ["Ledger", "LedgerRecord", "open_storage", "redact"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: A driver whose heartbeat is older than this is considered dead.
+LOCK_STALE_S = 60.0
+#: Transient database errors (locked SQLite, restarted PostgreSQL) are retried this long.
+RETRY_FOR_S = 120.0
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe to print or store)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable storage URL>"
+
+
+def _retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S) -> T:
+    """Run a database action, retrying transient errors with exponential back-off."""
+    delay, deadline = 0.1, time.monotonic() + retry_for
+    while True:
+        try:
+            return action()
+        except (
+            sqlalchemy.exc.OperationalError,
+            sqlalchemy.exc.InterfaceError,
+            sqlite3.OperationalError,
+        ) as exc:
+            if time.monotonic() > deadline:
+                raise StorageError(
+                    f"{what}: the database stayed unavailable ({type(exc).__name__})"
+                ) from None
+            log.warning(
+                "%s: database unavailable (%s); retrying in %.1fs", what, type(exc).__name__, delay
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def open_storage(url: str) -> RDBStorage:
+    """An Optuna RDB storage for ``url``; SQLite gets WAL and a long lock timeout.
+
+    Raises:
+        StorageError: the database cannot be reached (within seconds), with the password hidden.
+    """
+    shown = redact(url)
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise StorageError(f"not a valid SQLAlchemy storage URL: {shown}") from None
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            path = Path(database)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # WAL lets readers (the dashboard) and the writer (the driver) work at once
+                with sqlite3.connect(path, timeout=30) as conn:
+                    conn.execute("PRAGMA journal_mode=WAL")
+            except sqlite3.Error as exc:
+                raise StorageError(f"cannot open SQLite database {path}: {exc}") from None
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    elif parsed.get_backend_name() == "postgresql":
+        engine_kwargs["connect_args"] = {"connect_timeout": 5}
+    try:
+        return RDBStorage(url, engine_kwargs=engine_kwargs)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = type(exc).__name__
+        orig = getattr(exc, "orig", None)
+        if orig is not None:
+            reason = str(orig).strip().splitlines()[0][:200] if str(orig).strip() else reason
+        message = reason.replace(parsed.password or "\0", "***") if parsed.password else reason
+        raise StorageError(f"cannot reach the study storage {shown}: {message}") from None
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One recorded genome: its trial, state and what the engine was told."""
+
+    number: int
+    genome: Genome
+    state: TrialState
+    values: tuple[float, float] | None
+    user_attrs: dict[str, Any]
+
+
+class Ledger:
+    """Reads and writes the search's study. Build with :meth:`open`."""
+
+    def __init__(
+        self, storage: RDBStorage, study: optuna.Study, codec: GenomeCodec, url: str
+    ) -> None:
+        self.storage, self.study, self.codec = storage, study, codec
+        self.url = redact(url)
+        self.study_id = storage.get_study_id_from_name(study.study_name)
+        self._distributions: dict[str, BaseDistribution] = {
+            g.name: CategoricalDistribution(choices=list(g.choices)) for g in codec.genes
+        }
+        self._lock_token: str | None = None
+
+    @classmethod
+    def open(cls, url: str, study_name: str, codec: GenomeCodec, *, create: bool = True) -> Ledger:
+        """Open (or create) the study ``study_name`` at ``url``."""
+        storage = open_storage(url)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+        def load() -> optuna.Study:
+            if create:
+                study = optuna.create_study(
+                    storage=storage,
+                    study_name=study_name,
+                    directions=["maximize", "minimize"],
+                    sampler=optuna.samplers.RandomSampler(),
+                    load_if_exists=True,
+                )
+                if study.metric_names != ["accuracy", "energy_mj"]:
+                    with warnings.catch_warnings():  # experimental in Optuna, stable in practice
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        study.set_metric_names(["accuracy", "energy_mj"])
+                return study
+            return optuna.load_study(
+                study_name=study_name, storage=storage, sampler=optuna.samplers.RandomSampler()
+            )
+
+        try:
+            study = _retry(load, f"opening study {study_name!r}")
+        except KeyError:
+            raise StorageError(f"no study named {study_name!r} in {redact(url)}") from None
+        return cls(storage, study, codec, url)
+
+    # ------------------------------------------------------------------ study attributes
+    def attrs(self) -> dict[str, Any]:
+        return _retry(lambda: dict(self.study.user_attrs), "reading study attributes")
+
+    def set_attr(self, key: str, value: Any) -> None:
+        _retry(lambda: self.study.set_user_attr(key, value), f"writing study attribute {key!r}")
+
+    def check_or_record(self, expected: dict[str, Any]) -> None:
+        """Record ``expected`` on a new study; on an existing one, refuse if any of it differs."""
+        stored = self.attrs()
+        for key, value in expected.items():
+            if key in stored and stored[key] != value:
+                raise StorageError(
+                    f"study {self.study.study_name!r} was searched with a different {key} "
+                    f"({_short(stored[key])} here, {_short(value)} now); re-run with the same "
+                    f"settings or choose another --study"
+                )
+        for key, value in expected.items():
+            if key not in stored:
+                self.set_attr(key, value)
+
+    # ------------------------------------------------------------------ driver lock
+    def acquire(self) -> None:
+        """Take the study's driver lock, or raise StorageError if another driver holds it."""
+        held = self.attrs().get("driver_lock")
+        if held and not _stale(held):
+            raise StorageError(
+                f"study {self.study.study_name!r} is being searched by another driver "
+                f"(pid {held.get('pid')} on {held.get('host')}, heartbeat {time.time() - held.get('heartbeat', 0):.0f}s ago); "
+                f"wait for it to finish or stop it"
+            )
+        self._lock_token = uuid.uuid4().hex
+        self.heartbeat()
+        time.sleep(0.05)
+        if (self.attrs().get("driver_lock") or {}).get("token") != self._lock_token:
+            raise StorageError(
+                f"study {self.study.study_name!r}: another driver took the lock first"
+            )
+
+    def heartbeat(self) -> None:
+        if self._lock_token is None:
+            return
+        self.set_attr(
+            "driver_lock",
+            {
+                "token": self._lock_token,
+                "host": socket.gethostname(),
+                "pid": os.getpid(),
+                "heartbeat": time.time(),
+            },
+        )
+
+    def release(self) -> None:
+        if self._lock_token is not None:
+            self.set_attr("driver_lock", None)
+            self._lock_token = None
+
+    # ------------------------------------------------------------------ trials
+    def _params(self, genome: Genome) -> dict[str, Any]:
+        return {g.name: g.choices[i] for g, i in zip(self.codec.genes, genome, strict=True)}
+
+    def _create(self, genome: Genome, state: TrialState, attrs: dict[str, Any]) -> int:
+        now = dt.datetime.now()
+        template = FrozenTrial(
+            number=-1,
+            state=state,
+            value=None,
+            datetime_start=now,
+            datetime_complete=now if state.is_finished() else None,
+            params=self._params(genome),
+            distributions=self._distributions,
+            user_attrs={"genome": list(genome), **attrs},
+            system_attrs={},
+            intermediate_values={},
+            trial_id=-1,
+        )
+        return _retry(
+            lambda: self.storage.create_new_trial(self.study_id, template_trial=template),
+            "recording a trial",
+        )
+
+    def start(self, genome: Genome, attrs: dict[str, Any]) -> int:
+        """A RUNNING trial for a dispatched genome; returns its trial id."""
+        return self._create(genome, TrialState.RUNNING, attrs)
+
+    def record_infeasible(
+        self, genome: Genome, reason: str, violation: float, attrs: dict[str, Any]
+    ) -> None:
+        """A PRUNED trial for a genome rejected by cheap constraints (never evaluated)."""
+        self._create(
+            genome, TrialState.PRUNED, {**attrs, "infeasible": reason, "violation": violation}
+        )
+
+    def finish(self, trial_id: int, evaluation: Evaluation, attrs: dict[str, Any]) -> None:
+        """Complete (ok) or fail (failed) a RUNNING trial with its evaluation."""
+        data = evaluation.to_dict()
+        values = None
+        if evaluation.ok:
+            values = [evaluation.accuracy, evaluation.energy_mj]
+            state = TrialState.COMPLETE
+        else:
+            state = TrialState.FAIL
+            attrs = {**attrs, "failure": "evaluation"}
+        for key, value in {**data, **attrs}.items():
+            if key in ("status",):
+                continue
+            _retry(
+                partial(self.storage.set_trial_user_attr, trial_id, key, value),
+                "recording a result",
+            )
+        _retry(
+            lambda: self.storage.set_trial_state_values(trial_id, state, values),
+            "recording a result",
+        )
+
+    def fail_interrupted(self) -> list[Genome]:
+        """Mark trials left RUNNING by a dead driver as FAIL ('interrupted'); return their genomes."""
+        running = _retry(
+            lambda: self.study.get_trials(
+                deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)
+            ),
+            "reading trials",
+        )
+        genomes = []
+        for trial in running:
+            tid = trial._trial_id
+            _retry(
+                partial(self.storage.set_trial_user_attr, tid, "failure", "interrupted"),
+                "failing a trial",
+            )
+            _retry(
+                partial(self.storage.set_trial_state_values, tid, TrialState.FAIL),
+                "failing a trial",
+            )
+            genomes.append(tuple(trial.user_attrs.get("genome", [])))
+        if running:
+            log.info(
+                "resume: %d evaluation(s) left running by a dead driver marked FAIL; they will be re-run",
+                len(running),
+            )
+        return genomes
+
+    def records(self) -> list[LedgerRecord]:
+        """Every recorded genome, in trial order."""
+        trials = _retry(lambda: self.study.get_trials(deepcopy=False), "reading trials")
+        out = []
+        for t in trials:
+            if "genome" not in t.user_attrs:
+                continue
+            values = (float(t.values[0]), float(t.values[1])) if t.values else None
+            out.append(
+                LedgerRecord(t.number, tuple(t.user_attrs["genome"]), t.state, values, t.user_attrs)
+            )
+        return out
+
+    def count_complete(self) -> int:
+        return len(
+            _retry(
+                lambda: self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
+                "counting trials",
+            )
+        )
+
+
+def _stale(lock: dict[str, Any]) -> bool:
+    if time.time() - float(lock.get("heartbeat", 0)) > LOCK_STALE_S:
+        return True
+    if lock.get("host") == socket.gethostname():
+        try:
+            os.kill(int(lock.get("pid", -1)), 0)
+        except (ProcessLookupError, ValueError):
+            return True
+        except PermissionError:
+            return False
+    return False
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,197 @@
+"""A pool of EvaluatorActors that keeps every worker busy and survives worker faults.
+
+Jobs are submitted with a key; :meth:`EvaluatorPool.poll` returns finished jobs. A worker that dies
+(its process killed, the node lost) or whose evaluation runs past ``timeout_s`` is killed and
+replaced, and its genome re-dispatched; after ``max_attempts`` failures the job is returned as
+failed with the reason, and the search goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
+
+from evosnn.errors import EvosnnError
+from workers.actor import EvaluatorActor
+
+__all__ = ["EvaluatorPool", "Finished"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Job:
+    key: Any
+    genome: list[int]
+    attempts: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job's end: ``result`` (an Evaluation dict) or ``error`` (after all attempts failed)."""
+
+    key: Any
+    result: dict[str, Any] | None
+    error: str | None
+    attempts: int
+
+
+class EvaluatorPool:
+    """W evaluator actors; see the module docstring."""
+
+    def __init__(
+        self,
+        checkpoint: bytes,
+        space: dict[str, Any],
+        settings: dict[str, Any],
+        *,
+        workers: int,
+        data_root: str | None = None,
+        energy_target_mj: float | None = None,
+        cpus_per_worker: float = 1.0,
+        gpus_per_worker: float = 0.0,
+        timeout_s: float = 600.0,
+        max_attempts: int = 3,
+        start_timeout_s: float = 300.0,
+    ) -> None:
+        if workers < 1:
+            raise EvosnnError(f"workers must be at least 1, got {workers}")
+        self._args = (ray.put(checkpoint), space, settings, data_root, energy_target_mj)
+        self._options = {
+            "num_cpus": cpus_per_worker,
+            "num_gpus": gpus_per_worker,
+            "max_concurrency": 1,
+        }
+        self._threads = max(1, int(cpus_per_worker))
+        self.timeout_s, self.max_attempts = timeout_s, max_attempts
+        self._actors: list[Any] = [self._spawn(i) for i in range(workers)]
+        self.replaced = 0
+        try:
+            self.workers_info = ray.get(
+                [a.ready.remote() for a in self._actors], timeout=start_timeout_s
+            )
+        except RayActorError as exc:
+            raise EvosnnError(f"an evaluator worker failed to start: {_cause(exc)}") from None
+        except GetTimeoutError:
+            raise EvosnnError(
+                f"evaluator workers did not start within {start_timeout_s:.0f}s "
+                f"(not enough free CPUs/GPUs in the Ray cluster for {workers} worker(s)?)"
+            ) from None
+        self._idle: deque[int] = deque(range(workers))
+        self._queue: deque[_Job] = deque()
+        self._running: dict[Any, tuple[_Job, int, float]] = {}  # ref -> (job, actor index, start)
+
+    def _spawn(self, index: int) -> Any:
+        return EvaluatorActor.options(**self._options).remote(*self._args, self._threads, index)  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ public
+    @property
+    def size(self) -> int:
+        return len(self._actors)
+
+    @property
+    def outstanding(self) -> int:
+        """Jobs queued or running."""
+        return len(self._queue) + len(self._running)
+
+    def energy_target(self) -> float:
+        """Measure the F_AEB energy target on one worker."""
+        return float(ray.get(self._actors[0].energy_target.remote()))
+
+    def actor_pid(self, index: int) -> int:
+        return int(self.workers_info[index]["pid"])
+
+    def submit(self, key: Any, genome: list[int]) -> None:
+        self._queue.append(_Job(key, list(genome)))
+        self._dispatch()
+
+    def poll(self, timeout: float = 1.0) -> list[Finished]:
+        """Wait up to ``timeout`` seconds; return the jobs that ended (possibly none)."""
+        done: list[Finished] = []
+        refs = list(self._running)
+        if refs:
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout, fetch_local=True)
+            for ref in ready:
+                job, index, _ = self._running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except RayActorError as exc:
+                    self._replace(index, f"worker {index} died ({_cause(exc)})")
+                    done += self._retry(job, f"worker died: {_cause(exc)}")
+                    continue
+                except RayTaskError as exc:
+                    self._idle.append(index)
+                    done += self._retry(job, f"evaluation raised: {_cause(exc)}")
+                    continue
+                except RayError as exc:
+                    self._replace(index, f"worker {index} failed ({type(exc).__name__})")
+                    done += self._retry(job, type(exc).__name__)
+                    continue
+                self._idle.append(index)
+                done.append(Finished(job.key, result, None, job.attempts))
+        else:
+            time.sleep(min(timeout, 0.05))
+        now = time.monotonic()
+        for ref, (job, index, started) in list(self._running.items()):
+            if now - started > self.timeout_s:
+                del self._running[ref]
+                self._replace(
+                    index, f"worker {index} exceeded the {self.timeout_s:.0f}s evaluation timeout"
+                )
+                done += self._retry(job, f"timed out after {self.timeout_s:.0f}s")
+        self._dispatch()
+        return done
+
+    def shutdown(self) -> None:
+        for actor in self._actors:
+            ray.kill(actor)
+        self._actors = []
+
+    # ------------------------------------------------------------------ internals
+    def _dispatch(self) -> None:
+        while self._idle and self._queue:
+            index, job = self._idle.popleft(), self._queue.popleft()
+            job.attempts += 1
+            ref = self._actors[index].evaluate.remote(job.genome)
+            self._running[ref] = (job, index, time.monotonic())
+
+    def _retry(self, job: _Job, reason: str) -> list[Finished]:
+        job.errors.append(reason)
+        if job.attempts >= self.max_attempts:
+            log.warning(
+                "genome %s failed %d time(s); recorded as failed: %s",
+                job.genome,
+                job.attempts,
+                reason,
+            )
+            return [Finished(job.key, None, "; ".join(job.errors), job.attempts)]
+        log.warning(
+            "re-dispatching genome %s (attempt %d failed: %s)", job.genome, job.attempts, reason
+        )
+        self._queue.appendleft(job)
+        return []
+
+    def _replace(self, index: int, why: str) -> None:
+        log.warning("%s; starting a replacement", why)
+        ray.kill(self._actors[index], no_restart=True)
+        self._actors[index] = self._spawn(index)
+        self.replaced += 1
+        try:
+            info = ray.get(self._actors[index].ready.remote(), timeout=300)
+            self.workers_info[index] = info
+        except RayError as exc:
+            raise EvosnnError(f"could not start a replacement worker: {_cause(exc)}") from None
+        self._idle.append(index)
+
+
+def _cause(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    last = [line for line in text if line.strip()][-1:] if text else []
+    return last[0][:300] if last else type(exc).__name__
