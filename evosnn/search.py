@@ -3,8 +3,10 @@
 How a search stays correct and reproducible:
 
 * **In-order telling.** Results are told to the engine in the order its genomes were asked, with at
-  most ``2 x workers`` genomes asked but not yet told. The engine therefore sees the same sequence of
-  asks and tells for a fixed seed and worker count, however the workers' timings fall.
+  most ``window = 2 x workers`` genomes asked but not yet told, and ask #k is made right after tell
+  #(k - window). The engine therefore sees the same sequence of asks and tells for a fixed seed and
+  worker count, however the workers' timings fall (a slow evaluation can hold back up to ``window``
+  later ones; with evaluations of similar cost the workers stay busy).
 * **Every genome once.** A genome whose canonical form is already in the ledger (or in flight) is
   never evaluated again; its recorded outcome is told instead.
 * **Resume is replay.** Re-running the same command re-creates the engine from its seed and replays
@@ -316,6 +318,8 @@ def run_search(
                     )
 
         def drain() -> None:
+            # One tell, then refill the window, then the next tell: ask #k always follows tell
+            # #(k - window), so the engine sees the same sequence however results arrive.
             nonlocal last_generation
             while asked and asked[0].outcome is not None:
                 entry = asked.popleft()
@@ -325,6 +329,7 @@ def run_search(
                 if engine.generation != last_generation:
                     log_generation(last_generation)
                     last_generation = engine.generation
+                fill()
 
         def finish(
             key: Genome, result: dict[str, Any] | None, error: str | None, attempts: int

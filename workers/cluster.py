@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from pathlib import Path
+from typing import Any
 
 import ray
 
@@ -24,20 +27,31 @@ def connect(
         EvosnnError: the cluster cannot be reached.
     """
     if not ray.is_initialized():
-        kwargs = {
+        if address and "RAY_AUTH_MODE" not in os.environ and _has_auth_token():
+            # Ray 2.5x+ finds its auth token for address="auto" but not for an explicit host:port;
+            # turn token mode on and refresh Ray's config, which it caches at import time.
+            os.environ["RAY_AUTH_MODE"] = "token"
+            with contextlib.suppress(ImportError, AttributeError):
+                from ray._raylet import Config  # type: ignore[attr-defined]
+
+                Config.initialize("")
+        kwargs: dict[str, Any] = {
             "logging_level": logging.WARNING,
             "log_to_driver": False,
             "configure_logging": True,
         }
         try:
             if address:
-                ray.init(address=address, **kwargs)  # type: ignore[arg-type]
+                host = address.split("://")[-1].rsplit(":", 1)[0]
+                if host in ("127.0.0.1", "localhost"):  # keep a loopback cluster on loopback
+                    kwargs["_node_ip_address"] = "127.0.0.1"
+                ray.init(address=address, **kwargs)
             else:
                 ray.init(
                     num_cpus=num_cpus or os.cpu_count() or 1,
                     num_gpus=num_gpus,
                     include_dashboard=False,
-                    **kwargs,  # type: ignore[arg-type]
+                    **kwargs,
                 )
         except (ConnectionError, RuntimeError, ValueError) as exc:
             where = address or "a local Ray instance"
@@ -47,6 +61,11 @@ def connect(
     resources = ray.cluster_resources()
     log.info("Ray: %s CPU(s), %s GPU(s)", resources.get("CPU", 0), resources.get("GPU", 0))
     return resources
+
+
+def _has_auth_token() -> bool:
+    """Whether this machine holds a Ray cluster auth token (``RAY_AUTH_TOKEN`` or the token file)."""
+    return bool(os.environ.get("RAY_AUTH_TOKEN")) or (Path.home() / ".ray" / "auth_token").is_file()
 
 
 def disconnect() -> None:

@@ -1,0 +1,186 @@
+"""The search driver against real Ray workers and real SQLite / PostgreSQL studies."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+import ray
+from optuna.trial import TrialState
+
+from evosnn.errors import StorageError
+from evosnn.evaluator import EvalSettings
+from evosnn.genome import GenomeCodec
+from evosnn.ledger import Ledger
+from evosnn.search import SearchSettings, run_search
+from evosnn.space import SearchSpace
+from tests.conftest import tiny_dict
+
+FAST_EVAL = EvalSettings(recal_batches=1, recal_batch_size=16)
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def local_ray() -> Iterator[None]:
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    yield
+    ray.shutdown()
+
+
+def settings(**overrides: Any) -> SearchSettings:
+    base: dict[str, Any] = {
+        "population": 4,
+        "generations": 2,
+        "workers": 2,
+        "seed": 0,
+        "eval": FAST_EVAL,
+    }
+    return SearchSettings(**{**base, **overrides})
+
+
+def trials(url: str, study: str) -> list[optuna.trial.FrozenTrial]:
+    return optuna.load_study(study_name=study, storage=url).get_trials(deepcopy=False)
+
+
+def canonical_complete(url: str, study: str, space: SearchSpace) -> list[tuple[int, ...]]:
+    codec = GenomeCodec(space)
+    return [
+        codec.canonical(t.user_attrs["genome"])
+        for t in trials(url, study)
+        if t.state == TrialState.COMPLETE
+    ]
+
+
+def test_every_evaluation_is_one_trial(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    summary = run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
+    assert summary.completed == 8 and summary.evaluated_now == 8
+    study = optuna.load_study(study_name="s", storage=url)
+    assert study.metric_names == ["accuracy", "energy_mj"]
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    complete = [t for t in study.trials if t.state == TrialState.COMPLETE]
+    assert len(complete) == 8
+    keys = canonical_complete(url, "s", tiny_space)
+    assert len(set(keys)) == len(keys)
+    trial = complete[0]
+    assert trial.params["embed_dim"] in (16, 32) and trial.params["tau_0"] in (2.0, 4.0)
+    for attr in (
+        "f_aeb",
+        "sops",
+        "macs",
+        "params",
+        "firing_rates",
+        "wall_time_s",
+        "worker",
+        "generation",
+        "engine",
+    ):
+        assert attr in trial.user_attrs, attr
+    assert trial.user_attrs["engine"] == "pymoo"
+    attrs = study.user_attrs
+    assert SearchSpace.from_dict(attrs["space"]) == tiny_space
+    assert len(attrs["supernet_sha256"]) == 64 and attrs["seed"] == 0 and attrs["engine"] == "pymoo"
+    assert attrs["energy_target_mj"] > 0 and attrs["driver_lock"] is None
+    assert summary.pareto and summary.hypervolume > 0
+
+
+def test_resume_extends_the_budget_without_evaluating_again(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    run_search(tiny_space, tiny_checkpoint, url, "s", settings(engine="deap"), progress=False)
+    first = [t.user_attrs["genome"] for t in trials(url, "s")]
+    again = run_search(
+        tiny_space,
+        tiny_checkpoint,
+        url,
+        "s",
+        settings(engine="deap", generations=3),
+        progress=False,
+    )
+    assert again.completed == 12 and again.evaluated_now == 4
+    assert again.answered_from_ledger >= 8  # the replay answered the first 8 from the ledger
+    keys = canonical_complete(url, "s", tiny_space)
+    assert len(keys) == 12 and len(set(keys)) == 12
+    assert [t.user_attrs["genome"] for t in trials(url, "s")][:8] == first
+
+
+@pytest.mark.parametrize("engine", ["pymoo", "deap", "optuna", "random"])
+def test_engines_are_reproducible(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path, engine: str
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    for name in ("a", "b"):
+        run_search(tiny_space, tiny_checkpoint, url, name, settings(engine=engine), progress=False)
+    genomes = {n: [t.user_attrs["genome"] for t in trials(url, n)] for n in ("a", "b")}
+    assert genomes["a"] == genomes["b"]
+    values = {n: [t.values for t in trials(url, n)] for n in ("a", "b")}
+    assert values["a"] == values["b"]
+
+
+def test_settings_that_differ_are_refused(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    run_search(tiny_space, tiny_checkpoint, url, "s", settings(generations=1), progress=False)
+    with pytest.raises(StorageError, match="different engine"):
+        run_search(tiny_space, tiny_checkpoint, url, "s", settings(engine="random"), progress=False)
+
+
+def test_a_second_driver_is_refused(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    ledger = Ledger.open(url, "s", GenomeCodec(tiny_space))
+    ledger.set_attr(
+        "driver_lock", {"token": "x", "host": "elsewhere", "pid": 1, "heartbeat": time.time()}
+    )
+    with pytest.raises(StorageError, match="being searched by another driver"):
+        run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
+    assert not [t for t in trials(url, "s")]
+
+
+def test_cheap_constraints_prune_without_evaluating(tmp_path: Path, tiny_checkpoint: Path) -> None:
+    data = tiny_dict()
+    data["objectives"] = {"max_params_m": 0.0075}  # between the smallest and largest subnets
+    space = SearchSpace.from_dict(data)
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    run_search(space, tiny_checkpoint, url, "s", settings(engine="random"), progress=False)
+    pruned = [t for t in trials(url, "s") if t.state == TrialState.PRUNED]
+    complete = [t for t in trials(url, "s") if t.state == TrialState.COMPLETE]
+    assert len(complete) == 8 and pruned
+    assert all("max_params_m" in t.user_attrs["infeasible"] for t in pruned)
+    assert all(t.user_attrs["params"] <= 7500 for t in complete)
+
+
+@pytest.mark.postgres
+def test_postgresql_storage(tiny_space: SearchSpace, tiny_checkpoint: Path) -> None:
+    study = f"pg-{uuid.uuid4().hex[:8]}"
+    summary = run_search(
+        tiny_space, tiny_checkpoint, POSTGRES, study, settings(generations=1), progress=False
+    )
+    assert summary.completed == 4
+    assert len(canonical_complete(POSTGRES, study, tiny_space)) == 4
+
+
+def test_unreachable_database_fails_fast_without_the_password(tiny_space: SearchSpace) -> None:
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(StorageError) as info:
+        Ledger.open(
+            f"postgresql+psycopg://evosnn:s3cr3t-planted@127.0.0.1:{port}/x",
+            "s",
+            GenomeCodec(tiny_space),
+        )
+    assert time.monotonic() - started < 15
+    assert "s3cr3t-planted" not in str(info.value) and "***" in str(info.value)
