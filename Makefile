@@ -26,8 +26,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+# Benchmarks need a trained digits-tiny supernet: `make demo` first (or set SUPERNET=...).
+SUPERNET ?= runs/demo/supernet.pt
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python -m benchmarks.bench_lif
+	$(BIN)/python -m benchmarks.bench_evaluate --supernet $(SUPERNET)
+	$(BIN)/python -m benchmarks.bench_search --supernet $(SUPERNET)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
