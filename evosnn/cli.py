@@ -157,6 +157,29 @@ def _search(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ export
+def _export(args: argparse.Namespace) -> int:
+    from evosnn.export import export_study
+
+    pick, trial = args.pick, None
+    if pick.startswith("trial"):
+        pick, trial = "trial", args.trial
+        if trial is None:
+            raise EvosnnError("--pick trial needs --trial N")
+    written = export_study(
+        args.storage,
+        args.study,
+        args.out,
+        pick=pick,
+        trial=trial,
+        supernet=args.supernet if args.with_weights else None,
+        data_root=args.data,
+    )
+    for path in written:
+        print(path)
+    return 0
+
+
 # ------------------------------------------------------------------------------------ demo
 def _demo(args: argparse.Namespace) -> int:
     """The embedded default end to end: train the digits-tiny supernet, then search it."""
@@ -306,6 +329,27 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
     )
     search.set_defaults(handler=_search)
+
+    export = commands.add_parser("export", help="write chosen architectures of a study as files")
+    export.add_argument("--storage", required=True, help="SQLAlchemy URL of the study database")
+    export.add_argument("--study", required=True)
+    export.add_argument("--out", type=Path, required=True, help="output folder")
+    export.add_argument(
+        "--pick", choices=["pareto", "knee", "best-faeb", "trial"], default="pareto"
+    )
+    export.add_argument(
+        "--trial", type=_non_negative_int, default=None, help="trial number for --pick trial"
+    )
+    export.add_argument(
+        "--with-weights",
+        action="store_true",
+        help="also write the stand-alone weights (needs --supernet)",
+    )
+    export.add_argument("--supernet", type=Path, default=None, help="the study's supernet.pt")
+    export.add_argument(
+        "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
+    )
+    export.set_defaults(handler=_export)
 
     demo = commands.add_parser(
         "demo", help="the embedded default: train the digits-tiny supernet, then search it"

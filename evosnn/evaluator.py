@@ -29,6 +29,7 @@ from evosnn.fitness import f_aeb
 from evosnn.sizes import count_params
 from evosnn.space import SearchSpace
 from supernet.checkpoint import file_sha256, load_supernet
+from supernet.standalone import Spikformer, extract
 from supernet.stats import SpikeStats
 from supernet.validate import count_correct, recalibrate_on_split
 
@@ -201,18 +202,13 @@ class Evaluator:
             bookkeeping_s=bookkeeping,
         )
 
-    def _measure(self, config: SubnetConfig) -> _Measurement:
+    def _prepare(self, config: SubnetConfig) -> None:
+        """Recalibrate BN for ``config`` (if enabled) on the fixed batches; leave eval mode."""
         net, s, splits = self.supernet, self.settings, self.splits
-        stats = SpikeStats()
-
-        def forward(x: torch.Tensor) -> torch.Tensor:
-            return net(x, config)
-
-        t0 = time.perf_counter()
         if s.recal_batches:
             recalibrate_on_split(
                 net,
-                forward,
+                lambda x: net(x, config),
                 splits.train,
                 splits.mean,
                 splits.std,
@@ -222,6 +218,18 @@ class Evaluator:
                 device=self.device,
             )
         net.eval()
+
+    def standalone(self, config: SubnetConfig) -> Spikformer:
+        """The stand-alone network of ``config`` exactly as :meth:`evaluate` evaluates it."""
+        config.check_in(self.space)
+        self._prepare(config)
+        return extract(self.supernet, config)
+
+    def _measure(self, config: SubnetConfig) -> _Measurement:
+        net, s, splits = self.supernet, self.settings, self.splits
+        stats = SpikeStats()
+        t0 = time.perf_counter()
+        self._prepare(config)
         t1 = time.perf_counter()
         correct, total, finite = count_correct(
             lambda x: net(x, config, stats),

@@ -42,7 +42,7 @@ from evosnn.errors import StorageError
 from evosnn.evaluation import Evaluation
 from evosnn.genome import Genome, GenomeCodec
 
-__all__ = ["Ledger", "LedgerRecord", "open_storage", "redact"]
+__all__ = ["Ledger", "LedgerRecord", "open_storage", "read_study_attrs", "redact"]
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +337,18 @@ class Ledger:
                 "counting trials",
             )
         )
+
+
+def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:
+    """The user attrs of an existing study (StorageError if it does not exist)."""
+    storage = open_storage(url)
+    try:
+        study = _retry(
+            lambda: optuna.load_study(study_name=study_name, storage=storage), "opening the study"
+        )
+    except KeyError:
+        raise StorageError(f"no study named {study_name!r} in {redact(url)}") from None
+    return dict(study.user_attrs)
 
 
 def _stale(lock: dict[str, Any]) -> bool:

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import ray
+import torch
+import yaml
+
+from evosnn.data import load_splits
+from evosnn.errors import ConfigError, EvosnnError
+from evosnn.evaluator import EvalSettings
+from evosnn.export import export_study, load_export
+from evosnn.search import SearchSettings, run_search
+from evosnn.space import SearchSpace
+from supernet import Spikformer
+from supernet.validate import count_correct
+from tests.conftest import tiny_dict
+
+PLANTED = "planted-pw-93xq"
+POSTGRES = f"postgresql+psycopg://postgres:{PLANTED}@127.0.0.1:5432/test"
+
+
+@pytest.fixture(scope="module")
+def searched(
+    tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[str, str]]:
+    """A finished search in PostgreSQL, reached with a (planted, ignored by trust auth) password."""
+    study = f"export-{uuid.uuid4().hex[:8]}"
+    space = SearchSpace.from_dict(tiny_dict())
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    try:
+        settings = SearchSettings(
+            population=4,
+            generations=2,
+            workers=2,
+            eval=EvalSettings(recal_batches=2, recal_batch_size=16),
+        )
+        run_search(space, tiny_checkpoint, POSTGRES, study, settings, progress=False)
+    finally:
+        ray.shutdown()
+    yield POSTGRES, study
+
+
+@pytest.mark.postgres
+def test_exported_weights_reproduce_the_searched_accuracy(
+    searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    url, study = searched
+    written = export_study(url, study, tmp_path, pick="pareto", supernet=tiny_checkpoint)
+    yamls = [p for p in written if p.suffix == ".yaml"]
+    assert yamls and all(p.with_suffix(".pt") in written for p in yamls)
+    for path in yamls:
+        text = path.read_text()
+        assert PLANTED not in text and "***" in text
+        exported = load_export(path)
+        data = exported.space.dataset
+        model = Spikformer(
+            exported.config,
+            image_size=data.image_size,
+            in_channels=data.channels,
+            num_classes=data.num_classes,
+        )
+        model.load_state_dict(torch.load(exported.weights_path, weights_only=True))
+        splits = load_splits(data, seed=0)
+        correct, total, _ = count_correct(model.eval(), splits.val, splits.mean, splits.std)
+        assert (correct, total) == (exported.metrics["correct"], exported.metrics["total"])
+        assert (
+            exported.provenance["study"] == study
+            and len(exported.provenance["supernet_sha256"]) == 64
+        )
+
+
+@pytest.mark.postgres
+def test_picks(searched: tuple[str, str], tmp_path: Path) -> None:
+    url, study = searched
+    pareto = export_study(url, study, tmp_path / "p", pick="pareto")
+    knee = export_study(url, study, tmp_path / "k", pick="knee")
+    best = export_study(url, study, tmp_path / "b", pick="best-faeb")
+    assert len(knee) == 1 and len(best) == 1
+    assert {p.name for p in knee} <= {p.name for p in pareto}
+    number = load_export(best[0]).provenance["trial"]
+    assert (
+        export_study(url, study, tmp_path / "t", pick="trial", trial=number)[0].name == best[0].name
+    )
+    with pytest.raises(EvosnnError, match="no trial 999"):
+        export_study(url, study, tmp_path / "x", pick="trial", trial=999)
+
+
+@pytest.mark.postgres
+def test_hand_edited_exports_are_refused(searched: tuple[str, str], tmp_path: Path) -> None:
+    url, study = searched
+    path = export_study(url, study, tmp_path, pick="best-faeb")[0]
+    document = yaml.safe_load(path.read_text())
+    document["config"]["tau"] = [3.0] * document["config"]["depth"]
+    path.write_text(yaml.safe_dump(document))
+    with pytest.raises(ConfigError, match=rf"{path.name}.*tau\[0\]: 3.0 is not a choice"):
+        load_export(path)
+    path.write_text("format: something-else\n")
+    with pytest.raises(ConfigError, match="not an evosnn architecture file"):
+        load_export(path)
