@@ -180,6 +180,20 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ dashboard
+def _dashboard(args: argparse.Namespace) -> int:
+    from optuna_dashboard import run_server
+
+    from evosnn.ledger import open_storage, redact
+
+    storage = open_storage(args.storage)  # WAL for SQLite; fails fast, password hidden
+    print(
+        f"optuna-dashboard for {redact(args.storage)} at http://{args.host}:{args.port}/ (Ctrl-C stops it)"
+    )
+    run_server(storage, host=args.host, port=args.port)
+    return 0
+
+
 # ------------------------------------------------------------------------------------ demo
 def _demo(args: argparse.Namespace) -> int:
     """The embedded default end to end: train the digits-tiny supernet, then search it."""
@@ -238,7 +252,7 @@ def _demo(args: argparse.Namespace) -> int:
     print(f"  supernet checkpoint  {checkpoint}")
     print(f"  search ledger        {out / 'evosnn.db'} (Optuna study 'demo')")
     print("open the dashboard with:")
-    print(f"  .venv/bin/optuna-dashboard --host 127.0.0.1 sqlite:///{out / 'evosnn.db'}")
+    print(f"  .venv/bin/evosnn dashboard --storage sqlite:///{out / 'evosnn.db'}")
     return status
 
 
@@ -350,6 +364,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
     )
     export.set_defaults(handler=_export)
+
+    dashboard = commands.add_parser("dashboard", help="serve optuna-dashboard for a study database")
+    dashboard.add_argument("--storage", required=True, help="SQLAlchemy URL of the study database")
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="bind address (default: loopback only)"
+    )
+    dashboard.add_argument("--port", type=_positive_int, default=8080)
+    dashboard.set_defaults(handler=_dashboard)
 
     demo = commands.add_parser(
         "demo", help="the embedded default: train the digits-tiny supernet, then search it"
