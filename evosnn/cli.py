@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--recal-batches",
         type=_non_negative_int,
-        default=8,
+        default=4,
         help="BN recalibration batches per evaluation (0: off)",
     )
     search.add_argument("--max-val-images", type=_positive_int, default=None)

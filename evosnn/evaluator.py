@@ -52,7 +52,7 @@ class EvalSettings:
         data_seed: the seed of the data split (must match supernet training's).
     """
 
-    recal_batches: int = 8
+    recal_batches: int = 4
     recal_batch_size: int = 64
     batch_size: int = 256
     max_val_images: int | None = None

@@ -169,31 +169,31 @@ def run_search(
     why = space.incompatibility(trained)
     if why is not None:
         raise CheckpointError(f"{path}: trained for another search space: {why}")
-    ledger.check_or_record(
-        {
-            "space": space.to_dict(),
-            "supernet_sha256": file_sha256(blob),
-            "engine": settings.engine,
-            "engine_settings": engine.settings(),
-            "seed": settings.seed,
-            "population": settings.population,
-            "evaluation": {k: v for k, v in asdict(settings.eval).items() if k != "device"},
-        }
-    )
-    stored_workers = ledger.attrs().get("workers")
-    if stored_workers is not None and stored_workers != settings.workers:
-        log.warning(
-            "this study was searched with %s workers, now %d: completed genomes are reused, but the "
-            "engine's replay (and so the rest of the search) differs from an uninterrupted run",
-            stored_workers,
-            settings.workers,
-        )
-    ledger.set_attr("workers", settings.workers)
-    ledger.set_attr("budget", settings.budget)
-    ledger.set_attr("evosnn_version", evosnn.__version__)
-    ledger.acquire()
+    ledger.acquire()  # before any write: a second driver must change nothing
     pool: Any = None
     try:
+        ledger.check_or_record(
+            {
+                "space": space.to_dict(),
+                "supernet_sha256": file_sha256(blob),
+                "engine": settings.engine,
+                "engine_settings": engine.settings(),
+                "seed": settings.seed,
+                "population": settings.population,
+                "evaluation": {k: v for k, v in asdict(settings.eval).items() if k != "device"},
+            }
+        )
+        stored_workers = ledger.attrs().get("workers")
+        if stored_workers is not None and stored_workers != settings.workers:
+            log.warning(
+                "this study was searched with %s workers, now %d: completed genomes are reused, but the "
+                "engine's replay (and so the rest of the search) differs from an uninterrupted run",
+                stored_workers,
+                settings.workers,
+            )
+        ledger.set_attr("workers", settings.workers)
+        ledger.set_attr("budget", settings.budget)
+        ledger.set_attr("evosnn_version", evosnn.__version__)
         ledger.fail_interrupted()
         cache: dict[Genome, Outcome] = {}
         results: dict[Genome, tuple[float, float, float]] = {}  # key -> (acc, energy, F_AEB)

@@ -26,7 +26,8 @@ class SpikeStats:
 
     def record(self, name: str, x: torch.Tensor) -> None:
         """Add the activity of ``x`` (any shape, including the time dimension) under ``name``."""
-        total = x.detach().sum(dtype=torch.float64)
+        # float32 reduction (fast; integer counts below 2**24 per batch are exact), float64 running sum
+        total = x.detach().sum().double()
         if name in self._sums:
             self._sums[name] = self._sums[name] + total
             self._counts[name] += x.numel()

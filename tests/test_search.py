@@ -146,6 +146,7 @@ def test_a_second_driver_is_refused(
     with pytest.raises(StorageError, match="being searched by another driver"):
         run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
     assert not [t for t in trials(url, "s")]
+    assert "workers" not in ledger.attrs() and "space" not in ledger.attrs()  # nothing was written
 
 
 def test_cheap_constraints_prune_without_evaluating(tmp_path: Path, tiny_checkpoint: Path) -> None:
