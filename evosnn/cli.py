@@ -194,6 +194,42 @@ def _dashboard(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ train
+def _train(args: argparse.Namespace) -> int:
+    from evosnn.export import load_export
+    from evosnn.retrain import record_in_study, retrain
+    from supernet.train import TrainSettings
+
+    settings = TrainSettings(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        device=args.device,
+    )
+    exports = [load_export(path) for path in args.architectures]  # every file valid before training
+    for exported in exports:
+        out = args.out or exported.path.parent
+        result = retrain(
+            exported, out, settings, init=args.init, data_root=args.data, resume=args.resume
+        )
+        print(
+            f"{exported.path}: val {100 * result.val_accuracy:.2f}%, test {100 * result.test_accuracy:.2f}%, "
+            f"{result.energy_mj:.4g} mJ/image; checkpoint {result.checkpoint}"
+        )
+        storage = args.storage or exported.provenance.get("storage")
+        if storage and "***" not in storage:
+            if record_in_study(storage, exported, result):
+                print(
+                    f"  recorded in the study as retrained_trial_{exported.provenance.get('trial')}"
+                )
+        elif storage:
+            log.warning(
+                "the file's storage URL has its password hidden; pass --storage to record results"
+            )
+    return 0
+
+
 # ------------------------------------------------------------------------------------ demo
 def _demo(args: argparse.Namespace) -> int:
     """The embedded default end to end: train the digits-tiny supernet, then search it."""
@@ -221,16 +257,16 @@ def _demo(args: argparse.Namespace) -> int:
     ]
     if checkpoint.is_file():
         if load_checkpoint(checkpoint).get("status") == "complete":
-            log.info("step 1/2: %s is already trained; skipping supernet training", checkpoint)
+            log.info("step 1/4: %s is already trained; skipping supernet training", checkpoint)
             train_args = []
         else:
             train_args.append("--resume")
     if train_args:
-        log.info("step 1/2: training the digits-tiny supernet (about two minutes on 2 CPU cores)")
+        log.info("step 1/4: training the digits-tiny supernet (about two minutes on 2 CPU cores)")
         status = _supernet_train(build_parser().parse_args(train_args))
         if status:
             return status
-    log.info("step 2/2: NSGA-II search on Ray workers, recorded in %s", out / "evosnn.db")
+    log.info("step 2/4: NSGA-II search on Ray workers, recorded in %s", out / "evosnn.db")
     search_args = [
         "search",
         "--space",
@@ -247,10 +283,44 @@ def _demo(args: argparse.Namespace) -> int:
         str(args.seed),
     ]
     status = _search(build_parser().parse_args(search_args))
+    if status:
+        return status
+    storage = f"sqlite:///{out / 'evosnn.db'}"
+    log.info("step 3/4: exporting the Pareto front and the knee with their inherited weights")
+    for pick in ("pareto", "knee"):
+        export_args = [
+            "export",
+            "--storage",
+            storage,
+            "--study",
+            "demo",
+            "--out",
+            str(out / "export" / pick),
+            "--pick",
+            pick,
+            "--with-weights",
+            "--supernet",
+            str(checkpoint),
+        ]
+        status = _export(build_parser().parse_args(export_args))
+    knee = sorted((out / "export" / "knee").glob("trial-*.yaml"))
+    log.info("step 4/4: retraining the knee architecture stand-alone (short run)")
+    retrain_args = [
+        "train",
+        *map(str, knee),
+        "--init",
+        "inherited",
+        "--epochs",
+        str(args.retrain_epochs),
+        "--storage",
+        storage,
+    ]
+    status = _train(build_parser().parse_args(retrain_args))
     print()
     print(f"everything is in {out}/:")
     print(f"  supernet checkpoint  {checkpoint}")
     print(f"  search ledger        {out / 'evosnn.db'} (Optuna study 'demo')")
+    print(f"  exported            {out / 'export'}/pareto, {out / 'export'}/knee (YAML + weights)")
     print("open the dashboard with:")
     print(f"  .venv/bin/evosnn dashboard --storage sqlite:///{out / 'evosnn.db'}")
     return status
@@ -365,6 +435,28 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.set_defaults(handler=_export)
 
+    train_arch = commands.add_parser("train", help="retrain exported architectures stand-alone")
+    train_arch.add_argument(
+        "architectures", type=Path, nargs="+", help="exported trial-NNNNN.yaml files"
+    )
+    train_arch.add_argument("--init", choices=["scratch", "inherited"], default="scratch")
+    train_arch.add_argument("--epochs", type=_positive_int, default=40)
+    train_arch.add_argument("--batch-size", type=_positive_int, default=64)
+    train_arch.add_argument("--lr", type=_positive_float, default=3e-3)
+    train_arch.add_argument("--seed", type=_non_negative_int, default=0)
+    train_arch.add_argument("--device", default="cpu")
+    train_arch.add_argument(
+        "--out", type=Path, default=None, help="checkpoint folder (default: beside each file)"
+    )
+    train_arch.add_argument(
+        "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
+    )
+    train_arch.add_argument(
+        "--storage", default=None, help="study URL to record results in (default: the file's)"
+    )
+    train_arch.add_argument("--resume", action="store_true")
+    train_arch.set_defaults(handler=_train)
+
     dashboard = commands.add_parser("dashboard", help="serve optuna-dashboard for a study database")
     dashboard.add_argument("--storage", required=True, help="SQLAlchemy URL of the study database")
     dashboard.add_argument(
@@ -379,6 +471,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
     demo.add_argument("--workers", type=_positive_int, default=2)
     demo.add_argument("--seed", type=_non_negative_int, default=0)
+    demo.add_argument("--retrain-epochs", type=_positive_int, default=15)
     demo.set_defaults(handler=_demo)
     return parser
 

@@ -106,7 +106,7 @@ class TrainSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def _augmentation(space: SearchSpace) -> tuple[int, bool]:
+def augmentation_for(space: SearchSpace) -> tuple[int, bool]:
     """(shift in pixels, horizontal flip) that fits the data set."""
     name, size = space.dataset.name, space.dataset.image_size
     if name in ("cifar10", "cifar100"):
@@ -141,7 +141,7 @@ def _subnets(codec: GenomeCodec, settings: TrainSettings, step: int) -> list[Sub
     return out
 
 
-def _schedule(settings: TrainSettings, steps_per_epoch: int) -> Any:
+def lr_schedule(settings: TrainSettings, steps_per_epoch: int) -> Any:
     total = settings.epochs * steps_per_epoch
     warmup = settings.warmup_epochs * steps_per_epoch
 
@@ -155,7 +155,7 @@ def _schedule(settings: TrainSettings, steps_per_epoch: int) -> Any:
 
 
 @contextmanager
-def _graceful_sigint() -> Iterator[dict[str, bool]]:
+def graceful_sigint() -> Iterator[dict[str, bool]]:
     """First Ctrl-C sets a flag checked between steps; a second one interrupts at once."""
     state = {"stop": False}
     previous = signal.getsignal(signal.SIGINT)
@@ -262,7 +262,7 @@ def train_supernet(
         net.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
     )
     steps_per_epoch = max(1, len(splits.train) // settings.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(settings, steps_per_epoch))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(settings, steps_per_epoch))
     use_scaler = settings.amp and device.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
     amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
@@ -279,7 +279,7 @@ def train_supernet(
         log.info("resuming %s at step %d (epoch %d)", path, step, step // steps_per_epoch)
 
     codec = GenomeCodec(space)
-    shift, flip = _augmentation(space)
+    shift, flip = augmentation_for(space)
     total_steps = settings.epochs * steps_per_epoch
 
     def checkpoint(status: str) -> dict[str, Any]:
@@ -302,7 +302,7 @@ def train_supernet(
 
     bar = tqdm(total=total_steps, initial=step, disable=not progress, unit="step", desc="supernet")
     result: dict[str, Any] | None = None
-    with _graceful_sigint() as sigint, logging_redirect_tqdm():
+    with graceful_sigint() as sigint, logging_redirect_tqdm():
         while step < total_steps:
             epoch = step // steps_per_epoch
             net.train()

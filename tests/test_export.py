@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import optuna
 import pytest
 import ray
 import torch
@@ -101,3 +102,35 @@ def test_hand_edited_exports_are_refused(searched: tuple[str, str], tmp_path: Pa
     path.write_text("format: something-else\n")
     with pytest.raises(ConfigError, match="not an evosnn architecture file"):
         load_export(path)
+
+
+@pytest.mark.postgres
+def test_retrain_an_exported_architecture_and_record_it(
+    searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
+) -> None:
+    from evosnn.errors import CheckpointError
+    from evosnn.retrain import record_in_study, retrain
+    from supernet.train import TrainSettings
+
+    url, study = searched
+    path = next(
+        p
+        for p in export_study(url, study, tmp_path, pick="best-faeb", supernet=tiny_checkpoint)
+        if p.suffix == ".yaml"
+    )
+    exported = load_export(path)
+    settings = TrainSettings(epochs=2, batch_size=32, warmup_epochs=1)
+    result = retrain(exported, tmp_path, settings, init="inherited", progress=False)
+    assert 0 <= result.val_accuracy <= 1 and 0 <= result.test_accuracy <= 1 and result.energy_mj > 0
+    saved = torch.load(result.checkpoint, weights_only=True)
+    assert saved["status"] == "complete" and saved["config"] == exported.config.to_dict()
+    with pytest.raises(CheckpointError, match="already exists"):
+        retrain(exported, tmp_path, settings, progress=False)
+    again = retrain(exported, tmp_path, settings, resume=True, progress=False)
+    assert again.test_accuracy == result.test_accuracy  # a complete run resumes to the same model
+    assert record_in_study(url, exported, result)
+    attrs = optuna.load_study(study_name=study, storage=url).user_attrs
+    assert (
+        attrs[f"retrained_trial_{exported.provenance['trial']}"]["test_accuracy"]
+        == result.test_accuracy
+    )

@@ -117,7 +117,11 @@ class EvaluatorPool:
         done: list[Finished] = []
         refs = list(self._running)
         if refs:
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout, fetch_local=True)
+            # Return as soon as any job ends (then take every other finished one too), so a freed
+            # worker gets its next genome at once instead of waiting for the slowest.
+            ready, _ = ray.wait(refs, num_returns=1, timeout=timeout, fetch_local=True)
+            if ready:
+                ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0, fetch_local=True)
             for ref in ready:
                 job, index, _ = self._running.pop(ref)
                 try:
