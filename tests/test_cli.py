@@ -26,3 +26,43 @@ def test_space_check_bad_file_is_one_line(
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert err.startswith("evosnn: error: ") and "choices." in err and str(path) in err
+
+
+def test_supernet_train_missing_data_fails_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "run"
+    args = [
+        "supernet",
+        "train",
+        "--space",
+        str(SPACES / "cifar10-spikformer.yaml"),
+        "--out",
+        str(out),
+        "--data",
+        str(tmp_path / "no-such-folder"),
+    ]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no-such-folder does not exist" in err
+    assert not out.exists()  # nothing was written
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--epochs", "0"], ["--lr", "-1"], ["--batch-size", "many"], ["--sampling", "greedy"]],
+)
+def test_out_of_range_flags_are_refused(tmp_path: Path, flags: list[str]) -> None:
+    args = [
+        "supernet",
+        "train",
+        "--space",
+        str(SPACES / "digits-tiny.yaml"),
+        "--out",
+        str(tmp_path / "r"),
+        *flags,
+    ]
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    assert info.value.code == 2
+    assert not (tmp_path / "r").exists()
