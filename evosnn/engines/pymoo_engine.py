@@ -4,11 +4,13 @@ pymoo asks for a whole generation at once, so this engine hands out that generat
 by one and answers None (wait) once they are all out, until every outcome is told; then pymoo's
 survival runs and the next generation is asked. Objectives for pymoo: minimise
 ``[-accuracy, energy]`` subject to ``violation <= 0``. Integer genes use SBX and polynomial
-mutation with rounding (pymoo's recipe for integer variables) and pymoo's duplicate elimination.
+mutation with rounding (pymoo's recipe for integer variables), a repair that keeps every proposed
+subnet new (see ``_Novel``), and pymoo's duplicate elimination.
 """
 
 from __future__ import annotations
 
+import random
 from collections import deque
 from typing import Any
 
@@ -17,6 +19,7 @@ from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.population import Population
 from pymoo.core.problem import Problem
+from pymoo.core.repair import Repair
 from pymoo.core.termination import NoTermination
 from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
@@ -24,10 +27,32 @@ from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.problems.static import StaticProblem
 
-from evosnn.engines.base import Outcome
+from evosnn.engines.base import Outcome, fresh
 from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["PymooEngine"]
+
+
+class _Novel(Repair):
+    """Rounds to valid indices, zeroes inert genes, and replaces any genome whose subnet was already
+    proposed with a fresh random one. Without it a converged population keeps proposing subnets that
+    differ only in inert genes: answered from the ledger, they teach the search nothing."""
+
+    def __init__(self, codec: GenomeCodec, seen: set[Genome], seed: int) -> None:
+        super().__init__()
+        self.codec, self.seen = codec, seen
+        self.rng = random.Random(seed)
+        self.upper = np.array(codec.bounds()[1])
+
+    def _do(self, problem: Problem, X: np.ndarray, **kwargs: object) -> np.ndarray:
+        out = np.empty_like(X, dtype=float)
+        for row, x in enumerate(X):
+            genome = self.codec.canonical(tuple(int(v) for v in np.clip(np.rint(x), 0, self.upper)))
+            if genome in self.seen:
+                genome = self.codec.canonical(fresh(self.codec, self.rng, self.seen))
+            self.seen.add(genome)
+            out[row] = genome
+        return out
 
 
 class PymooEngine:
@@ -47,6 +72,7 @@ class PymooEngine:
         self.codec, self.population, self.seed = codec, population, seed
         self.crossover_eta, self.mutation_eta = crossover_eta, mutation_eta
         lower, upper = codec.bounds()
+        self._seen: set[Genome] = set()
         self._problem = Problem(
             n_var=len(codec),
             n_obj=2,
@@ -60,6 +86,7 @@ class PymooEngine:
             sampling=IntegerRandomSampling(),
             crossover=SBX(prob=0.9, eta=crossover_eta, vtype=float, repair=RoundingRepair()),
             mutation=PM(eta=mutation_eta, vtype=float, repair=RoundingRepair()),
+            repair=_Novel(codec, self._seen, seed),
             eliminate_duplicates=True,
         )
         self._algorithm.setup(self._problem, termination=NoTermination(), seed=seed)
