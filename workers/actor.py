@@ -42,6 +42,7 @@ class EvaluatorActor:
         import torch
 
         from evosnn.evaluator import EvalSettings, Evaluator
+        from evosnn.genome import GenomeCodec
         from evosnn.space import SearchSpace
 
         torch.set_num_threads(max(1, threads))
@@ -53,6 +54,7 @@ class EvaluatorActor:
             settings=EvalSettings(**settings),
             energy_target_mj=energy_target_mj,
         )
+        self.codec = GenomeCodec(self.evaluator.space)
 
     def ready(self) -> dict[str, Any]:
         """Where this worker runs (its construction has succeeded when this answers)."""
@@ -63,9 +65,7 @@ class EvaluatorActor:
 
     def evaluate(self, genome: list[int]) -> dict[str, Any]:
         """Evaluate a genome; the Evaluation as a dict plus the worker's index and pid."""
-        from evosnn.genome import GenomeCodec
-
-        config = GenomeCodec(self.evaluator.space).decode(genome)
+        config = self.codec.decode(genome)
         result = self.evaluator.evaluate(config).to_dict()
         result["worker"] = self.index
         result["worker_pid"] = os.getpid()
