@@ -221,7 +221,8 @@ def _train(args: argparse.Namespace) -> int:
         if storage and "***" not in storage:
             if record_in_study(storage, exported, result):
                 print(
-                    f"  recorded in the study as retrained_trial_{exported.provenance.get('trial')}"
+                    f"  recorded on trial {exported.provenance.get('trial')} of study "
+                    f"{exported.provenance.get('study')!r} (retrained_* user attrs)"
                 )
         elif storage:
             log.warning(

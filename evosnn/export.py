@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 from optuna.trial import TrialState
 
 import evosnn
 from evosnn.config import SubnetConfig
 from evosnn.errors import CheckpointError, ConfigError, EvosnnError
-from evosnn.front import pareto_mask
+from evosnn.front import knee_index, pareto_mask
 from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger, LedgerRecord, read_study_attrs
 from evosnn.space import SearchSpace
@@ -101,16 +100,8 @@ def pick_trials(
 
 
 def _knee(front: list[LedgerRecord]) -> LedgerRecord:
-    if len(front) >= 3:
-        from pymoo.mcdm.high_tradeoff import HighTradeoffPoints
-
-        f = np.array([[-r.values[0], r.values[1]] for r in front if r.values])
-        span = f.max(axis=0) - f.min(axis=0)
-        normalised = (f - f.min(axis=0)) / np.where(span > 0, span, 1.0)
-        found = HighTradeoffPoints().do(normalised)
-        if found is not None and len(found):
-            return front[int(np.atleast_1d(found)[0])]
-    return max(front, key=lambda r: float(r.user_attrs.get("f_aeb", 0.0)))
+    values = [r.values for r in front if r.values]
+    return front[knee_index(values, [float(r.user_attrs.get("f_aeb", 0.0)) for r in front])]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import optuna
+import sqlalchemy
 import sqlalchemy.exc
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.storages import RDBStorage
@@ -260,6 +261,9 @@ class Ledger:
         """A RUNNING trial for a dispatched genome; returns its trial id."""
         return self._create(genome, TrialState.RUNNING, attrs)
 
+    def trial_number(self, trial_id: int) -> int:
+        return _retry(lambda: self.storage.get_trial_number_from_id(trial_id), "reading a trial")
+
     def record_infeasible(
         self, genome: Genome, reason: str, violation: float, attrs: dict[str, Any]
     ) -> None:
@@ -329,6 +333,46 @@ class Ledger:
                 LedgerRecord(t.number, tuple(t.user_attrs["genome"]), t.state, values, t.user_attrs)
             )
         return out
+
+    def annotate_trial(self, number: int, attrs: dict[str, Any]) -> None:
+        """Add or replace user attrs of a trial, finished or not (e.g. its retraining results).
+
+        Optuna's API refuses to change a finished trial, to keep samplers' views stable; these
+        annotations are read by people (dashboard, report), never by a sampler, so they are
+        written into Optuna's ``trial_user_attributes`` table directly, in one transaction.
+        """
+        import json
+
+        table = sqlalchemy.Table(
+            "trial_user_attributes", sqlalchemy.MetaData(), autoload_with=self.storage.engine
+        )
+
+        def write() -> None:
+            trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
+            with self.storage.engine.begin() as conn:
+                for key, value in attrs.items():
+                    conn.execute(
+                        table.delete().where(table.c.trial_id == trial_id, table.c.key == key)
+                    )
+                    conn.execute(
+                        table.insert().values(
+                            trial_id=trial_id, key=key, value_json=json.dumps(value)
+                        )
+                    )
+
+        try:
+            _retry(write, f"annotating trial {number}")
+        except KeyError:
+            raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from None
+
+    def save_figure(self, figure_id: str, figure: Any) -> None:
+        """Store (overwrite) a plotly figure in the study, where optuna-dashboard shows it."""
+        from optuna_dashboard import save_plotly_graph_object
+
+        _retry(
+            lambda: save_plotly_graph_object(self.study, figure, graph_object_id=figure_id),
+            f"storing figure {figure_id!r}",
+        )
 
     def count_complete(self) -> int:
         return len(

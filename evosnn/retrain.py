@@ -5,8 +5,7 @@ or starting from the inherited weights exported next to the file), with the supe
 recipe (AdamW, warm-up + cosine, label smoothing, clipping, data-set augmentation) and the same
 exact-resume rule: every random draw derives from ``(seed, step)``. Checkpoints are written
 atomically every epoch; Ctrl-C writes a resumable one. At the end it reports validation and **test**
-accuracy and energy, and records them in the source study as the user attr ``retrained_trial_N``
-(Optuna does not allow changing a finished trial).
+accuracy and energy, and records them on the source trial as ``retrained_*`` user attrs.
 """
 
 from __future__ import annotations
@@ -229,27 +228,29 @@ def retrain(
 
 
 def record_in_study(storage_url: str, exported: Exported, result: RetrainResult) -> bool:
-    """Record the retrained figures in the source study; False if the file names no trial.
+    """Write the retrained figures onto the source trial; False if the file names no trial.
 
-    Optuna forbids changing a finished trial, so they are stored as the study user attr
-    ``retrained_trial_N`` (N the source trial's number) rather than on the trial itself.
+    They become the trial's user attrs ``retrained_val_accuracy``, ``retrained_test_accuracy``,
+    ``retrained_energy_mj``, ``retrained_epochs`` and ``retrained_checkpoint``, beside the search-time
+    ``accuracy`` and ``energy_mj`` in the dashboard's trial table (see ``Ledger.annotate_trial``).
     """
-    import optuna
-
-    from evosnn.ledger import open_storage
+    from evosnn.genome import GenomeCodec
+    from evosnn.ledger import Ledger
 
     study_name, number = exported.provenance.get("study"), exported.provenance.get("trial")
     if study_name is None or number is None:
         return False
-    study = optuna.load_study(study_name=study_name, storage=open_storage(storage_url))
-    study.set_user_attr(
-        f"retrained_trial_{int(number)}",
-        {
-            "val_accuracy": result.val_accuracy,
-            "test_accuracy": result.test_accuracy,
-            "energy_mj": result.energy_mj,
-            "epochs": result.epochs,
-            "checkpoint": str(result.checkpoint),
-        },
-    )
+    ledger = Ledger.open(storage_url, str(study_name), GenomeCodec(exported.space), create=False)
+    ledger.annotate_trial(int(number), retrained_attrs(result))
     return True
+
+
+def retrained_attrs(result: RetrainResult) -> dict[str, Any]:
+    """The trial user attrs that record a retraining."""
+    return {
+        "retrained_val_accuracy": result.val_accuracy,
+        "retrained_test_accuracy": result.test_accuracy,
+        "retrained_energy_mj": result.energy_mj,
+        "retrained_epochs": result.epochs,
+        "retrained_checkpoint": str(result.checkpoint),
+    }

@@ -36,6 +36,7 @@ from evosnn.engines import FAILED_ENERGY, Outcome, make_engine
 from evosnn.errors import CheckpointError, EvosnnError
 from evosnn.evaluation import Evaluation
 from evosnn.evaluator import EvalSettings, param_violation
+from evosnn.figures import Point, SearchView, store_figures
 from evosnn.fitness import f_aeb
 from evosnn.front import hypervolume, pareto_mask
 from evosnn.genome import Genome, GenomeCodec
@@ -196,18 +197,11 @@ def run_search(
         ledger.set_attr("evosnn_version", evosnn.__version__)
         ledger.fail_interrupted()
         cache: dict[Genome, Outcome] = {}
-        results: dict[Genome, tuple[float, float, float]] = {}  # key -> (acc, energy, F_AEB)
-        for record in ledger.records():
+        records = ledger.records()
+        for record in records:
             outcome = _cached_outcome(space, record)
             if outcome is not None:
-                key = codec.canonical(record.genome)
-                cache[key] = outcome
-                if record.state == TrialState.COMPLETE and outcome.feasible:
-                    results[key] = (
-                        outcome.accuracy,
-                        outcome.energy_mj,
-                        float(record.user_attrs.get("f_aeb", 0.0)),
-                    )
+                cache[codec.canonical(record.genome)] = outcome
         completed = ledger.count_complete()
         if completed:
             log.info(
@@ -238,11 +232,14 @@ def run_search(
         if "energy_target_mj" not in attrs:
             ledger.set_attr("energy_target_mj", target)
             ledger.set_attr("hv_reference", {"accuracy": 0.0, "energy_mj": 2.0 * target})
+        if "reference_largest" not in attrs:
+            ledger.set_attr("reference_largest", pool.reference())
         ref_energy = float(ledger.attrs()["hv_reference"]["energy_mj"])
+        view = SearchView.from_records(records, ref_energy)  # grows as results arrive
 
         asked: deque[_Asked] = deque()
         waiting: dict[Genome, list[_Asked]] = {}
-        trial_of: dict[Genome, int] = {}
+        trial_of: dict[Genome, tuple[int, int]] = {}  # key -> (trial id, trial number)
         state = {
             "told": 0,
             "running": 0,
@@ -262,18 +259,14 @@ def run_search(
         )
 
         def log_generation(generation: int) -> None:
-            points = list(results.values())
-            front = [
-                p
-                for p, keep in zip(points, pareto_mask([(a, e) for a, e, _ in points]), strict=True)
-                if keep
-            ]
-            hv = hypervolume([(a, e) for a, e, _ in points], ref_energy)
-            best = max((f for _, _, f in points), default=float("nan"))
+            front = view.front()
+            hv = hypervolume([(p.accuracy, p.energy_mj) for p in front], ref_energy)
+            best = max((p.f_aeb for p in view.points), default=float("nan"))
             ledger.set_attr(
                 "hypervolume_history",
                 (ledger.attrs().get("hypervolume_history") or []) + [[state["completed"], hv]],
             )
+            store_figures(ledger, view)
             log.info(
                 "generation %d: %d evaluated, %d Pareto points, hypervolume %.6g, best F_AEB %.4f",
                 generation,
@@ -306,7 +299,8 @@ def run_search(
                         entry.outcome = cache[key] = Outcome(0.0, FAILED_ENERGY, violation)
                         state["idle_asks"] += 1
                     else:
-                        trial_of[key] = ledger.start(genome, meta)
+                        trial_id = ledger.start(genome, meta)
+                        trial_of[key] = (trial_id, ledger.trial_number(trial_id))
                         waiting[key] = [entry]
                         pool.submit(key, list(genome))
                         state["running"] += 1
@@ -347,9 +341,11 @@ def run_search(
                 outcome = Outcome(evaluation.accuracy, evaluation.energy_mj, violation)
             else:
                 outcome = Outcome.failed()
-            ledger.finish(trial_of.pop(key), evaluation, extra)
+            trial_id, number = trial_of.pop(key)
+            ledger.finish(trial_id, evaluation, extra)
             cache[key] = outcome
-            for entry in waiting.pop(key):
+            entries = waiting.pop(key)
+            for entry in entries:
                 entry.outcome = outcome
             state["running"] -= 1
             if evaluation.ok:
@@ -357,7 +353,15 @@ def run_search(
                 state["new"] += 1
                 bar.update(1)
                 if outcome.feasible:
-                    results[key] = (evaluation.accuracy, evaluation.energy_mj, evaluation.f_aeb)
+                    view.points.append(
+                        Point(
+                            evaluation.accuracy,
+                            evaluation.energy_mj,
+                            entries[0].generation,
+                            evaluation.f_aeb,
+                            number,
+                        )
+                    )
                 bar.set_postfix(acc=f"{evaluation.accuracy:.3f}", mJ=f"{evaluation.energy_mj:.3g}")
 
         last_beat = time.monotonic()

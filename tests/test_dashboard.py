@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from evosnn.evaluation import Evaluation
+from evosnn.figures import FIGURE_IDS, SearchView, store_figures
 from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger
 from evosnn.space import SearchSpace
@@ -38,6 +39,7 @@ def test_dashboard_serves_the_study(tmp_path: Path, tiny_space: SearchSpace) -> 
             macs=1.0,
         )
         ledger.finish(trial, result, {"worker": 0})
+    store_figures(ledger, SearchView.from_records(ledger.records(), ref_energy=1e-3))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -62,6 +64,10 @@ def test_dashboard_serves_the_study(tmp_path: Path, tiny_space: SearchSpace) -> 
         assert len(detail["trials"]) == 3
         assert {a["key"] for a in detail["union_user_attrs"]} >= {"f_aeb", "genome", "worker"}
         assert detail["best_trials"]  # the Pareto front
+        graphs = {g["id"]: json.loads(g["graph_object"]) for g in detail["plotly_graph_objects"]}
+        assert set(graphs) == set(FIGURE_IDS)
+        assert graphs["evosnn-hypervolume"]["data"][0]["x"] == [1, 2, 3]
+        assert len(graphs["evosnn-pareto"]["data"][0]["x"]) == 3  # every evaluation
         if shutil.which("ss"):
             listening = subprocess.run(["ss", "-ltn"], capture_output=True, text=True).stdout
             line = next(line for line in listening.splitlines() if f":{port} " in line)

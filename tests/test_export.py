@@ -129,8 +129,11 @@ def test_retrain_an_exported_architecture_and_record_it(
     again = retrain(exported, tmp_path, settings, resume=True, progress=False)
     assert again.test_accuracy == result.test_accuracy  # a complete run resumes to the same model
     assert record_in_study(url, exported, result)
-    attrs = optuna.load_study(study_name=study, storage=url).user_attrs
-    assert (
-        attrs[f"retrained_trial_{exported.provenance['trial']}"]["test_accuracy"]
-        == result.test_accuracy
-    )
+    loaded = optuna.load_study(study_name=study, storage=url)
+    trial = loaded.trials[exported.provenance["trial"]]
+    assert trial.state == optuna.trial.TrialState.COMPLETE  # annotated, still finished
+    assert trial.user_attrs["retrained_test_accuracy"] == result.test_accuracy
+    assert trial.user_attrs["f_aeb"] == exported.metrics["f_aeb"]  # search-time attrs intact
+    assert record_in_study(url, exported, result)  # twice: replaced, not duplicated
+    again_trial = optuna.load_study(study_name=study, storage=url).trials[trial.number]
+    assert again_trial.user_attrs == trial.user_attrs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 import uuid
@@ -90,6 +91,26 @@ def test_every_evaluation_is_one_trial(
     assert len(attrs["supernet_sha256"]) == 64 and attrs["seed"] == 0 and attrs["engine"] == "pymoo"
     assert attrs["energy_target_mj"] > 0 and attrs["driver_lock"] is None
     assert summary.pareto and summary.hypervolume > 0
+    largest = attrs["reference_largest"]
+    assert largest["status"] == "ok" and largest["energy_mj"] == pytest.approx(
+        attrs["energy_target_mj"]
+    )
+    # the dashboard's figures: hypervolume curve and Pareto front by generation, ending where the
+    # search ended
+    from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
+
+    storage = optuna.storages.RDBStorage(url)
+    system_attrs = storage.get_study_system_attrs(storage.get_study_id_from_name("s"))
+    figures = get_plotly_graph_objects(system_attrs)
+    assert set(figures) == {"evosnn-hypervolume", "evosnn-pareto"}
+    hv = json.loads(figures["evosnn-hypervolume"])["data"][0]
+    assert hv["x"][-1] == 8 and hv["y"][-1] == pytest.approx(summary.hypervolume)
+    pareto = json.loads(figures["evosnn-pareto"])
+    assert pareto["layout"]["sliders"][0]["steps"][-1]["label"] == "1"  # generations 0 and 1
+    last_front = pareto["data"][2]  # evaluations, front after gen 0, front after gen 1, knee
+    assert sorted(zip(last_front["y"], last_front["x"], strict=True)) == sorted(
+        (r.accuracy, r.energy_mj) for r in summary.pareto
+    )
 
 
 def test_resume_extends_the_budget_without_evaluating_again(

@@ -63,6 +63,12 @@ class EvaluatorActor:
     def energy_target(self) -> float:
         return self.evaluator.energy_target_mj
 
+    def reference(self) -> dict[str, Any]:
+        """The Evaluation of the largest subnet at default neurons (the report's baseline)."""
+        from evosnn.config import SubnetConfig
+
+        return self.evaluator.evaluate(SubnetConfig.largest(self.evaluator.space)).to_dict()
+
     def evaluate(self, genome: list[int]) -> dict[str, Any]:
         """Evaluate a genome; the Evaluation as a dict plus the worker's index and pid."""
         config = self.codec.decode(genome)

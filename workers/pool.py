@@ -105,6 +105,10 @@ class EvaluatorPool:
         """Measure the F_AEB energy target on one worker."""
         return float(ray.get(self._actors[0].energy_target.remote()))
 
+    def reference(self) -> dict[str, Any]:
+        """Evaluate the largest subnet at default neurons on one worker (the baseline)."""
+        return dict(ray.get(self._actors[0].reference.remote()))
+
     def actor_pid(self, index: int) -> int:
         return int(self.workers_info[index]["pid"])
 
