@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from evosnn.errors import EvosnnError
 
@@ -180,6 +181,18 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------------ report
+def _report(args: argparse.Namespace) -> int:
+    from evosnn.report import write_report
+
+    report = write_report(args.storage, args.study, args.out)
+    print(
+        f"report of {report.evaluations} evaluations ({report.pareto_size} on the Pareto front): "
+        f"{report.index}"
+    )
+    return 0
+
+
 # ------------------------------------------------------------------------------------ dashboard
 def _dashboard(args: argparse.Namespace) -> int:
     from optuna_dashboard import run_server
@@ -197,7 +210,7 @@ def _dashboard(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------------ train
 def _train(args: argparse.Namespace) -> int:
     from evosnn.export import load_export
-    from evosnn.retrain import record_in_study, retrain
+    from evosnn.retrain import retrain
     from supernet.train import TrainSettings
 
     settings = TrainSettings(
@@ -208,6 +221,8 @@ def _train(args: argparse.Namespace) -> int:
         device=args.device,
     )
     exports = [load_export(path) for path in args.architectures]  # every file valid before training
+    if args.tune:
+        return _train_tune(args, exports, settings)
     for exported in exports:
         out = args.out or exported.path.parent
         result = retrain(
@@ -217,18 +232,69 @@ def _train(args: argparse.Namespace) -> int:
             f"{exported.path}: val {100 * result.val_accuracy:.2f}%, test {100 * result.test_accuracy:.2f}%, "
             f"{result.energy_mj:.4g} mJ/image; checkpoint {result.checkpoint}"
         )
-        storage = args.storage or exported.provenance.get("storage")
-        if storage and "***" not in storage:
-            if record_in_study(storage, exported, result):
-                print(
-                    f"  recorded on trial {exported.provenance.get('trial')} of study "
-                    f"{exported.provenance.get('study')!r} (retrained_* user attrs)"
-                )
-        elif storage:
-            log.warning(
-                "the file's storage URL has its password hidden; pass --storage to record results"
-            )
+        _record(args, exported, result)
     return 0
+
+
+def _record(args: argparse.Namespace, exported: Any, result: Any) -> None:
+    """Write a retraining's figures onto the exported architecture's source trial."""
+    from evosnn.retrain import record_in_study
+
+    storage = args.storage or exported.provenance.get("storage")
+    if storage and "***" not in storage:
+        if record_in_study(storage, exported, result):
+            print(
+                f"  recorded on trial {exported.provenance.get('trial')} of study "
+                f"{exported.provenance.get('study')!r} (retrained_* user attrs)"
+            )
+    elif storage:
+        log.warning(
+            "the file's storage URL has its password hidden; pass --storage to record results"
+        )
+
+
+def _train_tune(args: argparse.Namespace, exports: list[Any], settings: Any) -> int:
+    from evosnn.tune import TuneSettings, tune_retrain
+    from workers.cluster import disconnect
+
+    if args.resume:
+        raise EvosnnError("--resume is for single runs; with --tune, re-run the same command")
+    tune_settings = TuneSettings(
+        lrs=tuple(args.lr_sweep or [args.lr]),
+        asha=args.asha,
+        grace_epochs=args.grace_epochs,
+        max_failures=args.max_failures,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+    )
+    out = args.out or exports[0].path.parent
+    try:
+        tuned = tune_retrain(
+            exports,
+            out,
+            settings,
+            tune_settings,
+            init=args.init,
+            data_root=args.data,
+            ray_address=args.ray_address,
+        )
+    finally:
+        if not args.ray_address:
+            disconnect()
+    status = 0
+    for item in tuned:
+        if item.best is None:
+            print(f"{item.exported.path}: no trial of {item.trials} finished")
+            status = 1
+            continue
+        best = item.best
+        print(
+            f"{item.exported.path}: best lr {best.lr:g} of {item.trials} trial(s): "
+            f"val {100 * best.val_accuracy:.2f}%, test {100 * best.test_accuracy:.2f}%, "
+            f"{best.energy_mj:.4g} mJ/image; checkpoint {best.checkpoint}"
+        )
+        _record(args, item.exported, best)
+    return status
 
 
 # ------------------------------------------------------------------------------------ demo
@@ -456,7 +522,37 @@ def build_parser() -> argparse.ArgumentParser:
         "--storage", default=None, help="study URL to record results in (default: the file's)"
     )
     train_arch.add_argument("--resume", action="store_true")
+    tune_group = train_arch.add_argument_group(
+        "Ray Tune", "train every file (and learning rate) as a Ray Tune trial"
+    )
+    tune_group.add_argument("--tune", action="store_true", help="run the trials on Ray Tune")
+    tune_group.add_argument(
+        "--lr-sweep",
+        type=_positive_float,
+        nargs="+",
+        default=None,
+        metavar="LR",
+        help="learning rates to try per architecture (default: --lr only)",
+    )
+    tune_group.add_argument("--asha", action="store_true", help="ASHA early stopping")
+    tune_group.add_argument(
+        "--grace-epochs", type=_positive_int, default=2, help="ASHA's first rung (epochs)"
+    )
+    tune_group.add_argument(
+        "--max-failures", type=_non_negative_int, default=2, help="retries of a failed trial"
+    )
+    tune_group.add_argument("--cpus-per-trial", type=_positive_float, default=1.0)
+    tune_group.add_argument("--gpus-per-trial", type=float, default=0.0)
+    tune_group.add_argument(
+        "--ray-address", default=None, help="join an existing Ray cluster instead of starting one"
+    )
     train_arch.set_defaults(handler=_train)
+
+    report = commands.add_parser("report", help="write a static HTML report with PNG figures")
+    report.add_argument("--storage", required=True, help="SQLAlchemy URL of the study database")
+    report.add_argument("--study", required=True)
+    report.add_argument("--out", type=Path, required=True, help="output folder (gets index.html)")
+    report.set_defaults(handler=_report)
 
     dashboard = commands.add_parser("dashboard", help="serve optuna-dashboard for a study database")
     dashboard.add_argument("--storage", required=True, help="SQLAlchemy URL of the study database")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,6 +54,12 @@ class RetrainResult:
     test_accuracy: float
     energy_mj: float
     epochs: int
+    lr: float
+
+
+#: Called after every epoch's checkpoint is written: (that epoch's metrics, the checkpoint path).
+#: The last epoch's metrics also hold ``test_acc`` and ``energy_mj``.
+EpochCallback = Callable[[dict[str, Any], Path], None]
 
 
 def _model(exported: Exported) -> Spikformer:
@@ -102,6 +109,7 @@ def retrain(
     data_root: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    on_epoch: EpochCallback | None = None,
 ) -> RetrainResult:
     """Train ``exported`` stand-alone; see the module docstring."""
     out = Path(out_dir)
@@ -211,20 +219,37 @@ def retrain(
             correct, count, _ = count_correct(
                 model, splits.val, splits.mean, splits.std, device=device
             )
-            history.append(
-                {
-                    "epoch": epoch + 1,
-                    "val_acc": correct / count,
-                    "seconds": time.perf_counter() - started,
-                }
-            )
+            entry: dict[str, Any] = {
+                "epoch": epoch + 1,
+                "val_acc": correct / count,
+                "seconds": time.perf_counter() - started,
+            }
+            if step >= total:  # the final figures travel with the complete checkpoint
+                _, entry["test_acc"], entry["energy_mj"] = _accuracy_and_energy(
+                    model, exported, splits, device
+                )
+            history.append(entry)
             log.info(
                 "epoch %d/%d  val acc %.2f%%", epoch + 1, settings.epochs, 100 * correct / count
             )
             checkpoint("complete" if step >= total else "in-progress")
+            if on_epoch is not None:
+                on_epoch(entry, path)
     bar.close()
-    val_acc, test_acc, energy = _accuracy_and_energy(model, exported, splits, device)
-    return RetrainResult(path, val_acc, test_acc, energy, settings.epochs)
+    final = history[-1] if history else {}
+    if "test_acc" not in final:  # a checkpoint written before final figures were stored
+        final = dict(final)
+        final["val_acc"], final["test_acc"], final["energy_mj"] = _accuracy_and_energy(
+            model, exported, splits, device
+        )
+    return RetrainResult(
+        path,
+        float(final["val_acc"]),
+        float(final["test_acc"]),
+        float(final["energy_mj"]),
+        settings.epochs,
+        settings.lr,
+    )
 
 
 def record_in_study(storage_url: str, exported: Exported, result: RetrainResult) -> bool:
@@ -252,5 +277,6 @@ def retrained_attrs(result: RetrainResult) -> dict[str, Any]:
         "retrained_test_accuracy": result.test_accuracy,
         "retrained_energy_mj": result.energy_mj,
         "retrained_epochs": result.epochs,
+        "retrained_lr": result.lr,
         "retrained_checkpoint": str(result.checkpoint),
     }

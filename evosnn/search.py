@@ -383,7 +383,8 @@ def run_search(
                         last_beat = time.monotonic()
         finally:
             bar.close()
-        if engine.generation != last_generation or state["new"]:
+        history = ledger.attrs().get("hypervolume_history") or []
+        if not history or history[-1][0] != state["completed"]:  # the last, partial generation
             log_generation(engine.generation)
         summary = _summary(
             ledger, codec, space, ref_energy, study_name, state, started, pool.replaced

@@ -137,3 +137,24 @@ def test_retrain_an_exported_architecture_and_record_it(
     assert record_in_study(url, exported, result)  # twice: replaced, not duplicated
     again_trial = optuna.load_study(study_name=study, storage=url).trials[trial.number]
     assert again_trial.user_attrs == trial.user_attrs
+
+
+@pytest.mark.postgres
+def test_report_of_a_finished_search(searched: tuple[str, str], tmp_path: Path) -> None:
+    from evosnn.cli import main
+    from evosnn.report import REPORT_FILES
+
+    url, study = searched
+    out = tmp_path / "report"
+    assert main(["report", "--storage", url, "--study", study, "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(REPORT_FILES)
+    for name in REPORT_FILES[1:]:
+        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (out / "index.html").read_text()
+    assert PLANTED not in page and "***" in page
+    knee = next(p for p in export_study(url, study, tmp_path / "k", pick="knee"))
+    assert f"<td>{load_export(knee).provenance['trial']} &#9733;</td>" in page  # the knee, starred
+    pareto = [p for p in export_study(url, study, tmp_path / "p", pick="pareto")]
+    assert page.count("<tr><td>") == len(pareto)  # one row per Pareto architecture
+    assert "<tr class=base><td>largest</td>" in page
+    assert main(["report", "--storage", url, "--study", "nope", "--out", str(out)]) == 2
