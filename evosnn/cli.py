@@ -299,7 +299,7 @@ def _train_tune(args: argparse.Namespace, exports: list[Any], settings: Any) -> 
 
 # ------------------------------------------------------------------------------------ demo
 def _demo(args: argparse.Namespace) -> int:
-    """The embedded default end to end: train the digits-tiny supernet, then search it."""
+    """The embedded default end to end: supernet, search, export, retraining of the knee, report."""
     from pathlib import Path as _Path
 
     from supernet.checkpoint import load_checkpoint
@@ -324,16 +324,16 @@ def _demo(args: argparse.Namespace) -> int:
     ]
     if checkpoint.is_file():
         if load_checkpoint(checkpoint).get("status") == "complete":
-            log.info("step 1/4: %s is already trained; skipping supernet training", checkpoint)
+            log.info("step 1/5: %s is already trained; skipping supernet training", checkpoint)
             train_args = []
         else:
             train_args.append("--resume")
     if train_args:
-        log.info("step 1/4: training the digits-tiny supernet (about two minutes on 2 CPU cores)")
+        log.info("step 1/5: training the digits-tiny supernet (about two minutes on 2 CPU cores)")
         status = _supernet_train(build_parser().parse_args(train_args))
         if status:
             return status
-    log.info("step 2/4: NSGA-II search on Ray workers, recorded in %s", out / "evosnn.db")
+    log.info("step 2/5: NSGA-II search on Ray workers, recorded in %s", out / "evosnn.db")
     search_args = [
         "search",
         "--space",
@@ -353,7 +353,7 @@ def _demo(args: argparse.Namespace) -> int:
     if status:
         return status
     storage = f"sqlite:///{out / 'evosnn.db'}"
-    log.info("step 3/4: exporting the Pareto front and the knee with their inherited weights")
+    log.info("step 3/5: exporting the Pareto front and the knee with their inherited weights")
     for pick in ("pareto", "knee"):
         export_args = [
             "export",
@@ -371,7 +371,7 @@ def _demo(args: argparse.Namespace) -> int:
         ]
         status = _export(build_parser().parse_args(export_args))
     knee = sorted((out / "export" / "knee").glob("trial-*.yaml"))
-    log.info("step 4/4: retraining the knee architecture stand-alone (short run)")
+    log.info("step 4/5: retraining the knee architecture stand-alone (short run)")
     retrain_args = [
         "train",
         *map(str, knee),
@@ -383,11 +383,19 @@ def _demo(args: argparse.Namespace) -> int:
         storage,
     ]
     status = _train(build_parser().parse_args(retrain_args))
+    log.info("step 5/5: writing the report")
+    _report(
+        build_parser().parse_args(
+            ["report", "--storage", storage, "--study", "demo", "--out", str(out / "report")]
+        )
+    )
     print()
     print(f"everything is in {out}/:")
     print(f"  supernet checkpoint  {checkpoint}")
     print(f"  search ledger        {out / 'evosnn.db'} (Optuna study 'demo')")
-    print(f"  exported            {out / 'export'}/pareto, {out / 'export'}/knee (YAML + weights)")
+    print(f"  exported             {out / 'export'}/pareto, {out / 'export'}/knee (YAML + weights)")
+    print(f"  retrained knee       {out / 'export' / 'knee'}/*.retrained.pt")
+    print(f"  report               {out / 'report' / 'index.html'}")
     print("open the dashboard with:")
     print(f"  .venv/bin/evosnn dashboard --storage sqlite:///{out / 'evosnn.db'}")
     return status
@@ -563,7 +571,8 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.set_defaults(handler=_dashboard)
 
     demo = commands.add_parser(
-        "demo", help="the embedded default: train the digits-tiny supernet, then search it"
+        "demo",
+        help="the embedded default on digits-tiny: supernet, search, export, retrain, report",
     )
     demo.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
     demo.add_argument("--workers", type=_positive_int, default=2)

@@ -138,7 +138,7 @@ def pareto_figure(view: SearchView) -> go.Figure:
             marker={
                 "color": [p.generation for p in view.points],
                 "colorscale": "Viridis",
-                "colorbar": {"title": "generation"},
+                "colorbar": {"title": {"text": "generation"}, "x": 1.02},
                 "size": 7,
                 "opacity": 0.75,
             },
@@ -174,6 +174,7 @@ def pareto_figure(view: SearchView) -> go.Figure:
         steps.append({"method": "restyle", "args": ["visible", visible], "label": str(g)})
     figure.update_layout(
         title="Pareto front by generation (accuracy up, energy down)",
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0.0},
         xaxis_title="energy per image (mJ)",
         yaxis_title="validation accuracy",
         sliders=[
