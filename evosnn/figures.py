@@ -144,8 +144,9 @@ def pareto_figure(view: SearchView) -> go.Figure:
             },
         )
     ]
-    for g in gens:
-        front = view.front([p for p in view.points if p.generation <= g])
+    front: list[Point] = []
+    for g in gens:  # the running front: last generation's front plus this generation's points
+        front = view.front(front + [p for p in view.points if p.generation == g])
         traces.append(
             go.Scatter(
                 x=[p.energy_mj for p in front],

@@ -21,19 +21,15 @@ def pareto_mask(points: Sequence[tuple[float, float]]) -> list[bool]:
     pts = np.asarray(points, dtype=float).reshape(-1, 2)
     acc, energy = pts[:, 0], pts[:, 1]
     order = np.lexsort((energy, -acc))  # accuracy descending, then energy ascending
-    mask = np.zeros(len(pts), dtype=bool)
-    best_above = np.inf  # lowest energy among strictly more accurate points
-    i = 0
-    while i < len(order):
-        j = i
-        while j < len(order) and acc[order[j]] == acc[order[i]]:
-            j += 1
-        group = order[i:j]
-        group_min = energy[group[0]]  # sorted by energy within equal accuracy
-        for k in group:
-            mask[k] = energy[k] == group_min and group_min < best_above
-        best_above = min(best_above, group_min)
-        i = j
+    a, e = acc[order], energy[order]
+    starts = np.r_[True, a[1:] != a[:-1]]  # first point of each equal-accuracy group
+    group = np.cumsum(starts) - 1
+    group_min = e[starts]  # lowest energy of each group (sorted by energy within it)
+    # lowest energy among strictly more accurate points, per group
+    above = np.r_[np.inf, np.minimum.accumulate(group_min)[:-1]]
+    keep = (e == group_min[group]) & (group_min[group] < above[group])
+    mask = np.empty(len(pts), dtype=bool)
+    mask[order] = keep
     return mask.tolist()
 
 

@@ -145,6 +145,7 @@ class Ledger:
             g.name: CategoricalDistribution(choices=list(g.choices)) for g in codec.genes
         }
         self._lock_token: str | None = None
+        self._table_cache: dict[str, sqlalchemy.Table] | None = None
 
     @classmethod
     def open(cls, url: str, study_name: str, codec: GenomeCodec, *, create: bool = True) -> Ledger:
@@ -296,15 +297,20 @@ class Ledger:
 
     def fail_interrupted(self) -> list[Genome]:
         """Mark trials left RUNNING by a dead driver as FAIL ('interrupted'); return their genomes."""
-        running = _retry(
-            lambda: self.study.get_trials(
-                deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING)
-            ),
-            "reading trials",
+        trials = self._tables()["trials"]
+        query = sqlalchemy.select(trials.c.trial_id).where(
+            trials.c.study_id == self.study_id,
+            trials.c.state.in_([TrialState.RUNNING.name, TrialState.WAITING.name]),
         )
+
+        def find() -> list[int]:  # one query, not a read of every trial of a large study
+            with self.storage.engine.connect() as conn:
+                return [int(tid) for (tid,) in conn.execute(query)]
+
+        running = _retry(find, "reading trials")
         genomes = []
-        for trial in running:
-            tid = trial._trial_id
+        for tid in running:
+            trial = _retry(partial(self.storage.get_trial, tid), "reading a trial")
             _retry(
                 partial(self.storage.set_trial_user_attr, tid, "failure", "interrupted"),
                 "failing a trial",
@@ -322,17 +328,65 @@ class Ledger:
         return genomes
 
     def records(self) -> list[LedgerRecord]:
-        """Every recorded genome, in trial order."""
-        trials = _retry(lambda: self.study.get_trials(deepcopy=False), "reading trials")
-        out = []
-        for t in trials:
-            if "genome" not in t.user_attrs:
-                continue
-            values = (float(t.values[0]), float(t.values[1])) if t.values else None
-            out.append(
-                LedgerRecord(t.number, tuple(t.user_attrs["genome"]), t.state, values, t.user_attrs)
-            )
-        return out
+        """Every recorded genome, in trial order.
+
+        Read with three plain queries on Optuna's tables (trials, values, user attrs) rather than
+        ``study.get_trials``, which also decodes every parameter's distribution: 5,000 trials
+        take about a second instead of eight.
+        """
+        import json
+
+        tables = self._tables()
+        trials, values, attrs = (
+            tables[n] for n in ("trials", "trial_values", "trial_user_attributes")
+        )
+
+        def read() -> list[LedgerRecord]:
+            with self.storage.engine.connect() as conn:
+                rows = conn.execute(
+                    sqlalchemy.select(trials.c.trial_id, trials.c.number, trials.c.state)
+                    .where(trials.c.study_id == self.study_id)
+                    .order_by(trials.c.number)
+                ).all()
+                ids = sqlalchemy.select(trials.c.trial_id).where(trials.c.study_id == self.study_id)
+                value_of: dict[int, dict[int, float]] = {}
+                for tid, objective, value in conn.execute(
+                    sqlalchemy.select(values.c.trial_id, values.c.objective, values.c.value).where(
+                        values.c.trial_id.in_(ids)
+                    )
+                ):
+                    value_of.setdefault(tid, {})[int(objective)] = float(value)
+                attrs_of: dict[int, dict[str, Any]] = {}
+                for tid, key, value_json in conn.execute(
+                    sqlalchemy.select(attrs.c.trial_id, attrs.c.key, attrs.c.value_json).where(
+                        attrs.c.trial_id.in_(ids)
+                    )
+                ):
+                    attrs_of.setdefault(tid, {})[key] = json.loads(value_json)
+            out = []
+            for tid, number, state in rows:
+                user_attrs = attrs_of.get(tid, {})
+                if "genome" not in user_attrs:
+                    continue
+                state = TrialState[state] if isinstance(state, str) else TrialState(state)
+                vals = value_of.get(tid)
+                pair = (vals[0], vals[1]) if state == TrialState.COMPLETE and vals else None
+                out.append(
+                    LedgerRecord(number, tuple(user_attrs["genome"]), state, pair, user_attrs)
+                )
+            return out
+
+        return _retry(read, "reading trials")
+
+    def _tables(self) -> dict[str, sqlalchemy.Table]:
+        """Optuna's trial tables, reflected once."""
+        if self._table_cache is None:
+            metadata = sqlalchemy.MetaData()
+            self._table_cache = {
+                name: sqlalchemy.Table(name, metadata, autoload_with=self.storage.engine)
+                for name in ("trials", "trial_values", "trial_user_attributes")
+            }
+        return self._table_cache
 
     def annotate_trial(self, number: int, attrs: dict[str, Any]) -> None:
         """Add or replace user attrs of a trial, finished or not (e.g. its retraining results).
@@ -343,9 +397,7 @@ class Ledger:
         """
         import json
 
-        table = sqlalchemy.Table(
-            "trial_user_attributes", sqlalchemy.MetaData(), autoload_with=self.storage.engine
-        )
+        table = self._tables()["trial_user_attributes"]
 
         def write() -> None:
             trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
@@ -375,12 +427,21 @@ class Ledger:
         )
 
     def count_complete(self) -> int:
-        return len(
-            _retry(
-                lambda: self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)),
-                "counting trials",
+        trials = self._tables()["trials"]
+        query = (
+            sqlalchemy.select(sqlalchemy.func.count())
+            .select_from(trials)
+            .where(
+                trials.c.study_id == self.study_id,
+                trials.c.state == TrialState.COMPLETE.name,
             )
         )
+
+        def count() -> int:
+            with self.storage.engine.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+
+        return _retry(count, "counting trials")
 
 
 def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:

@@ -247,6 +247,7 @@ def run_search(
             "new": 0,
             "reused": 0,
             "idle_asks": 0,
+            "logged_at": -1 if not completed else completed,
         }
         window = 2 * settings.workers
         last_generation = engine.generation
@@ -259,6 +260,9 @@ def run_search(
         )
 
         def log_generation(generation: int) -> None:
+            if state["completed"] == state["logged_at"]:
+                return  # a generation replayed from the ledger: nothing new to log or draw
+            state["logged_at"] = state["completed"]
             front = view.front()
             hv = hypervolume([(p.accuracy, p.energy_mj) for p in front], ref_energy)
             best = max((p.f_aeb for p in view.points), default=float("nan"))
@@ -383,9 +387,7 @@ def run_search(
                         last_beat = time.monotonic()
         finally:
             bar.close()
-        history = ledger.attrs().get("hypervolume_history") or []
-        if not history or history[-1][0] != state["completed"]:  # the last, partial generation
-            log_generation(engine.generation)
+        log_generation(engine.generation)  # the last, partial generation (if anything is new)
         summary = _summary(
             ledger, codec, space, ref_energy, study_name, state, started, pool.replaced
         )

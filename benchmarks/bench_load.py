@@ -1,0 +1,101 @@
+"""Load: a 5,000-trial study on SQLite and PostgreSQL; how long resume, export, report and the
+dashboard's API take (issue: each must finish in seconds).
+
+    python -m benchmarks.bench_load [--trials 5000] [--backends sqlite postgres]
+
+The study is seeded with real trial records (tests/seed.py), then a search resumes it with a budget
+of 8 more evaluations (reading all trials, replaying the engine, evaluating 8 genomes on 2 Ray
+workers), then ``export --pick pareto``, ``report`` and ``GET /api/studies/ID`` are timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import ray
+
+from evosnn.evaluator import EvalSettings
+from evosnn.export import export_study
+from evosnn.genome import GenomeCodec
+from evosnn.ledger import Ledger
+from evosnn.report import write_report
+from evosnn.search import SearchSettings, run_search
+from tests.seed import seed_study
+from tests.test_dashboard import dashboard, get
+from tests.test_load import wide_space
+
+POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def timed(label: str, results: dict[str, float], action: object) -> object:
+    start = time.perf_counter()
+    value = action()  # type: ignore[operator]
+    results[label] = time.perf_counter() - start
+    return value
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--trials", type=int, default=5000)
+    parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    from evosnn.data import load_splits
+    from supernet.train import TrainSettings, train_supernet
+
+    space = wide_space()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        train_supernet(
+            space,
+            load_splits(space.dataset),
+            root / "run",
+            TrainSettings(epochs=1, batch_size=32, warmup_epochs=0, recal_batches=1),
+            progress=False,
+        )
+        checkpoint = root / "run" / "supernet.pt"
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        table: dict[str, dict[str, float]] = {}
+        for backend in args.backends:
+            url = f"sqlite:///{root / 'load.db'}" if backend == "sqlite" else POSTGRES
+            study = f"load-{uuid.uuid4().hex[:8]}"
+            r: dict[str, float] = {}
+            timed("seed", r, lambda: seed_study(url, study, space, args.trials))
+            codec = GenomeCodec(space)
+            timed("read all trials", r, lambda: Ledger.open(url, study, codec).records())
+            settings = SearchSettings(
+                population=8,
+                generations=(args.trials + 8) // 8,
+                workers=2,
+                eval=EvalSettings(recal_batches=1, recal_batch_size=16),
+            )
+            timed(
+                "resume (+8 evaluations)",
+                r,
+                lambda: run_search(space, checkpoint, url, study, settings, progress=False),
+            )
+            timed("export pareto", r, lambda: export_study(url, study, root / "x", pick="pareto"))
+            timed("report", r, lambda: write_report(url, study, root / "report"))
+            with dashboard(url) as base:
+                sid = next(
+                    s["study_id"]
+                    for s in get(f"{base}/api/studies")["study_summaries"]
+                    if s["study_name"] == study
+                )
+                timed("dashboard GET study", r, lambda: get(f"{base}/api/studies/{sid}"))
+            table[backend] = r
+        ray.shutdown()
+    labels = list(next(iter(table.values())))
+    print(f"{args.trials:,}-trial study (seconds)")
+    print(f"{'':26}" + "".join(f"{b:>12}" for b in table))
+    for label in labels:
+        print(f"{label:26}" + "".join(f"{table[b][label]:>12.2f}" for b in table))
+
+
+if __name__ == "__main__":
+    main()
