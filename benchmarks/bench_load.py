@@ -11,10 +11,12 @@ workers), then ``export --pick pareto``, ``report`` and ``GET /api/studies/ID`` 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import ray
@@ -32,11 +34,11 @@ from tests.test_load import wide_space
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
-def timed(label: str, results: dict[str, float], action: object) -> object:
+@contextlib.contextmanager
+def timed(label: str, results: dict[str, float]) -> Iterator[None]:
     start = time.perf_counter()
-    value = action()  # type: ignore[operator]
+    yield
     results[label] = time.perf_counter() - start
-    return value
 
 
 def main() -> None:
@@ -65,29 +67,31 @@ def main() -> None:
             url = f"sqlite:///{root / 'load.db'}" if backend == "sqlite" else POSTGRES
             study = f"load-{uuid.uuid4().hex[:8]}"
             r: dict[str, float] = {}
-            timed("seed", r, lambda: seed_study(url, study, space, args.trials))
+            with timed("seed", r):
+                seed_study(url, study, space, args.trials)
             codec = GenomeCodec(space)
-            timed("read all trials", r, lambda: Ledger.open(url, study, codec).records())
+            with timed("read all trials", r):
+                Ledger.open(url, study, codec).records()
             settings = SearchSettings(
                 population=8,
                 generations=(args.trials + 8) // 8,
                 workers=2,
                 eval=EvalSettings(recal_batches=1, recal_batch_size=16),
             )
-            timed(
-                "resume (+8 evaluations)",
-                r,
-                lambda: run_search(space, checkpoint, url, study, settings, progress=False),
-            )
-            timed("export pareto", r, lambda: export_study(url, study, root / "x", pick="pareto"))
-            timed("report", r, lambda: write_report(url, study, root / "report"))
+            with timed("resume (+8 evaluations)", r):
+                run_search(space, checkpoint, url, study, settings, progress=False)
+            with timed("export pareto", r):
+                export_study(url, study, root / "x", pick="pareto")
+            with timed("report", r):
+                write_report(url, study, root / "report")
             with dashboard(url) as base:
                 sid = next(
                     s["study_id"]
                     for s in get(f"{base}/api/studies")["study_summaries"]
                     if s["study_name"] == study
                 )
-                timed("dashboard GET study", r, lambda: get(f"{base}/api/studies/{sid}"))
+                with timed("dashboard GET study", r):
+                    get(f"{base}/api/studies/{sid}")
             table[backend] = r
         ray.shutdown()
     labels = list(next(iter(table.values())))

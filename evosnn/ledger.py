@@ -63,17 +63,37 @@ def redact(url: str) -> str:
         return "<unparseable storage URL>"
 
 
+_TRANSIENT = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlite3.OperationalError,
+)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A lost connection or a locked database, possibly wrapped by Optuna (which reports a
+    connection lost during a commit as ``StorageInternalError``)."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return isinstance(exc, optuna.exceptions.StorageInternalError) and isinstance(
+        exc.__cause__, _TRANSIENT
+    )
+
+
 def _retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S) -> T:
-    """Run a database action, retrying transient errors with exponential back-off."""
+    """Run a database action, retrying transient errors with exponential back-off.
+
+    A write whose commit was cut off may or may not have landed; every write here is idempotent
+    (set an attribute or a state) except creating a trial, whose rare duplicate stays RUNNING and
+    is marked FAIL ('interrupted') when the search ends.
+    """
     delay, deadline = 0.1, time.monotonic() + retry_for
     while True:
         try:
             return action()
-        except (
-            sqlalchemy.exc.OperationalError,
-            sqlalchemy.exc.InterfaceError,
-            sqlite3.OperationalError,
-        ) as exc:
+        except Exception as exc:
+            if not _transient(exc):
+                raise
             if time.monotonic() > deadline:
                 raise StorageError(
                     f"{what}: the database stayed unavailable ({type(exc).__name__})"
@@ -322,7 +342,7 @@ class Ledger:
             genomes.append(tuple(trial.user_attrs.get("genome", [])))
         if running:
             log.info(
-                "resume: %d evaluation(s) left running by a dead driver marked FAIL; they will be re-run",
+                "%d trial(s) left RUNNING (by a dead driver, or created twice by a retried write) marked FAIL; their genomes are evaluated again when the engine reaches them",
                 len(running),
             )
         return genomes

@@ -215,6 +215,7 @@ def run_search(
         eval_settings = asdict(settings.eval)
         attrs = ledger.attrs()
         target = attrs.get("energy_target_mj") or space.objectives.energy_target_mj
+        log.info("starting %d evaluator worker(s); each loads the supernet", settings.workers)
         pool = EvaluatorPool(
             blob,
             space.to_dict(),
@@ -247,7 +248,7 @@ def run_search(
             "new": 0,
             "reused": 0,
             "idle_asks": 0,
-            "logged_at": -1 if not completed else completed,
+            "logged_at": completed if completed else -1,
         }
         window = 2 * settings.workers
         last_generation = engine.generation
@@ -324,6 +325,7 @@ def run_search(
                 assert entry.outcome is not None
                 engine.tell(entry.genome, entry.outcome)
                 state["told"] += 1
+                log.debug("told %d: generation %d", state["told"], entry.generation)
                 if engine.generation != last_generation:
                     log_generation(last_generation)
                     last_generation = engine.generation
@@ -388,6 +390,7 @@ def run_search(
         finally:
             bar.close()
         log_generation(engine.generation)  # the last, partial generation (if anything is new)
+        ledger.fail_interrupted()  # a trial created twice by a retried commit stays RUNNING
         summary = _summary(
             ledger, codec, space, ref_energy, study_name, state, started, pool.replaced
         )

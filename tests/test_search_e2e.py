@@ -9,7 +9,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import optuna
@@ -59,39 +61,81 @@ def complete_trials(url: str) -> list[optuna.trial.FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
 
 
+def kill_when(
+    command: list[str], ready: Callable[[str | None], bool], timeout: float = 120
+) -> None:
+    """Start the driver, SIGKILL it the moment ``ready`` holds, then its Ray processes too.
+
+    ``ready`` sees every stderr line as it is printed (the driver runs with -v) and None on idle
+    ticks, when it can look at the database instead.
+    """
+    driver = subprocess.Popen(
+        [*command[:3], "-v", *command[3:]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    assert driver.stderr is not None
+    hit = threading.Event()
+
+    def watch() -> None:
+        assert driver.stderr is not None
+        for line in driver.stderr:
+            if not hit.is_set() and ready(line):
+                os.kill(driver.pid, signal.SIGKILL)
+                hit.set()
+
+    reader = threading.Thread(target=watch, daemon=True)
+    reader.start()
+    deadline = time.monotonic() + timeout
+    while not hit.is_set():
+        assert driver.poll() is None, "the search finished before it could be killed"
+        assert time.monotonic() < deadline, "the kill point never came"
+        if ready(None):
+            os.kill(driver.pid, signal.SIGKILL)
+            hit.set()
+        time.sleep(0.05)
+    driver.wait()
+    os.killpg(driver.pid, signal.SIGKILL)  # its Ray processes share the session
+    reader.join(timeout=10)
+
+
+KILL_POINTS: dict[str, Callable[[str], Callable[[str | None], bool]]] = {
+    # while the workers are being started and load the supernet: nothing evaluated yet
+    "loading": lambda url: lambda line: line is not None and "each loads the supernet" in line,
+    # mid-generation: 6 evaluations recorded (generations are 4 long)
+    "mid-generation": lambda url: lambda line: line is None and len(complete_trials(url)) >= 6,
+    # right after a tell: the engine has been told its 7th result
+    "after-tell": lambda url: lambda line: line is not None and "told 7:" in line,
+}
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_sigkill_then_rerun_loses_nothing_and_repeats_nothing(
-    tmp_path: Path, tiny_checkpoint: Path
+    tmp_path: Path, tiny_checkpoint: Path, point: str
 ) -> None:
     space_file = tmp_path / "tiny.yaml"
     space_file.write_text(yaml.safe_dump(tiny_dict()))
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    driver = subprocess.Popen(
-        search_command(space_file, tiny_checkpoint, url),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.monotonic() + 120
-    while len(complete_trials(url)) < 5 and time.monotonic() < deadline and driver.poll() is None:
-        time.sleep(0.2)
-    assert driver.poll() is None, "the search finished before it could be killed"
-    os.kill(driver.pid, signal.SIGKILL)
-    driver.wait()
-    os.killpg(driver.pid, signal.SIGKILL)  # its Ray processes share the session
+    command = search_command(space_file, tiny_checkpoint, url)
+    kill_when(command, KILL_POINTS[point](url))
     done_before = {tuple(t.user_attrs["genome"]) for t in complete_trials(url)}
-    assert 5 <= len(done_before) < 16
-    rerun = subprocess.run(
-        search_command(space_file, tiny_checkpoint, url),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    assert len(done_before) < 16
+    if point != "loading":
+        assert len(done_before) >= 5
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     codec = GenomeCodec(SearchSpace.from_dict(tiny_dict()))
-    complete = complete_trials(url)
+    study = optuna.load_study(study_name="s", storage=url)
+    trials = study.get_trials(deepcopy=False)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
     keys = [codec.canonical(t.user_attrs["genome"]) for t in complete]
-    assert len(complete) == 16 and len(set(keys)) == 16
-    assert done_before <= {tuple(t.user_attrs["genome"]) for t in complete}
+    assert len(complete) == 16 and len(set(keys)) == 16  # the budget, no genome twice
+    assert done_before <= {tuple(t.user_attrs["genome"]) for t in complete}  # nothing lost
+    assert not [t for t in trials if t.state == TrialState.RUNNING]
+    interrupted = [t for t in trials if t.user_attrs.get("failure") == "interrupted"]
+    assert all(t.state == TrialState.FAIL for t in interrupted)
 
 
 def free_port() -> int:
