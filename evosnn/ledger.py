@@ -131,7 +131,14 @@ def open_storage(url: str) -> RDBStorage:
     elif parsed.get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
     try:
-        return RDBStorage(url, engine_kwargs=engine_kwargs)
+        try:
+            return RDBStorage(url, engine_kwargs=engine_kwargs)
+        except sqlalchemy.exc.OperationalError as exc:
+            if "already exists" not in str(exc):
+                raise
+            # another process (a dashboard, a second search) created the schema at the same
+            # moment; it exists now, so open it again
+            return RDBStorage(url, engine_kwargs=engine_kwargs)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = type(exc).__name__
         orig = getattr(exc, "orig", None)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import socket
+import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -206,3 +211,73 @@ def test_unreachable_database_fails_fast_without_the_password(tiny_space: Search
         )
     assert time.monotonic() - started < 15
     assert "s3cr3t-planted" not in str(info.value) and "***" in str(info.value)
+
+
+def evaluator_pids(busy: bool) -> list[int]:
+    """PIDs of this machine's evaluator actors (Ray titles them ``ray::EvaluatorActor[.method]``)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if title.startswith("ray::EvaluatorActor") and (not busy or ".evaluate" in title):
+            pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fault", ["killed", "hung"])
+def test_worker_faults_during_a_search(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path, fault: str
+) -> None:
+    """An evaluator killed (SIGKILL) or frozen (SIGSTOP, past the timeout) mid-search: the search
+    still completes its budget, with every genome recorded once."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    victims: list[int] = []
+
+    def inject() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:  # read-only, so the driver alone creates the database
+                with sqlite3.connect(f"file:{tmp_path / 'ledger.db'}?mode=ro", uri=True) as db:
+                    started = db.execute("SELECT count(*) FROM trials").fetchone()[0]
+            except sqlite3.Error:  # not created yet
+                started = 0
+            if started >= 3:
+                pids = evaluator_pids(busy=True)
+                if pids:
+                    victims.append(pids[0])
+                    os.kill(pids[0], signal.SIGKILL if fault == "killed" else signal.SIGSTOP)
+                    return
+            time.sleep(0.005)
+
+    injector = threading.Thread(target=inject)
+    injector.start()
+    try:
+        summary = run_search(
+            tiny_space,
+            tiny_checkpoint,
+            url,
+            "s",
+            settings(generations=3, eval_timeout_s=5.0),
+            progress=False,
+        )
+    finally:
+        injector.join()
+        for pid in victims:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    assert victims, "no evaluation was caught in flight"
+    assert summary.completed == 12 and summary.workers_replaced >= 1
+    recorded = trials(url, "s")
+    keys = [
+        GenomeCodec(tiny_space).canonical(t.user_attrs["genome"])
+        for t in recorded
+        if t.state == TrialState.COMPLETE
+    ]
+    assert len(keys) == len(set(keys)) == 12  # none missing, none twice
+    assert not [t for t in recorded if t.state in (TrialState.RUNNING, TrialState.FAIL)]
+    assert max(t.user_attrs["attempts"] for t in recorded) == 2  # the victim's genome, re-run
