@@ -103,3 +103,46 @@ def test_tune_driver_sigkill_then_rerun_resumes(exported: tuple[str, Path], tmp_
     assert {p.parent.name for p in experiment.glob("*/checkpoint_*")} >= before  # same trials
     assert len({p.name for p in experiment.iterdir() if p.is_dir()}) == 2  # no new trials
     assert retrained(url, knee)["retrained_epochs"] == 6
+
+
+def trial_pids() -> list[int]:
+    """PIDs of running Tune trial processes (Ray titles them ``ray::ImplicitFunc...``)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("ray::ImplicitFunc"):
+                pids.append(int(entry.name))
+    return pids
+
+
+def test_a_killed_tune_trial_is_retried_from_its_checkpoint(
+    exported: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, knee = exported
+    command = [*tune_command(knee, tmp_path, epochs=6), "--max-failures", "2"]
+    command[command.index("--lr-sweep") + 1 : command.index("--lr-sweep") + 3] = ["3e-3"]
+    driver = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    experiment = tmp_path / "tune" / "evosnn-train"
+    killed = []
+    deadline = time.monotonic() + 240
+    try:
+        while not killed:
+            assert driver.poll() is None, "the run ended before a trial could be killed"
+            assert time.monotonic() < deadline, "no trial reported a checkpoint"
+            if any(experiment.glob("*/checkpoint_000001")) and trial_pids():
+                killed = trial_pids()
+                for pid in killed:
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.1)
+        stdout, stderr = driver.communicate(timeout=300)
+    finally:
+        if driver.poll() is None:
+            driver.kill()
+    assert driver.returncode == 0, stderr[-3000:]
+    assert "best lr 0.003" in stdout
+    assert list(experiment.glob("*/error.txt"))  # Tune saw the failure and retried the trial
+    assert retrained(url, knee)["retrained_epochs"] == 6
