@@ -105,8 +105,11 @@ def _retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S
             delay = min(delay * 2, 5.0)
 
 
-def open_storage(url: str) -> RDBStorage:
+def open_storage(url: str, *, create: bool = True) -> RDBStorage:
     """An Optuna RDB storage for ``url``; SQLite gets WAL and a long lock timeout.
+
+    With ``create=False`` (commands that only read a study) a SQLite file that does not exist is
+    an error instead of a new, empty database at a mistyped path.
 
     Raises:
         StorageError: the database cannot be reached (within seconds), with the password hidden.
@@ -121,6 +124,8 @@ def open_storage(url: str) -> RDBStorage:
         database = parsed.database
         if database and database != ":memory:":
             path = Path(database)
+            if not create and not path.is_file():
+                raise StorageError(f"{path}: no such study database")
             path.parent.mkdir(parents=True, exist_ok=True)
             try:  # WAL lets readers (the dashboard) and the writer (the driver) work at once
                 with sqlite3.connect(path, timeout=30) as conn:
@@ -177,7 +182,7 @@ class Ledger:
     @classmethod
     def open(cls, url: str, study_name: str, codec: GenomeCodec, *, create: bool = True) -> Ledger:
         """Open (or create) the study ``study_name`` at ``url``."""
-        storage = open_storage(url)
+        storage = open_storage(url, create=create)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
         def load() -> optuna.Study:
@@ -473,7 +478,7 @@ class Ledger:
 
 def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:
     """The user attrs of an existing study (StorageError if it does not exist)."""
-    storage = open_storage(url)
+    storage = open_storage(url, create=False)
     try:
         study = _retry(
             lambda: optuna.load_study(study_name=study_name, storage=storage), "opening the study"

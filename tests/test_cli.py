@@ -66,3 +66,14 @@ def test_out_of_range_flags_are_refused(tmp_path: Path, flags: list[str]) -> Non
         main(args)
     assert info.value.code == 2
     assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_reading_a_missing_database_creates_nothing(
+    tmp_path: Path, command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path / 'typo' / 'evosnn.db'}"
+    args = [command, "--storage", url, "--study", "s", "--out", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert "no such study database" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
