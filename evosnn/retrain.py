@@ -195,7 +195,7 @@ def retrain(
                 loss = F.cross_entropy(
                     model(x), labels.to(device), label_smoothing=settings.label_smoothing
                 )
-                value = float(loss)
+                value = float(loss.detach())
                 if not math.isfinite(value):
                     bar.close()
                     raise TrainingDiverged(
