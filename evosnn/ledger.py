@@ -322,10 +322,22 @@ class Ledger:
                 partial(self.storage.set_trial_user_attr, trial_id, key, value),
                 "recording a result",
             )
-        _retry(
-            lambda: self.storage.set_trial_state_values(trial_id, state, values),
-            "recording a result",
-        )
+        self._set_state(trial_id, state, values, "recording a result")
+
+    def _set_state(
+        self, trial_id: int, state: TrialState, values: list[float] | None, what: str
+    ) -> None:
+        """Finish a trial; a retry after a commit that landed but whose answer was lost finds
+        the trial already in ``state``, which counts as done."""
+
+        def write() -> None:
+            try:
+                self.storage.set_trial_state_values(trial_id, state, values)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                if self.storage.get_trial(trial_id).state != state:
+                    raise
+
+        _retry(write, what)
 
     def fail_interrupted(self) -> list[Genome]:
         """Mark trials left RUNNING by a dead driver as FAIL ('interrupted'); return their genomes."""
@@ -347,10 +359,7 @@ class Ledger:
                 partial(self.storage.set_trial_user_attr, tid, "failure", "interrupted"),
                 "failing a trial",
             )
-            _retry(
-                partial(self.storage.set_trial_state_values, tid, TrialState.FAIL),
-                "failing a trial",
-            )
+            self._set_state(tid, TrialState.FAIL, None, "failing a trial")
             genomes.append(tuple(trial.user_attrs.get("genome", [])))
         if running:
             log.info(
