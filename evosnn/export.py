@@ -32,8 +32,7 @@ import evosnn
 from evosnn.config import SubnetConfig
 from evosnn.errors import CheckpointError, ConfigError, EvosnnError
 from evosnn.front import knee_index, pareto_mask
-from evosnn.genome import GenomeCodec
-from evosnn.ledger import Ledger, LedgerRecord, read_study_attrs
+from evosnn.ledger import Ledger, LedgerRecord
 from evosnn.space import SearchSpace
 
 __all__ = ["EXPORT_FORMAT", "Exported", "export_study", "load_export", "pick_trials"]
@@ -126,14 +125,9 @@ def export_study(
     data_root: str | Path | None = None,
 ) -> list[Path]:
     """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too."""
-    attrs = read_study_attrs(storage_url, study_name)
-    if "space" not in attrs:
-        raise EvosnnError(
-            f"study {study_name!r} was not written by evosnn search (no search space recorded)"
-        )
-    space = SearchSpace.from_dict(attrs["space"], source=f"study {study_name!r}")
-    codec = GenomeCodec(space)
-    ledger = Ledger.open(storage_url, study_name, codec, create=False)
+    ledger, attrs = Ledger.open_search(storage_url, study_name)
+    codec = ledger.codec
+    space = codec.space
     chosen = pick_trials(ledger.records(), pick, trial)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -209,6 +209,21 @@ class Ledger:
             raise StorageError(f"no study named {study_name!r} in {redact(url)}") from None
         return cls(storage, study, codec, url)
 
+    @classmethod
+    def open_search(cls, url: str, study_name: str) -> tuple[Ledger, dict[str, Any]]:
+        """Open an existing study written by ``evosnn search``, decoded with the search space it
+        recorded; also returns the study's attrs."""
+        from evosnn.errors import EvosnnError
+        from evosnn.space import SearchSpace
+
+        attrs = read_study_attrs(url, study_name)
+        if "space" not in attrs:
+            raise EvosnnError(
+                f"study {study_name!r} was not written by evosnn search (no search space recorded)"
+            )
+        space = SearchSpace.from_dict(attrs["space"], source=f"study {study_name!r}")
+        return cls.open(url, study_name, GenomeCodec(space), create=False), attrs
+
     # ------------------------------------------------------------------ study attributes
     def attrs(self) -> dict[str, Any]:
         return _retry(lambda: dict(self.study.user_attrs), "reading study attributes")

@@ -28,8 +28,7 @@ from evosnn.errors import EvosnnError
 from evosnn.figures import Point, SearchView
 from evosnn.front import hypervolume
 from evosnn.genome import GenomeCodec
-from evosnn.ledger import Ledger, LedgerRecord, read_study_attrs, redact
-from evosnn.space import SearchSpace
+from evosnn.ledger import Ledger, LedgerRecord, redact
 
 __all__ = ["REPORT_FILES", "Report", "write_report"]
 
@@ -190,14 +189,9 @@ width: 13em; } dd { margin-left: 13em; }
 
 def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Report:
     """Write ``index.html`` and the PNG figures of ``study_name`` into ``out_dir``."""
-    attrs = read_study_attrs(storage_url, study_name)
-    if "space" not in attrs:
-        raise EvosnnError(
-            f"study {study_name!r} was not written by evosnn search (no search space recorded)"
-        )
-    space = SearchSpace.from_dict(attrs["space"], source=f"study {study_name!r}")
-    codec = GenomeCodec(space)
-    ledger = Ledger.open(storage_url, study_name, codec, create=False)
+    ledger, attrs = Ledger.open_search(storage_url, study_name)
+    codec = ledger.codec
+    space = codec.space
     records = ledger.records()
     ref = attrs.get("hv_reference") or {}
     ref_energy = float(ref.get("energy_mj") or 2.0 * float(attrs.get("energy_target_mj") or 1.0))
