@@ -24,7 +24,8 @@ import torch
 from benchmarks.common import table, timeit
 from evosnn.config import SubnetConfig
 from evosnn.data import load_splits
-from evosnn.evaluator import EvalSettings, Evaluator
+from evosnn.evaluation import EvalSettings
+from evosnn.evaluator import Evaluator
 from evosnn.genome import GenomeCodec
 from evosnn.space import SearchSpace, load_space
 from supernet import SpikeStats, SpikformerSupernet

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import ray
 
-from evosnn.evaluator import EvalSettings
+from evosnn.evaluation import EvalSettings
 from evosnn.export import export_study
 from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger

@@ -32,7 +32,8 @@ from pymoo.indicators.hv import HV
 
 from benchmarks.common import table
 from evosnn.engines import ENGINES
-from evosnn.evaluator import EvalSettings, Evaluator
+from evosnn.evaluation import EvalSettings
+from evosnn.evaluator import Evaluator
 from evosnn.front import pareto_mask
 from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger

@@ -110,7 +110,7 @@ def _supernet_train(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------------------ search
 def _search(args: argparse.Namespace) -> int:
-    from evosnn.evaluator import EvalSettings
+    from evosnn.evaluation import EvalSettings
     from evosnn.search import SearchSettings, run_search
     from evosnn.space import load_space
     from workers.cluster import disconnect

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Evaluation"]
+__all__ = ["EvalSettings", "Evaluation"]
 
 Status = Literal["ok", "failed", "infeasible"]
 
@@ -61,3 +61,26 @@ class Evaluation:
             k: (float("nan") if v is None and k != "error" else v) for k, v in data.items()
         }
         return cls(**values)
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """How candidates are evaluated.
+
+    Attributes:
+        recal_batches: BN recalibration batches (0 turns recalibration off).
+        recal_batch_size: images per recalibration batch.
+        batch_size: images per validation batch.
+        max_val_images: evaluate on the first N validation images only (None: all).
+        device: torch device.
+        seed: which training batches recalibrate BN (fixed, so results are reproducible).
+        data_seed: the seed of the data split (must match supernet training's).
+    """
+
+    recal_batches: int = 4
+    recal_batch_size: int = 64
+    batch_size: int = 256
+    max_val_images: int | None = None
+    device: str = "cpu"
+    seed: int = 0
+    data_seed: int = 0

@@ -22,9 +22,10 @@ from pathlib import Path
 import torch
 
 from evosnn.config import SubnetConfig
+from evosnn.constraints import param_violation
 from evosnn.data import Split, Splits, load_splits
 from evosnn.energy import EnergyEstimate, EnergyModel
-from evosnn.evaluation import Evaluation
+from evosnn.evaluation import EvalSettings, Evaluation
 from evosnn.fitness import f_aeb
 from evosnn.sizes import count_params
 from evosnn.space import SearchSpace
@@ -33,32 +34,9 @@ from supernet.standalone import Spikformer, extract
 from supernet.stats import SpikeStats
 from supernet.validate import count_correct, recalibrate_on_split
 
-__all__ = ["EvalSettings", "Evaluator", "param_violation"]
+__all__ = ["EvalSettings", "Evaluator"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """How candidates are evaluated.
-
-    Attributes:
-        recal_batches: BN recalibration batches (0 turns recalibration off).
-        recal_batch_size: images per recalibration batch.
-        batch_size: images per validation batch.
-        max_val_images: evaluate on the first N validation images only (None: all).
-        device: torch device.
-        seed: which training batches recalibrate BN (fixed, so results are reproducible).
-        data_seed: the seed of the data split (must match supernet training's).
-    """
-
-    recal_batches: int = 4
-    recal_batch_size: int = 64
-    batch_size: int = 256
-    max_val_images: int | None = None
-    device: str = "cpu"
-    seed: int = 0
-    data_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -71,26 +49,6 @@ class _Measurement:
     recal_s: float
     forward_s: float
     bookkeeping_s: float
-
-
-def param_violation(config: SubnetConfig, space: SearchSpace) -> tuple[float, str | None]:
-    """How far (in millions) ``config``'s parameter count lies outside the space's limits, and why.
-
-    ``(0.0, None)`` when within limits. Needs no network: the count is analytic.
-    """
-    obj, data = space.objectives, space.dataset
-    params_m = count_params(config, in_channels=data.channels, num_classes=data.num_classes) / 1e6
-    if obj.max_params_m is not None and params_m > obj.max_params_m:
-        return (
-            params_m - obj.max_params_m,
-            f"{params_m:.3f} M params > max_params_m {obj.max_params_m}",
-        )
-    if obj.min_params_m is not None and params_m < obj.min_params_m:
-        return (
-            obj.min_params_m - params_m,
-            f"{params_m:.3f} M params < min_params_m {obj.min_params_m}",
-        )
-    return 0.0, None
 
 
 class Evaluator:

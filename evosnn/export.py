@@ -175,7 +175,8 @@ def export_study(
 def _weights_evaluator(
     supernet: str | Path, space: SearchSpace, attrs: dict[str, Any], data_root: str | Path | None
 ) -> Any:
-    from evosnn.evaluator import EvalSettings, Evaluator
+    from evosnn.evaluation import EvalSettings
+    from evosnn.evaluator import Evaluator
 
     evaluator = Evaluator(
         supernet,

@@ -32,10 +32,10 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 import evosnn
+from evosnn.constraints import param_violation
 from evosnn.engines import FAILED_ENERGY, Outcome, make_engine
 from evosnn.errors import CheckpointError, EvosnnError
-from evosnn.evaluation import Evaluation
-from evosnn.evaluator import EvalSettings, param_violation
+from evosnn.evaluation import EvalSettings, Evaluation
 from evosnn.figures import Point, SearchView, store_figures
 from evosnn.fitness import f_aeb
 from evosnn.front import hypervolume, pareto_mask

@@ -9,7 +9,8 @@ import torch
 
 from evosnn.config import SubnetConfig
 from evosnn.errors import ConfigError
-from evosnn.evaluator import EvalSettings, Evaluator
+from evosnn.evaluation import EvalSettings
+from evosnn.evaluator import Evaluator
 from evosnn.space import SearchSpace
 from tests.conftest import tiny_dict
 

@@ -12,7 +12,7 @@ import yaml
 
 from evosnn.data import load_splits
 from evosnn.errors import ConfigError, EvosnnError
-from evosnn.evaluator import EvalSettings
+from evosnn.evaluation import EvalSettings
 from evosnn.export import export_study, load_export
 from evosnn.search import SearchSettings, run_search
 from evosnn.space import SearchSpace

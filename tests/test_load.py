@@ -13,7 +13,7 @@ import pytest
 import ray
 from optuna.trial import TrialState
 
-from evosnn.evaluator import EvalSettings
+from evosnn.evaluation import EvalSettings
 from evosnn.export import export_study
 from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger

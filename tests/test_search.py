@@ -21,7 +21,7 @@ import ray
 from optuna.trial import TrialState
 
 from evosnn.errors import StorageError
-from evosnn.evaluator import EvalSettings
+from evosnn.evaluation import EvalSettings
 from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger
 from evosnn.search import SearchSettings, run_search

@@ -13,7 +13,7 @@ import optuna
 import pytest
 import ray
 
-from evosnn.evaluator import EvalSettings
+from evosnn.evaluation import EvalSettings
 from evosnn.export import export_study
 from evosnn.search import SearchSettings, run_search
 from evosnn.space import SearchSpace

@@ -41,7 +41,8 @@ class EvaluatorActor:
     ) -> None:
         import torch
 
-        from evosnn.evaluator import EvalSettings, Evaluator
+        from evosnn.evaluation import EvalSettings
+        from evosnn.evaluator import Evaluator
         from evosnn.genome import GenomeCodec
         from evosnn.space import SearchSpace
 
