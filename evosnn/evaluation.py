@@ -6,9 +6,34 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["EvalSettings", "Evaluation"]
+__all__ = ["EvalSettings", "Evaluation", "wilson_interval"]
+
+#: The two-sided 95 % normal quantile.
+Z95 = 1.959963984540054
 
 Status = Literal["ok", "failed", "infeasible"]
+
+
+def wilson_interval(correct: int, total: int, *, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of an accuracy of ``correct`` out of ``total`` images (95 % by
+    default): unlike the normal approximation it stays inside [0, 1] and is honest near 100 %.
+
+    Example:
+        >>> low, high = wilson_interval(210, 216)
+        >>> round(low, 4), round(high, 4)
+        (0.9407, 0.9872)
+        >>> wilson_interval(0, 0)
+        (0.0, 1.0)
+    """
+    if total <= 0:
+        return 0.0, 1.0
+    p = correct / total
+    denominator = 1.0 + z * z / total
+    centre = (p + z * z / (2 * total)) / denominator
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
+    low = 0.0 if correct <= 0 else max(0.0, centre - half)
+    high = 1.0 if correct >= total else min(1.0, centre + half)
+    return low, high
 
 
 @dataclass(frozen=True)

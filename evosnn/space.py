@@ -1,6 +1,6 @@
 """Search spaces: a YAML file declaring the data set, the supernet and the choices, validated at load.
 
-A space file has six sections (see ``search_spaces/digits-tiny.yaml``)::
+A space file has up to seven sections (see ``search_spaces/digits-tiny.yaml``)::
 
     name: digits-tiny
     dataset:   {name: digits, image_size: 16, channels: 1, num_classes: 10}
@@ -9,12 +9,13 @@ A space file has six sections (see ``search_spaces/digits-tiny.yaml``)::
                 time_steps: [2, 4], threshold: [0.8, 1.0], tau: [2.0, 10.0]}
     neuron_defaults: {threshold: 1.0, tau: 2.0, time_steps: 4}
     objectives: {max_params_m: null, alpha: -0.07, beta: -0.07, energy_target_mj: null}
+    energy:    {e_mac_pj: 4.6, e_ac_pj: 0.9, convention: spikformer}
 
 Every problem is reported as one line naming the file and the field, e.g.
 ``digits-tiny.yaml: choices.embed_dim: 40 is not divisible by num_heads choice 3``.
 
-Example:
-    >>> space = load_space("search_spaces/digits-tiny.yaml")  # doctest: +SKIP
+Example (from the repository root):
+    >>> space = load_space("search_spaces/digits-tiny.yaml")
     >>> space.choices.depth
     [1, 2]
 """
@@ -33,6 +34,7 @@ from evosnn.errors import SpaceError
 __all__ = [
     "Choices",
     "DatasetSpec",
+    "EnergySpec",
     "NeuronDefaults",
     "Objectives",
     "SearchSpace",
@@ -163,6 +165,22 @@ class Objectives(_Strict):
         return self
 
 
+class EnergySpec(_Strict):
+    """The energy model: energy per operation (45 nm CMOS, picojoules) and the counting convention.
+
+    ``spikformer`` (Spikformer's own counting): a synaptic layer's input counts ``mean value x T x
+    FLOPs`` accumulates, so a residual sum of spike tensors counts each unit once. ``strict`` (the
+    syops-counter tool and later spike-driven transformer papers): a layer whose input is not binary
+    (the residual sums that feed q, k, v and the MLP's first layer) counts its FLOPs as
+    multiply-accumulates at every time step. Every evaluation records both; the objective follows
+    ``convention``.
+    """
+
+    e_mac_pj: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 4.6
+    e_ac_pj: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 0.9
+    convention: Literal["spikformer", "strict"] = "spikformer"
+
+
 class SearchSpace(_Strict):
     """A validated search space. Build it with :func:`load_space` or :meth:`from_dict`."""
 
@@ -173,6 +191,7 @@ class SearchSpace(_Strict):
     choices: Choices
     neuron_defaults: NeuronDefaults = NeuronDefaults()
     objectives: Objectives = Objectives()
+    energy: EnergySpec = EnergySpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchSpace:
