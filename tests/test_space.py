@@ -63,6 +63,13 @@ BAD: list[tuple[str, Any, str]] = [
         "min_params_m",
     ),
     ("tau below one", lambda d: d["choices"].update(tau=[0.5]), "choices.tau"),
+    (
+        "unknown energy convention",
+        lambda d: d.update(energy={"convention": "syops"}),
+        "energy.convention: Input should be 'spikformer' or 'strict'",
+    ),
+    ("negative E_MAC", lambda d: d.update(energy={"e_mac_pj": -4.6}), "energy.e_mac_pj"),
+    ("negative E_AC", lambda d: d.update(energy={"e_ac_pj": -0.9}), "energy.e_ac_pj"),
 ]
 
 
