@@ -27,8 +27,9 @@ from evosnn.data import load_splits
 from evosnn.evaluation import EvalSettings
 from evosnn.evaluator import Evaluator
 from evosnn.genome import GenomeCodec
+from evosnn.models import build_supernet
 from evosnn.space import SearchSpace, load_space
-from supernet import SpikeStats, SpikformerSupernet
+from supernet import SpikeStats
 from supernet.checkpoint import FORMAT, save_atomic
 from supernet.validate import count_correct
 
@@ -36,7 +37,7 @@ SPACES = Path(__file__).resolve().parent.parent / "search_spaces"
 
 
 def random_checkpoint(space: SearchSpace, folder: Path) -> Path:
-    net = SpikformerSupernet.from_space(space)
+    net = build_supernet(space)
     path = folder / "supernet.pt"
     save_atomic(
         {

@@ -20,6 +20,7 @@ import torch
 
 from benchmarks.common import table, timeit
 from evosnn.config import SubnetConfig
+from evosnn.models import build_supernet
 from evosnn.space import load_space
 from supernet import LIF, Sigmoid, SpikformerSupernet
 
@@ -100,7 +101,7 @@ def bench_supernet(batch: int) -> list[tuple[str, ...]]:
     rows = []
     for name in ("digits-tiny", "cifar10-spikformer"):
         space = load_space(SPACES / f"{name}.yaml")
-        net = SpikformerSupernet.from_space(space).eval()
+        net = build_supernet(space).eval()
         d = space.dataset
         x = torch.randn(batch, d.channels, d.image_size, d.image_size)
         for label, config in (

@@ -22,7 +22,16 @@ from evosnn.errors import ConfigError
 if TYPE_CHECKING:
     from evosnn.space import SearchSpace
 
-__all__ = ["SubnetConfig", "mlp_hidden"]
+__all__ = ["SubnetConfig", "mlp_hidden", "sps_widths"]
+
+
+def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
+    """Channels of the four patch-splitting stages: D/8, D/4, D/2, D.
+
+    Part of the architecture's definition: the supernet, the stand-alone network and the size and
+    energy counts all derive the patch splitter's widths from here.
+    """
+    return embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim
 
 
 def mlp_hidden(embed_dim: int, mlp_ratio: float) -> int:
@@ -118,7 +127,7 @@ class SubnetConfig:
                 time_steps=_int(data["time_steps"], "time_steps"),
             )
         except ConfigError as exc:
-            raise ConfigError(f"{source}: {exc}") from None
+            raise ConfigError(f"{source}: {exc}") from exc
 
     def to_yaml(self) -> str:
         """YAML text (flow-style lists) that :meth:`from_yaml` reads back to an equal config."""
@@ -130,7 +139,7 @@ class SubnetConfig:
         try:
             data = yaml.safe_load(text)
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML ({exc.__class__.__name__})") from None
+            raise ConfigError(f"{source}: not valid YAML ({exc.__class__.__name__})") from exc
         return cls.from_dict(data, source=source)
 
     # ------------------------------------------------------------------ the space

@@ -10,6 +10,9 @@ One entry point, :func:`load_splits`, for every kind:
   read with Pillow.
 * ``synthetic``: class prototypes plus noise, deterministic; for tests.
 
+The split types and the tensor utilities (normalisation, augmentation, batch iteration) live in
+:mod:`supernet.batches`; they are re-exported here for existing importers.
+
 Validation is always carved out of the training data (seeded, stratified); the test split is the
 data set's own test set where it has one, otherwise a seeded stratified hold-out. The search only
 ever sees ``train`` and ``val``.
@@ -23,8 +26,6 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,84 +35,11 @@ import torch.nn.functional as F
 
 from evosnn.errors import DataError
 from evosnn.space import DatasetSpec
+from supernet.batches import Split, Splits, augment, iter_batches, normalize
 
 __all__ = ["Split", "Splits", "augment", "iter_batches", "load_splits", "normalize"]
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
-
-
-@dataclass(frozen=True)
-class Split:
-    """Images ``[N, C, H, W]`` as uint8 and labels ``[N]`` as int64."""
-
-    images: torch.Tensor
-    labels: torch.Tensor
-
-    def __len__(self) -> int:
-        return int(self.labels.shape[0])
-
-
-@dataclass(frozen=True)
-class Splits:
-    """The three splits plus the per-channel mean and std used to normalise them."""
-
-    train: Split
-    val: Split
-    test: Split
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-
-
-# ---------------------------------------------------------------------------------------- batches
-def normalize(
-    images: torch.Tensor, mean: tuple[float, ...], std: tuple[float, ...]
-) -> torch.Tensor:
-    """uint8 ``[B, C, H, W]`` to float32, scaled to [0, 1] then standardised per channel."""
-    x = images.float().div_(255.0)
-    m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
-    return x.sub_(m).div_(s)
-
-
-def augment(
-    images: torch.Tensor, *, shift: int, flip: bool, generator: torch.Generator
-) -> torch.Tensor:
-    """Random translation by up to ``shift`` pixels (zero padding) and optional horizontal flip.
-
-    Digits get shifts only (a mirrored digit is another symbol); CIFAR gets the usual pad-4 crop and
-    flip. One draw per image, from ``generator``, so training is reproducible.
-    """
-    n, _, h, w = images.shape
-    out = images
-    if shift > 0:
-        padded = F.pad(images, (shift, shift, shift, shift))
-        dx = torch.randint(0, 2 * shift + 1, (n,), generator=generator).tolist()
-        dy = torch.randint(0, 2 * shift + 1, (n,), generator=generator).tolist()
-        crops = [
-            padded[i, :, y : y + h, x : x + w] for i, (x, y) in enumerate(zip(dx, dy, strict=False))
-        ]
-        out = torch.stack(crops)
-    if flip:
-        mask = torch.rand(n, generator=generator) < 0.5
-        out = torch.where(mask.view(-1, 1, 1, 1), out.flip(-1), out)
-    return out
-
-
-def iter_batches(
-    split: Split,
-    batch_size: int,
-    *,
-    shuffle: bool = False,
-    generator: torch.Generator | None = None,
-    drop_last: bool = False,
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Yield ``(uint8 images, labels)`` batches; in-memory, so much cheaper than a DataLoader."""
-    n = len(split)
-    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
-    stop = n - n % batch_size if drop_last else n
-    for start in range(0, stop, batch_size):
-        idx = order[start : start + batch_size]
-        yield split.images[idx], split.labels[idx]
 
 
 # ---------------------------------------------------------------------------------------- loading
@@ -254,7 +182,7 @@ def _read_pickle(path: Path) -> dict[Any, Any]:
     try:
         data = _NumpyOnlyUnpickler(io.BytesIO(path.read_bytes()), encoding="bytes").load()
     except Exception as exc:
-        raise DataError(f"{path}: not a readable CIFAR pickle ({exc})") from None
+        raise DataError(f"{path}: not a readable CIFAR pickle ({exc})") from exc
     if not isinstance(data, dict):
         raise DataError(f"{path}: not a CIFAR pickle (expected a dict)")
     return {k.decode() if isinstance(k, bytes) else k: v for k, v in data.items()}
@@ -315,9 +243,7 @@ def _image_folder(folder: Path, spec: DatasetSpec) -> tuple[torch.Tensor, torch.
                     img = opened.convert(mode).resize((spec.image_size, spec.image_size))
                     array = np.asarray(img, dtype=np.uint8)
             except (UnidentifiedImageError, OSError) as exc:
-                raise DataError(
-                    f"{file}: not a readable image ({exc.__class__.__name__})"
-                ) from None
+                raise DataError(f"{file}: not a readable image ({exc.__class__.__name__})") from exc
             images.append(array.reshape(spec.image_size, spec.image_size, spec.channels))
             labels.append(label)
     stacked = torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous()

@@ -18,18 +18,21 @@ import logging
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import torch
 
 from evosnn.config import SubnetConfig
 from evosnn.constraints import param_violation
-from evosnn.data import Split, Splits, load_splits
+from evosnn.data import load_splits
 from evosnn.energy import EnergyEstimate, EnergyModel
 from evosnn.evaluation import EvalSettings, Evaluation
 from evosnn.fitness import f_aeb
+from evosnn.models import checkpoint_space, load_supernet
 from evosnn.sizes import count_params
 from evosnn.space import SearchSpace
-from supernet.checkpoint import file_sha256, load_supernet
+from supernet.batches import Split, Splits
+from supernet.checkpoint import file_sha256
 from supernet.standalone import Spikformer, extract
 from supernet.stats import SpikeStats
 from supernet.validate import count_correct, recalibrate_on_split
@@ -46,6 +49,7 @@ class _Measurement:
     finite: bool
     rates: dict[str, float]
     estimate: EnergyEstimate
+    by_convention: dict[str, float]
     recal_s: float
     forward_s: float
     bookkeeping_s: float
@@ -60,7 +64,8 @@ class Evaluator:
             have been trained for it.
         data_root: data folder for data sets read from disk.
         settings: evaluation settings.
-        energy_model: energy per operation.
+        energy_model: energy per operation and counting convention (default: the space's
+            ``energy`` section); every evaluation also reports the other convention's figure.
         splits: already loaded data (skips loading; must come from the same data seed).
         energy_target_mj: the F_AEB target when already known (e.g. measured by the driver).
     """
@@ -81,9 +86,11 @@ class Evaluator:
         self.device = torch.device(settings.device)
         net, data = load_supernet(checkpoint, space, map_location=self.device)
         self.supernet = net
-        self.space = space if space is not None else SearchSpace.from_dict(data["space"])
+        self.space = space if space is not None else checkpoint_space(data, checkpoint)
         self.checkpoint_sha256 = file_sha256(checkpoint)
-        self.energy_model = energy_model if energy_model is not None else EnergyModel()
+        self.energy_model = (
+            energy_model if energy_model is not None else EnergyModel.from_spec(self.space.energy)
+        )
         splits = (
             splits
             if splits is not None
@@ -113,8 +120,14 @@ class Evaluator:
         return self._energy_target
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate(self, config: SubnetConfig) -> Evaluation:
-        """Evaluate ``config`` (must be inside the space: ConfigError otherwise)."""
+    def evaluate(
+        self, config: SubnetConfig, *, split: Literal["val", "test"] = "val"
+    ) -> Evaluation:
+        """Evaluate ``config`` (must be inside the space: ConfigError otherwise).
+
+        ``split="test"`` scores it on the held-out test split, which the search never sees (the
+        front is re-scored there when a search ends); energy is measured on the same images.
+        """
         started = time.perf_counter()
         config.check_in(self.space)
         data = self.space.dataset
@@ -128,7 +141,7 @@ class Evaluator:
                 wall_time_s=time.perf_counter() - started,
             )
         target = self.energy_target_mj
-        m = self._measure(config)
+        m = self._measure(config, split)
         book_start = time.perf_counter()
         if not m.finite:
             return Evaluation(
@@ -147,6 +160,9 @@ class Evaluator:
             status="ok",
             accuracy=accuracy,
             energy_mj=m.estimate.energy_mj,
+            energy_convention=self.energy_model.convention,
+            energy_mj_spikformer=m.by_convention["spikformer"],
+            energy_mj_strict=m.by_convention["strict"],
             f_aeb=fitness,
             sops=m.estimate.sops,
             macs=m.estimate.macs,
@@ -183,7 +199,7 @@ class Evaluator:
         self._prepare(config)
         return extract(self.supernet, config)
 
-    def _measure(self, config: SubnetConfig) -> _Measurement:
+    def _measure(self, config: SubnetConfig, split: str = "val") -> _Measurement:
         net, s, splits = self.supernet, self.settings, self.splits
         stats = SpikeStats()
         t0 = time.perf_counter()
@@ -191,7 +207,7 @@ class Evaluator:
         t1 = time.perf_counter()
         correct, total, finite = count_correct(
             lambda x: net(x, config, stats),
-            splits.val,
+            splits.test if split == "test" else splits.val,
             splits.mean,
             splits.std,
             batch_size=s.batch_size,
@@ -200,13 +216,17 @@ class Evaluator:
         t2 = time.perf_counter()
         rates = stats.rates()
         data = self.space.dataset
-        estimate = self.energy_model.estimate(
-            config,
-            image_size=data.image_size,
-            in_channels=data.channels,
-            num_classes=data.num_classes,
-            rates=rates,
-        )
+        geometry = {
+            "image_size": data.image_size,
+            "in_channels": data.channels,
+            "num_classes": data.num_classes,
+        }
+        estimate = self.energy_model.estimate(config, rates=rates, **geometry)
+        other = self.energy_model.other()
+        by_convention: dict[str, float] = {
+            self.energy_model.convention: estimate.energy_mj,
+            other.convention: other.estimate(config, rates=rates, **geometry).energy_mj,
+        }
         t3 = time.perf_counter()
         return _Measurement(
             correct=correct,
@@ -214,6 +234,7 @@ class Evaluator:
             finite=finite,
             rates=rates,
             estimate=estimate,
+            by_convention=by_convention,
             recal_s=t1 - t0,
             forward_s=t2 - t1,
             bookkeeping_s=t3 - t2,

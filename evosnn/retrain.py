@@ -1,17 +1,17 @@
 """Retrain an exported architecture stand-alone: ``evosnn train ARCH.yaml``.
 
 The stand-alone Spikformer of the exported config is trained on the space's data set (from scratch,
-or starting from the inherited weights exported next to the file), with the supernet trainer's
-recipe (AdamW, warm-up + cosine, label smoothing, clipping, data-set augmentation) and the same
-exact-resume rule: every random draw derives from ``(seed, step)``. Checkpoints are written
-atomically every epoch; Ctrl-C writes a resumable one. At the end it reports validation and **test**
+with initial weights drawn from ``seed``, or starting from the inherited weights exported next to
+the file), with the supernet trainer's recipe (AdamW, warm-up + cosine, label smoothing, clipping,
+data-set augmentation) and its loop, :func:`supernet.fit.fit`: every random draw derives from
+``(seed, step)``, so a resumed run equals an uninterrupted one. Checkpoints are written atomically
+every epoch; Ctrl-C writes a resumable one. At the end it reports validation and **test**
 accuracy and energy, and records them on the source trial as ``retrained_*`` user attrs.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,27 +20,21 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm import tqdm
-from tqdm.contrib.logging import logging_redirect_tqdm
 
-from evosnn.data import Splits, augment, iter_batches, load_splits, normalize
+from evosnn.data import Splits, load_splits
 from evosnn.energy import EnergyModel
 from evosnn.errors import CheckpointError, EvosnnError
 from evosnn.export import Exported
+from evosnn.models import build_standalone
+from evosnn.training import augmentation_for
 from supernet.checkpoint import save_atomic
+from supernet.fit import EpochEnd, FitState, fit, steps_per_epoch
+from supernet.recipe import TrainSettings, make_optimizer, resumed_settings
 from supernet.standalone import Spikformer
 from supernet.stats import SpikeStats
-from supernet.train import (
-    TrainingDiverged,
-    TrainingInterrupted,
-    TrainSettings,
-    augmentation_for,
-    graceful_sigint,
-    lr_schedule,
-)
 from supernet.validate import count_correct
 
-__all__ = ["RETRAIN_FORMAT", "RetrainResult", "record_in_study", "retrain"]
+__all__ = ["RETRAIN_FORMAT", "RetrainResult", "record_in_study", "retrain", "retrained_attrs"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +43,8 @@ RETRAIN_FORMAT = "evosnn-retrain/1"
 
 @dataclass(frozen=True)
 class RetrainResult:
+    """The figures of a finished retraining and where its checkpoint is."""
+
     checkpoint: Path
     val_accuracy: float
     test_accuracy: float
@@ -60,18 +56,6 @@ class RetrainResult:
 #: Called after every epoch's checkpoint is written: (that epoch's metrics, the checkpoint path).
 #: The last epoch's metrics also hold ``test_acc`` and ``energy_mj``.
 EpochCallback = Callable[[dict[str, Any], Path], None]
-
-
-def _model(exported: Exported) -> Spikformer:
-    data, defaults = exported.space.dataset, exported.space.neuron_defaults
-    return Spikformer(
-        exported.config,
-        image_size=data.image_size,
-        in_channels=data.channels,
-        num_classes=data.num_classes,
-        sps_threshold=defaults.threshold,
-        sps_tau=defaults.tau,
-    )
 
 
 def _accuracy_and_energy(
@@ -87,7 +71,7 @@ def _accuracy_and_energy(
     )
     data = exported.space.dataset
     energy = (
-        EnergyModel()
+        EnergyModel.from_spec(exported.space.energy)  # the space's convention
         .estimate(
             exported.config,
             image_size=data.image_size,
@@ -98,6 +82,17 @@ def _accuracy_and_energy(
         .energy_mj
     )
     return val_correct / val_total, test_correct / test_total, energy
+
+
+def _load_inherited(model: Spikformer, weights: Path, device: torch.device) -> None:
+    if not weights.is_file():
+        raise CheckpointError(f"{weights}: no inherited weights (export with --with-weights)")
+    try:
+        model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+    except Exception as exc:
+        raise CheckpointError(
+            f"{weights}: unreadable or not this architecture's weights ({type(exc).__name__})"
+        ) from exc
 
 
 def retrain(
@@ -111,53 +106,65 @@ def retrain(
     progress: bool = True,
     on_epoch: EpochCallback | None = None,
 ) -> RetrainResult:
-    """Train ``exported`` stand-alone; see the module docstring."""
+    """Train ``exported`` stand-alone; see the module docstring.
+
+    Raises:
+        TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
+        TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
+        CheckpointError: nothing to resume, an existing checkpoint without ``resume``, or unusable
+            inherited weights.
+    """
     out = Path(out_dir)
     path = out / f"{exported.path.stem}.retrained.pt"
-    device = torch.device(settings.device)
-    splits = load_splits(exported.space.dataset, root=data_root, seed=settings.seed)
-    model = _model(exported).to(device)
-    state: dict[str, Any] | None = None
+    stored: dict[str, Any] | None = None
     if resume:
         if not path.is_file():
             raise CheckpointError(f"{path}: nothing to resume")
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(state, dict) or state.get("format") != RETRAIN_FORMAT:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(stored, dict) or stored.get("format") != RETRAIN_FORMAT:
             raise CheckpointError(f"{path}: not an evosnn retraining checkpoint")
-        settings = TrainSettings.from_dict({**state["train_config"], "device": settings.device})
+        settings = resumed_settings(stored, settings)
     elif path.exists():
         raise CheckpointError(
             f"{path} already exists; pass --resume to continue it, or choose another --out"
         )
-    elif init == "inherited":
-        weights = exported.weights_path
-        if not weights.is_file():
-            raise CheckpointError(f"{weights}: no inherited weights (export with --with-weights)")
-        try:
-            model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
-        except Exception as exc:
-            raise CheckpointError(
-                f"{weights}: unreadable or not this architecture's weights ({type(exc).__name__})"
-            ) from None
-    elif init != "scratch":
+    elif init not in ("scratch", "inherited"):
         raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")
+    device = torch.device(settings.device)
+    splits = load_splits(exported.space.dataset, root=data_root, seed=settings.seed)
+    per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
+    torch.manual_seed(settings.seed)  # before building: a scratch run's initial weights follow it
+    model = build_standalone(exported.config, exported.space).to(device)
+    if stored is None and init == "inherited":
+        _load_inherited(model, exported.weights_path, device)
+    optimizer, scheduler = make_optimizer(model.parameters(), settings, per_epoch)
+    state = FitState()
+    if stored is not None:
+        model.load_state_dict(stored["model"])
+        optimizer.load_state_dict(stored["optimizer"])
+        scheduler.load_state_dict(stored["scheduler"])
+        state = FitState(int(stored["step"]), list(stored["metrics"]))
 
-    torch.manual_seed(settings.seed)
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay
-    )
-    steps_per_epoch = max(1, len(splits.train) // settings.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(settings, steps_per_epoch))
-    step, history = 0, []
-    if state is not None:
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        step, history = int(state["step"]), list(state["metrics"])
-    total = settings.epochs * steps_per_epoch
-    shift, flip = augmentation_for(exported.space)
+    def step_loss(x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+        loss = F.cross_entropy(model(x), y, label_smoothing=settings.label_smoothing)
+        loss.backward()
+        return loss.detach()
 
-    def checkpoint(status: str) -> None:
+    def end_epoch(end: EpochEnd) -> dict[str, Any]:
+        model.eval()
+        correct, count, _ = count_correct(model, splits.val, splits.mean, splits.std, device=device)
+        entry: dict[str, Any] = {
+            "epoch": end.epoch,
+            "val_acc": correct / count,
+            "seconds": time.perf_counter() - end.started,
+        }
+        if end.final:  # the final figures travel with the complete checkpoint
+            _, entry["test_acc"], entry["energy_mj"] = _accuracy_and_energy(
+                model, exported, splits, device
+            )
+        return entry
+
+    def checkpoint(status: str, now: FitState) -> None:
         save_atomic(
             {
                 "format": RETRAIN_FORMAT,
@@ -165,77 +172,36 @@ def retrain(
                 "architecture": str(exported.path),
                 "config": exported.config.to_dict(),
                 "train_config": settings.to_dict(),
-                "step": step,
+                "step": now.step,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict(),
-                "metrics": history,
+                "metrics": now.history,
             },
             path,
         )
 
-    bar = tqdm(total=total, initial=step, disable=not progress, unit="step", desc="train")
-    with graceful_sigint() as sigint, logging_redirect_tqdm():
-        while step < total:
-            epoch = step // steps_per_epoch
-            model.train()
-            order = torch.Generator().manual_seed(settings.seed * 7919 + epoch)
-            started = time.perf_counter()
-            for index, (images, labels) in enumerate(
-                iter_batches(
-                    splits.train, settings.batch_size, shuffle=True, generator=order, drop_last=True
-                )
-            ):
-                if index < step - epoch * steps_per_epoch:
-                    continue
-                gen = torch.Generator().manual_seed(settings.seed * 1_000_003 + step)
-                if shift or flip:
-                    images = augment(images, shift=shift, flip=flip, generator=gen)
-                x = normalize(images.to(device), splits.mean, splits.std)
-                loss = F.cross_entropy(
-                    model(x), labels.to(device), label_smoothing=settings.label_smoothing
-                )
-                value = float(loss.detach())
-                if not math.isfinite(value):
-                    bar.close()
-                    raise TrainingDiverged(
-                        f"loss became {value} at step {step}; {path} holds the last good state"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                bar.update(1)
-                bar.set_postfix(loss=f"{value:.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-                if sigint["stop"]:
-                    bar.close()
-                    checkpoint("interrupted")
-                    raise TrainingInterrupted(
-                        f"interrupted at step {step}; resume with --resume ({path})"
-                    )
-            model.eval()
-            correct, count, _ = count_correct(
-                model, splits.val, splits.mean, splits.std, device=device
-            )
-            entry: dict[str, Any] = {
-                "epoch": epoch + 1,
-                "val_acc": correct / count,
-                "seconds": time.perf_counter() - started,
-            }
-            if step >= total:  # the final figures travel with the complete checkpoint
-                _, entry["test_acc"], entry["energy_mj"] = _accuracy_and_energy(
-                    model, exported, splits, device
-                )
-            history.append(entry)
-            log.info(
-                "epoch %d/%d  val acc %.2f%%", epoch + 1, settings.epochs, 100 * correct / count
-            )
-            checkpoint("complete" if step >= total else "in-progress")
-            if on_epoch is not None:
-                on_epoch(entry, path)
-    bar.close()
+    shift, flip = augmentation_for(exported.space)
+    history = fit(
+        model,
+        optimizer,
+        scheduler,
+        splits.train,
+        settings,
+        mean=splits.mean,
+        std=splits.std,
+        step_loss=step_loss,
+        end_epoch=end_epoch,
+        checkpoint=checkpoint,
+        checkpoint_path=path,
+        state=state,
+        shift=shift,
+        flip=flip,
+        device=device,
+        progress=progress,
+        on_epoch=None if on_epoch is None else lambda entry: on_epoch(entry, path),
+        desc="train",
+    ).history
     final = history[-1] if history else {}
     if "test_acc" not in final:  # a checkpoint written before final figures were stored
         final = dict(final)

@@ -10,14 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from evosnn.config import SubnetConfig
+from evosnn.config import SubnetConfig, sps_widths
 
-__all__ = ["LayerOps", "count_params", "layer_ops", "sps_widths"]
-
-
-def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
-    """Channels of the four patch-splitting stages: D/8, D/4, D/2, D."""
-    return embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim
+__all__ = ["LayerOps", "count_params", "layer_ops"]
 
 
 def count_params(config: SubnetConfig, *, in_channels: int, num_classes: int) -> int:
@@ -45,17 +40,23 @@ def count_params(config: SubnetConfig, *, in_channels: int, num_classes: int) ->
 
 @dataclass(frozen=True)
 class LayerOps:
-    """One synaptic operation of the network, per image and per time step.
+    """One synaptic operation of the network, per image.
 
-    ``kind`` is "mac" for real-valued inputs (multiply-accumulate every step) and "sop" for spike
-    inputs (an accumulate per input spike: counted as rate x FLOPs). ``rate`` names the
-    :class:`supernet.SpikeStats` entry holding the measured activity of the input (None for MACs).
+    ``kind`` is "mac" for real-valued inputs (pixels, averaged features: multiply-accumulates) and
+    "sop" for spike-driven inputs (an accumulate per input event: counted as rate x FLOPs). ``rate``
+    names the :class:`supernet.SpikeStats` entry holding the measured activity of the input (None
+    for MACs). ``binary`` says whether that input holds only 0/1 spikes: the residual sums that
+    feed q, k, v and the MLP's first layer hold small integers, which the ``strict`` energy
+    convention counts as multiplications. ``per_step`` is False for the classifier, which the
+    reference model runs once per image on the time-averaged features.
     """
 
     name: str
     flops: int
     kind: Literal["mac", "sop"]
     rate: str | None
+    binary: bool = True
+    per_step: bool = True
 
 
 def layer_ops(
@@ -65,8 +66,9 @@ def layer_ops(
 
     The attention products are counted in Spikformer's order: ``q·kᵀ`` costs ``N·N·D`` and is driven
     by the spikes of q; ``(q·kᵀ)·v`` costs ``N·N·D`` and is driven by the spikes of v (the attention
-    map is integer-valued, v is the spike operand). The classifier sees token-averaged real values and
-    counts as MACs. BatchNorm folds into the preceding layer and costs nothing.
+    map is integer-valued, v is the spike operand). The classifier sees token- and time-averaged
+    real values and counts as MACs, once per image. BatchNorm folds into the preceding layer and
+    costs nothing.
     """
     d = config.embed_dim
     w = sps_widths(d)
@@ -83,12 +85,12 @@ def layer_ops(
         b = f"blocks.{i}"
         hidden = config.mlp_hidden(i)
         ops += [
-            LayerOps(f"{b}.qkv", 3 * n * d * d, "sop", f"{b}.qkv"),
+            LayerOps(f"{b}.qkv", 3 * n * d * d, "sop", f"{b}.qkv", binary=False),
             LayerOps(f"{b}.attn_qk", n * n * d, "sop", f"{b}.attn_qk"),
             LayerOps(f"{b}.attn_v", n * n * d, "sop", f"{b}.attn_v"),
             LayerOps(f"{b}.proj", n * d * d, "sop", f"{b}.proj"),
-            LayerOps(f"{b}.fc1", n * d * hidden, "sop", f"{b}.fc1"),
+            LayerOps(f"{b}.fc1", n * d * hidden, "sop", f"{b}.fc1", binary=False),
             LayerOps(f"{b}.fc2", n * hidden * d, "sop", f"{b}.fc2"),
         ]
-    ops.append(LayerOps("head", d * num_classes, "mac", None))
+    ops.append(LayerOps("head", d * num_classes, "mac", None, per_step=False))
     return ops

@@ -4,7 +4,8 @@ A checkpoint is a dict::
 
     format        "evosnn-supernet/1"
     status        "complete" | "in-progress" | "interrupted"
-    space         the search space as data (SearchSpace.to_dict())
+    space         what the supernet was trained for (the application's metadata; evosnn stores
+                  the search space as data, SearchSpace.to_dict(), and reads it back itself)
     train_config  the training settings (a dict)
     epoch, step   completed epochs / optimizer steps (step is what resume continues from)
     model         the supernet's state_dict
@@ -29,9 +30,8 @@ from typing import Any
 import torch
 
 from evosnn.errors import CheckpointError
-from evosnn.space import SearchSpace
 
-__all__ = ["FORMAT", "file_sha256", "load_checkpoint", "load_supernet", "save_atomic"]
+__all__ = ["FORMAT", "file_sha256", "load_checkpoint", "save_atomic", "source_name"]
 
 FORMAT = "evosnn-supernet/1"
 
@@ -66,7 +66,8 @@ def file_sha256(path: str | Path | bytes) -> str:
     return digest.hexdigest()
 
 
-def _name(path: str | Path | bytes) -> str:
+def source_name(path: str | Path | bytes) -> str:
+    """How error messages name a checkpoint given as a path or as bytes."""
     return "<checkpoint bytes>" if isinstance(path, bytes) else str(path)
 
 
@@ -81,7 +82,7 @@ def load_checkpoint(
         CheckpointError: missing, truncated or corrupt file, pickled objects, or not a supernet
             checkpoint; the message names the file.
     """
-    path = _name(source)
+    path = source_name(source)
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     readable = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
@@ -91,50 +92,14 @@ def load_checkpoint(
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
         raise CheckpointError(
             f"{path}: refused to load: it is corrupt or holds pickled objects ({first[:200]})"
-        ) from None
+        ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(
             f"{path}: not a readable checkpoint (truncated or corrupt: {type(exc).__name__})"
-        ) from None
+        ) from exc
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an evosnn supernet checkpoint (format {FORMAT!r})")
     for key in ("space", "model", "step", "epoch"):
         if key not in data:
             raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
     return data
-
-
-def checkpoint_space(data: dict[str, Any], path: str | Path | bytes) -> SearchSpace:
-    """The search space a checkpoint was trained for."""
-    return SearchSpace.from_dict(data["space"], source=f"{_name(path)} (stored space)")
-
-
-def load_supernet(
-    path: str | Path | bytes,
-    space: SearchSpace | None = None,
-    *,
-    map_location: str | torch.device = "cpu",
-) -> tuple[Any, dict[str, Any]]:
-    """A ``SpikformerSupernet`` in eval mode with the checkpoint's weights, and the checkpoint.
-
-    If ``space`` is given, the checkpoint must have been trained for it (same weight shapes, and every
-    choice of ``space`` sampled during training); otherwise CheckpointError says why not.
-    """
-    from supernet.model import SpikformerSupernet
-
-    data = load_checkpoint(path, map_location=map_location)
-    trained = checkpoint_space(data, path)
-    name = _name(path)
-    if space is not None:
-        why = space.incompatibility(trained)
-        if why is not None:
-            raise CheckpointError(f"{name}: trained for another search space: {why}")
-    # Built from the trained space: the patch splitter's neurons use the settings it was trained with.
-    net = SpikformerSupernet.from_space(trained)
-    try:
-        net.load_state_dict(data["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"{name}: weights do not fit the supernet ({str(exc)[:200]})"
-        ) from None
-    return net.to(map_location).eval(), data

@@ -8,28 +8,25 @@ projection, both MLP layers); the attention LIF keeps Spikformer's threshold 0.5
 block's tau. The patch splitter's LIFs use the space's default neuron settings.
 
 Example:
-    >>> net = SpikformerSupernet.from_space(space)  # doctest: +SKIP
-    >>> logits = net(images, SubnetConfig.largest(space))  # doctest: +SKIP
+    >>> net = SpikformerSupernet(image_size=8, in_channels=1, num_classes=4, depth=2,
+    ...                          embed_dim=32, mlp_ratio=2.0, num_heads=4)  # doctest: +SKIP
+    >>> logits = net(images, config)  # doctest: +SKIP
+
+Building the supernet of a search space is the application's business (``evosnn.models``).
 """
 
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
 
-from evosnn.config import mlp_hidden
-from evosnn.sizes import sps_widths
+from evosnn.config import SubnetConfig, mlp_hidden, sps_widths
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
-
-if TYPE_CHECKING:
-    from evosnn.config import SubnetConfig
-    from evosnn.space import SearchSpace
 
 __all__ = ["SpikformerSupernet"]
 
@@ -125,25 +122,6 @@ class SpikformerSupernet(nn.Module):
             _Block(embed_dim, self.max_hidden, surrogate) for _ in range(depth)
         )
         self.head = EntangledLinear(embed_dim, num_classes)
-
-    @classmethod
-    def from_space(
-        cls, space: SearchSpace, *, surrogate: Surrogate | None = None
-    ) -> SpikformerSupernet:
-        """The supernet of ``space`` (its maxima, data geometry and default neuron settings)."""
-        net, data = space.supernet, space.dataset
-        return cls(
-            image_size=data.image_size,
-            in_channels=data.channels,
-            num_classes=data.num_classes,
-            depth=net.depth,
-            embed_dim=net.embed_dim,
-            mlp_ratio=net.mlp_ratio,
-            num_heads=net.num_heads,
-            sps_threshold=space.neuron_defaults.threshold,
-            sps_tau=space.neuron_defaults.tau,
-            surrogate=surrogate,
-        )
 
     def check(self, config: SubnetConfig) -> None:
         """Raise ValueError if ``config`` does not fit inside this supernet."""

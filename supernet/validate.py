@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
-from evosnn.data import Split, iter_batches, normalize
+from supernet.batches import Split, iter_batches, normalize
 from supernet.bn import recalibrate_bn
 
 __all__ = ["count_correct", "preserved_bn", "recalibrate_on_split"]

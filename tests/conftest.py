@@ -67,10 +67,11 @@ def write_space(tmp_path: Path, data: dict[str, Any], name: str = "space.yaml") 
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A supernet of the tiny synthetic space, trained for two short epochs (a few seconds)."""
     from evosnn.data import load_splits
-    from supernet.train import TrainSettings, train_supernet
+    from evosnn.training import train_supernet_for
+    from supernet.recipe import TrainSettings
 
     space = SearchSpace.from_dict(tiny_dict())
     out = tmp_path_factory.mktemp("tiny-run")
     settings = TrainSettings(epochs=2, batch_size=32, warmup_epochs=1, recal_batches=1)
-    train_supernet(space, load_splits(space.dataset), out, settings, progress=False)
+    train_supernet_for(space, load_splits(space.dataset), out, settings, progress=False)
     return out / "supernet.pt"

@@ -10,9 +10,10 @@ import pytest
 import torch
 from PIL import Image
 
-from evosnn.data import augment, iter_batches, load_splits, normalize
+from evosnn.data import load_splits
 from evosnn.errors import DataError
 from evosnn.space import DatasetSpec
+from supernet.batches import augment, iter_batches, normalize
 
 
 def test_digits_splits_are_deterministic_disjoint_and_stratified() -> None:

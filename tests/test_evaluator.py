@@ -64,3 +64,34 @@ def test_config_outside_the_space_is_an_error(tiny_checkpoint: Path) -> None:
     outside = replace(SubnetConfig.largest(ev.space), tau=(3.0, 3.0))
     with pytest.raises(ConfigError, match=r"tau\[0\]: 3.0 is not a choice"):
         ev.evaluate(outside)
+
+
+def test_records_both_energy_conventions_and_an_interval(tiny_checkpoint: Path) -> None:
+    from evosnn.energy import EnergyModel
+    from evosnn.evaluation import wilson_interval
+
+    ev = Evaluator(tiny_checkpoint, settings=EvalSettings(recal_batches=2, recal_batch_size=16))
+    result = ev.evaluate(SubnetConfig.largest(ev.space))
+    assert result.energy_convention == "spikformer"
+    assert result.energy_mj_spikformer == result.energy_mj
+    assert result.energy_mj_strict > result.energy_mj  # residual sums counted as MACs
+    data = result.to_dict()
+    assert data["accuracy_ci95"] == list(wilson_interval(result.correct, result.total))
+    assert data["accuracy_ci95"][0] <= result.accuracy <= data["accuracy_ci95"][1]
+
+    strict = Evaluator(
+        tiny_checkpoint,
+        settings=EvalSettings(recal_batches=2, recal_batch_size=16),
+        energy_model=EnergyModel(convention="strict"),
+    ).evaluate(SubnetConfig.largest(ev.space))
+    assert strict.energy_convention == "strict"
+    assert strict.energy_mj == pytest.approx(result.energy_mj_strict)
+    assert strict.energy_mj_spikformer == pytest.approx(result.energy_mj)
+
+
+def test_scores_the_test_split_on_request(tiny_checkpoint: Path) -> None:
+    ev = Evaluator(tiny_checkpoint, settings=EvalSettings(recal_batches=2, recal_batch_size=16))
+    config = SubnetConfig.largest(ev.space)
+    val, test = ev.evaluate(config), ev.evaluate(config, split="test")
+    assert (val.total, test.total) == (len(ev.splits.val), len(ev.splits.test))
+    assert test.ok and test.total != val.total

@@ -8,6 +8,7 @@ import torch
 
 from evosnn.config import SubnetConfig
 from evosnn.genome import GenomeCodec
+from evosnn.models import build_supernet
 from evosnn.sizes import count_params
 from supernet import SpikeStats, Spikformer, SpikformerSupernet, extract
 from supernet.ops import spiking_attention
@@ -65,7 +66,7 @@ def test_published_spikformer_sizes(depth: int, dim: int, heads: int, expected: 
 
 def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: Any) -> None:
     codec = GenomeCodec(tiny_space)
-    net = lively(SpikformerSupernet.from_space(tiny_space))
+    net = lively(build_supernet(tiny_space))
     x = torch.randn(3, 1, 8, 8)
     rng = random.Random(0)
     fired = 0.0
@@ -84,7 +85,7 @@ def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: Any) 
 
 def test_cifar_geometry_extract_matches(cifar_space: Any) -> None:
     codec = GenomeCodec(cifar_space)
-    net = lively(SpikformerSupernet.from_space(cifar_space))
+    net = lively(build_supernet(cifar_space))
     x = torch.randn(2, 3, 32, 32)
     for seed in range(3):
         config = codec.sample_config(random.Random(seed))
@@ -94,7 +95,7 @@ def test_cifar_geometry_extract_matches(cifar_space: Any) -> None:
 
 def test_no_state_leaks_between_configs(tiny_space: Any) -> None:
     codec = GenomeCodec(tiny_space)
-    net = lively(SpikformerSupernet.from_space(tiny_space))
+    net = lively(build_supernet(tiny_space))
     x = torch.randn(4, 1, 8, 8)
     rng = random.Random(3)
     a, b = codec.sample_config(rng), codec.sample_config(rng)
@@ -115,7 +116,7 @@ def test_head_count_changes_the_attention() -> None:
 
 
 def test_heads_threshold_and_tau_genes_change_the_network(tiny_space: Any) -> None:
-    net = lively(SpikformerSupernet.from_space(tiny_space))
+    net = lively(build_supernet(tiny_space))
     base = SubnetConfig(
         depth=2,
         embed_dim=32,
@@ -135,7 +136,7 @@ def test_heads_threshold_and_tau_genes_change_the_network(tiny_space: Any) -> No
 
 
 def test_blocks_beyond_depth_are_skipped(tiny_space: Any) -> None:
-    net = lively(SpikformerSupernet.from_space(tiny_space))
+    net = lively(build_supernet(tiny_space))
     config = SubnetConfig(
         depth=1,
         embed_dim=16,
@@ -154,7 +155,7 @@ def test_blocks_beyond_depth_are_skipped(tiny_space: Any) -> None:
 
 
 def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
-    net = lively(SpikformerSupernet.from_space(tiny_space))
+    net = lively(build_supernet(tiny_space))
     config = SubnetConfig.largest(tiny_space)
     stats = SpikeStats()
     with torch.no_grad():
@@ -166,7 +167,7 @@ def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
 
 
 def test_training_updates_only_the_active_slice(tiny_space: Any) -> None:
-    net = SpikformerSupernet.from_space(tiny_space).train()
+    net = build_supernet(tiny_space).train()
     config = SubnetConfig.smallest(tiny_space)
     before = net.blocks[0].fc1.bn.running_mean.clone()
     loss = net(torch.randn(4, 1, 8, 8), config).square().mean()

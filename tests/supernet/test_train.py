@@ -10,9 +10,12 @@ import torch
 
 from evosnn.data import load_splits
 from evosnn.errors import CheckpointError
+from evosnn.models import load_supernet
 from evosnn.space import SearchSpace
-from supernet.checkpoint import file_sha256, load_checkpoint, load_supernet
-from supernet.train import TrainingDiverged, TrainingInterrupted, TrainSettings, train_supernet
+from evosnn.training import train_supernet_for as train_supernet
+from supernet.checkpoint import file_sha256, load_checkpoint
+from supernet.fit import TrainingDiverged, TrainingInterrupted
+from supernet.recipe import TrainSettings
 from tests.conftest import tiny_dict
 
 SETTINGS = TrainSettings(epochs=2, batch_size=32, lr=3e-3, warmup_epochs=1, recal_batches=1)

@@ -1,0 +1,298 @@
+"""The one training loop: seeded, exactly resumable, guarded against divergence and Ctrl-C.
+
+Supernet training and retraining differ only in how a step computes its loss (one subnet or several,
+with or without AMP), what an epoch's validation records and what a checkpoint holds; they pass those
+in as callables and share everything else here:
+
+* reproducibility: the epoch's batch order comes from ``(seed, epoch)`` and every other random draw of
+  a step (augmentation; the caller's subnet sampling) from ``(seed, step)``, so a run resumed from a
+  checkpoint takes exactly the steps an uninterrupted run would have taken, bit for bit;
+* exact resume mid-epoch: the state is the optimizer step count plus one history record per finished
+  epoch; a resumed run skips the batches of the current epoch that were already trained on;
+* divergence: a NaN or infinite loss raises :class:`TrainingDiverged` before the optimizer steps and
+  without writing, so the last good checkpoint is left untouched;
+* Ctrl-C: the first SIGINT finishes the step, writes an ``"interrupted"`` checkpoint and raises
+  :class:`TrainingInterrupted`; a second one interrupts at once;
+* a progress bar (off when stderr is not a terminal) and one log line per epoch.
+
+Example:
+    >>> state = fit(model, optimizer, scheduler, splits.train, settings, mean=splits.mean,
+    ...             std=splits.std, step_loss=loss_of, end_epoch=validate, checkpoint=save,
+    ...             checkpoint_path=path)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from evosnn.errors import EvosnnError
+from supernet.batches import Split, augment, iter_batches, normalize
+from supernet.recipe import TrainSettings
+
+__all__ = [
+    "EpochEnd",
+    "FitState",
+    "StepLoss",
+    "TrainingDiverged",
+    "TrainingInterrupted",
+    "fit",
+    "graceful_sigint",
+    "step_seed",
+    "steps_per_epoch",
+]
+
+log = logging.getLogger(__name__)
+
+#: ``(normalised images, labels, step) -> loss``: computes the step's loss and backpropagates it
+#: (the caller knows how: one forward or several, with or without a GradScaler); returns it detached.
+StepLoss = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+class TrainingDiverged(EvosnnError):
+    """The loss became NaN or infinite; the last good checkpoint was left as it was."""
+
+
+class TrainingInterrupted(EvosnnError):
+    """Ctrl-C: a resumable checkpoint was written."""
+
+
+@dataclass
+class FitState:
+    """Where a training run stands: optimizer steps taken and one record per finished epoch.
+
+    This is all a resume needs besides the model's, optimizer's and scheduler's own state.
+    """
+
+    step: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    """What the loop knows when an epoch's steps are done (handed to ``end_epoch``).
+
+    Attributes:
+        epoch: number of the finished epoch, from 1.
+        step: optimizer steps taken so far.
+        loss: mean training loss of the steps this process took in the epoch (NaN if none: a run
+            resumed after the epoch's last step).
+        lr: the learning rate after the epoch's last step.
+        started: ``time.perf_counter()`` when this process began the epoch.
+        final: whether this is the last epoch.
+    """
+
+    epoch: int
+    step: int
+    loss: float
+    lr: float
+    started: float
+    final: bool
+
+
+def step_seed(seed: int, step: int) -> int:
+    """The seed of every random draw of optimizer step ``step`` (augmentation, subnet sampling)."""
+    return seed * 1_000_003 + step
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 7919 + epoch
+
+
+def steps_per_epoch(train_size: int, batch_size: int) -> int:
+    """Optimizer steps per epoch: full batches only (the last partial batch is dropped).
+
+    Raises:
+        EvosnnError: fewer training images than one batch (an epoch would have no step).
+    """
+    if train_size < batch_size:
+        raise EvosnnError(
+            f"batch size {batch_size} is larger than the {train_size} training images; "
+            f"choose a smaller --batch-size"
+        )
+    return train_size // batch_size
+
+
+@contextmanager
+def graceful_sigint() -> Iterator[dict[str, bool]]:
+    """First Ctrl-C sets a flag checked between steps; a second one interrupts at once."""
+    state = {"stop": False}
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if state["stop"]:
+            raise KeyboardInterrupt
+        state["stop"] = True
+        log.warning("interrupt received: finishing this step and writing a resumable checkpoint")
+
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield state
+        return
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _describe(end: EpochEnd, record: dict[str, Any]) -> str:
+    """``loss 1.2345  val_acc 97.50%  ...`` for the epoch's log line."""
+    parts = [f"loss {end.loss:.4f}"]
+    for key, value in record.items():
+        if key in ("epoch", "step", "loss", "lr", "seconds") or not isinstance(value, float):
+            continue
+        parts.append(f"{key} {100 * value:.2f}%" if "acc" in key else f"{key} {value:.4g}")
+    return "  ".join(parts)
+
+
+def fit(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    train: Split,
+    settings: TrainSettings,
+    *,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    step_loss: StepLoss,
+    end_epoch: Callable[[EpochEnd], dict[str, Any]],
+    checkpoint: Callable[[str, FitState], object],
+    checkpoint_path: str | Path,
+    state: FitState | None = None,
+    shift: int = 0,
+    flip: bool = False,
+    device: torch.device | str = "cpu",
+    scaler: torch.amp.GradScaler | None = None,
+    progress: bool = True,
+    on_step: Callable[[int, float], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    desc: str = "train",
+) -> FitState:
+    """Train ``model`` on ``train`` until ``settings.epochs`` epochs are finished; return the state.
+
+    Args:
+        model, optimizer, scheduler: already built (and, on resume, loaded); the scheduler steps
+            once per optimizer step.
+        train: the training split (uint8 images), normalised with ``mean`` / ``std``.
+        settings: the recipe (epochs, batch_size, grad_clip and seed are used here).
+        step_loss: computes and backpropagates one step's loss (see :data:`StepLoss`).
+        end_epoch: the epoch's history record (e.g. validation accuracy), from its :class:`EpochEnd`.
+        checkpoint: ``checkpoint(status, state)`` writes a checkpoint; status is ``"in-progress"``
+            or ``"complete"`` after an epoch and ``"interrupted"`` on Ctrl-C.
+        checkpoint_path: where ``checkpoint`` writes (named in error messages).
+        state: where a resumed run stands (default: a fresh run).
+        shift, flip: augmentation (pixels of random translation, random horizontal flips).
+        device: where batches go.
+        scaler: a GradScaler that ``step_loss`` scales its losses with (None: plain steps).
+        progress: show a progress bar.
+        on_step: ``on_step(step, loss)`` after every optimizer step.
+        on_epoch: called with the epoch's record after its checkpoint is written.
+        desc: the progress bar's and log lines' label.
+
+    Raises:
+        TrainingDiverged: NaN/inf loss (nothing written; the last good checkpoint is untouched).
+        TrainingInterrupted: Ctrl-C (an ``"interrupted"`` checkpoint was written first).
+    """
+    state = state if state is not None else FitState()
+    per_epoch = steps_per_epoch(len(train), settings.batch_size)
+    total = settings.epochs * per_epoch
+    if not len(state.history) * per_epoch <= state.step <= (len(state.history) + 1) * per_epoch:
+        raise EvosnnError(
+            f"{checkpoint_path}: inconsistent training state (step {state.step} after "
+            f"{len(state.history)} finished epochs of {per_epoch} steps)"
+        )
+    bar = tqdm(
+        total=total,
+        initial=state.step,
+        disable=None if progress else True,
+        unit="step",
+        desc=desc,
+    )
+    try:
+        with graceful_sigint() as sigint, logging_redirect_tqdm():
+            while len(state.history) < settings.epochs:
+                epoch = len(state.history)
+                model.train()
+                order = torch.Generator().manual_seed(_epoch_seed(settings.seed, epoch))
+                batches = iter_batches(
+                    train, settings.batch_size, shuffle=True, generator=order, drop_last=True
+                )
+                done = state.step - epoch * per_epoch
+                losses: list[float] = []
+                started, seen = time.perf_counter(), 0
+                for index, (images, labels) in enumerate(batches):
+                    if index < done:
+                        continue  # resumed mid-epoch: these batches were already trained on
+                    step = state.step
+                    if shift or flip:
+                        gen = torch.Generator().manual_seed(step_seed(settings.seed, step))
+                        images = augment(images, shift=shift, flip=flip, generator=gen)
+                    x = normalize(images.to(device), mean, std)
+                    y = labels.to(device)
+                    optimizer.zero_grad(set_to_none=True)
+                    value = float(step_loss(x, y, step))
+                    if not math.isfinite(value):
+                        raise TrainingDiverged(
+                            f"loss became {value} at step {step} (epoch {epoch + 1}); stopped "
+                            f"without writing a checkpoint, {checkpoint_path} holds the last good "
+                            f"state. Try a lower --lr."
+                        )
+                    if scaler is not None:
+                        scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
+                    if scaler is not None:
+                        scaler.step(optimizer)
+                        scaler.update()
+                    else:
+                        optimizer.step()
+                    scheduler.step()
+                    state.step += 1
+                    losses.append(value)
+                    seen += len(y)
+                    if on_step is not None:
+                        on_step(state.step, value)
+                    bar.update(1)
+                    bar.set_postfix(
+                        loss=f"{value:.3f}",
+                        lr=f"{scheduler.get_last_lr()[0]:.2e}",
+                        img_s=f"{seen / (time.perf_counter() - started):.0f}",
+                    )
+                    if sigint["stop"]:
+                        bar.close()
+                        checkpoint("interrupted", state)
+                        raise TrainingInterrupted(
+                            f"interrupted at step {state.step}; resumable checkpoint written to "
+                            f"{checkpoint_path} (continue with --resume)"
+                        )
+                end = EpochEnd(
+                    epoch=epoch + 1,
+                    step=state.step,
+                    loss=sum(losses) / len(losses) if losses else math.nan,
+                    lr=float(scheduler.get_last_lr()[0]),
+                    started=started,
+                    final=epoch + 1 == settings.epochs,
+                )
+                record = end_epoch(end)
+                state.history.append(record)
+                log.info(
+                    "%s epoch %d/%d  %s", desc, end.epoch, settings.epochs, _describe(end, record)
+                )
+                checkpoint("complete" if end.final else "in-progress", state)
+                if on_epoch is not None:
+                    on_epoch(record)
+    finally:
+        bar.close()
+    return state

@@ -1,0 +1,105 @@
+"""The training recipe shared by supernet training and retraining: settings, optimizer, schedule.
+
+AdamW, a linear warm-up then cosine decay per optimizer step, label smoothing and gradient clipping.
+The settings are stored in every checkpoint (``train_config``), so a resumed run continues with the
+recipe it was started with.
+
+Example:
+    >>> settings = TrainSettings(epochs=2, warmup_epochs=1)
+    >>> factor = lr_schedule(settings, steps_per_epoch=4)
+    >>> [round(factor(step), 3) for step in range(8)]
+    [0.25, 0.5, 0.75, 1.0, 1.0, 0.854, 0.5, 0.146]
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+import torch
+
+from evosnn.errors import EvosnnError
+
+__all__ = ["TrainSettings", "lr_schedule", "make_optimizer", "resumed_settings"]
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Training recipe: AdamW, linear warm-up then cosine decay, label smoothing, clipping.
+
+    The defaults train the digits-tiny supernet in about two minutes on 2 CPU cores.
+    """
+
+    epochs: int = 40
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 0.01
+    warmup_epochs: int = 2
+    label_smoothing: float = 0.1
+    grad_clip: float = 1.0
+    #: "uniform": one random subnet per step (DSPS); "sandwich": the largest and the smallest
+    #: architectures (with random neuron genes) plus one random subnet per step.
+    sampling: Literal["uniform", "sandwich"] = "uniform"
+    seed: int = 0
+    device: str = "cpu"
+    #: Mixed precision (float16 with loss scaling on CUDA, bfloat16 on CPU).
+    amp: bool = False
+    #: BN recalibration batches before the per-epoch validation of the probe subnets.
+    recal_batches: int = 4
+
+    def __post_init__(self) -> None:
+        checks = {
+            "epochs": self.epochs >= 1,
+            "batch_size": self.batch_size >= 1,
+            "lr": math.isfinite(self.lr) and self.lr > 0,
+            "weight_decay": math.isfinite(self.weight_decay) and self.weight_decay >= 0,
+            "warmup_epochs": self.warmup_epochs >= 0,
+            "label_smoothing": 0 <= self.label_smoothing < 1,
+            "grad_clip": math.isfinite(self.grad_clip) and self.grad_clip > 0,
+            "sampling": self.sampling in ("uniform", "sandwich"),
+            "recal_batches": self.recal_batches >= 0,
+        }
+        bad = [name for name, ok in checks.items() if not ok]
+        if bad:
+            raise EvosnnError(f"invalid training setting {bad[0]}={getattr(self, bad[0])!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values, as stored in checkpoints."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TrainSettings:
+        """Build from a stored dict, ignoring keys this version does not know."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def resumed_settings(checkpoint: Mapping[str, Any], settings: TrainSettings) -> TrainSettings:
+    """The recipe stored in ``checkpoint``, run on ``settings.device`` (the only thing a resume
+    may change: the machine)."""
+    return TrainSettings.from_dict({**checkpoint["train_config"], "device": settings.device})
+
+
+def lr_schedule(settings: TrainSettings, steps_per_epoch: int) -> Callable[[int], float]:
+    """LR factor per optimizer step: linear warm-up over ``warmup_epochs``, then cosine to zero."""
+    total = settings.epochs * steps_per_epoch
+    warmup = settings.warmup_epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
+def make_optimizer(
+    params: Iterable[torch.nn.Parameter], settings: TrainSettings, steps_per_epoch: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW and its per-step warm-up + cosine schedule."""
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_schedule(settings, steps_per_epoch))
+    return optimizer, scheduler
