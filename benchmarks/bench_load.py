@@ -48,12 +48,13 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from evosnn.data import load_splits
-    from supernet.train import TrainSettings, train_supernet
+    from evosnn.training import train_supernet_for
+    from supernet.recipe import TrainSettings
 
     space = wide_space()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        train_supernet(
+        train_supernet_for(
             space,
             load_splits(space.dataset),
             root / "run",

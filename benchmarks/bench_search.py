@@ -1,6 +1,6 @@
 """Search benchmarks, side by side in one run (digits-tiny, a trained supernet: pass --supernet).
 
-(a) Ray pool overhead: the same evaluations through an EvaluatorPool of 1 worker vs called directly
+(a) Ray pool overhead: the same evaluations through a RayExecutor of 1 worker vs called directly
     in this process (1 thread each; worker start-up excluded).
 (b) Scaling: the pool with 1 vs 2 workers on the same evaluations.
 (c) Search quality: hypervolume after the same number of evaluations for every engine, mean and
@@ -39,24 +39,26 @@ from evosnn.genome import GenomeCodec
 from evosnn.ledger import Ledger
 from evosnn.search import SearchSettings, run_search
 from evosnn.space import SearchSpace, load_space
-from workers.pool import EvaluatorPool
+from evosnn.worker_task import EvaluationTaskFactory
+from workers.pool import RayExecutor
 
 SPACE = Path(__file__).resolve().parent.parent / "search_spaces" / "digits-tiny.yaml"
 
 
 def pool_rate(
-    blob: bytes, space_dict: dict, genomes: list[tuple[int, ...]], workers: int, target: float
-) -> float:  # type: ignore[type-arg]
-    pool = EvaluatorPool(blob, space_dict, {}, workers=workers, energy_target_mj=target)
+    blob: bytes, space: SearchSpace, genomes: list[tuple[int, ...]], workers: int, target: float
+) -> float:
+    factory = EvaluationTaskFactory(space, EvalSettings(), energy_target_mj=target)
+    pool = RayExecutor(blob, factory, workers=workers)
     try:
         for w in range(workers):  # warm every worker up, as the direct loop is warmed up
-            pool.submit(("warm-up", w), list(genomes[w]))
+            pool.submit(("warm-up", w), genomes[w])
         warmed = 0
         while warmed < workers:
             warmed += len(pool.poll(timeout=0.5))
         start = time.perf_counter()
         for i, g in enumerate(genomes):
-            pool.submit(i, list(g))
+            pool.submit(i, g)
         done = 0
         while done < len(genomes):
             done += len(pool.poll(timeout=0.5))
@@ -104,8 +106,8 @@ def pool_benchmarks(
     for g in genomes:
         direct.evaluate(codec.decode(g))
     direct_rate = len(genomes) / (time.perf_counter() - start)
-    one = pool_rate(blob, space.to_dict(), genomes, 1, target)
-    two = pool_rate(blob, space.to_dict(), genomes, 2, target)
+    one = pool_rate(blob, space, genomes, 1, target)
+    two = pool_rate(blob, space, genomes, 2, target)
     print(f"(a, b) {len(genomes)} evaluations on digits-tiny (evaluations per second)")
     print(
         table(

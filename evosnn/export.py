@@ -35,7 +35,14 @@ from evosnn.front import knee_index, pareto_mask
 from evosnn.ledger import Ledger, LedgerRecord
 from evosnn.space import SearchSpace
 
-__all__ = ["EXPORT_FORMAT", "Exported", "export_study", "load_export", "pick_trials"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "Exported",
+    "export_study",
+    "load_export",
+    "pareto_records",
+    "pick_trials",
+]
 
 EXPORT_FORMAT = "evosnn-architecture/1"
 
@@ -83,19 +90,20 @@ def pick_trials(
         raise EvosnnError("the study has no completed feasible trial yet")
     if pick == "best-faeb":
         return [max(feasible, key=lambda r: float(r.user_attrs.get("f_aeb", 0.0)))]
-    front = [
-        r
-        for r, keep in zip(
-            feasible, pareto_mask([r.values for r in feasible if r.values]), strict=True
-        )
-        if keep
-    ]
-    front.sort(key=lambda r: r.values or (0.0, 0.0))
+    front = pareto_records(feasible)
     if pick == "pareto":
         return front
     if pick == "knee":
         return [_knee(front)]
     raise EvosnnError(f"unknown pick {pick!r}; choose pareto, knee, best-faeb or trial")
+
+
+def pareto_records(records: list[LedgerRecord]) -> list[LedgerRecord]:
+    """The feasible completed records on the Pareto front, by accuracy then energy."""
+    feasible = _feasible(records)
+    mask = pareto_mask([r.values for r in feasible if r.values])
+    front = [r for r, keep in zip(feasible, mask, strict=True) if keep]
+    return sorted(front, key=lambda r: r.values or (0.0, 0.0))
 
 
 def _knee(front: list[LedgerRecord]) -> LedgerRecord:
@@ -137,7 +145,21 @@ def export_study(
     written = []
     for record in chosen:
         config = codec.decode(record.genome)
-        metric_keys = ("f_aeb", "params", "sops", "macs", "correct", "total")
+        metric_keys = (
+            "accuracy_ci95",  # the 95 % Wilson interval over `total` validation images
+            "f_aeb",
+            "params",
+            "sops",
+            "macs",
+            "correct",
+            "total",
+            "energy_convention",
+            "energy_mj_spikformer",
+            "energy_mj_strict",
+            "test_accuracy",  # the held-out test split, scored when the search ended
+            "test_accuracy_ci95",
+            "test_total",
+        )
         metrics = {
             "accuracy": record.values[0] if record.values else None,
             "energy_mj": record.values[1] if record.values else None,
@@ -198,10 +220,10 @@ def load_export(path: str | Path) -> Exported:
     path = Path(path)
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: exported architecture file not found") from None
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: exported architecture file not found") from exc
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{path}: not a readable YAML file ({type(exc).__name__})") from None
+        raise ConfigError(f"{path}: not a readable YAML file ({type(exc).__name__})") from exc
     if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
         raise ConfigError(f"{path}: not an evosnn architecture file (format {EXPORT_FORMAT!r})")
     for key in ("config", "space"):
@@ -212,7 +234,7 @@ def load_export(path: str | Path) -> Exported:
     try:
         config.check_in(space)
     except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path}: {exc}") from exc
     metrics = document.get("metrics") or {}
     provenance = document.get("provenance") or {}
     if not isinstance(metrics, dict) or not isinstance(provenance, dict):

@@ -41,12 +41,13 @@ def wide_space() -> SearchSpace:
 @pytest.fixture(scope="module")
 def wide_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from evosnn.data import load_splits
-    from supernet.train import TrainSettings, train_supernet
+    from evosnn.training import train_supernet_for
+    from supernet.recipe import TrainSettings
 
     space = wide_space()
     out = tmp_path_factory.mktemp("wide-run")
     settings = TrainSettings(epochs=1, batch_size=32, warmup_epochs=0, recal_batches=1)
-    train_supernet(space, load_splits(space.dataset), out, settings, progress=False)
+    train_supernet_for(space, load_splits(space.dataset), out, settings, progress=False)
     return out / "supernet.pt"
 
 

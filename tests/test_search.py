@@ -94,12 +94,30 @@ def test_every_evaluation_is_one_trial(
     attrs = study.user_attrs
     assert SearchSpace.from_dict(attrs["space"]) == tiny_space
     assert len(attrs["supernet_sha256"]) == 64 and attrs["seed"] == 0 and attrs["engine"] == "pymoo"
-    assert attrs["energy_target_mj"] > 0 and attrs["driver_lock"] is None
+    assert attrs["energy_target_mj"] > 0
+    assert Ledger.open(url, "s", GenomeCodec(tiny_space)).lock_holder() is None  # released
     assert summary.pareto and summary.hypervolume > 0
     largest = attrs["reference_largest"]
     assert largest["status"] == "ok" and largest["energy_mj"] == pytest.approx(
         attrs["energy_target_mj"]
     )
+    # the front (and the baseline) re-scored on the held-out test split, with intervals
+    front = {row.trial for row in summary.pareto}
+    for t in complete:
+        low, high = t.user_attrs["accuracy_ci95"]
+        assert low <= t.values[0] <= high and t.user_attrs["total"] > 0
+        if t.number in front:
+            low, high = t.user_attrs["test_accuracy_ci95"]
+            assert low <= t.user_attrs["test_accuracy"] <= high
+            assert (
+                t.user_attrs["test_total"] > 0
+                and t.user_attrs["test_total"] != t.user_attrs["total"]
+            )
+        else:
+            assert "test_accuracy" not in t.user_attrs  # the search never scores on test
+    assert all(row.test_accuracy is not None for row in summary.pareto)
+    assert attrs["reference_largest_test"]["status"] == "ok"
+    assert attrs["reference_largest_test"]["total"] != largest["total"]
     # the dashboard's figures: hypervolume curve and Pareto front by generation, ending where the
     # search ended
     from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
@@ -152,6 +170,24 @@ def test_engines_are_reproducible(
     assert values["a"] == values["b"]
 
 
+def test_workers_0_evaluates_in_this_process_like_one_ray_worker(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    one = run_search(tiny_space, tiny_checkpoint, url, "ray", settings(workers=1), progress=False)
+    here = run_search(tiny_space, tiny_checkpoint, url, "here", settings(workers=0), progress=False)
+    assert here.completed == here.evaluated_now == one.completed == 8
+    assert here.workers_replaced == 0 and here.pareto and here.hypervolume > 0
+    recorded = {n: trials(url, n) for n in ("ray", "here")}
+    assert all(t.user_attrs["worker_pid"] == os.getpid() for t in recorded["here"])
+    assert all(t.user_attrs["worker_pid"] != os.getpid() for t in recorded["ray"])
+    # the same window, so the same asks and tells: the same genomes, the same results
+    assert [t.user_attrs["genome"] for t in recorded["here"]] == [
+        t.user_attrs["genome"] for t in recorded["ray"]
+    ]
+    assert [t.values for t in recorded["here"]] == [t.values for t in recorded["ray"]]
+
+
 def test_settings_that_differ_are_refused(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
@@ -166,11 +202,12 @@ def test_a_second_driver_is_refused(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     ledger = Ledger.open(url, "s", GenomeCodec(tiny_space))
-    ledger.set_attr(
-        "driver_lock", {"token": "x", "host": "elsewhere", "pid": 1, "heartbeat": time.time()}
-    )
-    with pytest.raises(StorageError, match="being searched by another driver"):
-        run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
+    ledger.acquire()  # another driver holds the study, its heartbeat running
+    try:
+        with pytest.raises(StorageError, match="being searched by another driver"):
+            run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
+    finally:
+        ledger.release()
     assert not [t for t in trials(url, "s")]
     assert "workers" not in ledger.attrs() and "space" not in ledger.attrs()  # nothing was written
 

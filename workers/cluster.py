@@ -57,7 +57,7 @@ def connect(
             where = address or "a local Ray instance"
             raise EvosnnError(
                 f"cannot connect to Ray at {where}: {str(exc).splitlines()[0][:200]}"
-            ) from None
+            ) from exc
     resources = ray.cluster_resources()
     log.info("Ray: %s CPU(s), %s GPU(s)", resources.get("CPU", 0), resources.get("GPU", 0))
     return resources

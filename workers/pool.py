@@ -1,9 +1,12 @@
-"""A pool of EvaluatorActors that keeps every worker busy and survives worker faults.
+"""The Ray executor: evaluator actors that keep busy and survive worker faults.
 
-Jobs are submitted with a key; :meth:`EvaluatorPool.poll` returns finished jobs. A worker that dies
+Jobs are submitted with a key; :meth:`RayExecutor.poll` returns finished jobs as
+:class:`~evosnn.executor.Finished` with their :class:`~evosnn.evaluation.Evaluation`. The
+checkpoint's bytes are put in Ray's object store once and handed to every actor (a replacement
+too) as a top-level argument, with the application's picklable task factory. A worker that dies
 (its process killed, the node lost) or whose evaluation runs past ``timeout_s`` is killed and
-replaced, and its genome re-dispatched; after ``max_attempts`` failures the job is returned as
-failed with the reason, and the search goes on.
+replaced, and its genome re-dispatched; after ``max_attempts`` failures the job is returned as a
+failed Evaluation with the reasons, and the search goes on.
 """
 
 from __future__ import annotations
@@ -11,50 +14,57 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
 
 from evosnn.errors import EvosnnError
+from evosnn.evaluation import Evaluation
+from evosnn.executor import Finished, Task
+from evosnn.genome import Genome
 from workers.actor import EvaluatorActor
 
-__all__ = ["EvaluatorPool", "Finished"]
+__all__ = ["RayExecutor"]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T", bound=Task)
+R = TypeVar("R")
 
 
 @dataclass
 class _Job:
-    key: Any
-    genome: list[int]
+    key: Hashable
+    genome: Genome
     attempts: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Finished:
-    """A job's end: ``result`` (an Evaluation dict) or ``error`` (after all attempts failed)."""
+class RayExecutor(Generic[T]):
+    """W evaluator actors behind the :class:`~evosnn.executor.Executor` interface.
 
-    key: Any
-    result: dict[str, Any] | None
-    error: str | None
-    attempts: int
+    Args:
+        checkpoint: the supernet checkpoint's bytes.
+        factory: picklable; builds each worker's task from the bytes.
+        workers: how many actors.
+        cpus_per_worker, gpus_per_worker: Ray resources per actor (torch threads = CPUs).
+        timeout_s: an evaluation running longer is abandoned and its worker replaced.
+        max_attempts: attempts per job before it is returned as failed.
+        start_timeout_s: how long workers may take to start (load the supernet and data).
 
-
-class EvaluatorPool:
-    """W evaluator actors; see the module docstring."""
+    Raises:
+        EvosnnError: workers that cannot start (their error, or too few free resources).
+    """
 
     def __init__(
         self,
         checkpoint: bytes,
-        space: dict[str, Any],
-        settings: dict[str, Any],
+        factory: Callable[[bytes], T],
         *,
         workers: int,
-        data_root: str | None = None,
-        energy_target_mj: float | None = None,
         cpus_per_worker: float = 1.0,
         gpus_per_worker: float = 0.0,
         timeout_s: float = 600.0,
@@ -63,7 +73,10 @@ class EvaluatorPool:
     ) -> None:
         if workers < 1:
             raise EvosnnError(f"workers must be at least 1, got {workers}")
-        self._args = (ray.put(checkpoint), space, settings, data_root, energy_target_mj)
+        if max_attempts < 1:
+            raise EvosnnError(f"max_attempts must be at least 1, got {max_attempts}")
+        self._blob = ray.put(checkpoint)
+        self._factory = factory
         self._options = {
             "num_cpus": cpus_per_worker,
             "num_gpus": gpus_per_worker,
@@ -74,22 +87,25 @@ class EvaluatorPool:
         self._actors: list[Any] = [self._spawn(i) for i in range(workers)]
         self.replaced = 0
         try:
-            self.workers_info = ray.get(
+            self.workers_info: list[dict[str, Any]] = ray.get(
                 [a.ready.remote() for a in self._actors], timeout=start_timeout_s
             )
         except RayActorError as exc:
-            raise EvosnnError(f"an evaluator worker failed to start: {_cause(exc)}") from None
-        except GetTimeoutError:
+            self.shutdown()
+            raise EvosnnError(f"an evaluator worker failed to start: {_cause(exc)}") from exc
+        except GetTimeoutError as exc:
+            self.shutdown()
             raise EvosnnError(
                 f"evaluator workers did not start within {start_timeout_s:.0f}s "
                 f"(not enough free CPUs/GPUs in the Ray cluster for {workers} worker(s)?)"
-            ) from None
+            ) from exc
         self._idle: deque[int] = deque(range(workers))
         self._queue: deque[_Job] = deque()
         self._running: dict[Any, tuple[_Job, int, float]] = {}  # ref -> (job, actor index, start)
 
     def _spawn(self, index: int) -> Any:
-        return EvaluatorActor.options(**self._options).remote(*self._args, self._threads, index)  # type: ignore[attr-defined]
+        actor = EvaluatorActor.options(**self._options)  # type: ignore[attr-defined]
+        return actor.remote(self._blob, self._factory, self._threads, index)
 
     # ------------------------------------------------------------------ public
     @property
@@ -101,19 +117,27 @@ class EvaluatorPool:
         """Jobs queued or running."""
         return len(self._queue) + len(self._running)
 
-    def energy_target(self) -> float:
-        """Measure the F_AEB energy target on one worker."""
-        return float(ray.get(self._actors[0].energy_target.remote()))
+    def call(self, fn: Callable[[T], R], *, timeout_s: float | None = None) -> R:
+        """``fn(task)`` on worker 0, e.g. to measure the energy target once; ``fn`` must be
+        picklable (a module-level function).
 
-    def reference(self) -> dict[str, Any]:
-        """Evaluate the largest subnet at default neurons on one worker (the baseline)."""
-        return dict(ray.get(self._actors[0].reference.remote()))
+        Raises:
+            EvosnnError: the call raised on the worker, the worker died, or it ran past
+                ``timeout_s`` (default: the evaluation timeout).
+        """
+        limit = self.timeout_s if timeout_s is None else timeout_s
+        try:
+            return ray.get(self._actors[0].call.remote(fn), timeout=limit)
+        except GetTimeoutError as exc:
+            raise EvosnnError(f"worker 0 did not answer within {limit:.0f}s") from exc
+        except RayError as exc:
+            raise EvosnnError(f"worker 0 failed: {_cause(exc)}") from exc
 
     def actor_pid(self, index: int) -> int:
         return int(self.workers_info[index]["pid"])
 
-    def submit(self, key: Any, genome: list[int]) -> None:
-        self._queue.append(_Job(key, list(genome)))
+    def submit(self, key: Hashable, genome: Genome) -> None:
+        self._queue.append(_Job(key, tuple(genome)))
         self._dispatch()
 
     def poll(self, timeout: float = 1.0) -> list[Finished]:
@@ -129,7 +153,7 @@ class EvaluatorPool:
             for ref in ready:
                 job, index, _ = self._running.pop(ref)
                 try:
-                    result = ray.get(ref)
+                    evaluation = ray.get(ref)
                 except RayActorError as exc:
                     self._replace(index, f"worker {index} died ({_cause(exc)})")
                     done += self._retry(job, f"worker died: {_cause(exc)}")
@@ -143,7 +167,9 @@ class EvaluatorPool:
                     done += self._retry(job, type(exc).__name__)
                     continue
                 self._idle.append(index)
-                done.append(Finished(job.key, result, None, job.attempts))
+                done.append(
+                    Finished(job.key, evaluation, job.attempts, index, self.actor_pid(index))
+                )
         else:
             time.sleep(min(timeout, 0.05))
         now = time.monotonic()
@@ -175,13 +201,17 @@ class EvaluatorPool:
         if job.attempts >= self.max_attempts:
             log.warning(
                 "genome %s failed %d time(s); recorded as failed: %s",
-                job.genome,
+                list(job.genome),
                 job.attempts,
                 reason,
             )
-            return [Finished(job.key, None, "; ".join(job.errors), job.attempts)]
+            failed = Evaluation(status="failed", error="; ".join(job.errors))
+            return [Finished(job.key, failed, job.attempts)]
         log.warning(
-            "re-dispatching genome %s (attempt %d failed: %s)", job.genome, job.attempts, reason
+            "re-dispatching genome %s (attempt %d failed: %s)",
+            list(job.genome),
+            job.attempts,
+            reason,
         )
         self._queue.appendleft(job)
         return []
@@ -195,7 +225,7 @@ class EvaluatorPool:
             info = ray.get(self._actors[index].ready.remote(), timeout=300)
             self.workers_info[index] = info
         except RayError as exc:
-            raise EvosnnError(f"could not start a replacement worker: {_cause(exc)}") from None
+            raise EvosnnError(f"could not start a replacement worker: {_cause(exc)}") from exc
         self._idle.append(index)
 
 

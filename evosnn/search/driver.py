@@ -1,0 +1,197 @@
+"""``run_search``: open the study, check the supernet, take the lock, start the executor, run the loop.
+
+``settings.workers`` 0 evaluates in this process (an :class:`~evosnn.executor.InProcessExecutor`,
+without starting Ray); otherwise Ray is connected and a :class:`workers.pool.RayExecutor` started.
+Either way the workers run :mod:`evosnn.worker_task`, handed over as a picklable factory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, TypeVar
+
+import evosnn
+from evosnn.engines import Engine, make_engine
+from evosnn.errors import CheckpointError, EvosnnError
+from evosnn.executor import Executor, InProcessExecutor
+from evosnn.genome import GenomeCodec
+from evosnn.ledger import Ledger
+from evosnn.search.history import GenerationRecorder
+from evosnn.search.holdout import rescore_front
+from evosnn.search.loop import SearchLoop, StallGuard
+from evosnn.search.settings import SearchSettings, SearchSummary
+from evosnn.search.summary import summarize
+from evosnn.space import SearchSpace
+
+if TYPE_CHECKING:
+    from evosnn.worker_task import EvaluationTask, EvaluationTaskFactory
+
+__all__ = ["run_search"]
+
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+class _OnOneWorker(Protocol):
+    """Runs ``fn(task)`` on one worker's task and returns its answer."""
+
+    def __call__(self, fn: Callable[[EvaluationTask], R]) -> R: ...
+
+
+def run_search(
+    space: SearchSpace,
+    supernet: str | Path,
+    storage_url: str,
+    study_name: str,
+    settings: SearchSettings,
+    *,
+    progress: bool = True,
+) -> SearchSummary:
+    """Run (or resume) a search; returns a summary with the Pareto front.
+
+    Raises:
+        CheckpointError, StorageError, EvosnnError: bad supernet, unreachable storage, a study that
+            another driver is searching or that was searched with other settings, Ray problems.
+    """
+    from evosnn.worker_task import EvaluationTaskFactory, energy_target, reference
+
+    started = time.monotonic()
+    if settings.workers < 0:
+        raise EvosnnError(f"workers must be 0 (in this process) or more, got {settings.workers}")
+    codec = GenomeCodec(space)
+    engine = make_engine(
+        settings.engine,
+        codec,
+        population=settings.population,
+        seed=settings.seed,
+        **settings.engine_options,
+    )
+    ledger = Ledger.open(storage_url, study_name, codec)
+    blob = _read_checkpoint(Path(supernet), space)
+    ledger.acquire()  # before any write: a second driver must change nothing
+    executor: Executor | None = None
+    try:
+        _record_settings(ledger, space, settings, engine, blob)
+        attrs = ledger.attrs()
+        target = attrs.get("energy_target_mj") or space.objectives.energy_target_mj
+        factory = EvaluationTaskFactory(space, settings.eval, settings.data_root, target)
+        executor, on_one_worker = _start_executor(settings, blob, factory)
+        if target is None:
+            target = on_one_worker(energy_target)
+        if "energy_target_mj" not in attrs:
+            ledger.set_attr("energy_target_mj", target)
+            ledger.set_attr("hv_reference", {"accuracy": 0.0, "energy_mj": 2.0 * target})
+        if "reference_largest" not in attrs:
+            ledger.set_attr("reference_largest", on_one_worker(reference).to_dict())
+        ref_energy = float(ledger.attrs()["hv_reference"]["energy_mj"])
+        loop = SearchLoop(
+            engine,
+            ledger,
+            executor,
+            budget=settings.budget,
+            window=settings.window,
+            stall=StallGuard(50 * settings.population),
+            observer=GenerationRecorder(ledger, ref_energy),
+            progress=progress,
+        )
+        stats = loop.run()
+        rescore_front(ledger, on_one_worker)
+        return summarize(
+            ledger,
+            ref_energy=ref_energy,
+            evaluated_now=stats.evaluated,
+            answered_from_ledger=stats.reused,
+            elapsed_s=time.monotonic() - started,
+            workers_replaced=executor.replaced,
+        )
+    except BaseException:
+        with contextlib.suppress(Exception):  # the database may be the reason we are failing
+            ledger.fail_interrupted()
+        raise
+    finally:
+        if executor is not None:
+            executor.shutdown()
+        try:
+            ledger.release()
+        except Exception:
+            log.warning("could not release the study's driver lock; it expires in a minute")
+
+
+def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
+    """The checkpoint's bytes, once checked to be a supernet trained for ``space``."""
+    from supernet.checkpoint import load_checkpoint
+
+    if not path.is_file():
+        raise CheckpointError(
+            f"{path}: supernet checkpoint not found (train one with `evosnn supernet train`)"
+        )
+    blob = path.read_bytes()
+    trained = SearchSpace.from_dict(load_checkpoint(blob)["space"], source=f"{path} (stored space)")
+    why = space.incompatibility(trained)
+    if why is not None:
+        raise CheckpointError(f"{path}: trained for another search space: {why}")
+    return blob
+
+
+def _record_settings(
+    ledger: Ledger, space: SearchSpace, settings: SearchSettings, engine: Engine, blob: bytes
+) -> None:
+    """Record the search's settings in a new study; refuse an existing one searched otherwise."""
+    ledger.check_or_record(
+        {
+            "space": space.to_dict(),
+            "supernet_sha256": hashlib.sha256(blob).hexdigest(),
+            "engine": settings.engine,
+            "engine_settings": engine.settings(),
+            "seed": settings.seed,
+            "population": settings.population,
+            "evaluation": {k: v for k, v in asdict(settings.eval).items() if k != "device"},
+        }
+    )
+    stored_workers = ledger.attrs().get("workers")
+    if stored_workers is not None and stored_workers != settings.workers:
+        log.warning(
+            "this study was searched with %s workers, now %d: completed genomes are reused, but the "
+            "engine's replay (and so the rest of the search) differs from an uninterrupted run",
+            stored_workers,
+            settings.workers,
+        )
+    ledger.set_attr("workers", settings.workers)
+    ledger.set_attr("budget", settings.budget)
+    ledger.set_attr("evosnn_version", evosnn.__version__)
+
+
+def _start_executor(
+    settings: SearchSettings, blob: bytes, factory: EvaluationTaskFactory
+) -> tuple[Executor, _OnOneWorker]:
+    """In this process (``workers`` 0) or on Ray; also a way to ask one worker's task."""
+    if settings.workers == 0:
+        log.info("evaluating in this process (0 workers, no Ray); loading the supernet")
+        task = factory(blob)
+
+        def on_task(fn: Callable[[EvaluationTask], R]) -> R:
+            return fn(task)
+
+        return InProcessExecutor(task.evaluate, max_attempts=settings.max_attempts), on_task
+    from workers.cluster import connect
+    from workers.pool import RayExecutor
+
+    connect(settings.ray_address, num_cpus=None)
+    log.info("starting %d evaluator worker(s); each loads the supernet", settings.workers)
+    pool = RayExecutor(
+        blob,
+        factory,
+        workers=settings.workers,
+        cpus_per_worker=settings.cpus_per_worker,
+        gpus_per_worker=settings.gpus_per_worker,
+        timeout_s=settings.eval_timeout_s,
+        max_attempts=settings.max_attempts,
+    )
+    return pool, pool.call

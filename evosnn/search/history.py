@@ -1,0 +1,69 @@
+"""The search's history in its study: hypervolume per generation, figures, one log line each."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from evosnn.engines import Outcome
+from evosnn.evaluation import Evaluation
+from evosnn.figures import Point, SearchView, store_figures
+from evosnn.front import hypervolume
+from evosnn.ledger import Ledger, LedgerRecord
+
+__all__ = ["GenerationRecorder"]
+
+log = logging.getLogger(__name__)
+
+
+class GenerationRecorder:
+    """A :class:`~evosnn.search.loop.SearchObserver` that, after every generation with new
+    evaluations, appends ``[completed, hypervolume]`` to the study attr ``hypervolume_history``,
+    refreshes the dashboard's figures and logs one line.
+
+    Args:
+        ledger: the study.
+        ref_energy: the hypervolume reference's energy (its accuracy is 0).
+    """
+
+    def __init__(self, ledger: Ledger, ref_energy: float) -> None:
+        self.ledger = ledger
+        self.ref_energy = ref_energy
+        self.view = SearchView([], ref_energy)
+        self._logged_at = -1
+
+    def started(self, records: Sequence[LedgerRecord], completed: int) -> None:
+        """The search (re)starts from ``records``, ``completed`` of them complete."""
+        self.view = SearchView.from_records(records, self.ref_energy)
+        self._logged_at = completed if completed else -1
+
+    def evaluated(
+        self, number: int, generation: int, evaluation: Evaluation, outcome: Outcome
+    ) -> None:
+        """Trial ``number`` finished; a feasible, ok one joins the view."""
+        if evaluation.ok and outcome.feasible:
+            self.view.points.append(
+                Point(
+                    evaluation.accuracy, evaluation.energy_mj, generation, evaluation.f_aeb, number
+                )
+            )
+
+    def generation_ended(self, generation: int, completed: int) -> None:
+        """Record and log ``generation`` (nothing when it was replayed from the ledger)."""
+        if completed == self._logged_at:
+            return
+        self._logged_at = completed
+        front = self.view.front()
+        hv = hypervolume([(p.accuracy, p.energy_mj) for p in front], self.ref_energy)
+        best = max((p.f_aeb for p in self.view.points), default=float("nan"))
+        history = self.ledger.attrs().get("hypervolume_history") or []
+        self.ledger.set_attr("hypervolume_history", [*history, [completed, hv]])
+        store_figures(self.ledger, self.view)
+        log.info(
+            "generation %d: %d evaluated, %d Pareto points, hypervolume %.6g, best F_AEB %.4f",
+            generation,
+            completed,
+            len(front),
+            hv,
+            best,
+        )

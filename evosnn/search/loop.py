@@ -1,0 +1,312 @@
+"""The search loop: the engine asks, an executor evaluates, the ledger records, the engine is told.
+
+The loop owns the rules of :mod:`evosnn.search` (in-order telling with a window, every genome
+once, resume by replay, the budget); its strategies are small injected objects with defaults:
+:class:`~evosnn.search.dedup.Deduplication`, a :class:`~evosnn.search.filter.CandidateFilter`,
+a :class:`~evosnn.search.failures.FailureHandler`, a :class:`StallGuard` and a
+:class:`SearchObserver`. It imports no torch and no Ray: where genomes are evaluated is the
+injected :class:`~evosnn.executor.Executor`'s business.
+
+Example:
+    >>> loop = SearchLoop(engine, ledger, InProcessExecutor(evaluate), budget=32, window=2)  # doctest: +SKIP
+    >>> loop.run().completed  # doctest: +SKIP
+    32
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from evosnn.engines import Engine, Outcome
+from evosnn.errors import EvosnnError
+from evosnn.evaluation import Evaluation
+from evosnn.executor import Executor, Finished
+from evosnn.genome import Genome
+from evosnn.ledger import Ledger, LedgerRecord
+from evosnn.search.dedup import Deduplication
+from evosnn.search.failures import FailureHandler
+from evosnn.search.filter import CandidateFilter, ParamFilter
+
+__all__ = ["Asked", "LoopStats", "SearchLoop", "SearchObserver", "StallGuard"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Asked:
+    """A genome the engine asked for, waiting for its outcome to be told."""
+
+    genome: Genome
+    key: Genome
+    generation: int
+    outcome: Outcome | None = None
+
+
+@dataclass(frozen=True)
+class LoopStats:
+    """What a run of the loop did.
+
+    Attributes:
+        completed: completed evaluations in the study at the end.
+        evaluated: evaluations completed by this run.
+        reused: asks answered with a known outcome (from the ledger, or found earlier this run).
+        told: outcomes told to the engine by this run.
+    """
+
+    completed: int
+    evaluated: int
+    reused: int
+    told: int
+
+
+class SearchObserver(Protocol):
+    """Watches a search: where it starts, each finished evaluation, each generation's end."""
+
+    def started(self, records: Sequence[LedgerRecord], completed: int) -> None:
+        """The loop starts from the study's ``records``, ``completed`` of them complete."""
+        ...
+
+    def evaluated(
+        self, number: int, generation: int, evaluation: Evaluation, outcome: Outcome
+    ) -> None:
+        """Trial ``number`` (asked in ``generation``) ended with ``evaluation``."""
+        ...
+
+    def generation_ended(self, generation: int, completed: int) -> None:
+        """The engine moved past ``generation``; the study holds ``completed`` evaluations."""
+        ...
+
+
+class _Silent:
+    """The default observer: watches nothing."""
+
+    def started(self, records: Sequence[LedgerRecord], completed: int) -> None:
+        return None
+
+    def evaluated(
+        self, number: int, generation: int, evaluation: Evaluation, outcome: Outcome
+    ) -> None:
+        return None
+
+    def generation_ended(self, generation: int, completed: int) -> None:
+        return None
+
+
+class StallGuard:
+    """Stops a search whose engine keeps proposing genomes that need no evaluation.
+
+    Asks answered from known outcomes or rejected by a constraint are idle; more than ``limit``
+    of them in a row (without one submitted evaluation between) raise EvosnnError.
+    """
+
+    def __init__(self, limit: int = 800) -> None:
+        self.limit = limit
+        self.idle_asks = 0
+
+    def idle(self) -> None:
+        """An ask that started no evaluation."""
+        self.idle_asks += 1
+
+    def busy(self) -> None:
+        """An ask that started an evaluation."""
+        self.idle_asks = 0
+
+    def check(self) -> None:
+        """Raise if the engine has stalled."""
+        if self.idle_asks > self.limit:
+            raise EvosnnError(
+                "the engine keeps proposing genomes that are already evaluated or infeasible; "
+                "the space may be exhausted or the constraints too tight"
+            )
+
+
+class SearchLoop:
+    """Runs (or resumes) one search until the study holds ``budget`` completed evaluations.
+
+    Args:
+        engine: asks genomes, is told outcomes (fresh from its seed: resume replays it).
+        ledger: the study (the driver holds its lock).
+        executor: evaluates submitted genomes.
+        budget: completed evaluations to reach; PRUNED and FAIL trials do not count.
+        window: most genomes asked but not yet told (ask #k follows tell #(k - window)).
+        dedup: known outcomes and genomes in flight (default: empty, filled from the ledger).
+        candidate_filter: rejects genomes before evaluation (default: the space's parameter limits).
+        failures: what the engine is told (default: for the ledger's space).
+        stall: stops an engine that only proposes known genomes (default: 800 idle asks).
+        observer: watches evaluations and generations (default: none).
+        progress: show a progress bar (tqdm's, off when stderr is not a terminal).
+        poll_s: how long one poll of the executor waits.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        ledger: Ledger,
+        executor: Executor,
+        *,
+        budget: int,
+        window: int,
+        dedup: Deduplication[Asked] | None = None,
+        candidate_filter: CandidateFilter | None = None,
+        failures: FailureHandler | None = None,
+        stall: StallGuard | None = None,
+        observer: SearchObserver | None = None,
+        progress: bool = False,
+        poll_s: float = 0.5,
+    ) -> None:
+        if window < 1:
+            raise EvosnnError(f"window must be at least 1, got {window}")
+        self.engine, self.ledger, self.executor = engine, ledger, executor
+        self.codec = ledger.codec
+        self.budget, self.window = budget, window
+        self.dedup: Deduplication[Asked] = dedup if dedup is not None else Deduplication()
+        self.candidate_filter = (
+            candidate_filter if candidate_filter is not None else ParamFilter(self.codec)
+        )
+        self.failures = (
+            failures if failures is not None else FailureHandler.for_space(self.codec.space)
+        )
+        self.stall = stall if stall is not None else StallGuard()
+        self.observer: SearchObserver = observer if observer is not None else _Silent()
+        self.progress, self.poll_s = progress, poll_s
+        self._asked: deque[Asked] = deque()
+        self._trials: dict[Genome, tuple[int, int]] = {}  # key -> (trial id, trial number)
+        self._running = self._completed = self._evaluated = self._reused = self._told = 0
+        self._generation = engine.generation
+        self._bar: Any = None
+
+    # ------------------------------------------------------------------ public
+    def run(self) -> LoopStats:
+        """Replay what the ledger holds, then search until the budget is reached."""
+        self._resume()
+        self._bar = tqdm(
+            total=self.budget,
+            initial=min(self._completed, self.budget),
+            disable=None if self.progress else True,
+            unit="eval",
+            desc="search",
+        )
+        try:
+            with logging_redirect_tqdm():
+                while True:
+                    moved = True
+                    while moved:  # ask and tell until nothing changes
+                        before = (len(self._asked), self._told)
+                        self._fill()
+                        self._drain()
+                        moved = (len(self._asked), self._told) != before
+                    if self._running == 0:
+                        break  # nothing in flight and nothing more to ask: the budget is reached
+                    for done in self.executor.poll(self.poll_s):
+                        self._finish(done)
+        finally:
+            self._bar.close()
+        # the last, partial generation (if anything is new)
+        self.observer.generation_ended(self.engine.generation, self._completed)
+        self.ledger.fail_interrupted()  # a trial created twice by a retried commit stays RUNNING
+        return LoopStats(self._completed, self._evaluated, self._reused, self._told)
+
+    # ------------------------------------------------------------------ rules
+    def _resume(self) -> None:
+        """Resume is replay: interrupted trials fail, every recorded outcome is known."""
+        self.ledger.fail_interrupted()
+        records = self.ledger.records()
+        for record in records:
+            outcome = self.failures.replay(record)
+            if outcome is not None:
+                self.dedup.remember(self.codec.canonical(record.genome), outcome)
+        self._completed = self.ledger.count_complete()
+        if self._completed:
+            log.info(
+                "resuming study %r: %d completed evaluations of %d",
+                self.ledger.study.study_name,
+                self._completed,
+                self.budget,
+            )
+        self.observer.started(records, self._completed)
+
+    def _fill(self) -> None:
+        """Ask until the window is full, the budget is covered or the engine waits."""
+        while len(self._asked) < self.window and self._completed + self._running < self.budget:
+            genome = self.engine.ask()
+            if genome is None:
+                return
+            key = self.codec.canonical(genome)
+            entry = Asked(genome, key, self.engine.generation)
+            self._asked.append(entry)
+            known = self.dedup.known(key)
+            if known is not None:
+                entry.outcome = known
+                self._reused += 1
+                self.stall.idle()
+            elif self.dedup.in_flight(key):
+                self.dedup.join(key, entry)
+            else:
+                self._submit(entry)
+            self.stall.check()
+
+    def _submit(self, entry: Asked) -> None:
+        """Reject ``entry`` by a cheap constraint (a PRUNED trial) or start its evaluation."""
+        meta = {"generation": entry.generation, "engine": self.engine.name}
+        rejection = self.candidate_filter(entry.genome)
+        if rejection is not None:
+            self.ledger.record_infeasible(entry.genome, rejection.reason, rejection.violation, meta)
+            entry.outcome = self.failures.rejected(rejection.violation)
+            self.dedup.remember(entry.key, entry.outcome)
+            self.stall.idle()
+            return
+        trial_id = self.ledger.start(entry.genome, meta)
+        self._trials[entry.key] = (trial_id, self.ledger.trial_number(trial_id))
+        self.dedup.start(entry.key, entry)
+        self.executor.submit(entry.key, entry.genome)
+        self._running += 1
+        self.stall.busy()
+
+    def _drain(self) -> None:
+        """Tell outcomes in ask order; refill the window after each tell.
+
+        Ask #k always follows tell #(k - window), so the engine sees the same sequence however
+        results arrive.
+        """
+        while self._asked and self._asked[0].outcome is not None:
+            entry = self._asked.popleft()
+            assert entry.outcome is not None
+            self.engine.tell(entry.genome, entry.outcome)
+            self._told += 1
+            log.debug("told %d: generation %d", self._told, entry.generation)
+            if self.engine.generation != self._generation:
+                self.observer.generation_ended(self._generation, self._completed)
+                self._generation = self.engine.generation
+            self._fill()
+
+    def _finish(self, done: Finished) -> None:
+        """Record a finished evaluation and hand its outcome to every ask waiting for it."""
+        key = cast(Genome, done.key)  # submitted under its canonical genome
+        evaluation = done.evaluation
+        extra: dict[str, Any] = {"attempts": done.attempts}
+        if done.worker is not None:
+            extra["worker"], extra["worker_pid"] = done.worker, done.worker_pid
+        outcome = self.failures.outcome(evaluation)
+        if evaluation.ok:
+            extra["violation"], extra["feasible"] = outcome.violation, outcome.feasible
+        trial_id, number = self._trials.pop(key)
+        self.ledger.finish(trial_id, evaluation, extra)
+        entries = self.dedup.resolve(key, outcome)
+        for entry in entries:
+            entry.outcome = outcome
+        self._running -= 1
+        if evaluation.ok:
+            self._completed += 1
+            self._evaluated += 1
+            self._bar.update(1)
+            self._bar.set_postfix(
+                acc=f"{evaluation.accuracy:.3f}", mJ=f"{evaluation.energy_mj:.3g}"
+            )
+        self.observer.evaluated(number, entries[0].generation, evaluation, outcome)

@@ -1,0 +1,73 @@
+"""A search's settings and its summary (plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from evosnn.evaluation import EvalSettings
+
+__all__ = ["ParetoRow", "SearchSettings", "SearchSummary"]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    """How a search runs (see ``evosnn search --help``).
+
+    ``workers`` 0 evaluates in the driver's own process, one genome after the other, without Ray
+    (``eval_timeout_s`` and the Ray resource options then do not apply); it asks and tells exactly
+    as one Ray worker does (the same ``window``), so for a seed it proposes the same genomes.
+    """
+
+    engine: str = "pymoo"
+    population: int = 16
+    generations: int = 6
+    workers: int = 2
+    seed: int = 0
+    ray_address: str | None = None
+    cpus_per_worker: float = 1.0
+    gpus_per_worker: float = 0.0
+    eval_timeout_s: float = 600.0
+    max_attempts: int = 3
+    data_root: str | None = None
+    eval: EvalSettings = field(default_factory=EvalSettings)
+    engine_options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def budget(self) -> int:
+        """Completed evaluations the study holds when the search ends."""
+        return self.population * self.generations
+
+    @property
+    def window(self) -> int:
+        """Genomes asked but not yet told: twice the workers (twice one for ``workers`` 0)."""
+        return 2 * max(1, self.workers)
+
+
+@dataclass(frozen=True)
+class ParetoRow:
+    """One point of the final Pareto front (``accuracy`` on validation, ``test_accuracy`` on the
+    held-out test split, None until it is scored)."""
+
+    trial: int
+    accuracy: float
+    energy_mj: float
+    f_aeb: float
+    params: int
+    summary: str
+    test_accuracy: float | None = None
+
+
+@dataclass(frozen=True)
+class SearchSummary:
+    """What a search (run or resumed) ended with."""
+
+    study: str
+    storage: str
+    completed: int
+    evaluated_now: int
+    answered_from_ledger: int
+    hypervolume: float
+    pareto: list[ParetoRow]
+    elapsed_s: float
+    workers_replaced: int
