@@ -9,7 +9,9 @@ Infeasible genomes (cheap constraints) are recorded as PRUNED trials and never e
 
 Only the search driver writes the ledger. Study user attrs record the space, the supernet sha256,
 the engine, its settings and seed, the worker count, the energy target and the hypervolume
-reference point. A heartbeat lock in the study refuses a second driver while one is running.
+reference point. The driver lock (:mod:`evosnn.driver_lock`: a row kept fresh by a heartbeat thread,
+judged by the database's clock) refuses a second driver while one is running, and the ledger
+refuses writes once its driver has lost the lock.
 
 Example:
     >>> ledger = Ledger.open("sqlite:///runs/demo/evosnn.db", "demo", codec)  # doctest: +SKIP
@@ -18,12 +20,11 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
-import os
-import socket
+import math
 import sqlite3
 import time
-import uuid
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,20 +40,29 @@ from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 from sqlalchemy.engine import make_url
 
+from evosnn.driver_lock import LOCK_STALE_S, DriverLock, LockHolder, lock_holder
 from evosnn.errors import StorageError
 from evosnn.evaluation import Evaluation
 from evosnn.genome import Genome, GenomeCodec
 
-__all__ = ["Ledger", "LedgerRecord", "open_storage", "read_study_attrs", "redact"]
+__all__ = [
+    "LOCK_STALE_S",
+    "Ledger",
+    "LedgerRecord",
+    "open_storage",
+    "read_study_attrs",
+    "redact",
+    "stored_value",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: A driver whose heartbeat is older than this is considered dead.
-LOCK_STALE_S = 60.0
 #: Transient database errors (locked SQLite, restarted PostgreSQL) are retried this long.
 RETRY_FOR_S = 120.0
+#: Opening a new database is tried this often while other processes create its schema.
+SCHEMA_RACE_ATTEMPTS = 8
 
 
 def redact(url: str) -> str:
@@ -97,7 +107,7 @@ def _retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S
             if time.monotonic() > deadline:
                 raise StorageError(
                     f"{what}: the database stayed unavailable ({type(exc).__name__})"
-                ) from None
+                ) from exc
             log.warning(
                 "%s: database unavailable (%s); retrying in %.1fs", what, type(exc).__name__, delay
             )
@@ -118,6 +128,7 @@ def open_storage(url: str, *, create: bool = True) -> RDBStorage:
     try:
         parsed = make_url(url)
     except Exception:
+        # not `from exc`: the parser's message quotes the whole URL, password included
         raise StorageError(f"not a valid SQLAlchemy storage URL: {shown}") from None
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
@@ -126,31 +137,35 @@ def open_storage(url: str, *, create: bool = True) -> RDBStorage:
             path = Path(database)
             if not create and not path.is_file():
                 raise StorageError(f"{path}: no such study database")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            try:  # WAL lets readers (the dashboard) and the writer (the driver) work at once
-                with sqlite3.connect(path, timeout=30) as conn:
-                    conn.execute("PRAGMA journal_mode=WAL")
-            except sqlite3.Error as exc:
-                raise StorageError(f"cannot open SQLite database {path}: {exc}") from None
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
+            _set_wal(path)
         engine_kwargs["connect_args"] = {"timeout": 60}
     elif parsed.get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
     try:
-        try:
-            return RDBStorage(url, engine_kwargs=engine_kwargs)
-        except sqlalchemy.exc.OperationalError as exc:
-            if "already exists" not in str(exc):
-                raise
-            # another process (a dashboard, a second search) created the schema at the same
-            # moment; it exists now, so open it again
-            return RDBStorage(url, engine_kwargs=engine_kwargs)
+        attempt = 0
+        while True:
+            try:
+                return RDBStorage(url, engine_kwargs=engine_kwargs)
+            except sqlalchemy.exc.DatabaseError as exc:
+                attempt += 1
+                if attempt == SCHEMA_RACE_ATTEMPTS or not _schema_race(exc):
+                    raise
+                # another process (a dashboard, a second search) was creating the schema at the
+                # same moment; once it is done, opening finds it
+                time.sleep(0.1 * attempt)
     except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
         reason = type(exc).__name__
         orig = getattr(exc, "orig", None)
         if orig is not None:
             reason = str(orig).strip().splitlines()[0][:200] if str(orig).strip() else reason
         message = reason.replace(parsed.password or "\0", "***") if parsed.password else reason
-        raise StorageError(f"cannot reach the study storage {shown}: {message}") from None
+        raise StorageError(f"cannot reach the study storage {shown}: {message}") from _safe_cause(
+            exc, parsed.password
+        )
 
 
 @dataclass(frozen=True)
@@ -176,7 +191,8 @@ class Ledger:
         self._distributions: dict[str, BaseDistribution] = {
             g.name: CategoricalDistribution(choices=list(g.choices)) for g in codec.genes
         }
-        self._lock_token: str | None = None
+        #: The driver lock, while this ledger holds it (:meth:`acquire`).
+        self.lock: DriverLock | None = None
         self._table_cache: dict[str, sqlalchemy.Table] | None = None
 
     @classmethod
@@ -205,8 +221,8 @@ class Ledger:
 
         try:
             study = _retry(load, f"opening study {study_name!r}")
-        except KeyError:
-            raise StorageError(f"no study named {study_name!r} in {redact(url)}") from None
+        except KeyError as exc:
+            raise StorageError(f"no study named {study_name!r} in {redact(url)}") from exc
         return cls(storage, study, codec, url)
 
     @classmethod
@@ -229,7 +245,9 @@ class Ledger:
         return _retry(lambda: dict(self.study.user_attrs), "reading study attributes")
 
     def set_attr(self, key: str, value: Any) -> None:
-        _retry(lambda: self.study.set_user_attr(key, value), f"writing study attribute {key!r}")
+        self._write(
+            lambda: self.study.set_user_attr(key, value), f"writing study attribute {key!r}"
+        )
 
     def check_or_record(self, expected: dict[str, Any]) -> None:
         """Record ``expected`` on a new study; on an existing one, refuse if any of it differs."""
@@ -246,40 +264,48 @@ class Ledger:
                 self.set_attr(key, value)
 
     # ------------------------------------------------------------------ driver lock
-    def acquire(self) -> None:
-        """Take the study's driver lock, or raise StorageError if another driver holds it."""
-        held = self.attrs().get("driver_lock")
-        if held and not _stale(held):
-            raise StorageError(
-                f"study {self.study.study_name!r} is being searched by another driver "
-                f"(pid {held.get('pid')} on {held.get('host')}, heartbeat {time.time() - held.get('heartbeat', 0):.0f}s ago); "
-                f"wait for it to finish or stop it"
-            )
-        self._lock_token = uuid.uuid4().hex
-        self.heartbeat()
-        time.sleep(0.05)
-        if (self.attrs().get("driver_lock") or {}).get("token") != self._lock_token:
-            raise StorageError(
-                f"study {self.study.study_name!r}: another driver took the lock first"
-            )
+    def acquire(self, *, stale_s: float = LOCK_STALE_S) -> None:
+        """Take the study's driver lock and start its heartbeat thread (see
+        :mod:`evosnn.driver_lock`); ``stale_s``: after how long without a heartbeat, by the
+        database's clock, another driver may take this one's lock over.
+
+        Raises:
+            StorageError: another driver holds the lock.
+        """
+        if self.lock is not None:
+            return
+        lock = DriverLock(
+            self.storage.engine, self.study_id, self.study.study_name, stale_s=stale_s
+        )
+        _retry(lock.acquire, f"taking the driver lock of study {self.study.study_name!r}")
+        self.lock = lock
 
     def heartbeat(self) -> None:
-        if self._lock_token is None:
-            return
-        self.set_attr(
-            "driver_lock",
-            {
-                "token": self._lock_token,
-                "host": socket.gethostname(),
-                "pid": os.getpid(),
-                "heartbeat": time.time(),
-            },
-        )
+        """One heartbeat of the driver lock now (the lock's thread beats on its own)."""
+        if self.lock is not None:
+            _retry(self.lock.beat, "refreshing the driver lock")
 
     def release(self) -> None:
-        if self._lock_token is not None:
-            self.set_attr("driver_lock", None)
-            self._lock_token = None
+        """Stop the lock's heartbeat and free the lock at once."""
+        if self.lock is not None:
+            _retry(self.lock.release, "releasing the driver lock")
+            self.lock = None
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the study's driver lock now (None when nobody does)."""
+        return _retry(
+            lambda: lock_holder(self.storage.engine, self.study_id), "reading the driver lock"
+        )
+
+    def _write(self, action: Callable[[], T], what: str) -> T:
+        """Run a write with retries; refused (StorageError) if this driver lost its lock."""
+
+        def guarded() -> T:
+            if self.lock is not None:
+                self.lock.check()
+            return action()
+
+        return _retry(guarded, what)
 
     # ------------------------------------------------------------------ trials
     def _params(self, genome: Genome) -> dict[str, Any]:
@@ -300,7 +326,7 @@ class Ledger:
             intermediate_values={},
             trial_id=-1,
         )
-        return _retry(
+        return self._write(
             lambda: self.storage.create_new_trial(self.study_id, template_trial=template),
             "recording a trial",
         )
@@ -330,14 +356,30 @@ class Ledger:
         else:
             state = TrialState.FAIL
             attrs = {**attrs, "failure": "evaluation"}
-        for key, value in {**data, **attrs}.items():
-            if key in ("status",):
-                continue
-            _retry(
-                partial(self.storage.set_trial_user_attr, trial_id, key, value),
-                "recording a result",
-            )
+        record = {k: v for k, v in {**data, **attrs}.items() if k != "status"}
+        self._write(partial(self._set_attrs, trial_id, record), "recording a result")
         self._set_state(trial_id, state, values, "recording a result")
+
+    def _set_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Add or replace user attrs of a trial in one transaction (one commit, not one per attr).
+
+        Written into Optuna's ``trial_user_attributes`` table as Optuna writes them (``json.dumps``,
+        so ±inf and NaN read back); replacing makes a retried write idempotent.
+        """
+        if not attrs:
+            return
+        table = self._tables()["trial_user_attributes"]
+        with self.storage.engine.begin() as conn:
+            conn.execute(
+                table.delete().where(table.c.trial_id == trial_id, table.c.key.in_(list(attrs)))
+            )
+            conn.execute(
+                table.insert(),
+                [
+                    {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+                    for key, value in attrs.items()
+                ],
+            )
 
     def _set_state(
         self, trial_id: int, state: TrialState, values: list[float] | None, what: str
@@ -352,7 +394,7 @@ class Ledger:
                 if self.storage.get_trial(trial_id).state != state:
                     raise
 
-        _retry(write, what)
+        self._write(write, what)
 
     def fail_interrupted(self) -> list[Genome]:
         """Mark trials left RUNNING by a dead driver as FAIL ('interrupted'); return their genomes."""
@@ -370,7 +412,7 @@ class Ledger:
         genomes = []
         for tid in running:
             trial = _retry(partial(self.storage.get_trial, tid), "reading a trial")
-            _retry(
+            self._write(
                 partial(self.storage.set_trial_user_attr, tid, "failure", "interrupted"),
                 "failing a trial",
             )
@@ -388,10 +430,9 @@ class Ledger:
 
         Read with three plain queries on Optuna's tables (trials, values, user attrs) rather than
         ``study.get_trials``, which also decodes every parameter's distribution: 5,000 trials
-        take about a second instead of eight.
+        take about a second instead of eight. Values are decoded as Optuna stores them
+        (:func:`stored_value`); attrs are JSON as Optuna writes it (``Infinity``/``NaN`` included).
         """
-        import json
-
         tables = self._tables()
         trials, values, attrs = (
             tables[n] for n in ("trials", "trial_values", "trial_user_attributes")
@@ -406,12 +447,12 @@ class Ledger:
                 ).all()
                 ids = sqlalchemy.select(trials.c.trial_id).where(trials.c.study_id == self.study_id)
                 value_of: dict[int, dict[int, float]] = {}
-                for tid, objective, value in conn.execute(
-                    sqlalchemy.select(values.c.trial_id, values.c.objective, values.c.value).where(
-                        values.c.trial_id.in_(ids)
-                    )
+                for tid, objective, value, value_type in conn.execute(
+                    sqlalchemy.select(
+                        values.c.trial_id, values.c.objective, values.c.value, values.c.value_type
+                    ).where(values.c.trial_id.in_(ids))
                 ):
-                    value_of.setdefault(tid, {})[int(objective)] = float(value)
+                    value_of.setdefault(tid, {})[int(objective)] = stored_value(value, value_type)
                 attrs_of: dict[int, dict[str, Any]] = {}
                 for tid, key, value_json in conn.execute(
                     sqlalchemy.select(attrs.c.trial_id, attrs.c.key, attrs.c.value_json).where(
@@ -449,35 +490,25 @@ class Ledger:
 
         Optuna's API refuses to change a finished trial, to keep samplers' views stable; these
         annotations are read by people (dashboard, report), never by a sampler, so they are
-        written into Optuna's ``trial_user_attributes`` table directly, in one transaction.
+        written into Optuna's ``trial_user_attributes`` table directly, in one transaction, as
+        JSON written the way Optuna writes it (``json.dumps``, so ±inf and NaN read back).
         """
-        import json
-
-        table = self._tables()["trial_user_attributes"]
 
         def write() -> None:
-            trial_id = self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number)
-            with self.storage.engine.begin() as conn:
-                for key, value in attrs.items():
-                    conn.execute(
-                        table.delete().where(table.c.trial_id == trial_id, table.c.key == key)
-                    )
-                    conn.execute(
-                        table.insert().values(
-                            trial_id=trial_id, key=key, value_json=json.dumps(value)
-                        )
-                    )
+            self._set_attrs(
+                self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number), attrs
+            )
 
         try:
-            _retry(write, f"annotating trial {number}")
-        except KeyError:
-            raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from None
+            self._write(write, f"annotating trial {number}")
+        except KeyError as exc:
+            raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from exc
 
     def save_figure(self, figure_id: str, figure: Any) -> None:
         """Store (overwrite) a plotly figure in the study, where optuna-dashboard shows it."""
         from optuna_dashboard import save_plotly_graph_object
 
-        _retry(
+        self._write(
             lambda: save_plotly_graph_object(self.study, figure, graph_object_id=figure_id),
             f"storing figure {figure_id!r}",
         )
@@ -507,22 +538,60 @@ def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:
         study = _retry(
             lambda: optuna.load_study(study_name=study_name, storage=storage), "opening the study"
         )
-    except KeyError:
-        raise StorageError(f"no study named {study_name!r} in {redact(url)}") from None
+    except KeyError as exc:
+        raise StorageError(f"no study named {study_name!r} in {redact(url)}") from exc
     return dict(study.user_attrs)
 
 
-def _stale(lock: dict[str, Any]) -> bool:
-    if time.time() - float(lock.get("heartbeat", 0)) > LOCK_STALE_S:
-        return True
-    if lock.get("host") == socket.gethostname():
+def _set_wal(path: Path) -> None:
+    """Put a SQLite database in WAL mode, which lets readers (the dashboard) and the writer (the
+    driver) work at once; switching waits while another process holds the file locked."""
+    deadline = time.monotonic() + 30
+    while True:
         try:
-            os.kill(int(lock.get("pid", -1)), 0)
-        except (ProcessLookupError, ValueError):
-            return True
-        except PermissionError:
-            return False
-    return False
+            with sqlite3.connect(path, timeout=30) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.Error as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+
+
+def _schema_race(exc: sqlalchemy.exc.DatabaseError) -> bool:
+    """Whether opening failed because another process created Optuna's schema at the same moment:
+    a table that already exists, or the second insert of the schema version (SQLite's UNIQUE
+    constraint; PostgreSQL's duplicate key, also in its catalog of types)."""
+    text = str(exc)
+    if isinstance(exc, sqlalchemy.exc.IntegrityError):
+        return "UNIQUE constraint failed" in text or "duplicate key" in text
+    return "already exists" in text
+
+
+def stored_value(value: float | None, value_type: Any) -> float:
+    """A trial value as Optuna stores it in ``trial_values``: ±inf as NULL with type
+    ``INF_POS``/``INF_NEG`` (Optuna's ``TrialValueModel.stored_repr_to_value``); a FINITE NULL,
+    which SQLite makes of a NaN, reads as NaN."""
+    kind = getattr(value_type, "name", value_type)
+    if kind == "INF_POS":
+        return math.inf
+    if kind == "INF_NEG":
+        return -math.inf
+    return math.nan if value is None else float(value)
+
+
+def _safe_cause(exc: BaseException, secret: str | None) -> BaseException | None:
+    """``exc`` as the cause to chain, or None when its chain's text shows ``secret`` (a driver
+    that echoes its connection string); -v prints the chain, the password must not appear."""
+    if not secret:
+        return exc
+    seen: BaseException | None = exc
+    while seen is not None:
+        if secret in str(seen) or secret in repr(getattr(seen, "args", ())):
+            return None
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def _short(value: Any) -> str:

@@ -86,22 +86,24 @@ def test_dashboard_reads_sqlite_while_the_driver_writes(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     command = long_search(space_file, tiny_checkpoint, url, "s")
-    driver = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     reads = 0
-    try:
-        deadline = time.monotonic() + 120
-        while not complete(url, "s"):
-            assert driver.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
-        with dashboard(url) as base:
+    with dashboard(url) as base:  # serving before the driver starts, so it reads the whole run
+        driver = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 120
+            while not complete(url, "s"):
+                assert driver.poll() is None and time.monotonic() < deadline
+                time.sleep(0.1)
             while driver.poll() is None:  # read the study as fast as the dashboard answers
                 for summary in get(f"{base}/api/studies")["study_summaries"]:
                     get(f"{base}/api/studies/{summary['study_id']}")
                     reads += 1
-        _, stderr = driver.communicate(timeout=300)
-    finally:
-        if driver.poll() is None:
-            driver.kill()
+            _, stderr = driver.communicate(timeout=300)
+        finally:
+            if driver.poll() is None:
+                driver.kill()
     assert driver.returncode == 0, stderr[-3000:]
     assert reads >= 3
     assert_finished_once(url, "s", 48)

@@ -1,0 +1,202 @@
+"""Retraining on Ray Tune: one trial per (architecture, learning rate), resumable, with retries.
+
+The training itself is injected: a picklable ``train_one(config, work_dir, resume, report)`` (the
+application's, e.g. :func:`evosnn.tune.train_one`; Tune pickles it by reference, so its module is
+imported on the workers). It trains ``config["architecture"]`` at ``config["lr"]`` in
+``work_dir``, continuing the checkpoint there when ``resume`` is true, and calls
+``report(metrics, checkpoint_file)`` after every epoch. This module wraps it in a Tune trial:
+
+* every report goes to Tune with a checkpoint holding that file, so **ASHA** can stop the
+  learning rates that fall behind (after ``grace_epochs``, then at doubling epochs);
+* **failure retries**: a trial whose process dies is restarted from its last reported checkpoint,
+  up to ``max_failures`` times (Tune's ``FailureConfig``);
+* **resume**: the experiment lives in ``folder/evosnn-train``; running the same request again
+  after the driver was killed restores it (``Tuner.restore``) and continues every unfinished trial
+  from its checkpoint. Another request (``folder/request.json``) for the same folder is refused.
+
+The result is plain data per architecture: how many trials ran, and the best finished trial's
+metrics, config and checkpoint files (copied to ``folder/best``).
+
+Example:
+    >>> results = run_tune(train_one, architectures=["a.yaml"], lrs=[1e-3], ...)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evosnn.errors import EvosnnError
+
+__all__ = ["EXPERIMENT", "BestTrial", "Report", "TrainOne", "TunedResult", "run_tune"]
+
+log = logging.getLogger(__name__)
+
+#: The experiment's folder name under the run's ``tune`` folder.
+EXPERIMENT = "evosnn-train"
+
+#: Called by the training after every epoch: (that epoch's metrics, the checkpoint file).
+Report = Callable[[dict[str, Any], Path], None]
+#: The injected training: (trial config, work folder, resume from its checkpoint, report).
+TrainOne = Callable[[dict[str, Any], Path, bool, Report], None]
+
+
+@dataclass(frozen=True)
+class BestTrial:
+    """The best finished trial of one architecture: its last metrics, config and checkpoint."""
+
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class TunedResult:
+    """One architecture's trials: how many ran, and the best finished one (None if none did)."""
+
+    architecture: str
+    trials: int
+    best: BestTrial | None
+
+
+def _trial(config: dict[str, Any], train_one: TrainOne) -> None:
+    """One Tune trial: run ``train_one`` in the trial's work folder, reporting every epoch."""
+    from ray import tune
+
+    work = Path(tune.get_context().get_trial_dir()) / "work"
+    restored = tune.get_checkpoint()
+    if restored is None:  # a crashed first attempt may have left a checkpoint it never reported
+        shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    if restored is not None:  # a retry or a restored experiment: continue from the last report
+        with restored.as_directory() as folder:
+            for file in Path(folder).iterdir():
+                if file.is_file() and not file.name.startswith("."):
+                    shutil.copyfile(file, work / file.name)
+
+    def report(metrics: dict[str, Any], checkpoint_file: Path) -> None:
+        with tempfile.TemporaryDirectory() as folder:
+            shutil.copyfile(checkpoint_file, Path(folder) / Path(checkpoint_file).name)
+            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+    train_one(config, work, restored is not None, report)
+
+
+def run_tune(
+    train_one: TrainOne,
+    *,
+    architectures: list[str],
+    lrs: list[float],
+    config: dict[str, Any],
+    request: dict[str, Any],
+    folder: Path,
+    epochs: int,
+    metric: str = "val_accuracy",
+    finished_key: str = "test_accuracy",
+    asha: bool = False,
+    grace_epochs: int = 2,
+    max_failures: int = 2,
+    cpus_per_trial: float = 1.0,
+    gpus_per_trial: float = 0.0,
+    ray_address: str | None = None,
+) -> list[TunedResult]:
+    """Run (or resume) the Tune experiment in ``folder``; the best trial per architecture.
+
+    Args:
+        train_one: the picklable training of one trial (see the module docstring).
+        architectures: one grid axis, passed to trials as ``config["architecture"]``.
+        lrs: the other grid axis, ``config["lr"]``.
+        config: the rest of every trial's config.
+        request: what this run is; a restored experiment must have been started by an equal one.
+        folder: the run's folder (``request.json``, the experiment, ``best``).
+        epochs: the longest a trial trains (ASHA's ``max_t``, reported as ``metrics["epoch"]``).
+        metric: maximised to pick the best trial (and by ASHA).
+        finished_key: a trial counts as finished when its last metrics hold this key.
+        ray_address: a Ray cluster to join; None starts a local instance.
+
+    Raises:
+        EvosnnError: ``folder`` holds an experiment of another request.
+    """
+    from ray import tune
+    from ray.tune.schedulers import ASHAScheduler
+
+    from workers.cluster import connect
+
+    folder = folder.resolve()
+    experiment = folder / EXPERIMENT
+    request_file = folder / "request.json"
+    connect(ray_address, num_cpus=None)
+    trainable = tune.with_resources(
+        tune.with_parameters(_trial, train_one=train_one),
+        {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
+    )
+    if tune.Tuner.can_restore(str(experiment)):
+        stored = json.loads(request_file.read_text()) if request_file.is_file() else None
+        if stored != json.loads(json.dumps(request)):
+            raise EvosnnError(
+                f"{folder} holds a Tune run of other architectures or settings; "
+                f"re-run the same command to resume it, or choose another --out"
+            )
+        log.info("resuming the Tune experiment in %s", experiment)
+        tuner = tune.Tuner.restore(str(experiment), trainable, resume_errored=True)
+    else:
+        folder.mkdir(parents=True, exist_ok=True)
+        request_file.write_text(json.dumps(request, indent=2))
+        scheduler = (
+            ASHAScheduler(
+                time_attr="epoch",
+                max_t=epochs,
+                grace_period=min(grace_epochs, epochs),
+                reduction_factor=2,
+            )
+            if asha
+            else None
+        )
+        tuner = tune.Tuner(
+            trainable,
+            param_space={
+                "architecture": tune.grid_search(list(architectures)),
+                "lr": tune.grid_search(list(lrs)),
+                **config,
+            },
+            tune_config=tune.TuneConfig(metric=metric, mode="max", scheduler=scheduler),
+            run_config=tune.RunConfig(
+                name=EXPERIMENT,
+                storage_path=str(folder),
+                failure_config=tune.FailureConfig(max_failures=max_failures),
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+                verbose=1,
+            ),
+        )
+    grid = tuner.fit()
+    by_architecture: dict[str, list[Any]] = {}
+    for result in (grid[i] for i in range(len(grid))):
+        if result.config is not None:
+            by_architecture.setdefault(str(result.config["architecture"]), []).append(result)
+    tuned = []
+    for architecture in architectures:
+        results = by_architecture.get(architecture, [])
+        for r in results:
+            if r.error is not None:
+                log.warning("%s: a trial failed for good: %s", architecture, r.error)
+        finished = [r for r in results if r.metrics and finished_key in r.metrics]
+        top = max(finished, key=lambda r: float(r.metrics[metric]), default=None)
+        best = None
+        if top is not None and top.checkpoint is not None and top.config is not None:
+            kept = folder / "best"
+            kept.mkdir(parents=True, exist_ok=True)
+            files = []
+            with top.checkpoint.as_directory() as checkpoint_dir:
+                for file in sorted(Path(checkpoint_dir).iterdir()):
+                    if file.is_file() and not file.name.startswith("."):
+                        shutil.copyfile(file, kept / file.name)
+                        files.append(kept / file.name)
+            best = BestTrial(dict(top.metrics), dict(top.config), tuple(files))
+        tuned.append(TunedResult(architecture, len(results), best))
+    return tuned
