@@ -10,10 +10,13 @@ want fixed-length vectors. Genes of blocks at or beyond the decoded depth are *i
 change the subnet, and :meth:`GenomeCodec.canonical` zeroes them so that two genomes that decode to
 the same subnet share one key and are never evaluated twice.
 
-Example:
-    >>> codec = GenomeCodec(space)  # doctest: +SKIP
-    >>> genome = codec.sample(random.Random(0))  # doctest: +SKIP
-    >>> codec.encode(codec.decode(genome)) == codec.canonical(genome)  # doctest: +SKIP
+Example (from the repository root):
+    >>> from evosnn.space import load_space
+    >>> codec = GenomeCodec(load_space("search_spaces/digits-tiny.yaml"))
+    >>> genome = codec.sample(random.Random(0))
+    >>> len(genome), codec.decode(genome).depth
+    (11, 2)
+    >>> codec.encode(codec.decode(genome)) == codec.canonical(genome)
     True
 """
 

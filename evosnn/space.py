@@ -229,7 +229,7 @@ class SearchSpace(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise SpaceError(f"{source}: {_first_error(exc)}") from None
+            raise SpaceError(f"{source}: {_first_error(exc)}") from exc
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-safe copy (stored in checkpoints and in the study)."""
@@ -320,17 +320,17 @@ def load_space(path: str | Path) -> SearchSpace:
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpaceError(f"{path}: search-space file not found") from None
+    except FileNotFoundError as exc:
+        raise SpaceError(f"{path}: search-space file not found") from exc
     except (OSError, UnicodeDecodeError) as exc:
-        raise SpaceError(f"{path}: cannot read search-space file ({exc})") from None
+        raise SpaceError(f"{path}: cannot read search-space file ({exc})") from exc
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise SpaceError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise SpaceError(f"{path}: not valid YAML{where}: {problem}") from exc
     space = SearchSpace.from_dict(data, source=str(path))
     _check_finite(space, path)
     return space

@@ -77,3 +77,38 @@ def test_reading_a_missing_database_creates_nothing(
     assert main(args) == 2
     assert "no such study database" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_verbose_error_shows_its_cause(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("name: [unclosed\n")
+    assert main(["space", "check", str(path)]) == 2
+    quiet = capsys.readouterr().err
+    assert quiet.count("\n") == 1 and quiet.startswith("evosnn: error: ")
+    assert main(["-v", "space", "check", str(path)]) == 2
+    loud = capsys.readouterr().err
+    assert "Traceback" in loud and "yaml" in loud  # the parser's own error, kept as the cause
+    assert loud.strip().splitlines()[-1] == quiet.strip()  # the one line still comes last
+
+
+def test_demo_stops_with_the_failing_steps_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    (out / "supernet.pt").write_bytes(b"not a checkpoint")
+    assert main(["demo", "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert err.startswith("evosnn: error: demo step 1/5 (training the digits-tiny supernet")
+    assert "supernet.pt" in err and "corrupt" in err
+    assert sorted(p.name for p in out.iterdir()) == ["supernet.pt"]  # no later step ran
+
+
+def test_every_command_has_its_own_unit() -> None:
+    from evosnn.cli import COMMANDS
+
+    names = [command.name for command in COMMANDS]
+    assert len(names) == len(set(names))
+    for command in COMMANDS:
+        assert command.__module__.startswith("evosnn.cli."), command

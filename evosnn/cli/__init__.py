@@ -1,0 +1,98 @@
+"""The ``evosnn`` command: a thin face over functions that tests and notebooks call directly.
+
+One small class per command (``evosnn/cli/<command>.py``), each declaring its flags and running one
+library function; flags shared by several commands are declared once (:mod:`evosnn.cli._args`).
+Every user-facing problem is an :class:`~evosnn.errors.EvosnnError` and is printed as one line
+(``evosnn: error: ...``) with exit status 2; with ``-v`` the traceback of its cause follows.
+Nothing below this package prints.
+
+Example:
+    >>> from evosnn.cli import build_parser
+    >>> args = build_parser().parse_args(["space", "check", "search_spaces/digits-tiny.yaml"])
+    >>> args.command.name
+    'space check'
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+
+from evosnn.cli._command import Command
+from evosnn.cli.dashboard import Dashboard
+from evosnn.cli.demo import Demo
+from evosnn.cli.export import Export
+from evosnn.cli.report import Report
+from evosnn.cli.search import Search
+from evosnn.cli.space import SpaceCheck
+from evosnn.cli.supernet import SupernetTrain
+from evosnn.cli.train import Train
+from evosnn.errors import EvosnnError
+
+__all__ = ["COMMANDS", "build_parser", "main"]
+
+#: Every command, in the order ``evosnn --help`` lists them.
+COMMANDS: tuple[type[Command], ...] = (
+    SpaceCheck,
+    SupernetTrain,
+    Search,
+    Export,
+    Train,
+    Report,
+    Dashboard,
+    Demo,
+)
+
+#: Help of the command groups (``evosnn space ...``, ``evosnn supernet ...``).
+_GROUPS = {"space": "inspect search spaces", "supernet": "train the weight-entangled supernet"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (exposed for tests and documentation)."""
+    parser = argparse.ArgumentParser(
+        prog="evosnn", description="Evolutionary search of energy-efficient spiking transformers."
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="debug logging; errors show their cause"
+    )
+    top = parser.add_subparsers(dest="top", required=True, metavar="COMMAND")
+    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    for command_class in COMMANDS:
+        command = command_class()
+        *group, name = command.name.split()
+        where = top
+        if group:
+            if group[0] not in groups:
+                sub = top.add_parser(group[0], help=_GROUPS[group[0]])
+                groups[group[0]] = sub.add_subparsers(
+                    dest=f"{group[0]}_action", required=True, metavar="ACTION"
+                )
+            where = groups[group[0]]
+        sub_parser = where.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(sub_parser)
+        sub_parser.set_defaults(command=command)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    command: Command = args.command
+    try:
+        return command.run(args)
+    except EvosnnError as exc:
+        if args.verbose and exc.__cause__ is not None:
+            traceback.print_exception(exc.__cause__, file=sys.stderr)
+        print(f"evosnn: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("evosnn: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,88 @@
+"""Argument types and the flags several commands share, declared once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+__all__ = [
+    "add_data",
+    "add_ray_address",
+    "add_recipe",
+    "add_seed",
+    "add_storage",
+    "add_study",
+    "non_negative_int",
+    "positive_float",
+    "positive_int",
+]
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer of at least 0."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """An argparse type: a finite number above 0."""
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
+    return value
+
+
+def add_storage(
+    parser: argparse.ArgumentParser, *, required: bool, help: str | None = None
+) -> None:
+    """``--storage URL``: the study database."""
+    parser.add_argument(
+        "--storage",
+        required=required,
+        default=None,
+        help=help or "SQLAlchemy URL of the study database",
+    )
+
+
+def add_study(parser: argparse.ArgumentParser, *, required: bool, help: str | None = None) -> None:
+    """``--study NAME``: the Optuna study."""
+    parser.add_argument("--study", required=required, default=None, help=help or "study name")
+
+
+def add_data(parser: argparse.ArgumentParser) -> None:
+    """``--data DIR``: where an on-disk data set lives (overrides the space's dataset.root)."""
+    parser.add_argument(
+        "--data", type=Path, default=None, help="data folder (overrides dataset.root)"
+    )
+
+
+def add_seed(parser: argparse.ArgumentParser, help: str | None = None) -> None:
+    """``--seed N``."""
+    parser.add_argument("--seed", type=non_negative_int, default=0, help=help)
+
+
+def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--ray-address ADDR``: join an existing Ray cluster instead of starting a local one."""
+    parser.add_argument(
+        "--ray-address",
+        default=None,
+        help="join an existing Ray cluster (auto, host:port or ray://host:port)",
+    )
+
+
+def add_recipe(parser: argparse.ArgumentParser) -> None:
+    """The training recipe shared by ``supernet train`` and ``train``."""
+    parser.add_argument("--epochs", type=positive_int, default=40)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--lr", type=positive_float, default=3e-3)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

@@ -1,0 +1,120 @@
+"""``evosnn demo``: the embedded default end to end, by calling the library functions directly.
+
+Supernet training on digits-tiny, an NSGA-II search on local Ray workers recorded in SQLite, export
+of the Pareto front and the knee, retraining of the knee, the report. A step that fails stops the
+demo with that step's error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from evosnn.cli._args import non_negative_int, positive_int
+from evosnn.cli._command import Command
+from evosnn.errors import EvosnnError, SpaceError
+
+__all__ = ["Demo"]
+
+log = logging.getLogger(__name__)
+
+SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "digits-tiny.yaml"
+STEPS = 5
+
+
+@contextmanager
+def _step(number: int, what: str) -> Iterator[None]:
+    """Log the step; re-raise its failure as one error that names the step (cause kept)."""
+    log.info("step %d/%d: %s", number, STEPS, what)
+    try:
+        yield
+    except EvosnnError as exc:
+        raise EvosnnError(f"demo step {number}/{STEPS} ({what}) failed: {exc}") from exc
+
+
+class Demo(Command):
+    name = "demo"
+    help = "the embedded default on digits-tiny: supernet, search, export, retrain, report"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
+        parser.add_argument("--workers", type=non_negative_int, default=2)
+        parser.add_argument("--seed", type=non_negative_int, default=0)
+        parser.add_argument("--retrain-epochs", type=positive_int, default=15)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from evosnn.cli.search import print_summary, search
+        from evosnn.cli.train import record
+        from evosnn.data import load_splits
+        from evosnn.export import export_study, load_export
+        from evosnn.report import write_report
+        from evosnn.retrain import retrain
+        from evosnn.search import SearchSettings
+        from evosnn.space import load_space
+        from evosnn.training import train_supernet_for
+        from supernet.checkpoint import load_checkpoint
+        from supernet.recipe import TrainSettings
+        from supernet.train import CHECKPOINT_NAME
+
+        if not SPACE.is_file():
+            raise SpaceError(
+                f"{SPACE}: the shipped digits-tiny space is missing from this checkout"
+            )
+        space = load_space(SPACE)
+        out: Path = args.out
+        checkpoint = out / CHECKPOINT_NAME
+        storage = f"sqlite:///{out / 'evosnn.db'}"
+
+        with _step(1, "training the digits-tiny supernet (about two minutes on 2 CPU cores)"):
+            if checkpoint.is_file() and load_checkpoint(checkpoint).get("status") == "complete":
+                log.info("%s is already trained; skipping supernet training", checkpoint)
+            else:
+                splits = load_splits(space.dataset, seed=args.seed)
+                train_supernet_for(
+                    space, splits, out, TrainSettings(seed=args.seed), resume=checkpoint.is_file()
+                )
+        with _step(2, f"NSGA-II search on Ray workers, recorded in {out / 'evosnn.db'}"):
+            settings = SearchSettings(workers=args.workers, seed=args.seed)
+            print_summary(search(space, checkpoint, storage, "demo", settings))
+        with _step(3, "exporting the Pareto front and the knee with their inherited weights"):
+            for pick in ("pareto", "knee"):
+                export_study(storage, "demo", out / "export" / pick, pick=pick, supernet=checkpoint)
+        with _step(4, "retraining the knee architecture stand-alone (short run)"):
+            for path in sorted((out / "export" / "knee").glob("trial-*.yaml")):
+                exported = load_export(path)
+                result = retrain(
+                    exported,
+                    path.parent,
+                    TrainSettings(epochs=args.retrain_epochs, seed=args.seed),
+                    init="inherited",
+                    resume=_resumable(path),
+                )
+                print(
+                    f"{path}: val {100 * result.val_accuracy:.2f}%, "
+                    f"test {100 * result.test_accuracy:.2f}%, {result.energy_mj:.4g} mJ/image"
+                )
+                record(storage, exported, result)
+        with _step(5, "writing the report"):
+            report = write_report(storage, "demo", out / "report")
+        _where(out, checkpoint, report.index)
+        return 0
+
+
+def _resumable(architecture: Path) -> bool:
+    """A retraining checkpoint beside the file exists (a rerun of the demo continues it)."""
+    return architecture.with_name(f"{architecture.stem}.retrained.pt").is_file()
+
+
+def _where(out: Path, checkpoint: Path, report: Path) -> None:
+    print()
+    print(f"everything is in {out}/:")
+    print(f"  supernet checkpoint  {checkpoint}")
+    print(f"  search ledger        {out / 'evosnn.db'} (Optuna study 'demo')")
+    print(f"  exported             {out / 'export'}/pareto, {out / 'export'}/knee (YAML + weights)")
+    print(f"  retrained knee       {out / 'export' / 'knee'}/*.retrained.pt")
+    print(f"  report               {report}")
+    print("open the dashboard with:")
+    print(f"  .venv/bin/evosnn dashboard --storage sqlite:///{out / 'evosnn.db'}")

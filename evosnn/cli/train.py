@@ -1,0 +1,166 @@
+"""``evosnn train``: retrain exported architectures stand-alone, one by one or on Ray Tune."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evosnn.cli._args import (
+    add_data,
+    add_ray_address,
+    add_recipe,
+    add_seed,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from evosnn.cli._command import Command
+from evosnn.errors import EvosnnError
+
+if TYPE_CHECKING:
+    from evosnn.export import Exported
+    from evosnn.retrain import RetrainResult
+
+__all__ = ["Train", "record"]
+
+log = logging.getLogger(__name__)
+
+
+class Train(Command):
+    name = "train"
+    help = "retrain exported architectures stand-alone"
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "architectures", type=Path, nargs="+", help="exported trial-NNNNN.yaml files"
+        )
+        parser.add_argument("--init", choices=["scratch", "inherited"], default="scratch")
+        add_recipe(parser)
+        add_seed(parser)
+        parser.add_argument(
+            "--out", type=Path, default=None, help="checkpoint folder (default: beside each file)"
+        )
+        add_data(parser)
+        parser.add_argument(
+            "--storage", default=None, help="study URL to record results in (default: the file's)"
+        )
+        parser.add_argument("--resume", action="store_true")
+        tune = parser.add_argument_group(
+            "Ray Tune", "train every file (and learning rate) as a Ray Tune trial"
+        )
+        tune.add_argument("--tune", action="store_true", help="run the trials on Ray Tune")
+        tune.add_argument(
+            "--lr-sweep",
+            type=positive_float,
+            nargs="+",
+            default=None,
+            metavar="LR",
+            help="learning rates to try per architecture (default: --lr only)",
+        )
+        tune.add_argument("--asha", action="store_true", help="ASHA early stopping")
+        tune.add_argument(
+            "--grace-epochs", type=positive_int, default=2, help="ASHA's first rung (epochs)"
+        )
+        tune.add_argument(
+            "--max-failures", type=non_negative_int, default=2, help="retries of a failed trial"
+        )
+        tune.add_argument("--cpus-per-trial", type=positive_float, default=1.0)
+        tune.add_argument("--gpus-per-trial", type=float, default=0.0)
+        add_ray_address(tune)
+
+    def run(self, args: argparse.Namespace) -> int:
+        from evosnn.export import load_export
+        from evosnn.retrain import retrain
+        from supernet.recipe import TrainSettings
+
+        settings = TrainSettings(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            seed=args.seed,
+            device=args.device,
+        )
+        exports = [load_export(path) for path in args.architectures]  # all valid before training
+        if args.tune:
+            return self._tune(args, exports, settings)
+        for exported in exports:
+            result = retrain(
+                exported,
+                args.out or exported.path.parent,
+                settings,
+                init=args.init,
+                data_root=args.data,
+                resume=args.resume,
+            )
+            print(
+                f"{exported.path}: val {100 * result.val_accuracy:.2f}%, "
+                f"test {100 * result.test_accuracy:.2f}%, {result.energy_mj:.4g} mJ/image; "
+                f"checkpoint {result.checkpoint}"
+            )
+            record(args.storage, exported, result)
+        return 0
+
+    def _tune(self, args: argparse.Namespace, exports: list[Exported], settings: object) -> int:
+        from evosnn.tune import TuneSettings, tune_retrain
+
+        if args.resume:
+            raise EvosnnError("--resume is for single runs; with --tune, re-run the same command")
+        tune_settings = TuneSettings(
+            lrs=tuple(args.lr_sweep or [args.lr]),
+            asha=args.asha,
+            grace_epochs=args.grace_epochs,
+            max_failures=args.max_failures,
+            cpus_per_trial=args.cpus_per_trial,
+            gpus_per_trial=args.gpus_per_trial,
+        )
+        try:
+            tuned = tune_retrain(
+                exports,
+                args.out or exports[0].path.parent,
+                settings,
+                tune_settings,
+                init=args.init,
+                data_root=args.data,
+                ray_address=args.ray_address,
+            )
+        finally:
+            if not args.ray_address:
+                from workers.cluster import disconnect
+
+                disconnect()
+        status = 0
+        for item in tuned:
+            if item.best is None:
+                print(f"{item.exported.path}: no trial of {item.trials} finished")
+                status = 1
+                continue
+            best = item.best
+            print(
+                f"{item.exported.path}: best lr {best.lr:g} of {item.trials} trial(s): "
+                f"val {100 * best.val_accuracy:.2f}%, test {100 * best.test_accuracy:.2f}%, "
+                f"{best.energy_mj:.4g} mJ/image; checkpoint {best.checkpoint}"
+            )
+            record(args.storage, item.exported, best)
+        return status
+
+
+def record(storage: str | None, exported: Exported, result: RetrainResult) -> None:
+    """Write a retraining's figures onto the exported architecture's source trial.
+
+    ``storage`` overrides the URL recorded in the file (which has its password hidden).
+    """
+    from evosnn.retrain import record_in_study
+
+    storage = storage or exported.provenance.get("storage")
+    if storage and "***" not in storage:
+        if record_in_study(storage, exported, result):
+            print(
+                f"  recorded on trial {exported.provenance.get('trial')} of study "
+                f"{exported.provenance.get('study')!r} (retrained_* user attrs)"
+            )
+    elif storage:
+        log.warning(
+            "the file's storage URL has its password hidden; pass --storage to record results"
+        )
