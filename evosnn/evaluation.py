@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
 __all__ = ["EvalSettings", "Evaluation", "wilson_interval"]
@@ -48,6 +48,10 @@ class Evaluation:
     status: Status
     accuracy: float = float("nan")
     energy_mj: float = float("nan")
+    #: The counting convention of ``energy_mj`` (the space's), and the figure under each convention.
+    energy_convention: str = "spikformer"
+    energy_mj_spikformer: float = float("nan")
+    energy_mj_strict: float = float("nan")
     f_aeb: float = float("nan")
     sops: float = float("nan")
     macs: float = float("nan")
@@ -71,19 +75,30 @@ class Evaluation:
     def ok(self) -> bool:
         return self.status == "ok"
 
+    @property
+    def accuracy_interval(self) -> tuple[float, float]:
+        """The 95 % Wilson interval of ``accuracy`` over its ``total`` evaluated images."""
+        return wilson_interval(self.correct, self.total)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe: non-finite floats become None."""
-        data = asdict(self)
-        return {
+        """JSON-safe: non-finite floats become None; an ok evaluation adds ``accuracy_ci95``
+        (the Wilson interval, beside ``total``, the number of images it rests on)."""
+        data = {
             k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-            for k, v in data.items()
+            for k, v in asdict(self).items()
         }
+        if self.ok:
+            data["accuracy_ci95"] = list(self.accuracy_interval)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Evaluation:
-        """Inverse of :meth:`to_dict` (None becomes NaN)."""
+        """Inverse of :meth:`to_dict` (None becomes NaN; derived keys are ignored)."""
+        known = {f.name for f in fields(cls)}
         values: dict[str, Any] = {
-            k: (float("nan") if v is None and k != "error" else v) for k, v in data.items()
+            k: (float("nan") if v is None and k != "error" else v)
+            for k, v in data.items()
+            if k in known
         }
         return cls(**values)
 

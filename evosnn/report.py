@@ -140,13 +140,28 @@ def _pct(value: Any) -> str:
     return f"{100 * float(value):.2f}%" if isinstance(value, (int, float)) else "&ndash;"
 
 
+def _with_interval(value: Any, interval: Any) -> str:
+    """``97.22% [95.1, 98.4]``: an accuracy with its 95 % Wilson interval, if known."""
+    if not isinstance(value, (int, float)):
+        return "&ndash;"
+    if isinstance(interval, (list, tuple)) and len(interval) == 2:
+        low, high = (100 * float(v) for v in interval)
+        return f"{_pct(value)} <small>[{low:.1f}, {high:.1f}]</small>"
+    return _pct(value)
+
+
 def _table(
-    front: list[LedgerRecord], knee: Point | None, largest: dict[str, Any], codec: GenomeCodec
+    front: list[LedgerRecord],
+    knee: Point | None,
+    largest: dict[str, Any],
+    largest_test: dict[str, Any],
+    codec: GenomeCodec,
 ) -> str:
     base_energy = largest.get("energy_mj") if largest.get("status") == "ok" else None
     base_acc = largest.get("accuracy") if largest.get("status") == "ok" else None
     header = (
-        "<tr><th>trial</th><th>val. accuracy</th><th>&Delta; vs largest</th><th>energy (mJ)</th>"
+        "<tr><th>trial</th><th>val. accuracy [95% CI]</th><th>test accuracy [95% CI]</th>"
+        "<th>&Delta; val vs largest</th><th>energy (mJ)</th>"
         "<th>energy vs largest</th><th>F_AEB</th><th>params</th><th>SOPs</th>"
         "<th>retrained test acc.</th><th>architecture</th></tr>"
     )
@@ -157,7 +172,8 @@ def _table(
         mark = " &#9733;" if knee is not None and knee.trial == r.number else ""
         rows.append(
             "<tr>"
-            f"<td>{r.number}{mark}</td><td>{_pct(acc)}</td>"
+            f"<td>{r.number}{mark}</td><td>{_with_interval(acc, a.get('accuracy_ci95'))}</td>"
+            f"<td>{_with_interval(a.get('test_accuracy'), a.get('test_accuracy_ci95'))}</td>"
             f"<td>{f'{100 * (acc - base_acc):+.2f} pt' if base_acc is not None else '&ndash;'}</td>"
             f"<td>{energy:.4g}</td>"
             f"<td>{f'{energy / base_energy:.2f}&times;' if base_energy else '&ndash;'}</td>"
@@ -169,7 +185,9 @@ def _table(
     if base_acc is not None and base_energy:
         rows.append(
             "<tr class=base><td>largest</td>"
-            f"<td>{_pct(base_acc)}</td><td>0</td><td>{base_energy:.4g}</td><td>1.00&times;</td>"
+            f"<td>{_with_interval(base_acc, largest.get('accuracy_ci95'))}</td>"
+            f"<td>{_with_interval(largest_test.get('accuracy'), largest_test.get('accuracy_ci95'))}"
+            f"</td><td>0</td><td>{base_energy:.4g}</td><td>1.00&times;</td>"
             f"<td>{float(largest.get('f_aeb') or 0):.4f}</td>"
             f"<td>{int(largest.get('params') or 0):,}</td>"
             f"<td>{float(largest.get('sops') or 0):.3g}</td><td>&ndash;</td>"
@@ -230,6 +248,9 @@ def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Repo
         "engine": f"{attrs.get('engine')} (seed {attrs.get('seed')}, population {attrs.get('population')})",
         "evaluations": f"{counts['COMPLETE']} completed, {counts['PRUNED']} infeasible, "
         f"{counts['FAIL']} failed",
+        "energy convention": f"{space.energy.convention} (E_MAC {space.energy.e_mac_pj} pJ, "
+        f"E_AC {space.energy.e_ac_pj} pJ; every trial also records energy_mj_"
+        f"{'strict' if space.energy.convention == 'spikformer' else 'spikformer'})",
         "energy target": f"{float(attrs.get('energy_target_mj') or 0):.4g} mJ",
         "hypervolume": f"{hv:.6g}",
         "supernet sha256": str(attrs.get("supernet_sha256", "?")),
@@ -249,10 +270,12 @@ def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Repo
 <h2>Hypervolume</h2>
 <p><img src="hypervolume.png" alt="hypervolume over evaluations"></p>
 <h2>Pareto architectures vs the largest subnet</h2>
-<p>&#9733; marks the knee (pymoo's high-trade-off point). Accuracy is the search-time validation
-accuracy with inherited weights; the retrained column shows <code>evosnn train</code> results
-written back to the trial.</p>
-{_table(front, knee, largest, codec)}
+<p>&#9733; marks the knee (pymoo's high-trade-off point). The search chose these architectures on
+validation accuracy with inherited weights; the test column scores them on the held-out test split
+the search never saw, when the search ended. Brackets are 95&nbsp;% Wilson intervals over the
+evaluated images. Energies follow the <b>{html.escape(space.energy.convention)}</b> convention. The
+retrained column shows <code>evosnn train</code> results written back to the trial.</p>
+{_table(front, knee, largest, attrs.get("reference_largest_test") or {}, codec)}
 <h2>Firing rates</h2>
 <p><img src="firing_rates.png" alt="per-layer firing rates"></p>
 </body></html>

@@ -57,6 +57,10 @@ def test_exported_weights_reproduce_the_searched_accuracy(
         text = path.read_text()
         assert PLANTED not in text and "***" in text
         exported = load_export(path)
+        low, high = exported.metrics["accuracy_ci95"]
+        assert low <= exported.metrics["accuracy"] <= high
+        assert exported.metrics["test_accuracy"] is not None  # a Pareto member: scored on test
+        assert exported.metrics["energy_mj_strict"] > exported.metrics["energy_mj_spikformer"]
         data = exported.space.dataset
         model = Spikformer(
             exported.config,
@@ -157,4 +161,8 @@ def test_report_of_a_finished_search(searched: tuple[str, str], tmp_path: Path) 
     pareto = [p for p in export_study(url, study, tmp_path / "p", pick="pareto")]
     assert page.count("<tr><td>") == len(pareto)  # one row per Pareto architecture
     assert "<tr class=base><td>largest</td>" in page
+    # validation and held-out test side by side, each with its interval; the convention named
+    assert "<th>val. accuracy [95% CI]</th><th>test accuracy [95% CI]</th>" in page
+    assert page.count("<small>[") == 2 * (len(pareto) + 1)  # front rows + the largest subnet
+    assert "<b>spikformer</b> convention" in page
     assert main(["report", "--storage", url, "--study", "nope", "--out", str(out)]) == 2
