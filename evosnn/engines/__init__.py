@@ -10,7 +10,7 @@ from evosnn.genome import GenomeCodec
 
 __all__ = ["ENGINES", "FAILED_ENERGY", "Engine", "Outcome", "make_engine"]
 
-ENGINES = ("pymoo", "deap", "optuna", "random")
+ENGINES = ("pymoo", "deap", "optuna", "random", "surrogate")
 
 
 def make_engine(
@@ -35,4 +35,8 @@ def make_engine(
         from evosnn.engines.random_engine import RandomEngine
 
         return RandomEngine(codec, population=population, seed=seed, **options)
+    if name == "surrogate":
+        from evosnn.engines.surrogate_engine import SurrogateEngine
+
+        return SurrogateEngine(codec, population=population, seed=seed, **options)
     raise EvosnnError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")

@@ -1,13 +1,10 @@
-"""NSGA-II with DEAP's ``selNSGA2`` and the ESNN / Auto-Spikformer variation operators.
+"""NSGA-II with DEAP's ``selNSGA2`` and the index operators shared with the pymoo engine.
 
 Offspring come from binary tournaments (dominance, then crowding distance) over the current
-survivors, gene-wise uniform crossover, then mutation:
-
-* depth re-sampled with probability ``s_prob``; when it grows, the newly active blocks get freshly
-  sampled genes for *every* per-block gene (when it shrinks, the dropped blocks become inert);
-* embed dim and time steps re-sampled with probability ``s_prob``;
-* every active per-block gene (MLP ratio, heads, threshold, tau) re-sampled with probability
-  ``m_prob``.
+survivors, uniform crossover (probability ``crossover_prob``, else a copy of the first parent), then
+mutation of active genes (see :mod:`evosnn.engines.operators`); an offspring whose subnet was
+already proposed is mutated again, and only as a last resort replaced by a fresh random genome.
+Until there are survivors, the asks are the two extreme subnets and new random genomes.
 
 Selection is asynchronous-generational: whenever ``population`` new outcomes have been told,
 ``selNSGA2`` keeps the best ``population`` of survivors + newcomers. Offspring asked before that
@@ -17,13 +14,14 @@ handled by penalty: an infeasible genome is dominated by every feasible one.
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
+import numpy as np
 from deap import base, creator, tools
 
-from evosnn.engines.base import Outcome, fresh
-from evosnn.genome import BLOCK_GENES, GLOBAL_GENES, Genome, GenomeCodec
+from evosnn.engines.base import Outcome
+from evosnn.engines.operators import GeneOperators
+from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["DeapEngine"]
 
@@ -44,7 +42,17 @@ def _individual(genome: Genome, outcome: Outcome) -> Any:
 
 
 class DeapEngine:
-    """ESNN-style NSGA-II on DEAP."""
+    """NSGA-II on DEAP with index operators.
+
+    Args:
+        codec: the genome layout.
+        population: outcomes per generation (and survivors kept).
+        seed: seeds the tournaments and the operators.
+        crossover_prob: probability that two parents are crossed (else the first is copied).
+        step_prob: see :class:`~evosnn.engines.operators.GeneOperators`.
+        duplicate_tries: re-mutations of a duplicate before a fresh random genome.
+        extremes: the first two asks are the smallest and the largest subnet.
+    """
 
     name = "deap"
 
@@ -54,32 +62,32 @@ class DeapEngine:
         *,
         population: int,
         seed: int,
-        m_prob: float = 0.2,
-        s_prob: float = 0.4,
         crossover_prob: float = 0.9,
+        step_prob: float = 0.5,
+        duplicate_tries: int = 10,
+        extremes: bool = True,
     ) -> None:
         self.codec, self.population, self.seed = codec, population, seed
-        self.m_prob, self.s_prob, self.crossover_prob = m_prob, s_prob, crossover_prob
-        self._rng = random.Random(seed)
+        self.crossover_prob, self.extremes = crossover_prob, extremes
+        self._ops = GeneOperators(codec, step_prob=step_prob, tries=duplicate_tries)
+        self._rng = np.random.default_rng(seed)
         self._seen: set[Genome] = set()
         self._survivors: list[Any] = []
         self._newcomers: list[Any] = []
         self._generation = 0
+        self._initial = list(self._ops.extremes()) if extremes else []
 
     @property
     def generation(self) -> int:
         return self._generation
 
     def ask(self) -> Genome | None:
-        genome: Genome | None = None
         if self._survivors:
-            for _ in range(50):
-                candidate = self._offspring()
-                if self.codec.canonical(candidate) not in self._seen:
-                    genome = candidate
-                    break
-        if genome is None:
-            genome = fresh(self.codec, self._rng, self._seen)
+            genome = self._ops.novel(self._offspring(), self._rng, self._seen)
+        elif self._initial:
+            genome = self._ops.novel(self._initial.pop(0), self._rng, self._seen)
+        else:
+            genome = self._ops.fresh(self._rng, self._seen)
         self._seen.add(self.codec.canonical(genome))
         return genome
 
@@ -95,18 +103,22 @@ class DeapEngine:
         return {
             "population": self.population,
             "seed": self.seed,
-            "m_prob": self.m_prob,
-            "s_prob": self.s_prob,
             "crossover_prob": self.crossover_prob,
+            "extremes": self.extremes,
+            **self._ops.settings(),
         }
+
+    def stats(self) -> dict[str, int]:
+        """What the operators did so far: mutated genes, re-mutations and fresh fallbacks."""
+        return {"proposed": len(self._seen), **self._ops.tally()}
 
     # ------------------------------------------------------------------ variation
     def _tournament(self) -> Any:
-        a, b = (
-            self._rng.sample(self._survivors, 2)
-            if len(self._survivors) > 1
-            else self._survivors * 2
-        )
+        if len(self._survivors) > 1:
+            i, j = self._rng.choice(len(self._survivors), size=2, replace=False)
+            a, b = self._survivors[int(i)], self._survivors[int(j)]
+        else:
+            a = b = self._survivors[0]
         if a.fitness.dominates(b.fitness):
             return a
         if b.fitness.dominates(a.fitness):
@@ -117,27 +129,9 @@ class DeapEngine:
         return a if self._rng.random() < 0.5 else b
 
     def _offspring(self) -> Genome:
-        rng, codec = self._rng, self.codec
         p1, p2 = self._tournament(), self._tournament()
-        if rng.random() < self.crossover_prob:
-            child = [x if rng.random() < 0.5 else y for x, y in zip(p1, p2, strict=True)]
+        if self._rng.random() < self.crossover_prob:
+            child, _ = self._ops.crossover(p1, p2, self._rng)
         else:
-            child = list(p1)
-        depth_at = codec.index("depth")
-        old_depth = codec.depth_of(child)
-        if rng.random() < self.s_prob:
-            child[depth_at] = rng.randint(0, codec.genes[depth_at].upper)
-        new_depth = codec.depth_of(child)
-        for block in range(old_depth, new_depth):  # grown blocks: every per-block gene fresh
-            for pos in range(codec.block_slice(block).start, codec.block_slice(block).stop):
-                child[pos] = rng.randint(0, codec.genes[pos].upper)
-        for name in GLOBAL_GENES[1:]:  # embed_dim, time_steps
-            if rng.random() < self.s_prob:
-                pos = codec.index(name)
-                child[pos] = rng.randint(0, codec.genes[pos].upper)
-        for block in range(min(old_depth, new_depth)):
-            for offset in range(len(BLOCK_GENES)):
-                pos = codec.block_slice(block).start + offset
-                if rng.random() < self.m_prob:
-                    child[pos] = rng.randint(0, codec.genes[pos].upper)
-        return tuple(child)
+            child = tuple(p1)
+        return self._ops.mutate(child, self._rng)

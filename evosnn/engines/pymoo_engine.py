@@ -3,14 +3,17 @@
 pymoo asks for a whole generation at once, so this engine hands out that generation's genomes one
 by one and answers None (wait) once they are all out, until every outcome is told; then pymoo's
 survival runs and the next generation is asked. Objectives for pymoo: minimise
-``[-accuracy, energy]`` subject to ``violation <= 0``. Integer genes use SBX and polynomial
-mutation with rounding (pymoo's recipe for integer variables), a repair that keeps every proposed
-subnet new (see ``_Novel``), and pymoo's duplicate elimination.
+``[-accuracy, energy]`` subject to ``violation <= 0``.
+
+Variation uses the index operators of :mod:`evosnn.engines.operators` (uniform crossover, mutation
+of active genes, re-mutation of duplicates) through :mod:`evosnn.engines.pymoo_operators`; pymoo's
+binary tournament and rank-and-crowding survival are kept. The first population is the two extreme
+subnets plus new random genomes. Every proposed subnet is new: no canonical write-back, and no
+uniform random genome unless a duplicate survived ``duplicate_tries`` re-mutations.
 """
 
 from __future__ import annotations
 
-import random
 from collections import deque
 from typing import Any
 
@@ -19,44 +22,34 @@ from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.evaluator import Evaluator
 from pymoo.core.population import Population
 from pymoo.core.problem import Problem
-from pymoo.core.repair import Repair
 from pymoo.core.termination import NoTermination
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
-from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.problems.static import StaticProblem
 
-from evosnn.engines.base import Outcome, fresh
+from evosnn.engines.base import Outcome
+from evosnn.engines.operators import GeneOperators
+from evosnn.engines.pymoo_operators import (
+    ActiveMutation,
+    IndexCrossover,
+    NovelRepair,
+    NovelSampling,
+)
 from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["PymooEngine"]
 
 
-class _Novel(Repair):
-    """Rounds to valid indices, zeroes inert genes, and replaces any genome whose subnet was already
-    proposed with a fresh random one. Without it a converged population keeps proposing subnets that
-    differ only in inert genes: answered from the ledger, they teach the search nothing."""
-
-    def __init__(self, codec: GenomeCodec, seen: set[Genome], seed: int) -> None:
-        super().__init__()
-        self.codec, self.seen = codec, seen
-        self.rng = random.Random(seed)
-        self.upper = np.array(codec.bounds()[1])
-
-    def _do(self, problem: Problem, X: np.ndarray, **kwargs: object) -> np.ndarray:
-        out = np.empty_like(X, dtype=float)
-        for row, x in enumerate(X):
-            genome = self.codec.canonical(tuple(int(v) for v in np.clip(np.rint(x), 0, self.upper)))
-            if genome in self.seen:
-                genome = self.codec.canonical(fresh(self.codec, self.rng, self.seen))
-            self.seen.add(genome)
-            out[row] = genome
-        return out
-
-
 class PymooEngine:
-    """pymoo NSGA-II, asked and told one genome at a time."""
+    """pymoo NSGA-II, asked and told one genome at a time.
+
+    Args:
+        codec: the genome layout.
+        population: genomes per generation.
+        seed: seeds pymoo's selection and the operators.
+        crossover_prob: probability that a pair of parents is crossed (else copied, then mutated).
+        step_prob: see :class:`GeneOperators`.
+        duplicate_tries: re-mutations of a duplicate before a fresh random genome.
+        extremes: seed the first population with the smallest and the largest subnet.
+    """
 
     name = "pymoo"
 
@@ -66,11 +59,15 @@ class PymooEngine:
         *,
         population: int,
         seed: int,
-        crossover_eta: float = 15.0,
-        mutation_eta: float = 20.0,
+        crossover_prob: float = 0.9,
+        step_prob: float = 0.5,
+        duplicate_tries: int = 10,
+        extremes: bool = True,
     ) -> None:
         self.codec, self.population, self.seed = codec, population, seed
-        self.crossover_eta, self.mutation_eta = crossover_eta, mutation_eta
+        self.crossover_prob, self.extremes = crossover_prob, extremes
+        self._ops = GeneOperators(codec, step_prob=step_prob, tries=duplicate_tries)
+        rng = np.random.default_rng([seed, 1])  # the operators' stream; pymoo's own is `seed`
         lower, upper = codec.bounds()
         self._seen: set[Genome] = set()
         self._problem = Problem(
@@ -83,11 +80,11 @@ class PymooEngine:
         )
         self._algorithm = NSGA2(
             pop_size=population,
-            sampling=IntegerRandomSampling(),
-            crossover=SBX(prob=0.9, eta=crossover_eta, vtype=float, repair=RoundingRepair()),
-            mutation=PM(eta=mutation_eta, vtype=float, repair=RoundingRepair()),
-            repair=_Novel(codec, self._seen, seed),
-            eliminate_duplicates=True,
+            sampling=NovelSampling(self._ops, rng, self._seen_keys, extremes=extremes),
+            crossover=IndexCrossover(self._ops, rng, prob=crossover_prob),
+            mutation=ActiveMutation(self._ops, rng),
+            repair=NovelRepair(self._ops, rng, self._seen_keys),
+            eliminate_duplicates=False,  # NovelRepair already keeps every subnet new
         )
         self._algorithm.setup(self._problem, termination=NoTermination(), seed=seed)
         self._current: Population | None = None
@@ -95,6 +92,9 @@ class PymooEngine:
         self._waiting: deque[int] = deque()
         self._outcomes: dict[int, Outcome] = {}
         self._generation = 0
+
+    def _seen_keys(self) -> set[Genome]:
+        return self._seen
 
     @property
     def generation(self) -> int:
@@ -111,8 +111,9 @@ class PymooEngine:
         index = self._handed
         self._handed += 1
         self._waiting.append(index)
-        x = np.clip(np.rint(self._current[index].X), self._problem.xl, self._problem.xu)
-        return tuple(int(v) for v in x)
+        genome = tuple(int(v) for v in self._current[index].X)
+        self._seen.add(self.codec.canonical(genome))
+        return genome
 
     def tell(self, genome: Genome, outcome: Outcome) -> None:
         index = self._waiting.popleft()
@@ -132,6 +133,11 @@ class PymooEngine:
         return {
             "population": self.population,
             "seed": self.seed,
-            "crossover": f"SBX(eta={self.crossover_eta}) + rounding",
-            "mutation": f"PM(eta={self.mutation_eta}) + rounding",
+            "crossover_prob": self.crossover_prob,
+            "extremes": self.extremes,
+            **self._ops.settings(),
         }
+
+    def stats(self) -> dict[str, int]:
+        """What the operators did so far: mutated genes, re-mutations and fresh fallbacks."""
+        return {"proposed": len(self._seen), **self._ops.tally()}

@@ -1,0 +1,349 @@
+"""Predictor-assisted NSGA-II (the NSGANetV2 idea): spend real evaluations where predictors promise
+the most hypervolume.
+
+Per generation of ``population`` real evaluations:
+
+1. Generation 0 is the two extreme subnets plus new uniformly random genomes (depth uniform).
+2. Later generations first fit predictors of accuracy and of log-energy on every outcome told so
+   far that is feasible and not failed (infeasible and failed outcomes say nothing about the
+   objectives; they stay in the proposed set so they are never proposed again). Each target gets
+   the model kind with the best cross-validated Kendall tau (:mod:`evosnn.engines.predictors`).
+3. An in-memory pymoo NSGA-II (index operators, ``inner_generations`` x ``inner_population``
+   predictions: milliseconds per generation) searches the predictors, starting from the real
+   archive's best genomes; every genome it visits whose subnet is new is a candidate. The space's
+   parameter limits (exact, analytic) are its constraint.
+4. ``round((1 - explore) * population)`` candidates are chosen greedily by predicted hypervolume
+   gain over the real front in ``(-accuracy, log energy)``; the rest (and any exploit slot no
+   candidate gains on) are exploratory: random picks from the candidates' predicted front, then new
+   uniform random genomes.
+
+The engine waits (``ask`` answers None) once a generation is out, until its outcomes are told, and
+never proposes a subnet twice. Its behaviour is a pure function of its seed and its ask/tell
+sequence. :meth:`SurrogateEngine.diagnostics` lists per generation the chosen model kinds and their
+held-out Kendall tau.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from typing import Any
+
+import numpy as np
+from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.problem import Problem
+from pymoo.optimize import minimize
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from evosnn.constraints import param_violation
+from evosnn.engines.acquisition import greedy_hv
+from evosnn.engines.base import FAILED_ENERGY, Outcome
+from evosnn.engines.operators import GeneOperators
+from evosnn.engines.predictors import (
+    MODEL_KINDS,
+    FittedPredictor,
+    GeneFeatures,
+    fit_predictor,
+    kendall_tau,
+)
+from evosnn.engines.pymoo_operators import ActiveMutation, IndexCrossover
+from evosnn.genome import Genome, GenomeCodec
+
+__all__ = ["SurrogateEngine"]
+
+
+class _Predicted(Problem):
+    """The predictors as a pymoo problem; remembers every genome it was asked about."""
+
+    def __init__(
+        self, codec: GenomeCodec, accuracy: FittedPredictor, energy: FittedPredictor
+    ) -> None:
+        lower, upper = codec.bounds()
+        limited = codec.space.objectives.max_params_m is not None
+        limited = limited or codec.space.objectives.min_params_m is not None
+        super().__init__(
+            n_var=len(codec),
+            n_obj=2,
+            n_ieq_constr=1 if limited else 0,
+            xl=np.array(lower),
+            xu=np.array(upper),
+            vtype=int,
+        )
+        self.codec, self.accuracy, self.energy, self.limited = codec, accuracy, energy, limited
+        self.visited: list[np.ndarray] = []
+
+    def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        X = np.asarray(X, dtype=np.int64)
+        self.visited.append(X.copy())
+        out["F"] = np.column_stack([-self.accuracy.predict(X), self.energy.predict(X)])
+        if self.limited:
+            space = self.codec.space
+            out["G"] = [[param_violation(self.codec.decode(_genome(x)), space)[0]] for x in X]
+
+
+class SurrogateEngine:
+    """Predictor-assisted search: real evaluations go to the predicted best hypervolume gains.
+
+    Args:
+        codec: the genome layout.
+        population: real evaluations per generation.
+        seed: seeds everything (operators, models, the inner search).
+        explore: share of each generation spent on exploratory candidates.
+        models: model kinds to choose among (see :data:`~evosnn.engines.predictors.MODEL_KINDS`).
+        cv_folds: folds of the cross-validation that picks the model kind.
+        inner_population: population of the NSGA-II run on the predictors.
+        inner_generations: its generations.
+        reselect_growth: the model kinds are chosen again (by cross-validation) once the training
+            set has grown by this factor since the last choice; in between the chosen kinds are
+            refitted on all outcomes (choosing costs ``folds x kinds`` fits per objective).
+        extremes: generation 0 includes the smallest and the largest subnet.
+    """
+
+    name = "surrogate"
+
+    def __init__(
+        self,
+        codec: GenomeCodec,
+        *,
+        population: int,
+        seed: int,
+        explore: float = 0.25,
+        models: tuple[str, ...] = MODEL_KINDS,
+        cv_folds: int = 5,
+        inner_population: int = 64,
+        inner_generations: int = 30,
+        reselect_growth: float = 1.25,
+        extremes: bool = True,
+    ) -> None:
+        if not 0.0 <= explore <= 1.0:
+            raise ValueError(f"explore must lie in [0, 1], got {explore}")
+        self.codec, self.population, self.seed = codec, population, seed
+        self.explore, self.models, self.cv_folds = explore, tuple(models), cv_folds
+        self.inner_population, self.inner_generations = inner_population, inner_generations
+        self.reselect_growth, self.extremes = reselect_growth, extremes
+        self._ops = GeneOperators(codec)
+        self._features = GeneFeatures(codec)
+        self._rng = np.random.default_rng([seed, 3])
+        self._seen: set[Genome] = set()
+        self._queue: deque[Genome] = deque()
+        self._pending = 0
+        self._generation = 0
+        self._told: list[tuple[Genome, Outcome]] = []
+        self._diagnostics: list[dict[str, Any]] = []
+        self._chosen: dict[str, FittedPredictor] = {}  # per objective: the last validated choice
+        self._chosen_at: dict[str, int] = {}
+        self._predicted: dict[Genome, tuple[float, float]] = {}  # this generation's predictions
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    def ask(self) -> Genome | None:
+        if not self._queue:
+            if self._pending:
+                return None  # the next generation needs this one's outcomes
+            self._queue.extend(self._plan())
+            if not self._queue:  # every subnet has been proposed
+                self._queue.append(self._ops.fresh(self._rng, self._seen))
+        genome = self._queue.popleft()
+        self._seen.add(self.codec.canonical(genome))
+        self._pending += 1
+        return genome
+
+    def tell(self, genome: Genome, outcome: Outcome) -> None:
+        self._told.append((genome, outcome))
+        self._pending -= 1
+        if not self._pending and not self._queue:
+            self._realised()
+            self._generation += 1
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "population": self.population,
+            "seed": self.seed,
+            "explore": self.explore,
+            "models": list(self.models),
+            "cv_folds": self.cv_folds,
+            "inner_population": self.inner_population,
+            "inner_generations": self.inner_generations,
+            "reselect_growth": self.reselect_growth,
+            "extremes": self.extremes,
+            **self._ops.settings(),
+        }
+
+    def stats(self) -> dict[str, int]:
+        """Proposed subnets and how each generation's slots were filled, summed."""
+        keys = ("exploit", "explore_front", "explore_uniform")
+        return {
+            "proposed": len(self._seen),
+            **{k: sum(int(d.get(k, 0)) for d in self._diagnostics) for k in keys},
+        }
+
+    def diagnostics(self) -> list[dict[str, Any]]:
+        """One dict per generation planned so far (entry ``g`` is complete once generation ``g``'s
+        outcomes are all told, i.e. when :attr:`generation` moves past ``g``):
+
+        * ``generation``, ``trained_on`` (feasible outcomes the predictors were fitted on);
+        * ``accuracy_model`` / ``energy_model``: the model kind used, ``accuracy_tau`` /
+          ``energy_tau``: its cross-validated Kendall tau when it was chosen, on
+          ``accuracy_chosen_on`` / ``energy_chosen_on`` points (None: too few points to validate);
+          ``accuracy_taus`` / ``energy_taus``: every kind's tau, in generations that chose;
+        * ``realised_accuracy_tau`` / ``realised_energy_tau``: Kendall tau between the predictions
+          and the real outcomes of this generation's predicted genomes (None below 3 of them);
+        * ``candidates`` (new subnets the inner search found), ``exploit``, ``explore_front``,
+          ``explore_uniform`` (how the generation's slots were filled).
+        """
+        return [dict(d) for d in self._diagnostics]
+
+    # ------------------------------------------------------------------ planning
+    def _plan(self) -> list[Genome]:
+        data = [
+            (g, o)
+            for g, o in self._told
+            if o.feasible and o.energy_mj < FAILED_ENERGY and o.energy_mj > 0
+        ]
+        info: dict[str, Any] = {"generation": self._generation, "trained_on": len(data)}
+        if len(data) < 4:  # too little to fit on: the extremes (generation 0) and random subnets
+            initial = self._initial() if self._generation == 0 else []
+            initial += self._uniform(self.population - len(initial), initial)
+            info["explore_uniform"] = len(initial)
+            self._diagnostics.append(info)
+            return initial
+
+        X = np.array([g for g, _ in data], dtype=np.int64)
+        acc = np.array([o.accuracy for _, o in data])
+        log_e = np.log(np.array([o.energy_mj for _, o in data]))
+        accuracy = self._fit("accuracy", X, acc, info)
+        energy = self._fit("energy", X, log_e, info)
+        real = np.column_stack([-acc, log_e])
+        candidates = self._candidates(X, real, accuracy, energy)
+        info["candidates"] = len(candidates)
+        plan: list[Genome] = []
+        if len(candidates):
+            predicted = np.column_stack([-accuracy.predict(candidates), energy.predict(candidates)])
+            span = max(float(np.ptp(log_e)), 1e-6)
+            ref = np.array([0.0, max(log_e.max(), predicted[:, 1].max()) + 0.1 * span])
+            n_exploit = self.population - round(self.explore * self.population)
+            chosen = greedy_hv(real, predicted, ref, n_exploit)
+            rest = np.setdiff1d(np.arange(len(candidates)), chosen)
+            if len(rest):
+                nds = NonDominatedSorting().do(predicted[rest], only_non_dominated_front=True)
+                picks = self._rng.permutation(rest[nds])[: self.population - len(chosen)]
+            else:
+                picks = rest
+            picked = [*chosen, *(int(i) for i in picks)]
+            plan = [_genome(candidates[i]) for i in picked]
+            self._predicted = {
+                g: (-float(predicted[i, 0]), float(predicted[i, 1]))
+                for g, i in zip(plan, picked, strict=True)
+            }
+            info["exploit"], info["explore_front"] = len(chosen), len(picks)
+        uniform = self._uniform(self.population - len(plan), plan)
+        info["explore_uniform"] = len(uniform)
+        self._diagnostics.append(info)
+        return plan + uniform
+
+    def _fit(
+        self, target: str, X: np.ndarray, y: np.ndarray, info: dict[str, Any]
+    ) -> FittedPredictor:
+        """The predictor of ``target``: kinds chosen again once the data grew enough."""
+        seed = int(self._rng.integers(2**31))
+        last = self._chosen.get(target)
+        if (
+            last is None
+            or last.tau is None
+            or len(y) >= self.reselect_growth * self._chosen_at[target]
+        ):
+            fitted = fit_predictor(
+                self._features, X, y, kinds=self.models, folds=self.cv_folds, seed=seed
+            )
+            self._chosen[target], self._chosen_at[target] = fitted, len(y)
+            info[f"{target}_taus"] = fitted.taus
+        else:
+            fitted = fit_predictor(self._features, X, y, kinds=(last.kind,), validate=False)
+            fitted.tau = last.tau
+        info[f"{target}_model"], info[f"{target}_tau"] = fitted.kind, fitted.tau
+        info[f"{target}_chosen_on"] = self._chosen_at[target]
+        return fitted
+
+    def _realised(self) -> None:
+        """Kendall tau between this generation's predictions and its real outcomes."""
+        pairs = [
+            (self._predicted[key], o)
+            for g, o in self._told[-self.population :]
+            if (key := self.codec.canonical(g)) in self._predicted
+            and o.feasible
+            and 0 < o.energy_mj < FAILED_ENERGY
+        ]
+        info = self._diagnostics[-1] if self._diagnostics else {}
+        for n, (target, real) in enumerate(
+            (("accuracy", lambda o: o.accuracy), ("energy", lambda o: math.log(o.energy_mj)))
+        ):
+            tau = None
+            if len(pairs) >= 3:
+                tau = kendall_tau([p[n] for p, _ in pairs], [real(o) for _, o in pairs])
+            info[f"realised_{target}_tau"] = tau
+        self._predicted = {}
+
+    def _initial(self) -> list[Genome]:
+        extremes = self._ops.extremes() if self.extremes else []
+        plan: list[Genome] = []
+        for genome in extremes[: self.population]:
+            if self.codec.canonical(genome) not in self._seen:
+                plan.append(genome)
+        return plan
+
+    def _uniform(self, n: int, planned: list[Genome]) -> list[Genome]:
+        taken = self._seen | {self.codec.canonical(g) for g in planned}
+        out: list[Genome] = []
+        for _ in range(max(n, 0)):
+            genome = self._ops.fresh(self._rng, taken)
+            if self.codec.canonical(genome) in taken:
+                break  # the space is exhausted
+            taken.add(self.codec.canonical(genome))
+            out.append(genome)
+        return out
+
+    def _candidates(
+        self,
+        X: np.ndarray,
+        real: np.ndarray,
+        accuracy: FittedPredictor,
+        energy: FittedPredictor,
+    ) -> np.ndarray:
+        """New subnets the inner NSGA-II on the predictors visited (canonical, unique)."""
+        ranked = np.concatenate(NonDominatedSorting().do(real))
+        start = X[ranked[: self.inner_population]]
+        extra = self.inner_population - len(start)
+        if extra > 0:
+            start = np.vstack([start, [self._ops.sample(self._rng) for _ in range(extra)]])
+        problem = _Predicted(self.codec, accuracy, energy)
+        rng = np.random.default_rng(self._rng.integers(2**31))
+        algorithm = NSGA2(
+            pop_size=self.inner_population,
+            sampling=start,
+            crossover=IndexCrossover(GeneOperators(self.codec), rng),
+            mutation=ActiveMutation(GeneOperators(self.codec), rng),
+            eliminate_duplicates=True,
+        )
+        seed = int(self._rng.integers(2**31))
+        minimize(problem, algorithm, ("n_gen", self.inner_generations), seed=seed, verbose=False)
+        keys: dict[Genome, None] = {}
+        for genome in np.vstack(problem.visited):
+            key = self.codec.canonical(tuple(int(v) for v in genome))
+            if key not in self._seen:
+                keys[key] = None
+        visited = np.array(list(keys), dtype=np.int64).reshape(-1, len(self.codec))
+        if problem.limited and len(visited):
+            ok = [
+                math.isclose(
+                    param_violation(self.codec.decode(_genome(x)), self.codec.space)[0], 0.0
+                )
+                for x in visited
+            ]
+            visited = visited[np.array(ok, dtype=bool)]
+        return visited
+
+
+def _genome(x: np.ndarray) -> Genome:
+    return tuple(int(v) for v in x)
