@@ -32,10 +32,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FIGURE_IDS",
+    "PREDICTOR_FIGURE_ID",
     "Point",
     "SearchView",
     "hypervolume_figure",
     "pareto_figure",
+    "predictor_figure",
     "store_figures",
 ]
 
@@ -183,6 +185,44 @@ def pareto_figure(view: SearchView) -> go.Figure:
         ]
         if gens
         else [],
+    )
+    return figure
+
+
+#: The figure of a predictor-assisted engine's held-out accuracy per generation.
+PREDICTOR_FIGURE_ID = "evosnn-predictor"
+
+
+def predictor_figure(diagnostics: Sequence[dict[str, Any]]) -> go.Figure:
+    """The predictors' cross-validated Kendall tau (and the tau realised on each generation's
+    evaluated picks) per generation, for accuracy and log-energy."""
+    import plotly.graph_objects as go
+
+    traces = []
+    for key, name in (
+        ("accuracy_tau", "accuracy, cross-validated"),
+        ("realised_accuracy_tau", "accuracy, on the generation's evaluations"),
+        ("energy_tau", "log-energy, cross-validated"),
+        ("realised_energy_tau", "log-energy, on the generation's evaluations"),
+    ):
+        rows = [d for d in diagnostics if isinstance(d.get(key), (int, float))]
+        traces.append(
+            go.Scatter(
+                x=[d["generation"] for d in rows],
+                y=[d[key] for d in rows],
+                mode="lines+markers",
+                name=name,
+                text=[
+                    str(d.get(key.replace("realised_", "").replace("_tau", "_model"))) for d in rows
+                ],
+            )
+        )
+    figure = go.Figure(traces)
+    figure.update_layout(
+        title="Surrogate predictors: Kendall tau per generation",
+        xaxis_title="generation",
+        yaxis_title="Kendall tau",
+        yaxis_range=[-1, 1],
     )
     return figure
 

@@ -196,6 +196,32 @@ def _table(
     return f"<table>{header}{''.join(rows)}</table>"
 
 
+def _predictors(diagnostics: list[dict[str, Any]]) -> str:
+    """The predictor-assisted engine's models and Kendall tau per generation (empty otherwise)."""
+    rows = [d for d in diagnostics if d.get("accuracy_model") is not None]
+    if not rows:
+        return ""
+
+    def tau(value: Any) -> str:
+        return f"{float(value):.2f}" if isinstance(value, (int, float)) else "&ndash;"
+
+    body = "".join(
+        f"<tr><td>{int(d['generation'])}</td><td>{int(d.get('trained_on') or 0)}</td>"
+        f"<td>{html.escape(str(d.get('accuracy_model')))}</td><td>{tau(d.get('accuracy_tau'))}</td>"
+        f"<td>{tau(d.get('realised_accuracy_tau'))}</td>"
+        f"<td>{html.escape(str(d.get('energy_model')))}</td><td>{tau(d.get('energy_tau'))}</td>"
+        f"<td>{tau(d.get('realised_energy_tau'))}</td></tr>"
+        for d in rows
+    )
+    return (
+        "<h2>Surrogate predictors</h2><p>Kendall tau of the accuracy and log-energy predictors: "
+        "cross-validated when the model kind was chosen, and realised on the generation's own "
+        "evaluated picks.</p><table><tr><th>generation</th><th>trained on</th>"
+        "<th>accuracy model</th><th>CV tau</th><th>realised tau</th><th>energy model</th>"
+        f"<th>CV tau</th><th>realised tau</th></tr>{body}</table>"
+    )
+
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 4px 8px;
@@ -276,6 +302,7 @@ the search never saw, when the search ended. Brackets are 95&nbsp;% Wilson inter
 evaluated images. Energies follow the <b>{html.escape(space.energy.convention)}</b> convention. The
 retrained column shows <code>evosnn train</code> results written back to the trial.</p>
 {_table(front, knee, largest, attrs.get("reference_largest_test") or {}, codec)}
+{_predictors(list(attrs.get("engine_diagnostics") or []))}
 <h2>Firing rates</h2>
 <p><img src="firing_rates.png" alt="per-layer firing rates"></p>
 </body></html>

@@ -41,7 +41,7 @@ APPLICATION = [m for m in _contract("core")["forbidden_modules"] if m.startswith
         "evosnn",
         *CORE,
         "evosnn.search.loop",
-        *[f"evosnn.engines.{e}_engine" for e in ("pymoo", "deap", "optuna", "random")],
+        *[f"evosnn.engines.{e}_engine" for e in ("pymoo", "deap", "optuna", "random", "surrogate")],
     ],
 )
 def test_imports_neither_torch_nor_ray(module: str) -> None:

@@ -116,6 +116,7 @@ def test_every_evaluation_is_one_trial(
         else:
             assert "test_accuracy" not in t.user_attrs  # the search never scores on test
     assert all(row.test_accuracy is not None for row in summary.pareto)
+    assert attrs["engine_stats"]["proposed"] >= 8  # the engine's own counts, for people
     assert attrs["reference_largest_test"]["status"] == "ok"
     assert attrs["reference_largest_test"]["total"] != largest["total"]
     # the dashboard's figures: hypervolume curve and Pareto front by generation, ending where the
@@ -186,6 +187,31 @@ def test_workers_0_evaluates_in_this_process_like_one_ray_worker(
         t.user_attrs["genome"] for t in recorded["ray"]
     ]
     assert [t.values for t in recorded["here"]] == [t.values for t in recorded["ray"]]
+
+
+def test_the_surrogate_engine_records_its_predictors(
+    tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    run = settings(engine="surrogate", workers=0, population=6, generations=3)
+    summary = run_search(tiny_space, tiny_checkpoint, url, "sur", run, progress=False)
+    assert summary.completed == 18
+    attrs = optuna.load_study(study_name="sur", storage=url).user_attrs
+    diagnostics = attrs["engine_diagnostics"]
+    assert [d["generation"] for d in diagnostics] == list(range(len(diagnostics)))
+    fitted = [d for d in diagnostics if isinstance(d.get("accuracy_tau"), float)]
+    assert fitted and all(-1.0 <= d["accuracy_tau"] <= 1.0 for d in fitted)
+    assert attrs["engine_stats"]["proposed"] >= 18
+    from optuna_dashboard._custom_plot_data import get_plotly_graph_objects
+
+    storage = optuna.storages.RDBStorage(url)
+    system_attrs = storage.get_study_system_attrs(storage.get_study_id_from_name("sur"))
+    assert "evosnn-predictor" in get_plotly_graph_objects(system_attrs)
+    from evosnn.report import write_report
+
+    page = write_report(url, "sur", tmp_path / "report").index.read_text()
+    assert "<h2>Surrogate predictors</h2>" in page
+    assert page.count("<tr><td>", page.index("Surrogate predictors")) >= len(fitted)
 
 
 def test_settings_that_differ_are_refused(

@@ -98,7 +98,7 @@ def run_search(
             budget=settings.budget,
             window=settings.window,
             stall=StallGuard(50 * settings.population),
-            observer=GenerationRecorder(ledger, ref_energy),
+            observer=GenerationRecorder(ledger, ref_energy, engine),
             progress=progress,
         )
         stats = loop.run()

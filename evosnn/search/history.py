@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from evosnn.engines import Outcome
 from evosnn.evaluation import Evaluation
-from evosnn.figures import Point, SearchView, store_figures
+from evosnn.figures import PREDICTOR_FIGURE_ID, Point, SearchView, predictor_figure, store_figures
 from evosnn.front import hypervolume
 from evosnn.ledger import Ledger, LedgerRecord
 
@@ -21,14 +21,20 @@ class GenerationRecorder:
     evaluations, appends ``[completed, hypervolume]`` to the study attr ``hypervolume_history``,
     refreshes the dashboard's figures and logs one line.
 
+    An engine that counts what it does (``stats()``: re-mutations, re-proposals, ...) has the counts
+    recorded as the study attr ``engine_stats``; a predictor-assisted one (``diagnostics()``) has its
+    per-generation predictor quality recorded as ``engine_diagnostics`` and drawn as a figure.
+
     Args:
         ledger: the study.
         ref_energy: the hypervolume reference's energy (its accuracy is 0).
+        engine: the search's engine (optional; see above).
     """
 
-    def __init__(self, ledger: Ledger, ref_energy: float) -> None:
+    def __init__(self, ledger: Ledger, ref_energy: float, engine: object | None = None) -> None:
         self.ledger = ledger
         self.ref_energy = ref_energy
+        self.engine = engine
         self.view = SearchView([], ref_energy)
         self._logged_at = -1
 
@@ -59,6 +65,7 @@ class GenerationRecorder:
         history = self.ledger.attrs().get("hypervolume_history") or []
         self.ledger.set_attr("hypervolume_history", [*history, [completed, hv]])
         store_figures(self.ledger, self.view)
+        self._record_engine()
         log.info(
             "generation %d: %d evaluated, %d Pareto points, hypervolume %.6g, best F_AEB %.4f",
             generation,
@@ -67,3 +74,22 @@ class GenerationRecorder:
             hv,
             best,
         )
+
+    def _record_engine(self) -> None:
+        stats = getattr(self.engine, "stats", None)
+        if callable(stats):
+            self.ledger.set_attr("engine_stats", stats())
+        diagnostics = getattr(self.engine, "diagnostics", None)
+        if callable(diagnostics):
+            rows = diagnostics()
+            self.ledger.set_attr("engine_diagnostics", rows)
+            self.ledger.save_figure(PREDICTOR_FIGURE_ID, predictor_figure(rows))
+            if rows and isinstance(rows[-1].get("accuracy_tau"), (int, float)):
+                last = rows[-1]
+                log.info(
+                    "predictors: accuracy %s (Kendall tau %.2f), log-energy %s (tau %.2f)",
+                    last.get("accuracy_model"),
+                    last["accuracy_tau"],
+                    last.get("energy_model"),
+                    float(last.get("energy_tau") or float("nan")),
+                )
