@@ -65,7 +65,7 @@ def test_a_hung_worker_is_replaced_after_the_timeout(
     tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
     codec = GenomeCodec(tiny_space)
-    pool = RayExecutor(tiny_checkpoint.read_bytes(), factory(tiny_space), workers=1, timeout_s=5.0)
+    pool = RayExecutor(tiny_checkpoint.read_bytes(), factory(tiny_space), workers=1, timeout_s=30.0)
     try:
         frozen = pool.actor_pid(0)
         os.kill(frozen, signal.SIGSTOP)  # the worker hangs: it will never answer
