@@ -112,3 +112,17 @@ def test_every_command_has_its_own_unit() -> None:
     assert len(names) == len(set(names))
     for command in COMMANDS:
         assert command.__module__.startswith("evosnn.cli."), command
+
+
+def test_search_summary_shows_validation_and_test_accuracy(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evosnn.cli.search import print_summary
+    from evosnn.search import ParetoRow, SearchSummary
+
+    rows = [ParetoRow(3, 0.9, 1e-3, 0.9, 100, "a", 0.875), ParetoRow(5, 0.8, 5e-4, 0.8, 50, "b")]
+    print_summary(SearchSummary("s", "sqlite:///x", 8, 8, 0, 0.1, rows, 3.0, 0))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split()[:3] == ["trial", "val", "acc"] and "test acc" in lines[2]
+    assert lines[3].split()[:3] == ["3", "90.00%", "87.50%"]
+    assert lines[4].split()[:3] == ["5", "80.00%", "-"]  # not scored on test (yet)

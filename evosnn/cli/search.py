@@ -122,10 +122,12 @@ def print_summary(summary: SearchSummary) -> None:
     )
     print(f"Pareto front ({len(summary.pareto)} architectures):")
     print(
-        f"  {'trial':>5}  {'accuracy':>8}  {'energy mJ':>10}  {'F_AEB':>6}  {'params':>8}  subnet"
+        f"  {'trial':>5}  {'val acc':>8}  {'test acc':>8}  {'energy mJ':>10}  {'F_AEB':>6}  "
+        f"{'params':>8}  subnet"
     )
     for row in summary.pareto:
+        test = "-" if row.test_accuracy is None else f"{100 * row.test_accuracy:.2f}%"
         print(
-            f"  {row.trial:>5}  {100 * row.accuracy:>7.2f}%  {row.energy_mj:>10.4g}  "
+            f"  {row.trial:>5}  {100 * row.accuracy:>7.2f}%  {test:>8}  {row.energy_mj:>10.4g}  "
             f"{row.f_aeb:>6.4f}  {row.params:>8,}  {row.summary}"
         )
