@@ -103,6 +103,7 @@ class FittedPredictor:
         kind: the chosen model kind.
         tau: its cross-validated Kendall tau (None when there were too few points to validate).
         taus: every scored kind's tau.
+        resid_sd: the chosen kind's out-of-fold RMS error (None when not validated).
     """
 
     kind: str
@@ -110,6 +111,7 @@ class FittedPredictor:
     features: GeneFeatures
     model: Any
     taus: dict[str, float] = field(default_factory=dict)
+    resid_sd: float | None = None
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predictions for genomes ``X`` (rows of choice indices)."""
@@ -141,14 +143,18 @@ def fit_predictor(
     X, y = np.asarray(X, dtype=np.int64), np.asarray(y, dtype=float)
     n = len(y)
     taus: dict[str, float] = {}
+    resid: dict[str, float] = {}
     if validate and n >= min_points:
         split = KFold(n_splits=min(folds, n // 2), shuffle=True, random_state=seed)
         for kind in kinds:
             oof = cross_val_predict(_model(kind, n, seed), features.of(kind, X), y, cv=split)
             taus[kind] = kendall_tau(y, oof)
+            resid[kind] = float(np.sqrt(np.mean((y - oof) ** 2)))
         best = max(kinds, key=lambda k: (taus[k], -list(kinds).index(k)))
         tau: float | None = taus[best]
     else:
         best, tau = kinds[0], None
     model = _model(best, n, seed).fit(features.of(best, X), y)
-    return FittedPredictor(kind=best, tau=tau, features=features, model=model, taus=taus)
+    return FittedPredictor(
+        kind=best, tau=tau, features=features, model=model, taus=taus, resid_sd=resid.get(best)
+    )

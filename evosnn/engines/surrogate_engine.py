@@ -12,10 +12,16 @@ Per generation of ``population`` real evaluations:
    predictions: milliseconds per generation) searches the predictors, starting from the real
    archive's best genomes; every genome it visits whose subnet is new is a candidate. The space's
    parameter limits (exact, analytic) are its constraint.
-4. ``round((1 - explore) * population)`` candidates are chosen greedily by predicted hypervolume
-   gain over the real front in ``(-accuracy, log energy)``; the rest (and any exploit slot no
-   candidate gains on) are exploratory: random picks from the candidates' predicted front, then new
-   uniform random genomes.
+4. ``round((1 - explore) * population)`` candidates are chosen greedily by hypervolume gain in
+   ``(-accuracy, log energy)``, the rest (and any exploit slot no candidate gains on) are
+   exploratory: random picks from the candidates' predicted front, then new uniform random genomes.
+   The gain compares like with like under validation noise. A seen accuracy above its own
+   prediction is partly luck, so each evaluated subnet counts at the lower of the two; a candidate
+   counts at its prediction plus ``optimism`` times the predictor's out-of-fold RMS error (how far
+   its evaluation may land above the prediction). Against the raw seen front almost no prediction
+   gains anything (on the digits landscape 12 % of slots were filled by gain, the rest at random);
+   measured on that landscape (6 seeds), optimism 2 cut the regret at 512 evaluations from 0.050
+   to 0.033 and at 128 from 0.119 to 0.108.
 
 The engine waits (``ask`` answers None) once a generation is out, until its outcomes are told, and
 never proposes a subnet twice. Its behaviour is a pure function of its seed and its ask/tell
@@ -97,6 +103,8 @@ class SurrogateEngine:
             set has grown by this factor since the last choice; in between the chosen kinds are
             refitted on all outcomes (choosing costs ``folds x kinds`` fits per objective).
         extremes: generation 0 includes the smallest and the largest subnet.
+        optimism: candidates are scored at their predicted accuracy plus this many out-of-fold
+            RMS errors of the accuracy predictor (an upper confidence bound; 0: the prediction).
     """
 
     name = "surrogate"
@@ -114,13 +122,16 @@ class SurrogateEngine:
         inner_generations: int = 30,
         reselect_growth: float = 1.25,
         extremes: bool = True,
+        optimism: float = 2.0,
     ) -> None:
         if not 0.0 <= explore <= 1.0:
             raise ValueError(f"explore must lie in [0, 1], got {explore}")
+        if optimism < 0.0:
+            raise ValueError(f"optimism must be at least 0, got {optimism}")
         self.codec, self.population, self.seed = codec, population, seed
         self.explore, self.models, self.cv_folds = explore, tuple(models), cv_folds
         self.inner_population, self.inner_generations = inner_population, inner_generations
-        self.reselect_growth, self.extremes = reselect_growth, extremes
+        self.reselect_growth, self.extremes, self.optimism = reselect_growth, extremes, optimism
         self._ops = GeneOperators(codec)
         self._features = GeneFeatures(codec)
         self._rng = np.random.default_rng([seed, 3])
@@ -168,6 +179,7 @@ class SurrogateEngine:
             "inner_generations": self.inner_generations,
             "reselect_growth": self.reselect_growth,
             "extremes": self.extremes,
+            "optimism": self.optimism,
             **self._ops.settings(),
         }
 
@@ -188,6 +200,7 @@ class SurrogateEngine:
           ``energy_tau``: its cross-validated Kendall tau when it was chosen, on
           ``accuracy_chosen_on`` / ``energy_chosen_on`` points (None: too few points to validate);
           ``accuracy_taus`` / ``energy_taus``: every kind's tau, in generations that chose;
+          ``accuracy_rmse``: the accuracy predictor's out-of-fold RMS error (the optimism's unit);
         * ``realised_accuracy_tau`` / ``realised_energy_tau``: Kendall tau between the predictions
           and the real outcomes of this generation's predicted genomes (None below 3 of them);
         * ``candidates`` (new subnets the inner search found), ``exploit``, ``explore_front``,
@@ -224,7 +237,10 @@ class SurrogateEngine:
             span = max(float(np.ptp(log_e)), 1e-6)
             ref = np.array([0.0, max(log_e.max(), predicted[:, 1].max()) + 0.1 * span])
             n_exploit = self.population - round(self.explore * self.population)
-            chosen = greedy_hv(real, predicted, ref, n_exploit)
+            # like with like: evaluated subnets without their luck, candidates with their chance
+            deflated = np.column_stack([-np.minimum(acc, accuracy.predict(X)), log_e])
+            hopeful = predicted - [self.optimism * (accuracy.resid_sd or 0.0), 0.0]
+            chosen = greedy_hv(deflated, hopeful, ref, n_exploit)
             rest = np.setdiff1d(np.arange(len(candidates)), chosen)
             if len(rest):
                 nds = NonDominatedSorting().do(predicted[rest], only_non_dominated_front=True)
@@ -261,9 +277,11 @@ class SurrogateEngine:
             info[f"{target}_taus"] = fitted.taus
         else:
             fitted = fit_predictor(self._features, X, y, kinds=(last.kind,), validate=False)
-            fitted.tau = last.tau
+            fitted.tau, fitted.resid_sd = last.tau, last.resid_sd
         info[f"{target}_model"], info[f"{target}_tau"] = fitted.kind, fitted.tau
         info[f"{target}_chosen_on"] = self._chosen_at[target]
+        if target == "accuracy":
+            info["accuracy_rmse"] = fitted.resid_sd
         return fitted
 
     def _realised(self) -> None:
