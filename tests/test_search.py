@@ -158,7 +158,7 @@ def test_resume_extends_the_budget_without_evaluating_again(
     assert [t.user_attrs["genome"] for t in trials(url, "s")][:8] == first
 
 
-@pytest.mark.parametrize("engine", ["pymoo", "deap", "optuna", "random"])
+@pytest.mark.parametrize("engine", ["pymoo", "deap", "optuna", "random", "surrogate"])
 def test_engines_are_reproducible(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path, engine: str
 ) -> None:

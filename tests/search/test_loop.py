@@ -62,7 +62,7 @@ def constrained_codec() -> GenomeCodec:
 
 
 # ---------------------------------------------------------------------- in-order telling
-@pytest.mark.parametrize("engine_name", ["pymoo", "deap", "optuna"])
+@pytest.mark.parametrize("engine_name", ["pymoo", "deap", "optuna", "surrogate"])
 def test_the_engine_sees_the_same_asks_and_tells_whatever_order_results_arrive(
     codec: GenomeCodec, new_ledger: NewLedger, engine_name: str
 ) -> None:
@@ -131,7 +131,7 @@ def test_genomes_in_the_ledger_are_answered_from_it(
 
 
 # ---------------------------------------------------------------------- resume is replay
-@pytest.mark.parametrize("engine_name", ["pymoo", "deap"])
+@pytest.mark.parametrize("engine_name", ["pymoo", "deap", "surrogate"])
 def test_a_killed_search_rerun_is_an_uninterrupted_one(
     codec: GenomeCodec, new_ledger: NewLedger, engine_name: str
 ) -> None:
