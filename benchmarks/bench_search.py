@@ -11,18 +11,29 @@
     range from 0 to ~0.9 that every subnet covers, so it hardly separates engines; the second
     measures only the region where the fronts differ.
 
+    Each front is scored twice: as the search saw it (validation accuracies) and with the
+    accuracies of the held-out test split that the search writes onto its Pareto trials, which no
+    engine could tune to. p: one-sided Mann-Whitney U that the engine's HV exceeds random's.
+
 Run: .venv/bin/python -m benchmarks.bench_search --supernet runs/demo/supernet.pt
+Search quality only, raw results kept, seeds split over two processes, merged afterwards:
+    .venv/bin/python -m benchmarks.bench_search --supernet S --skip-pool --workers 0 \\
+        --population 16 --generations 8 --seeds 5 --first-seed 0 --json a.json
+    .venv/bin/python -m benchmarks.bench_search --report a.json b.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import math
 import random
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import ray
@@ -42,6 +53,7 @@ from evosnn.space import SearchSpace, load_space
 from evosnn.worker_task import EvaluationTaskFactory
 from workers.pool import RayExecutor
 
+log = logging.getLogger(__name__)
 SPACE = Path(__file__).resolve().parent.parent / "search_spaces" / "digits-tiny.yaml"
 
 
@@ -69,16 +81,29 @@ def pool_rate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--supernet", type=Path, required=True)
+    parser.add_argument("--supernet", type=Path)
     parser.add_argument("--evaluations", type=int, default=40)
     parser.add_argument("--population", type=int, default=12)
     parser.add_argument("--generations", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument(
+        "--workers", type=int, default=2, help="(c): Ray workers per search (0: in this process)"
+    )
+    parser.add_argument("--json", type=Path, help="(c): write the raw fronts here")
+    parser.add_argument(
+        "--report", type=Path, nargs="+", help="(c): only print the tables of these raw files"
+    )
     parser.add_argument("--skip-quality", action="store_true", help="only (a) and (b)")
     parser.add_argument("--skip-pool", action="store_true", help="only (c)")
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%X")
+    if args.report:
+        print(quality_report([json.loads(p.read_text()) for p in args.report]))
+        return
+    if args.supernet is None:
+        parser.error("--supernet is required (unless --report)")
     torch.set_num_threads(1)
     space = load_space(SPACE)
     codec = GenomeCodec(space)
@@ -147,57 +172,104 @@ def normalised_hypervolumes(
 
 
 def quality(args: argparse.Namespace, space: SearchSpace) -> None:
+    """Run every engine for every seed and write the raw fronts to ``--json`` (if given)."""
     budget = args.population * args.generations
-    hv: dict[str, list[float]] = {}
-    fronts: dict[str, list[list[tuple[float, float]]]] = {}
+    runs: dict[str, list[dict[str, Any]]] = {}
     codec = GenomeCodec(space)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"
-        for engine in args.engines:
-            hv[engine], fronts[engine] = [], []
-            for seed in range(args.seeds):
+        for seed in seeds:
+            for engine in args.engines:
                 settings = SearchSettings(
                     engine=engine,
                     population=args.population,
                     generations=args.generations,
-                    workers=2,
+                    workers=args.workers,
                     seed=seed,
                     eval=EvalSettings(),
                 )
+                started = time.perf_counter()
                 summary = run_search(
                     space, args.supernet, url, f"{engine}-{seed}", settings, progress=False
                 )
-                hv[engine].append(summary.hypervolume)
                 records = Ledger.open(url, f"{engine}-{seed}", codec, create=False).records()
-                points = [
-                    r.values
+                complete = [
+                    r
                     for r in records
                     if r.state == TrialState.COMPLETE and r.values and r.user_attrs.get("feasible")
                 ]
-                fronts[engine].append(
-                    [p for p, keep in zip(points, pareto_mask(points), strict=True) if keep]
+                points = [r.values for r in complete if r.values is not None]
+                val_front = [p for p, keep in zip(points, pareto_mask(points), strict=True) if keep]
+                test_front = [
+                    (r.user_attrs["test_accuracy"], r.user_attrs["test_energy_mj"])
+                    for r in complete
+                    if "test_accuracy" in r.user_attrs
+                ]
+                runs.setdefault(engine, []).append(
+                    {
+                        "seed": seed,
+                        "study_hv": summary.hypervolume,
+                        "val_front": val_front,
+                        "test_front": test_front,
+                        "seconds": time.perf_counter() - started,
+                    }
                 )
-    normalised = normalised_hypervolumes(fronts)
+                log.warning("%s seed %d: %d evaluations", engine, seed, len(records))
+                if args.json:
+                    args.json.write_text(json.dumps({"budget": budget, "runs": runs}, indent=1))
+    print(quality_report([{"budget": budget, "runs": runs}]))
+
+
+def _greater_p(x: list[float], y: list[float]) -> float:
+    """One-sided Mann-Whitney U p-value that ``x`` tends to be larger than ``y``."""
+    from scipy.stats import mannwhitneyu
+
+    if len(set(x) | set(y)) == 1:
+        return 1.0
+    return float(mannwhitneyu(x, y, alternative="greater").pvalue)
+
+
+def quality_report(documents: list[dict[str, Any]]) -> str:
+    """Tables of merged raw results: the study's hypervolume, and the normalised hypervolume of
+    the validation front and of the same front scored on the held-out test split."""
+    budgets = {d["budget"] for d in documents}
+    if len(budgets) != 1:
+        raise SystemExit(f"the files hold different budgets: {sorted(budgets)}")
+    runs: dict[str, list[dict[str, Any]]] = {}
+    for document in documents:
+        for engine, items in document["runs"].items():
+            runs.setdefault(engine, []).extend(items)
+    engines = list(runs)
+    hv = {e: [r["study_hv"] for r in runs[e]] for e in engines}
+    val = normalised_hypervolumes({e: [r["val_front"] for r in runs[e]] for e in engines})
+    test = normalised_hypervolumes({e: [r["test_front"] for r in runs[e]] for e in engines})
+    lines = []
     for title, values_of, digits in (
-        ("study hypervolume (reference: accuracy 0, 2x energy target)", hv, 6),
-        ("normalised hypervolume (union ideal/nadir, reference 1.1)", normalised, 4),
+        ("study hypervolume (validation; reference: accuracy 0, 2x energy target)", hv, 6),
+        ("normalised hypervolume of the validation front (union ideal/nadir, ref 1.1)", val, 4),
+        ("normalised hypervolume of that front scored on the held-out test split", test, 4),
     ):
-        base = statistics.mean(values_of["random"]) if "random" in values_of else float("nan")
-        rows = []
-        for engine in args.engines:
+        base = values_of.get("random")
+        rows: list[tuple[str, ...]] = []
+        for engine in engines:
             values = values_of[engine]
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
+            ratio = statistics.mean(values) / statistics.mean(base) if base else float("nan")
+            p = _greater_p(values, base) if base and engine != "random" else float("nan")
             rows.append(
                 (
                     engine,
+                    str(len(values)),
                     f"{statistics.mean(values):.{digits}f}",
                     f"{spread:.{digits}f}",
-                    f"{statistics.mean(values) / base:.3f}x",
-                    " ".join(f"{v:.{digits}f}" for v in values),
+                    f"{ratio:.3f}x",
+                    "-" if math.isnan(p) else f"{p:.2g}",
                 )
             )
-        print(f"(c) {title} after {budget} evaluations, {args.seeds} seeds (higher is better)")
-        print(table(rows, ("engine", "mean HV", "stdev", "vs random", "per seed")))
+        lines.append(f"(c) {title} after {documents[0]['budget']} evaluations (higher is better)")
+        lines.append(table(rows, ("engine", "seeds", "mean HV", "stdev", "vs random", "p")))
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
