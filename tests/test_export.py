@@ -159,7 +159,10 @@ def test_report_of_a_finished_search(searched: tuple[str, str], tmp_path: Path) 
     knee = next(p for p in export_study(url, study, tmp_path / "k", pick="knee"))
     assert f"<td>{load_export(knee).provenance['trial']} &#9733;</td>" in page  # the knee, starred
     pareto = [p for p in export_study(url, study, tmp_path / "p", pick="pareto")]
-    assert page.count("<tr><td>") == len(pareto)  # one row per Pareto architecture
+    table = page.split("<h2>Pareto architectures vs the largest subnet</h2>")[1].split("</table>")[
+        0
+    ]
+    assert table.count("<tr><td>") == len(pareto)  # one row per Pareto architecture
     assert "<tr class=base><td>largest</td>" in page
     # validation and held-out test side by side, each with its interval; the convention named
     assert "<th>val. accuracy [95% CI]</th><th>test accuracy [95% CI]</th>" in page

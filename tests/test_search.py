@@ -90,10 +90,14 @@ def test_every_evaluation_is_one_trial(
         "engine",
     ):
         assert attr in trial.user_attrs, attr
-    assert trial.user_attrs["engine"] == "pymoo"
+    assert trial.user_attrs["engine"] == "surrogate"  # the default
     attrs = study.user_attrs
     assert SearchSpace.from_dict(attrs["space"]) == tiny_space
-    assert len(attrs["supernet_sha256"]) == 64 and attrs["seed"] == 0 and attrs["engine"] == "pymoo"
+    assert (
+        len(attrs["supernet_sha256"]) == 64
+        and attrs["seed"] == 0
+        and attrs["engine"] == "surrogate"
+    )
     assert attrs["energy_target_mj"] > 0
     assert Ledger.open(url, "s", GenomeCodec(tiny_space)).lock_holder() is None  # released
     assert summary.pareto and summary.hypervolume > 0
@@ -126,7 +130,8 @@ def test_every_evaluation_is_one_trial(
     storage = optuna.storages.RDBStorage(url)
     system_attrs = storage.get_study_system_attrs(storage.get_study_id_from_name("s"))
     figures = get_plotly_graph_objects(system_attrs)
-    assert set(figures) == {"evosnn-hypervolume", "evosnn-pareto"}
+    # the default engine (surrogate) also stores its predictors' quality
+    assert set(figures) == {"evosnn-hypervolume", "evosnn-pareto", "evosnn-predictor"}
     hv = json.loads(figures["evosnn-hypervolume"])["data"][0]
     assert hv["x"][-1] == 8 and hv["y"][-1] == pytest.approx(summary.hypervolume)
     pareto = json.loads(figures["evosnn-pareto"])

@@ -31,6 +31,7 @@ class Search(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         from evosnn.engines import ENGINES
+        from evosnn.search.settings import SearchSettings
 
         parser.add_argument("--space", type=Path, required=True, help="search-space YAML file")
         parser.add_argument("--supernet", type=Path, required=True, help="runs/NAME/supernet.pt")
@@ -40,7 +41,12 @@ class Search(Command):
             help="SQLAlchemy URL of the study database (default: sqlite:///runs/NAME/evosnn.db)",
         )
         add_study(parser, required=False, help="study name (default: the run folder's name)")
-        parser.add_argument("--engine", choices=ENGINES, default="pymoo")
+        parser.add_argument(
+            "--engine",
+            choices=ENGINES,
+            default=SearchSettings().engine,
+            help="search engine (default: %(default)s, the best on the exact-front benchmark)",
+        )
         parser.add_argument("--population", type=positive_int, default=16)
         parser.add_argument("--generations", type=positive_int, default=6)
         parser.add_argument(

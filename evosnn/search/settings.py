@@ -19,7 +19,7 @@ class SearchSettings:
     as one Ray worker does (the same ``window``), so for a seed it proposes the same genomes.
     """
 
-    engine: str = "pymoo"
+    engine: str = "surrogate"
     population: int = 16
     generations: int = 6
     workers: int = 2
