@@ -326,12 +326,17 @@ def markdown(rows: list[dict[str, Any]], title: str) -> str:
         "| IGD+ seen | IGD+ noise-free |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def cell(r: dict[str, Any], key: str, spec: str) -> str:
+        # no random runs among the files (or random's own row): no ratio, no p-value
+        value = r.get(key)
+        return "-" if value is None or math.isnan(value) else format(value, spec)
+
     for r in rows:
-        p_s = "-" if r["engine"] == "random" else f"{r['regret_seen_p']:.2g}"
-        p_c = "-" if r["engine"] == "random" else f"{r['regret_clean_p']:.2g}"
         lines.append(
-            f"| {r['engine']} | {_ms(r['regret_seen'])} | {r['regret_seen_ratio']:.2f} | {p_s} "
-            f"| {_ms(r['regret_clean'])} | {r['regret_clean_ratio']:.2f} | {p_c} "
+            f"| {r['engine']} | {_ms(r['regret_seen'])} | {cell(r, 'regret_seen_ratio', '.2f')} "
+            f"| {cell(r, 'regret_seen_p', '.2g')} | {_ms(r['regret_clean'])} "
+            f"| {cell(r, 'regret_clean_ratio', '.2f')} | {cell(r, 'regret_clean_p', '.2g')} "
             f"| {_ms(r['igd_seen'])} | {_ms(r['igd_clean'])} |"
         )
     return "\n".join(lines)
@@ -652,10 +657,17 @@ def report(paths: Sequence[Path], *, default: str) -> str:
     at which random search reaches the default engine's hypervolume at 128 evaluations."""
     docs = [json.loads(Path(p).read_text()) for p in paths]
     runs: dict[str, dict[int, dict[str, Any]]] = {}
-    for doc in docs:
+    for path, doc in zip(paths, docs, strict=True):
         for name, rs in doc["runs"].items():
             for r in rs:
-                runs.setdefault(name, {})[int(r["seed"])] = r
+                seen = runs.setdefault(name, {})
+                # files may overlap; a seed counts once, and only if its reruns agree (engines are
+                # reproducible, so a difference means different code or settings)
+                if int(r["seed"]) in seen and seen[int(r["seed"])]["scores"] != r["scores"]:
+                    raise SystemExit(
+                        f"{path}: {name} seed {r['seed']} differs from an earlier file"
+                    )
+                seen[int(r["seed"])] = r
     first = docs[0]
     order = [e for e in ENGINES if e in runs]
     scores = {name: [runs[name][s]["scores"] for s in sorted(runs[name])] for name in order}
