@@ -4,6 +4,7 @@ benchmarks/bench_landscape.py): exact fronts, metrics, and the runner through th
 from __future__ import annotations
 
 import itertools
+import json
 import random
 
 import numpy as np
@@ -16,6 +17,7 @@ from benchmarks.bench_landscape import (
     DIGITS_SPACE,
     digits_bench,
     load_calibration,
+    report,
     run_search,
     score_run,
 )
@@ -222,3 +224,50 @@ def test_front_scorer_reference_is_the_widened_nadir() -> None:
     hv = scorer.hypervolume(np.array([0.9]), np.array([0.1]))
     assert hv == pytest.approx((0.9 - scorer.reference[0]) * (scorer.reference[1] - np.log(0.1)))
     assert list(itertools.islice(pareto_indices(front[:, 0], front[:, 1]), 3)) == [0, 1, 2]
+
+
+def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(  # type: ignore[no-untyped-def]
+    digits, tmp_path
+) -> None:
+    def document(seeds: list[int], engines: tuple[str, ...] = ("random", "pymoo")) -> dict:
+        runs = {
+            name: [
+                {
+                    "seed": seed,
+                    "seconds": 0.0,
+                    "stats": {},
+                    "accuracy_tau": [],
+                    "scores": score_run(
+                        run_search(digits, name, seed, 16, population=4, db_dir=tmp_path),
+                        digits.scorers(seed),
+                        [8, 16],
+                    ),
+                }
+                for seed in seeds
+            ]
+            for name in engines
+        }
+        return {
+            "landscape": "digits",
+            "subnets": digits.size,
+            "population": 4,
+            "window": 4,
+            "budgets": [8, 16],
+            "runs": runs,
+        }
+
+    paths = []
+    for name, seeds in (("a", [0, 1]), ("b", [1, 2])):  # seed 1 in both: a rerun, counted once
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(document(seeds)))
+    text = report(paths, default="pymoo")
+    assert "16 evaluations, seeds 3," in text and "| pymoo |" in text and "| random |" in text
+    only = tmp_path / "only.json"  # an engine without random runs: no ratio, no p-value
+    only.write_text(json.dumps(document([0], engines=("pymoo",))))
+    assert "| pymoo |" in report([only], default="pymoo")
+    disagreeing = document([2])
+    disagreeing["runs"]["pymoo"][0]["scores"]["16"]["regret_seen"] += 0.01
+    paths.append(tmp_path / "c.json")
+    paths[-1].write_text(json.dumps(disagreeing))
+    with pytest.raises(SystemExit, match="pymoo seed 2 differs"):
+        report(paths, default="pymoo")
