@@ -109,7 +109,7 @@ def main() -> None:
                     settings=EvalSettings(
                         recal_batches=2, recal_batch_size=64, max_val_images=args.cifar_val_images
                     ),
-                    splits=load_splits(cifar_spec, seed=0),
+                    splits=load_splits(cifar_spec),
                 ),
                 3,
             ),

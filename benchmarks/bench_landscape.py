@@ -372,7 +372,7 @@ def _evaluate_halves(checkpoint: Path, n_subnets: int, seed: int) -> list[dict[s
     space = load_space(DIGITS_SPACE)
     codec = GenomeCodec(space)
     settings = EvalSettings()
-    splits = load_splits(space.dataset, seed=settings.data_seed)
+    splits = load_splits(space.dataset)
     val = splits.val
     perm = torch.randperm(len(val), generator=torch.Generator().manual_seed(1234))
     halves = [perm[: len(val) // 2], perm[len(val) // 2 :]]

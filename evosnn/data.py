@@ -18,7 +18,7 @@ data set's own test set where it has one, otherwise a seeded stratified hold-out
 ever sees ``train`` and ``val``.
 
 Example:
-    >>> splits = load_splits(space.dataset, seed=0)  # doctest: +SKIP
+    >>> splits = load_splits(space.dataset)  # doctest: +SKIP
     >>> images, labels = next(iter_batches(splits.train, 64, shuffle=True))  # doctest: +SKIP
 """
 
@@ -43,13 +43,16 @@ _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
 # ---------------------------------------------------------------------------------------- loading
-def load_splits(spec: DatasetSpec, *, root: str | Path | None = None, seed: int = 0) -> Splits:
+def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
     """Load the data set ``spec`` names; ``root`` overrides ``spec.root``.
+
+    The split follows ``spec.split_seed`` only: a training seed never redraws it.
 
     Raises:
         DataError: the folder is missing or does not have the expected layout.
     """
     folder = Path(root) if root is not None else (Path(spec.root) if spec.root else None)
+    seed = spec.split_seed
     if spec.name == "digits":
         images, labels = _digits()
         train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)

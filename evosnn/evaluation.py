@@ -114,7 +114,8 @@ class EvalSettings:
         max_val_images: evaluate on the first N validation images only (None: all).
         device: torch device.
         seed: which training batches recalibrate BN (fixed, so results are reproducible).
-        data_seed: the seed of the data split (must match supernet training's).
+
+    The data split is the space's (``dataset.split_seed``), the one the supernet was trained on.
     """
 
     recal_batches: int = 4
@@ -123,4 +124,3 @@ class EvalSettings:
     max_val_images: int | None = None
     device: str = "cpu"
     seed: int = 0
-    data_seed: int = 0

@@ -91,11 +91,7 @@ class Evaluator:
         self.energy_model = (
             energy_model if energy_model is not None else EnergyModel.from_spec(self.space.energy)
         )
-        splits = (
-            splits
-            if splits is not None
-            else load_splits(self.space.dataset, root=data_root, seed=settings.data_seed)
-        )
+        splits = splits if splits is not None else load_splits(self.space.dataset, root=data_root)
         val = splits.val
         if settings.max_val_images is not None:
             val = Split(

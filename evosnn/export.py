@@ -194,17 +194,28 @@ def export_study(
     return written
 
 
+def _eval_settings(recorded: dict[str, Any]) -> Any:
+    """The study's evaluation settings. Studies written before the split seed moved into the space
+    also carry ``data_seed`` (never settable, always 0: the space's default ``split_seed``); it and
+    any other key this version does not know are dropped."""
+    from dataclasses import fields
+
+    from evosnn.evaluation import EvalSettings
+
+    known = {f.name for f in fields(EvalSettings)}
+    return EvalSettings(**{k: v for k, v in recorded.items() if k in known})
+
+
 def _weights_evaluator(
     supernet: str | Path, space: SearchSpace, attrs: dict[str, Any], data_root: str | Path | None
 ) -> Any:
-    from evosnn.evaluation import EvalSettings
     from evosnn.evaluator import Evaluator
 
     evaluator = Evaluator(
         supernet,
         space,
         data_root=data_root,
-        settings=EvalSettings(**attrs.get("evaluation", {})),
+        settings=_eval_settings(attrs.get("evaluation", {})),
         energy_target_mj=attrs.get("energy_target_mj"),
     )
     if attrs.get("supernet_sha256") and evaluator.checkpoint_sha256 != attrs["supernet_sha256"]:

@@ -131,7 +131,7 @@ def retrain(
     elif init not in ("scratch", "inherited"):
         raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")
     device = torch.device(settings.device)
-    splits = load_splits(exported.space.dataset, root=data_root, seed=settings.seed)
+    splits = load_splits(exported.space.dataset, root=data_root)
     per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
     torch.manual_seed(settings.seed)  # before building: a scratch run's initial weights follow it
     model = build_standalone(exported.config, exported.space).to(device)

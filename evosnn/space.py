@@ -70,6 +70,10 @@ class DatasetSpec(_Strict):
     test_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.2
     #: Number of images of the ``synthetic`` data set.
     synthetic_size: Annotated[int, Field(ge=20, le=1_000_000)] = 600
+    #: Seed of the train/validation(/test) split (and of the ``synthetic`` images). It belongs to
+    #: the space, not to a command: supernet training, the search and retraining with any
+    #: ``--seed`` must see one split, or validation would hold images the supernet trained on.
+    split_seed: Annotated[int, Field(ge=0)] = 0
 
     @model_validator(mode="after")
     def _geometry(self) -> DatasetSpec:

@@ -18,14 +18,14 @@ from supernet.batches import augment, iter_batches, normalize
 
 def test_digits_splits_are_deterministic_disjoint_and_stratified() -> None:
     spec = DatasetSpec(name="digits", image_size=16, channels=1, num_classes=10)
-    a = load_splits(spec, seed=0)
-    b = load_splits(spec, seed=0)
+    a = load_splits(spec)
+    b = load_splits(spec)
     assert torch.equal(a.val.images, b.val.images) and torch.equal(a.test.labels, b.test.labels)
     assert len(a.train) + len(a.val) + len(a.test) == 1797
     assert a.train.images.shape[1:] == (1, 16, 16) and a.train.images.dtype == torch.uint8
     assert len(a.test) == pytest.approx(0.2 * 1797, abs=10)
     assert torch.bincount(a.val.labels, minlength=10).min() >= 20
-    c = load_splits(spec, seed=1)
+    c = load_splits(spec.model_copy(update={"split_seed": 1}))
     assert not torch.equal(a.val.labels, c.val.labels) or not torch.equal(
         a.val.images, c.val.images
     )
@@ -35,7 +35,7 @@ def test_batches_and_normalisation() -> None:
     spec = DatasetSpec(
         name="synthetic", image_size=8, channels=3, num_classes=4, synthetic_size=100
     )
-    splits = load_splits(spec, seed=0)
+    splits = load_splits(spec)
     batches = list(iter_batches(splits.train, 16))
     assert sum(len(y) for _, y in batches) == len(splits.train)
     x = normalize(splits.train.images, splits.mean, splits.std)

@@ -69,7 +69,7 @@ def test_exported_weights_reproduce_the_searched_accuracy(
             num_classes=data.num_classes,
         )
         model.load_state_dict(torch.load(exported.weights_path, weights_only=True))
-        splits = load_splits(data, seed=0)
+        splits = load_splits(data)
         correct, total, _ = count_correct(model.eval(), splits.val, splits.mean, splits.std)
         assert (correct, total) == (exported.metrics["correct"], exported.metrics["total"])
         assert (

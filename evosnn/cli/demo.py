@@ -72,7 +72,7 @@ class Demo(Command):
             if checkpoint.is_file() and load_checkpoint(checkpoint).get("status") == "complete":
                 log.info("%s is already trained; skipping supernet training", checkpoint)
             else:
-                splits = load_splits(space.dataset, seed=args.seed)
+                splits = load_splits(space.dataset)
                 train_supernet_for(
                     space, splits, out, TrainSettings(seed=args.seed), resume=checkpoint.is_file()
                 )

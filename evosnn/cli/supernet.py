@@ -60,7 +60,7 @@ class SupernetTrain(Command):
             device=args.device,
             amp=args.amp,
         )
-        splits = load_splits(space.dataset, root=args.data, seed=args.seed)  # fails before training
+        splits = load_splits(space.dataset, root=args.data)  # fails before training
         log.info(
             "data %s: %d train / %d val / %d test images",
             space.dataset.name,

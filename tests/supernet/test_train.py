@@ -24,7 +24,7 @@ SETTINGS = TrainSettings(epochs=2, batch_size=32, lr=3e-3, warmup_epochs=1, reca
 @pytest.fixture(scope="module")
 def splits() -> Any:
     space = SearchSpace.from_dict(tiny_dict())
-    return load_splits(space.dataset, seed=0)
+    return load_splits(space.dataset)
 
 
 def interrupt_at(target: int) -> Any:
