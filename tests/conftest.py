@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,13 @@ import pytest
 import yaml
 
 from evosnn.space import SearchSpace, load_space
+
+# Ray starts its workers at nice 15. On a machine kept busy at normal priority (another job, or
+# the CPU hog the fault tests are proven under) those workers then get a few percent of a core
+# and one suite run takes hours. The tests check behaviour, not scheduling priority, so the
+# suite's Ray workers (and those of the CLI subprocesses, which inherit this environment)
+# compete at the normal level. Set before any test starts Ray.
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACES = ROOT / "search_spaces"
