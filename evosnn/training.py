@@ -6,6 +6,12 @@ probes validated after each epoch (largest and smallest subnets), the data set's
 the metadata stored in the checkpoint (the space itself). It also checks that a resumed checkpoint
 was trained for the same space.
 
+:func:`train_supernet_parallel` runs the same training data-parallel on Ray Train workers
+(:mod:`workers.train`); each worker runs :func:`supernet_rank`. ``settings.batch_size`` is the
+global batch in both, so N workers train the weights one process would (BatchNorm normalises over
+each worker's part; see :mod:`supernet.parallel`), and checkpoints move freely between worker
+counts.
+
 Example:
     >>> result = train_supernet_for(space, splits, Path("runs/demo"), TrainSettings(epochs=2))  # doctest: +SKIP
 """
@@ -18,16 +24,27 @@ from pathlib import Path
 from typing import Any
 
 from evosnn.config import SubnetConfig
-from evosnn.errors import CheckpointError
+from evosnn.data import load_splits
+from evosnn.errors import CheckpointError, EvosnnError
 from evosnn.genome import GenomeCodec
 from evosnn.models import build_supernet, checkpoint_space
 from evosnn.space import SearchSpace
 from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint
+from supernet.fit import steps_per_epoch
+from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings, resumed_settings
 from supernet.train import CHECKPOINT_NAME, Sampler, train_supernet
+from workers.train import Rank, run_data_parallel
 
-__all__ = ["augmentation_for", "probes_for", "sampler_for", "train_supernet_for"]
+__all__ = [
+    "augmentation_for",
+    "probes_for",
+    "sampler_for",
+    "supernet_rank",
+    "train_supernet_for",
+    "train_supernet_parallel",
+]
 
 
 def augmentation_for(space: SearchSpace) -> tuple[int, bool]:
@@ -89,12 +106,16 @@ def train_supernet_for(
     resume: bool = False,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    micro_batches: int = 1,
 ) -> dict[str, Any]:
     """Train the supernet of ``space`` and write ``out_dir/supernet.pt``; return the final checkpoint.
 
     With ``resume``, continue from ``out_dir/supernet.pt`` with its stored settings (``settings`` is
     ignored except for ``device``). Without it, an existing checkpoint is never overwritten.
-    ``on_step(step, loss)`` is called after every optimizer step.
+    ``on_step(step, loss)`` is called after every optimizer step. ``micro_batches`` splits each
+    batch into that many forward/backward passes whose gradients are averaged (BatchNorm then
+    normalises over each part, as it does on separate workers: ``micro_batches=N`` trains the
+    weights :func:`train_supernet_parallel` trains with N workers).
 
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
@@ -102,13 +123,38 @@ def train_supernet_for(
         CheckpointError: resume from a missing checkpoint, or one trained for another space.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
-    state: dict[str, Any] | None = None
-    if resume:
-        state = load_checkpoint(path, map_location="cpu")
-        stored = checkpoint_space(state, path)
-        if stored.to_dict() != space.to_dict():
-            raise CheckpointError(f"{path}: trained for another search space ({stored.name!r})")
+    state = _resumable(space, path) if resume else None
+    if state is not None:
         settings = resumed_settings(state, settings)
+    return _train(
+        space,
+        splits,
+        path,
+        settings,
+        state,
+        progress=progress,
+        on_step=on_step,
+        parallel=DataParallel(micro_batches=micro_batches),
+    )
+
+
+def _resumable(space: SearchSpace, path: Path) -> dict[str, Any]:
+    """The checkpoint at ``path``, checked to be one of ``space``'s supernet."""
+    state = load_checkpoint(path, map_location="cpu")
+    stored = checkpoint_space(state, path)
+    if stored.to_dict() != space.to_dict():
+        raise CheckpointError(f"{path}: trained for another search space ({stored.name!r})")
+    return state
+
+
+def _train(
+    space: SearchSpace,
+    splits: Splits,
+    path: Path,
+    settings: TrainSettings,
+    state: dict[str, Any] | None,
+    **kwargs: Any,
+) -> dict[str, Any]:
     shift, flip = augmentation_for(space)
     return train_supernet(
         lambda: build_supernet(space),
@@ -121,6 +167,120 @@ def train_supernet_for(
         shift=shift,
         flip=flip,
         resume_from=state,
+        **kwargs,
+    )
+
+
+def train_supernet_parallel(
+    space: SearchSpace,
+    out_dir: str | Path,
+    settings: TrainSettings,
+    *,
+    workers: int,
+    threads: int,
+    data_root: str | Path | None = None,
+    gpus_per_worker: float = 0.0,
+    resume: bool = False,
+    max_failures: int = 2,
+    ray_address: str | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train the supernet of ``space`` on ``workers`` Ray Train workers; return the final checkpoint.
+
+    The same run as :func:`train_supernet_for` (``settings.batch_size`` is the global batch), in
+    ``workers`` processes that each train on their part of every batch. Rank 0 writes
+    ``out_dir/supernet.pt`` after every epoch; a group whose worker died is restarted up to
+    ``max_failures`` times and continues from it, and so does a re-run with ``resume`` after the
+    driver was killed, with any number of workers (or one process). Each worker loads the data
+    itself (``data_root`` must exist on every node), and on several machines ``out_dir`` must be
+    a folder every node sees (Ray Train keeps its run in ``out_dir/ray-train``).
+
+    Raises:
+        EvosnnError: the cluster lacks the resources, the batch does not split over the workers,
+            a worker's node lacks the data (the message names node and folder).
+        TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
+        CheckpointError: resume from a missing checkpoint or one of another space; an existing
+            checkpoint without ``resume``.
+    """
+    out = Path(out_dir).resolve()
+    path = out / CHECKPOINT_NAME
+    state = _resumable(space, path) if resume else None
+    if state is not None:
+        settings = resumed_settings(state, settings)
+        if state.get("status") == "complete":
+            return state
+    elif path.exists():
+        raise CheckpointError(
+            f"{path} already exists; pass --resume to continue it, or choose another --out"
+        )
+    DataParallel(world=workers).check_batch(settings.batch_size)
+    if gpus_per_worker > 0 and settings.device == "cpu":
+        settings = TrainSettings.from_dict({**settings.to_dict(), "device": "cuda"})
+    run_data_parallel(
+        supernet_rank,
+        {
+            "space": space.to_dict(),
+            "settings": settings.to_dict(),
+            "data_root": None if data_root is None else str(Path(data_root).resolve()),
+            "path": str(path),
+        },
+        workers=workers,
+        threads=threads,
+        storage=out,
+        gpus_per_worker=gpus_per_worker,
+        max_failures=max_failures,
+        ray_address=ray_address,
         progress=progress,
+        desc="supernet",
+    )
+    return load_checkpoint(path, map_location="cpu")
+
+
+def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
+    """One Ray Train worker of :func:`train_supernet_parallel` (``torch.distributed`` is set up).
+
+    Every rank loads the data itself; the ranks agree that all have it before training (so a
+    node without the data folder stops the run with its name, instead of leaving the others
+    waiting). Rank 0 reads ``config["path"]`` if it exists (a resumed run, or this run's group
+    restarted after a worker died) and gives it to the others, so only rank 0 needs the file.
+    """
+    space = SearchSpace.from_dict(config["space"])
+    parallel = DataParallel(rank=rank.rank, world=rank.world)
+    try:
+        splits: Splits | None = load_splits(space.dataset, root=config["data_root"])
+        problem = None
+    except EvosnnError as exc:
+        splits, problem = None, f"on node {rank.node}: {exc}"
+    problems = [p for p in parallel.gather(problem) if p]
+    if problems or splits is None:
+        raise EvosnnError(problems[0] if problems else "no data")
+    path = Path(config["path"])
+    state = None
+    if parallel.main and path.exists():
+        state = _resumable(space, path)
+    state = parallel.share(state)
+    settings = TrainSettings.from_dict({**config["settings"], "device": rank.device})
+    if state is not None:
+        settings = resumed_settings(state, settings)
+        if state.get("status") == "complete":
+            return
+    per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
+    rank.begin(settings.epochs * per_epoch, int(state["step"]) if state is not None else 0)
+
+    def on_step(step: int, loss: float) -> None:
+        rank.progress(step, loss)
+
+    def on_epoch(record: dict[str, Any]) -> None:
+        rank.epoch({**record, "comm_seconds": parallel.comm_seconds})
+
+    _train(
+        space,
+        splits,
+        path,
+        settings,
+        state,
+        progress=False,
         on_step=on_step,
+        on_epoch=on_epoch,
+        parallel=parallel,
     )

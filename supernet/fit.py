@@ -13,7 +13,10 @@ in as callables and share everything else here:
   without writing, so the last good checkpoint is left untouched;
 * Ctrl-C: the first SIGINT finishes the step, writes an ``"interrupted"`` checkpoint and raises
   :class:`TrainingInterrupted`; a second one interrupts at once;
-* a progress bar (off when stderr is not a terminal) and one log line per epoch.
+* a progress bar (off when stderr is not a terminal) and one log line per epoch;
+* data parallelism (:mod:`supernet.parallel`): with a :class:`DataParallel` layout each rank trains
+  on its slice of the global batch and gradients are averaged, so N ranks train the same weights as
+  one process; rank 0 alone validates, writes checkpoints and shows progress.
 
 Example:
     >>> state = fit(model, optimizer, scheduler, splits.train, settings, mean=splits.mean,
@@ -40,6 +43,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from evosnn.errors import EvosnnError
 from supernet.batches import Split, augment, iter_batches, normalize
+from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings
 
 __all__ = [
@@ -180,6 +184,7 @@ def fit(
     on_step: Callable[[int, float], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     desc: str = "train",
+    parallel: DataParallel | None = None,
 ) -> FitState:
     """Train ``model`` on ``train`` until ``settings.epochs`` epochs are finished; return the state.
 
@@ -201,12 +206,20 @@ def fit(
         on_step: ``on_step(step, loss)`` after every optimizer step.
         on_epoch: called with the epoch's record after its checkpoint is written.
         desc: the progress bar's and log lines' label.
+        parallel: this process's part of a data-parallel run (default: one process, whole
+            batches). ``settings.batch_size`` is the global batch; ``end_epoch``,
+            ``checkpoint``, ``on_step`` and ``on_epoch`` run on rank 0 only, and rank 0's epoch
+            record is shared with the other ranks.
 
     Raises:
         TrainingDiverged: NaN/inf loss (nothing written; the last good checkpoint is untouched).
-        TrainingInterrupted: Ctrl-C (an ``"interrupted"`` checkpoint was written first).
+        TrainingInterrupted: Ctrl-C (an ``"interrupted"`` checkpoint was written first; one
+            process only: ranks of a data-parallel run are stopped by their launcher).
+        EvosnnError: the batch does not split evenly over ``parallel``'s parts.
     """
     state = state if state is not None else FitState()
+    parallel = parallel if parallel is not None else DataParallel()
+    parallel.check_batch(settings.batch_size)
     per_epoch = steps_per_epoch(len(train), settings.batch_size)
     total = settings.epochs * per_epoch
     if not len(state.history) * per_epoch <= state.step <= (len(state.history) + 1) * per_epoch:
@@ -217,7 +230,7 @@ def fit(
     bar = tqdm(
         total=total,
         initial=state.step,
-        disable=None if progress else True,
+        disable=None if progress and parallel.main else True,
         unit="step",
         desc=desc,
     )
@@ -240,10 +253,14 @@ def fit(
                     if shift or flip:
                         gen = torch.Generator().manual_seed(step_seed(settings.seed, step))
                         images = augment(images, shift=shift, flip=flip, generator=gen)
-                    x = normalize(images.to(device), mean, std)
-                    y = labels.to(device)
                     optimizer.zero_grad(set_to_none=True)
-                    value = float(step_loss(x, y, step))
+
+                    def run(part: torch.Tensor, part_labels: torch.Tensor, at: int = step) -> Any:
+                        x = normalize(part.to(device), mean, std)
+                        return step_loss(x, part_labels.to(device), at)
+
+                    loss_sum = parallel.backward(model, images, labels, run)
+                    value = parallel.average(model, loss_sum)  # the same on every rank
                     if not math.isfinite(value):
                         raise TrainingDiverged(
                             f"loss became {value} at step {step} (epoch {epoch + 1}); stopped "
@@ -261,8 +278,8 @@ def fit(
                     scheduler.step()
                     state.step += 1
                     losses.append(value)
-                    seen += len(y)
-                    if on_step is not None:
+                    seen += len(labels)
+                    if on_step is not None and parallel.main:
                         on_step(state.step, value)
                     bar.update(1)
                     bar.set_postfix(
@@ -270,7 +287,7 @@ def fit(
                         lr=f"{scheduler.get_last_lr()[0]:.2e}",
                         img_s=f"{seen / (time.perf_counter() - started):.0f}",
                     )
-                    if sigint["stop"]:
+                    if sigint["stop"] and parallel.world == 1:
                         bar.close()
                         checkpoint("interrupted", state)
                         raise TrainingInterrupted(
@@ -285,14 +302,19 @@ def fit(
                     started=started,
                     final=epoch + 1 == settings.epochs,
                 )
-                record = end_epoch(end)
+                record = parallel.share(end_epoch(end) if parallel.main else None)
                 state.history.append(record)
-                log.info(
-                    "%s epoch %d/%d  %s", desc, end.epoch, settings.epochs, _describe(end, record)
-                )
-                checkpoint("complete" if end.final else "in-progress", state)
-                if on_epoch is not None:
-                    on_epoch(record)
+                if parallel.main:
+                    log.info(
+                        "%s epoch %d/%d  %s",
+                        desc,
+                        end.epoch,
+                        settings.epochs,
+                        _describe(end, record),
+                    )
+                    checkpoint("complete" if end.final else "in-progress", state)
+                    if on_epoch is not None:
+                        on_epoch(record)
     finally:
         bar.close()
     return state

@@ -37,6 +37,7 @@ from supernet.fit import (
     steps_per_epoch,
 )
 from supernet.model import SpikformerSupernet
+from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings, make_optimizer, resumed_settings
 from supernet.validate import count_correct, preserved_bn, recalibrate_on_split
 
@@ -115,6 +116,8 @@ def train_supernet(
     resume_from: Mapping[str, Any] | None = None,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    parallel: DataParallel | None = None,
 ) -> dict[str, Any]:
     """Train a supernet and write its checkpoint to ``path``; return the final checkpoint.
 
@@ -133,12 +136,18 @@ def train_supernet(
             overwritten.
         progress: show a progress bar.
         on_step: ``on_step(step, loss)`` after every optimizer step.
+        on_epoch: called with every epoch's record after its checkpoint is written.
+        parallel: this process's part of a data-parallel run (see :mod:`supernet.parallel`):
+            ``settings.batch_size`` stays the global batch; rank 0 alone validates and writes
+            ``path`` (the other ranks return an empty dict). Every rank must be given the same
+            ``resume_from``.
 
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
         CheckpointError: ``path`` exists and nothing is resumed.
     """
+    parallel = parallel if parallel is not None else DataParallel()
     path = Path(path)
     clash = sorted(_RESERVED & set(metadata))
     if clash:
@@ -150,7 +159,7 @@ def train_supernet(
                 "%s is already complete (%d epochs); nothing to do", path, resume_from["epoch"]
             )
             return dict(resume_from)
-    elif path.exists():
+    elif path.exists() and parallel.main:
         raise CheckpointError(
             f"{path} already exists; pass --resume to continue it, or choose another --out"
         )
@@ -240,8 +249,10 @@ def train_supernet(
         scaler=scaler,
         progress=progress,
         on_step=on_step,
+        on_epoch=on_epoch,
         desc="supernet",
+        parallel=parallel,
     )
-    if not written:  # resumed a finished run that was not marked complete
+    if not written and parallel.main:  # resumed a finished run that was not marked complete
         checkpoint("complete", state)
     return written

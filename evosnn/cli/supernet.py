@@ -6,7 +6,13 @@ import argparse
 import logging
 from pathlib import Path
 
-from evosnn.cli._args import add_data, add_recipe, add_seed, non_negative_int
+from evosnn.cli._args import (
+    add_data,
+    add_ray_address,
+    add_recipe,
+    add_seed,
+    non_negative_int,
+)
 from evosnn.cli._command import Command
 
 __all__ = ["SupernetTrain"]
@@ -32,25 +38,45 @@ class SupernetTrain(Command):
         add_seed(parser)
         parser.add_argument("--amp", action="store_true", help="mixed precision")
         parser.add_argument(
+            "--threads",
+            type=non_negative_int,
+            default=0,
+            help="CPU threads for torch, per worker with --workers (0: torch's default; with "
+            "--workers, this machine's cores shared out)",
+        )
+        parser.add_argument("--resume", action="store_true", help="continue OUT/supernet.pt")
+        group = parser.add_argument_group(
+            "data-parallel training on Ray Train",
+            "the global batch (--batch-size) is split over the workers; rank 0 writes "
+            "OUT/supernet.pt, which resumes with any number of workers",
+        )
+        group.add_argument(
             "--workers",
             type=non_negative_int,
             default=0,
-            help="CPU threads for torch (0: torch's default)",
+            help="Ray Train worker processes (0: train in this process, without Ray)",
         )
-        parser.add_argument("--resume", action="store_true", help="continue OUT/supernet.pt")
+        add_ray_address(group)
+        group.add_argument(
+            "--gpus-per-worker", type=float, default=0.0, help="GPUs per worker (NCCL when > 0)"
+        )
+        group.add_argument(
+            "--max-failures",
+            type=non_negative_int,
+            default=2,
+            help="restarts of the worker group after a worker dies (default 2)",
+        )
 
     def run(self, args: argparse.Namespace) -> int:
         import torch
 
         from evosnn.data import load_splits
         from evosnn.space import load_space
-        from evosnn.training import train_supernet_for
+        from evosnn.training import train_supernet_for, train_supernet_parallel
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME
 
         space = load_space(args.space)
-        if args.workers:
-            torch.set_num_threads(args.workers)
         settings = TrainSettings(
             epochs=args.epochs,
             batch_size=args.batch_size,
@@ -60,15 +86,33 @@ class SupernetTrain(Command):
             device=args.device,
             amp=args.amp,
         )
-        splits = load_splits(space.dataset, root=args.data)  # fails before training
-        log.info(
-            "data %s: %d train / %d val / %d test images",
-            space.dataset.name,
-            len(splits.train),
-            len(splits.val),
-            len(splits.test),
-        )
-        result = train_supernet_for(space, splits, args.out, settings, resume=args.resume)
+        if args.workers:
+            from workers.train import default_threads
+
+            result = train_supernet_parallel(
+                space,
+                args.out,
+                settings,
+                workers=args.workers,
+                threads=args.threads or default_threads(args.workers),
+                data_root=args.data,
+                gpus_per_worker=args.gpus_per_worker,
+                resume=args.resume,
+                max_failures=args.max_failures,
+                ray_address=args.ray_address,
+            )
+        else:
+            if args.threads:
+                torch.set_num_threads(args.threads)
+            splits = load_splits(space.dataset, root=args.data)  # fails before training
+            log.info(
+                "data %s: %d train / %d val / %d test images",
+                space.dataset.name,
+                len(splits.train),
+                len(splits.val),
+                len(splits.test),
+            )
+            result = train_supernet_for(space, splits, args.out, settings, resume=args.resume)
         last = result["metrics"][-1] if result["metrics"] else {}
         print(
             f"supernet written to {args.out / CHECKPOINT_NAME} "

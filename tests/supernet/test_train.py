@@ -151,7 +151,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
     def command(out: Path, *extra: str) -> list[str]:
         return [
             sys.executable, "-m", "evosnn.cli", "supernet", "train", "--space", str(space_file),
-            "--out", str(out), "--epochs", "4", "--batch-size", "16", "--workers", "1", *extra,
+            "--out", str(out), "--epochs", "4", "--batch-size", "16", "--threads", "1", *extra,
         ]  # fmt: skip
 
     killed = tmp_path / "killed"

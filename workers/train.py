@@ -1,0 +1,249 @@
+"""Data-parallel training on Ray Train: a ``TorchTrainer`` whose workers run an injected loop.
+
+The training itself is the application's: a picklable ``loop(config, rank)`` (e.g.
+:func:`evosnn.training.supernet_rank`; Ray pickles it by reference, so its module is imported on
+the workers) that trains with ``torch.distributed`` already initialised (gloo on CPU, NCCL on
+GPU) and reports through its :class:`Rank`. This module runs it on ``workers`` Ray Train workers:
+
+* **resources first**: more workers, CPUs or GPUs than the cluster has is one clear error before
+  anything starts (Ray would otherwise wait for them forever);
+* **faults**: a worker process that dies makes Ray Train restart the whole group, up to
+  ``max_failures`` times (``FailureConfig``); the loop resumes from its own last checkpoint;
+* **bad input is not retried**: an :class:`~evosnn.errors.EvosnnError` the loop raises (the same
+  on every rank, e.g. a missing data folder or a diverged loss) ends the run and is raised again
+  here, in the driver, as it was raised on the worker;
+* **progress**: rank 0 sends its steps and epoch records to the driver, which shows a progress
+  bar (or, when stderr is not a terminal, one log line per epoch).
+
+Example:
+    >>> run_data_parallel(supernet_rank, config, workers=2, threads=1,
+    ...                   storage=Path("runs/x"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from evosnn.errors import EvosnnError
+
+__all__ = ["Rank", "RankLoop", "default_threads", "run_data_parallel"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds between two progress messages from rank 0.
+_PROGRESS_EVERY_S = 0.5
+
+
+@dataclass
+class Rank:
+    """What a worker's loop knows about its place in the group, and how it reports to the driver.
+
+    Attributes:
+        rank, world: this worker's index and the group's size (``torch.distributed`` is set up).
+        node: the IP address of the node it runs on (for error messages).
+        device: the torch device to train on (``cpu`` or this worker's ``cuda:N``).
+        threads: CPU threads torch uses here (already set).
+    """
+
+    rank: int
+    world: int
+    node: str
+    device: str
+    threads: int
+    events: Any = None
+    _last: float = 0.0
+
+    def begin(self, total_steps: int, step: int) -> None:
+        """Rank 0: the run's length in optimizer steps and the step it starts from."""
+        if self.rank == 0 and self.events is not None:
+            self.events.put(("begin", total_steps, step))
+
+    def progress(self, step: int, loss: float) -> None:
+        """Rank 0: the optimizer steps taken so far and the last loss (throttled)."""
+        now = time.monotonic()
+        if self.rank == 0 and self.events is not None and now - self._last >= _PROGRESS_EVERY_S:
+            self._last = now
+            self.events.put(("step", step, loss))
+
+    def epoch(self, record: dict[str, Any]) -> None:
+        """Rank 0: a finished epoch's record (logged by the driver)."""
+        if self.rank == 0 and self.events is not None:
+            self.events.put(("epoch", record))
+
+
+#: ``loop(config, rank)``: the training run on every worker.
+RankLoop = Callable[[dict[str, Any], Rank], None]
+
+
+def _worker(train_config: dict[str, Any]) -> None:
+    """The Ray Train worker: set threads, describe the rank, run the loop, hand back bad input."""
+    import ray
+    import ray.train
+    import ray.train.torch
+    import torch
+
+    threads = int(train_config["threads"])
+    torch.set_num_threads(threads)
+    context = ray.train.get_context()
+    rank = Rank(
+        rank=context.get_world_rank(),
+        world=context.get_world_size(),
+        node=ray.util.get_node_ip_address(),
+        device=str(ray.train.torch.get_device()),
+        threads=threads,
+        events=train_config["events"],
+    )
+    try:
+        train_config["loop"](train_config["config"], rank)
+    except EvosnnError as exc:  # bad input: raised alike on every rank; not worth a retry
+        if rank.rank == 0:
+            train_config["events"].put(("error", exc))
+
+
+def _check_resources(workers: int, threads: int, gpus_per_worker: float) -> None:
+    import ray
+
+    have = ray.cluster_resources()
+    need = {"CPU": workers * threads, "GPU": workers * gpus_per_worker}
+    for name, amount in need.items():
+        if amount > have.get(name, 0):
+            raise EvosnnError(
+                f"{workers} worker(s) need {amount:g} {name}(s) in all "
+                f"({threads} thread(s) and {gpus_per_worker:g} GPU(s) each) but the Ray cluster has "
+                f"{have.get(name, 0):g}; use fewer --workers, --threads or --gpus-per-worker"
+            )
+
+
+def run_data_parallel(
+    loop: RankLoop,
+    config: dict[str, Any],
+    *,
+    workers: int,
+    threads: int,
+    storage: Path,
+    gpus_per_worker: float = 0.0,
+    max_failures: int = 2,
+    ray_address: str | None = None,
+    progress: bool = True,
+    desc: str = "train",
+    name: str = "ray-train",
+) -> None:
+    """Run ``loop(config, rank)`` on ``workers`` Ray Train workers until every rank returns.
+
+    Args:
+        loop: the picklable training (see the module docstring).
+        config: handed to ``loop`` on every worker (picklable plain data).
+        workers: the number of worker processes (ranks).
+        threads: CPUs reserved and torch threads used by each worker.
+        storage: where Ray Train keeps its run (``storage/name``); on several machines, a folder
+            every node sees.
+        gpus_per_worker: GPUs per worker (NCCL instead of gloo when above 0).
+        max_failures: how often a group whose worker died is restarted.
+        ray_address: a Ray cluster to join; None starts a local instance.
+        progress: show a progress bar.
+        desc: the progress bar's label.
+
+    Raises:
+        EvosnnError: the cluster lacks the resources, or the loop raised an ``EvosnnError``
+            (raised again here as it was), or the group failed more than ``max_failures`` times.
+    """
+    import ray.train
+    from ray.train.torch import TorchTrainer
+    from ray.util.queue import Queue
+
+    from workers.cluster import connect
+
+    if workers < 1 or threads < 1 or gpus_per_worker < 0:
+        raise EvosnnError("--workers and --threads must be at least 1, --gpus-per-worker >= 0")
+    connect(ray_address, num_cpus=None)
+    _check_resources(workers, threads, gpus_per_worker)
+    events = Queue()
+    use_gpu = gpus_per_worker > 0
+    trainer = TorchTrainer(
+        _worker,
+        train_loop_config={"loop": loop, "config": config, "events": events, "threads": threads},
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=workers,
+            use_gpu=use_gpu,
+            resources_per_worker={"CPU": threads, **({"GPU": gpus_per_worker} if use_gpu else {})},
+        ),
+        run_config=ray.train.RunConfig(
+            name=name,
+            storage_path=str(Path(storage).resolve()),
+            failure_config=ray.train.FailureConfig(max_failures=max_failures),
+        ),
+    )
+    outcome: dict[str, BaseException] = {}
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=fit, name="ray-train-fit", daemon=True)
+    runner.start()
+    failure: EvosnnError | None = None
+    bar = tqdm(
+        total=None,
+        disable=None if progress else True,
+        unit="step",
+        desc=desc,
+    )
+    try:
+        while runner.is_alive() or not events.empty():
+            try:
+                event = events.get(timeout=0.5)
+            except queue.Empty:  # ray.util.queue raises the standard library's Empty
+                continue
+            if event[0] == "begin":
+                bar.reset(total=event[1])
+                bar.update(event[2])
+            elif event[0] == "step":
+                bar.update(event[1] - bar.n)
+                bar.set_postfix(loss=f"{event[2]:.3f}")
+            elif event[0] == "epoch":
+                record = event[1]
+                bar.update(int(record.get("step", bar.n)) - bar.n)
+                log.info("%s epoch %s: %s", desc, record.get("epoch"), _brief(record))
+            elif event[0] == "error":
+                failure = event[1]
+    finally:
+        bar.close()
+        runner.join()
+        events.shutdown()
+    if failure is not None:
+        raise failure
+    error = outcome.get("error")
+    if error is not None:
+        raise EvosnnError(
+            f"data-parallel training failed after {max_failures} restart(s): {_first_line(error)}"
+        ) from error
+
+
+def _brief(record: dict[str, Any]) -> str:
+    return "  ".join(
+        f"{key} {100 * value:.2f}%" if "acc" in key else f"{key} {value:.4g}"
+        for key, value in record.items()
+        if isinstance(value, float)
+    )
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0][:300]
+
+
+def default_threads(workers: int) -> int:
+    """Threads per worker on this machine: its cores shared out, at least one each."""
+    return max(1, (os.cpu_count() or 1) // workers)
