@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_lif
 	$(BIN)/python -m benchmarks.bench_evaluate --supernet $(SUPERNET)
 	$(BIN)/python -m benchmarks.bench_search --supernet $(SUPERNET)
+	$(BIN)/python -m benchmarks.bench_train speed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -184,6 +185,7 @@ def train_supernet_parallel(
     max_failures: int = 2,
     ray_address: str | None = None,
     progress: bool = True,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train the supernet of ``space`` on ``workers`` Ray Train workers; return the final checkpoint.
 
@@ -194,6 +196,10 @@ def train_supernet_parallel(
     driver was killed, with any number of workers (or one process). Each worker loads the data
     itself (``data_root`` must exist on every node), and on several machines ``out_dir`` must be
     a folder every node sees (Ray Train keeps its run in ``out_dir/ray-train``).
+
+    ``on_epoch`` gets rank 0's record of every epoch, here in the driver, with the time rank 0
+    spent in training steps (``train_seconds`` over ``timed_steps``; steps across an epoch's end
+    are not timed) and in the gradient all-reduce (``comm_seconds``), both summed over the run.
 
     Raises:
         EvosnnError: the cluster lacks the resources, the batch does not split over the workers,
@@ -232,6 +238,7 @@ def train_supernet_parallel(
         ray_address=ray_address,
         progress=progress,
         desc="supernet",
+        on_epoch=on_epoch,
     )
     return load_checkpoint(path, map_location="cpu")
 
@@ -267,11 +274,25 @@ def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
     per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
     rank.begin(settings.epochs * per_epoch, int(state["step"]) if state is not None else 0)
 
+    timing = {"last": 0.0, "seconds": 0.0, "steps": 0}
+
     def on_step(step: int, loss: float) -> None:
+        now = time.perf_counter()
+        if step > 1 and (step - 1) % per_epoch:  # not across an epoch's end (validation)
+            timing["seconds"] += now - timing["last"]
+            timing["steps"] += 1
+        timing["last"] = now
         rank.progress(step, loss)
 
     def on_epoch(record: dict[str, Any]) -> None:
-        rank.epoch({**record, "comm_seconds": parallel.comm_seconds})
+        rank.epoch(
+            {
+                **record,
+                "train_seconds": timing["seconds"],
+                "timed_steps": timing["steps"],
+                "comm_seconds": parallel.comm_seconds,
+            }
+        )
 
     _train(
         space,

@@ -49,7 +49,8 @@ class DataParallel:
         rank: this process's index in the group (0 writes checkpoints and validates).
         world: processes in the group; above 1, ``torch.distributed`` must be initialised.
         micro_batches: forward/backward passes per rank and step (gradient accumulation).
-        comm_seconds: time spent in collectives so far (for the communication share).
+        comm_seconds: time spent in the gradient all-reduce so far, waiting for the other ranks
+            included (for the communication share).
     """
 
     rank: int = 0
@@ -164,9 +165,7 @@ class DataParallel:
         import torch.distributed as dist
 
         box = [obj]
-        started = time.perf_counter()
         dist.broadcast_object_list(box, src=0)
-        self.comm_seconds += time.perf_counter() - started
         return box[0]
 
     def gather(self, obj: Any) -> list[Any]:

@@ -137,6 +137,7 @@ def run_data_parallel(
     progress: bool = True,
     desc: str = "train",
     name: str = "ray-train",
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """Run ``loop(config, rank)`` on ``workers`` Ray Train workers until every rank returns.
 
@@ -152,6 +153,8 @@ def run_data_parallel(
         ray_address: a Ray cluster to join; None starts a local instance.
         progress: show a progress bar.
         desc: the progress bar's label.
+        name: the run's folder under ``storage``.
+        on_epoch: called in the driver with every epoch record rank 0 sends.
 
     Raises:
         EvosnnError: the cluster lacks the resources, or the loop raised an ``EvosnnError``
@@ -216,6 +219,8 @@ def run_data_parallel(
                 record = event[1]
                 bar.update(int(record.get("step", bar.n)) - bar.n)
                 log.info("%s epoch %s: %s", desc, record.get("epoch"), _brief(record))
+                if on_epoch is not None:
+                    on_epoch(record)
             elif event[0] == "error":
                 failure = event[1]
     finally:
