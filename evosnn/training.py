@@ -32,7 +32,7 @@ from evosnn.models import build_supernet, checkpoint_space
 from evosnn.space import SearchSpace
 from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint
-from supernet.fit import steps_per_epoch
+from supernet.fit import TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings, resumed_settings
 from supernet.train import CHECKPOINT_NAME, Sampler, train_supernet
@@ -205,6 +205,7 @@ def train_supernet_parallel(
         EvosnnError: the cluster lacks the resources, the batch does not split over the workers,
             a worker's node lacks the data (the message names node and folder).
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
+        TrainingInterrupted: Ctrl-C (the workers stop; the last epoch's checkpoint is kept).
         CheckpointError: resume from a missing checkpoint or one of another space; an existing
             checkpoint without ``resume``.
     """
@@ -222,24 +223,28 @@ def train_supernet_parallel(
     DataParallel(world=workers).check_batch(settings.batch_size)
     if gpus_per_worker > 0 and settings.device == "cpu":
         settings = TrainSettings.from_dict({**settings.to_dict(), "device": "cuda"})
-    run_data_parallel(
-        supernet_rank,
-        {
-            "space": space.to_dict(),
-            "settings": settings.to_dict(),
-            "data_root": None if data_root is None else str(Path(data_root).resolve()),
-            "path": str(path),
-        },
-        workers=workers,
-        threads=threads,
-        storage=out,
-        gpus_per_worker=gpus_per_worker,
-        max_failures=max_failures,
-        ray_address=ray_address,
-        progress=progress,
-        desc="supernet",
-        on_epoch=on_epoch,
-    )
+    try:
+        run_data_parallel(
+            supernet_rank,
+            {
+                "space": space.to_dict(),
+                "settings": settings.to_dict(),
+                "data_root": None if data_root is None else str(Path(data_root).resolve()),
+                "path": str(path),
+            },
+            workers=workers,
+            threads=threads,
+            storage=out,
+            gpus_per_worker=gpus_per_worker,
+            max_failures=max_failures,
+            ray_address=ray_address,
+            progress=progress,
+            desc="supernet",
+            on_epoch=on_epoch,
+        )
+    except KeyboardInterrupt as exc:
+        last = f"{path} holds the last finished epoch" if path.exists() else "no epoch finished"
+        raise TrainingInterrupted(f"interrupted; {last} (continue with --resume)") from exc
     return load_checkpoint(path, map_location="cpu")
 
 

@@ -159,6 +159,7 @@ def run_data_parallel(
     Raises:
         EvosnnError: the cluster lacks the resources, or the loop raised an ``EvosnnError``
             (raised again here as it was), or the group failed more than ``max_failures`` times.
+        KeyboardInterrupt: Ctrl-C, at once (the workers end with the driver).
     """
     import ray.train
     from ray.train.torch import TorchTrainer
@@ -203,6 +204,7 @@ def run_data_parallel(
         unit="step",
         desc=desc,
     )
+    finished = False
     try:
         while runner.is_alive() or not events.empty():
             try:
@@ -223,10 +225,12 @@ def run_data_parallel(
                     on_epoch(record)
             elif event[0] == "error":
                 failure = event[1]
-    finally:
+        finished = True
+    finally:  # on Ctrl-C, leave at once: the workers stop with this driver
         bar.close()
-        runner.join()
-        events.shutdown()
+        if finished:
+            runner.join()
+            events.shutdown()
     if failure is not None:
         raise failure
     error = outcome.get("error")
