@@ -20,6 +20,8 @@ rank agreement (Kendall tau) of the two supernets.
 
 Run:
     .venv/bin/python -m benchmarks.bench_train speed [--epochs 4]
+    .venv/bin/python -m benchmarks.bench_train speed --space search_spaces/cifar10-spikformer.yaml \
+        --synthetic 400 --epochs 2 --batch-sizes 32 --repeats 1
     .venv/bin/python -m benchmarks.bench_train bn [--epochs 40] [--seeds 3] [--subnets 40]
 """
 
@@ -94,39 +96,64 @@ def speed(args: argparse.Namespace) -> None:
     from workers.cluster import connect, disconnect
 
     space = load_space(args.space)
-    settings = TrainSettings(epochs=args.epochs, recal_batches=1)
-    rows: dict[str, dict[str, float]] = {
-        "1 process x 2 threads": one_process(space, settings, 2),
-        "1 process x 1 thread": one_process(space, settings, 1),
+    if args.synthetic:  # the space's geometry on made-up images (no data set on disk needed)
+        data = space.to_dict()
+        d = data["dataset"]
+        data["dataset"] = {
+            "name": "synthetic",
+            "image_size": d["image_size"],
+            "channels": d["channels"],
+            "num_classes": d["num_classes"],
+            "synthetic_size": args.synthetic,
+        }
+        space = SearchSpace.from_dict(data)
+    runs = {
+        "1 process x 2 threads": lambda s: one_process(space, s, 2),
+        "1 process x 1 thread": lambda s: one_process(space, s, 1),
+        "Ray Train 1 worker x 1 thread": lambda s: workers(space, s, 1),
+        "Ray Train 2 workers x 1 thread": lambda s: workers(space, s, 2),
     }
+    # results[batch][run] = one measurement per repeat; repeats interleave the runs, and each
+    # ratio compares runs of the same repeat
+    results: dict[int, dict[str, list[dict[str, float]]]] = {}
     connect(None, num_cpus=2)
     try:
-        rows["Ray Train 1 worker x 1 thread"] = workers(space, settings, 1)
-        rows["Ray Train 2 workers x 1 thread"] = workers(space, settings, 2)
+        for _ in range(args.repeats):
+            for batch in args.batch_sizes:
+                settings = TrainSettings(epochs=args.epochs, batch_size=batch, recal_batches=1)
+                for name, run in runs.items():
+                    results.setdefault(batch, {}).setdefault(name, []).append(run(settings))
     finally:
         disconnect()
-    one = rows["Ray Train 1 worker x 1 thread"]["images_s"]
     print(
-        f"Supernet training throughput, {space.name}, global batch {settings.batch_size}, "
-        f"{settings.epochs} epochs, {os.cpu_count()} cores"
+        f"Supernet training throughput, {space.name}, {args.epochs} epochs, {os.cpu_count()} "
+        f"cores; median [min-max] of {args.repeats} interleaved repeats"
     )
-    print(
-        table(
-            [
-                (
-                    name,
-                    f"{r['images_s']:.0f}",
-                    f"{r['images_s'] / one:.2f}x",
-                    f"{100 * r['comm']:.1f}%",
-                    f"{r['wall_s']:.0f} s",
-                )
-                for name, r in rows.items()
-            ],
-            ("run", "images/s", "vs 1 worker", "all-reduce share", "wall (with start-up)"),
+
+    def spread(values: list[float], fmt: str) -> str:
+        return f"{fmt.format(statistics.median(values))} [{fmt.format(min(values))}-" + (
+            f"{fmt.format(max(values))}]"
         )
-    )
+
+    rows = []
+    for batch, measured in results.items():
+        base = [m["images_s"] for m in measured["Ray Train 1 worker x 1 thread"]]
+        for name, ms in measured.items():
+            rows.append(
+                (
+                    str(batch),
+                    name,
+                    spread([m["images_s"] for m in ms], "{:.3g}"),
+                    spread([m["images_s"] / b for m, b in zip(ms, base, strict=True)], "{:.2f}x"),
+                    spread([100 * m["comm"] for m in ms], "{:.1f}%"),
+                    f"{statistics.median(m['wall_s'] for m in ms):.0f} s",
+                )
+            )
+    header = ("global batch", "run", "images/s", "vs 1 worker", "all-reduce share", "wall")
+    print(table(rows, header))
+    print("(wall: the whole run, with Ray's start-up, validation and checkpoints)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"settings": settings.to_dict(), "rows": rows}))
+        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "results": results}))
 
 
 def bn(args: argparse.Namespace) -> None:
@@ -197,6 +224,15 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     fast = sub.add_parser("speed", help="images/s of 1 process and 1 or 2 Ray Train workers")
     fast.add_argument("--epochs", type=int, default=4)
+    fast.add_argument("--batch-sizes", type=int, nargs="+", default=[64, 256])
+    fast.add_argument("--repeats", type=int, default=3)
+    fast.add_argument(
+        "--synthetic",
+        type=int,
+        default=0,
+        help="replace the space's data set by this many synthetic images of its geometry "
+        "(e.g. --space search_spaces/cifar10-spikformer.yaml --synthetic 400)",
+    )
     effect = sub.add_parser("bn", help="inherited accuracy with per-rank BN vs one process")
     effect.add_argument("--epochs", type=int, default=40)
     effect.add_argument("--seeds", type=int, default=3)

@@ -122,6 +122,19 @@ def _check_resources(workers: int, threads: int, gpus_per_worker: float) -> None
                 f"({threads} thread(s) and {gpus_per_worker:g} GPU(s) each) but the Ray cluster has "
                 f"{have.get(name, 0):g}; use fewer --workers, --threads or --gpus-per-worker"
             )
+    fits = 0  # a worker runs on one node: count the workers each node can hold
+    for node in ray.nodes():
+        if node.get("Alive"):
+            res = node.get("Resources", {})
+            slots = int(res.get("CPU", 0) // threads)
+            if gpus_per_worker > 0:
+                slots = min(slots, int(res.get("GPU", 0) // gpus_per_worker))
+            fits += slots
+    if fits < workers:
+        raise EvosnnError(
+            f"the Ray cluster's nodes hold only {fits} worker(s) of {threads} thread(s) and "
+            f"{gpus_per_worker:g} GPU(s) each, not {workers}; use fewer --workers or --threads"
+        )
 
 
 def run_data_parallel(
