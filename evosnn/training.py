@@ -267,10 +267,16 @@ def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
     if problems or splits is None:
         raise EvosnnError(problems[0] if problems else "no data")
     path = Path(config["path"])
-    state = None
+    loaded: dict[str, Any] | EvosnnError | None = None
     if parallel.main and path.exists():
-        state = _resumable(space, path)
-    state = parallel.share(state)
+        try:
+            loaded = _resumable(space, path)
+        except EvosnnError as exc:  # every rank stops with it, none waits for the others
+            loaded = exc
+    loaded = parallel.share(loaded)
+    if isinstance(loaded, EvosnnError):
+        raise loaded
+    state = loaded
     settings = TrainSettings.from_dict({**config["settings"], "device": rank.device})
     if state is not None:
         settings = resumed_settings(state, settings)
@@ -283,7 +289,7 @@ def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
 
     def on_step(step: int, loss: float) -> None:
         now = time.perf_counter()
-        if step > 1 and (step - 1) % per_epoch:  # not across an epoch's end (validation)
+        if timing["last"] and (step - 1) % per_epoch:  # not across an epoch's end (validation)
             timing["seconds"] += now - timing["last"]
             timing["steps"] += 1
         timing["last"] = now
