@@ -1,0 +1,191 @@
+"""How well a proxy ranks subnets: agreement with a reference, with and without energy's effect.
+
+A one-shot search is only as good as its proxy (inherited-weight accuracy). Agreeing with
+stand-alone training is not enough on its own: when both mostly say "larger networks are more
+accurate", ranking by energy alone agrees as well. So next to Kendall tau and Spearman rho this
+module gives the **partial** Spearman correlation with energy removed (does the proxy know
+anything beyond size?), the same statistic between reference runs of different seeds (the
+**ceiling**: how much signal beyond size the reference itself carries), the top-k overlap, and
+the proxy's bias per energy bin (does it under-rate small subnets?).
+
+Plain floats in, plain values out; no torch.
+
+Example:
+    >>> energy = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    >>> proxy = [0.90, 0.93, 0.91, 0.95, 0.96, 0.94]
+    >>> reference = [0.91, 0.94, 0.92, 0.96, 0.97, 0.95]
+    >>> a = agreement(proxy, reference, energy, top_k=2)
+    >>> round(a.kendall_tau, 2), a.top_k_overlap
+    (1.0, 1.0)
+    >>> [round(b.bias, 3) for b in energy_bias(proxy, reference, energy, bins=2)]
+    [-0.01, -0.01]
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import kendalltau, rankdata, spearmanr
+from scipy.stats import t as student_t
+
+from evosnn.errors import EvosnnError
+
+__all__ = [
+    "MIN_SUBNETS",
+    "Agreement",
+    "BinBias",
+    "agreement",
+    "energy_bias",
+    "partial_spearman",
+    "seed_ceiling",
+    "top_k_overlap",
+]
+
+#: Fewest subnets for which a (partial) correlation is reported at all.
+MIN_SUBNETS = 6
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """How a ranking agrees with a reference over the same subnets (p-values two-sided)."""
+
+    n: int
+    kendall_tau: float
+    kendall_p: float
+    spearman_rho: float
+    spearman_p: float
+    #: Spearman correlation of the two with energy's (rank) effect removed from both.
+    partial_rho: float
+    partial_p: float
+    k: int
+    #: Share of the reference's k best subnets that are among this ranking's k best.
+    top_k_overlap: float
+
+
+@dataclass(frozen=True)
+class BinBias:
+    """Proxy minus reference in one energy bin (equal-count bins, low energy first)."""
+
+    energy_low: float
+    energy_high: float
+    n: int
+    bias: float
+
+
+def _check(name: str, *columns: Sequence[float]) -> list[np.ndarray]:
+    arrays = [np.asarray(c, dtype=float) for c in columns]
+    n = len(arrays[0])
+    if any(len(a) != n for a in arrays):
+        raise EvosnnError(f"{name}: the columns have different lengths {[len(a) for a in arrays]}")
+    if n < MIN_SUBNETS:
+        raise EvosnnError(
+            f"{name}: {n} subnets are too few for a correlation (need at least {MIN_SUBNETS})"
+        )
+    for a in arrays:
+        if not np.all(np.isfinite(a)):
+            raise EvosnnError(f"{name}: a value is NaN or infinite")
+        if np.ptp(a) == 0:
+            raise EvosnnError(f"{name}: a column is constant, so it ranks nothing")
+    return arrays
+
+
+def partial_spearman(
+    x: Sequence[float], y: Sequence[float], z: Sequence[float]
+) -> tuple[float, float]:
+    """Spearman correlation of ``x`` and ``y`` with ``z``'s effect removed, and its p-value.
+
+    The Pearson partial correlation of the ranks; the p-value from Student's t with ``n - 3``
+    degrees of freedom.
+
+    Raises:
+        EvosnnError: fewer than :data:`MIN_SUBNETS` values, NaN, a constant column, or ``x`` or
+            ``y`` fully determined by ``z`` (nothing is left to correlate).
+    """
+    rx, ry, rz = (rankdata(a) for a in _check("partial correlation", x, y, z))
+    r = np.corrcoef(np.vstack([rx, ry, rz]))
+    rxy, rxz, ryz = r[0, 1], r[0, 2], r[1, 2]
+    denominator = math.sqrt(max(0.0, (1 - rxz**2) * (1 - ryz**2)))
+    if denominator < 1e-12:
+        raise EvosnnError("partial correlation: a ranking is fully determined by energy")
+    rho = float(np.clip((rxy - rxz * ryz) / denominator, -1.0, 1.0))
+    dof = len(rx) - 3
+    if abs(rho) == 1.0:
+        return rho, 0.0
+    t = rho * math.sqrt(dof / (1 - rho**2))
+    return rho, float(2 * student_t.sf(abs(t), dof))
+
+
+def top_k_overlap(ranking: Sequence[float], reference: Sequence[float], k: int) -> float:
+    """Share of the ``k`` highest of ``reference`` that are among the ``k`` highest of ``ranking``
+    (ties broken by position)."""
+    if not 1 <= k <= len(reference):
+        raise EvosnnError(f"top-k: k={k} must be between 1 and {len(reference)}")
+    best = set(np.argsort(-np.asarray(ranking, dtype=float), kind="stable")[:k].tolist())
+    truth = set(np.argsort(-np.asarray(reference, dtype=float), kind="stable")[:k].tolist())
+    return len(best & truth) / k
+
+
+def agreement(
+    ranking: Sequence[float],
+    reference: Sequence[float],
+    energy: Sequence[float],
+    *,
+    top_k: int,
+) -> Agreement:
+    """Every agreement statistic of ``ranking`` with ``reference`` over the same subnets."""
+    a, b, _ = _check("agreement", ranking, reference, energy)
+    tau = kendalltau(a, b)
+    rho = spearmanr(a, b)
+    partial, partial_p = partial_spearman(ranking, reference, energy)
+    return Agreement(
+        n=len(a),
+        kendall_tau=float(tau.statistic),
+        kendall_p=float(tau.pvalue),
+        spearman_rho=float(rho.statistic),
+        spearman_p=float(rho.pvalue),
+        partial_rho=partial,
+        partial_p=partial_p,
+        k=top_k,
+        top_k_overlap=top_k_overlap(ranking, reference, top_k),
+    )
+
+
+def energy_bias(
+    proxy: Sequence[float], reference: Sequence[float], energy: Sequence[float], *, bins: int = 4
+) -> list[BinBias]:
+    """Mean ``proxy - reference`` in ``bins`` equal-count bins of energy, low energy first."""
+    p, r, e = _check("energy bias", proxy, reference, energy)
+    if not 1 <= bins <= len(e):
+        raise EvosnnError(f"energy bias: {bins} bins for {len(e)} subnets")
+    order = np.argsort(e, kind="stable")
+    out = []
+    for part in np.array_split(order, bins):
+        out.append(
+            BinBias(
+                energy_low=float(e[part].min()),
+                energy_high=float(e[part].max()),
+                n=len(part),
+                bias=float(np.mean(p[part] - r[part])),
+            )
+        )
+    return out
+
+
+def seed_ceiling(runs: Sequence[Sequence[float]], energy: Sequence[float]) -> tuple[float, float]:
+    """The reference's own agreement beyond energy: the mean and spread (sd) of the partial
+    Spearman correlation between every pair of its runs (e.g. stand-alone training seeds).
+
+    A proxy cannot be shown to rank better than this; with one run there is no ceiling.
+
+    Raises:
+        EvosnnError: fewer than two runs, or a run :func:`partial_spearman` refuses.
+    """
+    if len(runs) < 2:
+        raise EvosnnError("the reference's ceiling needs at least two runs (seeds)")
+    values = [partial_spearman(a, b, energy)[0] for a, b in itertools.combinations(runs, 2)]
+    spread = float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+    return float(np.mean(values)), spread

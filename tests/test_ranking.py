@@ -1,0 +1,77 @@
+"""Rank agreement statistics (evosnn.ranking): partial correlation with energy removed, ceiling,
+top-k overlap, per-bin bias, and the refusals that keep a wrong number from being reported."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.stats import rankdata
+
+from evosnn.errors import EvosnnError
+from evosnn.ranking import agreement, energy_bias, partial_spearman, seed_ceiling, top_k_overlap
+
+
+def _residual_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
+    """The partial correlation the long way: correlate what is left after regressing on z."""
+    rx, ry, rz = rankdata(x), rankdata(y), rankdata(z)
+    design = np.column_stack([np.ones_like(rz), rz])
+    left = [r - design @ np.linalg.lstsq(design, r, rcond=None)[0] for r in (rx, ry)]
+    return float(np.corrcoef(left[0], left[1])[0, 1])
+
+
+def test_energy_alone_agreement_vanishes_once_energy_is_removed() -> None:
+    rng = np.random.default_rng(0)
+    energy = rng.uniform(0, 1, 300)
+    proxy = energy + rng.normal(0, 0.1, 300)  # both follow size, nothing else in common
+    reference = energy + rng.normal(0, 0.1, 300)
+    a = agreement(proxy, reference, energy, top_k=30)
+    assert a.spearman_rho > 0.8 and a.kendall_tau > 0.6  # looks good...
+    assert abs(a.partial_rho) < 0.15 and a.partial_p > 0.01  # ...but knows nothing beyond size
+    assert a.partial_rho == pytest.approx(_residual_correlation(proxy, reference, energy))
+
+
+def test_shared_signal_beyond_energy_is_found() -> None:
+    rng = np.random.default_rng(1)
+    energy, quality = rng.uniform(0, 1, 100), rng.normal(0, 0.2, 100)
+    proxy = energy + quality + rng.normal(0, 0.05, 100)
+    reference = energy + quality + rng.normal(0, 0.05, 100)
+    rho, p = partial_spearman(proxy, reference, energy)
+    assert rho > 0.8 and p < 1e-6
+    assert rho == pytest.approx(_residual_correlation(proxy, reference, energy))
+
+
+def test_seed_ceiling_is_the_mean_partial_correlation_between_runs() -> None:
+    rng = np.random.default_rng(2)
+    energy, quality = rng.uniform(0, 1, 50), rng.normal(0, 0.2, 50)
+    runs = [energy + quality + rng.normal(0, 0.1, 50) for _ in range(3)]
+    mean, spread = seed_ceiling(runs, energy)
+    pairs = [partial_spearman(runs[i], runs[j], energy)[0] for i, j in ((0, 1), (0, 2), (1, 2))]
+    assert mean == pytest.approx(np.mean(pairs)) and spread == pytest.approx(np.std(pairs, ddof=1))
+    with pytest.raises(EvosnnError, match="at least two runs"):
+        seed_ceiling(runs[:1], energy)
+
+
+def test_top_k_overlap_and_energy_bins() -> None:
+    assert top_k_overlap([5, 4, 3, 2, 1, 0], [5, 4, 0, 1, 2, 3], 2) == 1.0
+    assert top_k_overlap([5, 4, 3, 2, 1, 0], [0, 1, 2, 3, 4, 5], 3) == 0.0
+    energy = [6.0, 1.0, 5.0, 2.0, 4.0, 3.0]
+    proxy = [0.9, 0.5, 0.9, 0.6, 0.9, 0.7]
+    reference = [0.9, 0.7, 0.9, 0.8, 0.9, 0.8]  # the proxy under-rates the small ones
+    low, high = energy_bias(proxy, reference, energy, bins=2)
+    assert (low.energy_low, low.energy_high, low.n) == (1.0, 3.0, 3)
+    assert low.bias == pytest.approx(-0.5 / 3) and high.bias == pytest.approx(0.0)
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (([1, 2, 3], [1, 2, 3], [1, 2, 3]), "3 subnets are too few"),
+        (([1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 6]), "different lengths"),
+        (([1, 2, 3, 4, 5, float("nan")], [1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 5, 6]), "NaN"),
+        (([1, 1, 1, 1, 1, 1], [1, 2, 3, 4, 5, 6], [6, 1, 2, 3, 4, 5]), "constant"),
+        (([1, 2, 3, 4, 5, 6], [2, 1, 4, 3, 6, 5], [1, 2, 3, 4, 5, 6]), "determined by energy"),
+    ],
+)
+def test_too_little_or_degenerate_data_is_refused(columns: tuple, message: str) -> None:
+    with pytest.raises(EvosnnError, match=message):
+        partial_spearman(*columns)
