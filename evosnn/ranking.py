@@ -58,9 +58,10 @@ class Agreement:
     kendall_p: float
     spearman_rho: float
     spearman_p: float
-    #: Spearman correlation of the two with energy's (rank) effect removed from both.
-    partial_rho: float
-    partial_p: float
+    #: Spearman correlation of the two with energy's (rank) effect removed from both (None when
+    #: no energy was given, e.g. for the ranking by energy itself).
+    partial_rho: float | None
+    partial_p: float | None
     k: int
     #: Share of the reference's k best subnets that are among this ranking's k best.
     top_k_overlap: float
@@ -132,15 +133,18 @@ def top_k_overlap(ranking: Sequence[float], reference: Sequence[float], k: int) 
 def agreement(
     ranking: Sequence[float],
     reference: Sequence[float],
-    energy: Sequence[float],
+    energy: Sequence[float] | None,
     *,
     top_k: int,
 ) -> Agreement:
-    """Every agreement statistic of ``ranking`` with ``reference`` over the same subnets."""
-    a, b, _ = _check("agreement", ranking, reference, energy)
+    """Every agreement statistic of ``ranking`` with ``reference`` over the same subnets (the
+    partial one only when ``energy`` is given)."""
+    a, b = _check("agreement", ranking, reference)
     tau = kendalltau(a, b)
     rho = spearmanr(a, b)
-    partial, partial_p = partial_spearman(ranking, reference, energy)
+    partial, partial_p = (
+        partial_spearman(ranking, reference, energy) if energy is not None else (None, None)
+    )
     return Agreement(
         n=len(a),
         kendall_tau=float(tau.statistic),

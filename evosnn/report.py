@@ -222,6 +222,40 @@ def _predictors(diagnostics: list[dict[str, Any]]) -> str:
     )
 
 
+def _rank_check(summary: dict[str, Any] | None) -> str:
+    """``evosnn supernet rank-check``'s result stored in the study (empty without one)."""
+    if not summary:
+        return ""
+
+    def num(value: Any, digits: int = 2) -> str:
+        return f"{float(value):.{digits}f}" if isinstance(value, (int, float)) else "&ndash;"
+
+    proxy, energy = summary["proxy"], summary["energy_only"]
+    rows = "".join(
+        f"<tr><td>{name}</td><td>{num(a['kendall_tau'])}</td><td>{num(a['spearman_rho'])}</td>"
+        f"<td>{num(a['partial_rho'])}</td><td>{num(a['top_k_overlap'])}</td></tr>"
+        for name, a in (("inherited accuracy (the proxy)", proxy), ("energy alone", energy))
+    )
+    bins = ", ".join(
+        f"{b['energy_low']:.3g}&ndash;{b['energy_high']:.3g} mJ: {100 * b['bias']:+.1f}"
+        for b in summary["bias_by_energy"]
+    )
+    settings = summary["settings"]
+    return (
+        "<h2>Supernet rank check</h2><p>"
+        f"{int(summary['subnets'])} subnets stratified over energy, each trained stand-alone for "
+        f"{int(settings['epochs'])} epochs with {int(settings['seeds'])} seeds "
+        "(<code>evosnn supernet rank-check</code>); agreement with the seed-mean stand-alone "
+        f"validation accuracy. The stand-alone seeds agree among themselves at partial rho "
+        f"{num(summary['ceiling_partial_rho'])} (the ceiling); top-k is the top quarter.</p>"
+        "<table><tr><th>ranking by</th><th>Kendall tau</th><th>Spearman rho</th>"
+        f"<th>partial rho, energy removed</th><th>top-k overlap</th></tr>{rows}</table>"
+        f"<p>Bias (inherited minus stand-alone, points) per energy bin: {bins}. Stand-alone "
+        f"accuracy still rose {100 * float(summary['plateau_gain_last_quarter']):+.2f} points "
+        "over the last quarter of its epochs.</p>"
+    )
+
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 4px 8px;
@@ -303,6 +337,7 @@ evaluated images. Energies follow the <b>{html.escape(space.energy.convention)}<
 retrained column shows <code>evosnn train</code> results written back to the trial.</p>
 {_table(front, knee, largest, attrs.get("reference_largest_test") or {}, codec)}
 {_predictors(list(attrs.get("engine_diagnostics") or []))}
+{_rank_check(attrs.get("evosnn:rank_check"))}
 <h2>Firing rates</h2>
 <p><img src="firing_rates.png" alt="per-layer firing rates"></p>
 </body></html>

@@ -75,3 +75,10 @@ def test_top_k_overlap_and_energy_bins() -> None:
 def test_too_little_or_degenerate_data_is_refused(columns: tuple, message: str) -> None:
     with pytest.raises(EvosnnError, match=message):
         partial_spearman(*columns)
+
+
+def test_ranking_by_energy_alone_has_no_partial_correlation() -> None:
+    energy = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+    a = agreement(energy, [0.5, 0.6, 0.8, 0.7, 0.9, 0.95], None, top_k=2)
+    assert a.partial_rho is None and a.partial_p is None
+    assert a.spearman_rho == pytest.approx(0.9428571428571428) and a.top_k_overlap == 1.0

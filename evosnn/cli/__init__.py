@@ -28,7 +28,7 @@ from evosnn.cli.export import Export
 from evosnn.cli.report import Report
 from evosnn.cli.search import Search
 from evosnn.cli.space import SpaceCheck
-from evosnn.cli.supernet import SupernetTrain
+from evosnn.cli.supernet import SupernetRankCheck, SupernetTrain
 from evosnn.cli.train import Train
 from evosnn.errors import EvosnnError
 
@@ -38,6 +38,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 COMMANDS: tuple[type[Command], ...] = (
     SpaceCheck,
     SupernetTrain,
+    SupernetRankCheck,
     Search,
     Export,
     Train,
