@@ -197,7 +197,7 @@ def rank_check(
             every seed trained.
     """
     from evosnn.models import checkpoint_space
-    from supernet.checkpoint import load_checkpoint
+    from supernet.checkpoint import file_sha256, load_checkpoint
 
     out_dir = Path(out_dir).resolve()
     stored_space = checkpoint_space(load_checkpoint(supernet), supernet)
@@ -207,7 +207,11 @@ def rank_check(
             f"({space.name!r}); give its own space, or none (it is stored in the checkpoint)"
         )
     space = stored_space
-    request = {"supernet": str(Path(supernet).resolve()), "settings": settings.to_dict()}
+    request = {
+        "supernet": str(Path(supernet).resolve()),
+        "supernet_sha256": file_sha256(supernet),  # a retrained file is another supernet
+        "settings": settings.to_dict(),
+    }
     request_file = out_dir / "request.json"
     if request_file.is_file() and json.loads(request_file.read_text()) != request:
         raise EvosnnError(
