@@ -257,6 +257,19 @@ def rank_check(
         tmp.write_text(json.dumps(results, indent=1))
         tmp.replace(results_file)  # a finished run is never lost, even if we die next
         bar.update(1)
+        shown = (
+            f"val {100 * outcome['val_acc']:.2f} %"
+            if outcome.get("status") == "ok"
+            else f"failed: {outcome.get('error')}"
+        )
+        log.info(
+            "stand-alone run %d/%d (subnet %d, seed %d): %s",
+            len(results),
+            len(chosen) * settings.seeds,
+            job["subnet"],
+            job["seed"],
+            shown,
+        )
 
     try:
         if workers > 0:
