@@ -19,6 +19,11 @@ search saw and on the noise-free ones, mean +- sd over seeds, the ratio to rando
 regret, a one-sided Mann-Whitney U p-value (engine's regret < random's); and the budget at which
 random search reaches the default engine's hypervolume at 128 evaluations.
 
+Engine ``surrogate-oracle`` (benchmark only) is the surrogate engine with perfect predictors: it
+is told the landscape's noise-free accuracy and energy of every candidate instead of fitting
+models. Its regret is the ceiling of the engine's acquisition, i.e. how much better predictors could
+still gain at most.
+
 Landscapes: ``digits`` (all 47,304 subnets of digits-tiny, exact front by sorting) and ``cifar``
 (cifar10-spikformer's 8.66e9 subnets, additive over blocks, exact front by dynamic programming; its
 seen regret is measured against the noise-free HV*, since the front of the noisy accuracies of 8.66e9
@@ -48,7 +53,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from evosnn.engines import ENGINES, make_engine
+from evosnn.engines import ENGINES, Engine, make_engine
+from evosnn.engines.surrogate_engine import SurrogateEngine
 from evosnn.evaluation import Evaluation
 from evosnn.executor import InProcessExecutor
 from evosnn.genome import Genome, GenomeCodec
@@ -70,10 +76,13 @@ from evosnn.search.settings import SearchSettings
 from evosnn.space import load_space
 
 __all__ = [
+    "BENCH_ENGINES",
     "CALIBRATION",
     "CIFAR_SPACE",
     "DIGITS_SPACE",
+    "ORACLE",
     "Bench",
+    "OracleSurrogate",
     "RunResult",
     "cifar_bench",
     "digits_bench",
@@ -181,6 +190,60 @@ def cifar_bench(calibration: Calibration | None = None, *, n_val: int | None = N
     return CifarBench(calibration if calibration is not None else load_calibration(), n_val=n_val)
 
 
+# ================================================================================ oracle
+#: The benchmark-only engine: the surrogate engine told the landscape's true objectives.
+ORACLE = "surrogate-oracle"
+#: Every engine the runner knows: evosnn's, then the oracle.
+BENCH_ENGINES = (*ENGINES, ORACLE)
+
+
+class _TruePredictor:
+    """A predictor that looks the target up in the landscape (noise-free accuracy or log energy).
+
+    ``resid_sd`` is the RMS difference between the seen outcomes it was made from and the truth
+    (the binomial validation noise), the unit the surrogate engine's optimism is measured in.
+    """
+
+    def __init__(
+        self, bench: Bench, noise_seed: int, target: str, X: np.ndarray, y: np.ndarray
+    ) -> None:
+        self.bench, self.noise_seed, self.target = bench, noise_seed, target
+        self.kind, self.taus = "oracle", {}
+        self.tau: float | None = 1.0
+        truth = self.predict(X)
+        self.resid_sd: float | None = float(np.sqrt(np.mean((np.asarray(y) - truth) ** 2)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        codec = self.bench.codec
+        outcomes = [
+            self.bench.lookup(codec.canonical(tuple(int(v) for v in x)), self.noise_seed)
+            for x in np.atleast_2d(np.asarray(X))
+        ]
+        column = [o[1] if self.target == "accuracy" else math.log(o[2]) for o in outcomes]
+        return np.asarray(column, dtype=float)
+
+
+class OracleSurrogate(SurrogateEngine):
+    """:class:`SurrogateEngine` whose predictors are the landscape itself (see the module doc)."""
+
+    name = ORACLE
+
+    def __init__(self, codec: GenomeCodec, *, bench: Bench, population: int, seed: int) -> None:
+        super().__init__(codec, population=population, seed=seed)
+        self._bench = bench
+
+    def _fit(self, target: str, X: np.ndarray, y: np.ndarray, info: dict[str, Any]) -> Any:
+        predictor = _TruePredictor(self._bench, self.seed, target, X, y)
+        info[f"{target}_model"], info[f"{target}_tau"] = predictor.kind, predictor.tau
+        return predictor
+
+
+def _engine(name: str, bench: Bench, *, population: int, seed: int) -> Engine:
+    if name == ORACLE:
+        return OracleSurrogate(bench.codec, bench=bench, population=population, seed=seed)
+    return make_engine(name, bench.codec, population=population, seed=seed)
+
+
 # ================================================================================ runner
 @dataclass
 class RunResult:
@@ -210,7 +273,7 @@ def run_search(
     """Drive ``engine_name`` through the real SearchLoop, InProcessExecutor and Ledger for
     ``budget`` completed evaluations; the executor looks genomes up in ``bench``."""
     codec = bench.codec
-    engine = make_engine(engine_name, codec, population=population, seed=seed)
+    engine = _engine(engine_name, bench, population=population, seed=seed)
 
     def evaluate(genome: Genome) -> Evaluation:
         seen, _, energy = bench.lookup(codec.canonical(genome), seed)
@@ -669,7 +732,7 @@ def report(paths: Sequence[Path], *, default: str) -> str:
                     )
                 seen[int(r["seed"])] = r
     first = docs[0]
-    order = [e for e in ENGINES if e in runs]
+    order = [e for e in BENCH_ENGINES if e in runs]
     scores = {name: [runs[name][s]["scores"] for s in sorted(runs[name])] for name in order}
     parts = []
     for b in first["budgets"]:
@@ -753,7 +816,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     run.add_argument("--step", type=int, default=16)
     run.add_argument("--population", type=int, default=16)
     run.add_argument("--window", type=int, default=4)
-    run.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
+    run.add_argument(
+        "--engines",
+        nargs="+",
+        default=list(ENGINES),
+        choices=BENCH_ENGINES,
+        help=f"engines to run (default: evosnn's; {ORACLE}: the surrogate with true predictors)",
+    )
     run.add_argument("--db-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
     run.add_argument("--out", default="runs/landscape")
     rep = sub.add_parser("report", help="tables of merged result files")

@@ -13,8 +13,10 @@ from pymoo.indicators.hv import HV
 from pymoo.indicators.igd_plus import IGDPlus
 
 from benchmarks.bench_landscape import (
+    BENCH_ENGINES,
     CALIBRATION,
     DIGITS_SPACE,
+    _TruePredictor,
     digits_bench,
     load_calibration,
     report,
@@ -22,7 +24,6 @@ from benchmarks.bench_landscape import (
     score_run,
 )
 from evosnn.energy import EnergyModel
-from evosnn.engines import ENGINES
 from evosnn.genome import GenomeCodec
 from evosnn.landscape import (
     AdditiveLandscape,
@@ -191,7 +192,7 @@ def test_hypervolume_and_igd_plus_match_pymoo() -> None:
     assert igd_plus(front, pts, scale) == pytest.approx(float(theirs_igd), rel=1e-12)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", BENCH_ENGINES)
 def test_runner_drives_the_search_loop_and_a_run_is_its_longer_runs_prefix(  # type: ignore[no-untyped-def]
     digits, engine, tmp_path
 ) -> None:
@@ -212,6 +213,18 @@ def test_runner_drives_the_search_loop_and_a_run_is_its_longer_runs_prefix(  # t
     # more evaluations never lose hypervolume
     assert scores["24"]["hv_clean"] >= scores["10"]["hv_clean"]
     assert scores["24"]["regret_seen"] <= scores["10"]["regret_seen"]
+
+
+def test_the_oracle_engine_is_told_the_landscapes_truth(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_search(digits, "surrogate-oracle", 5, 40, population=8, db_dir=tmp_path)
+    assert len(set(result.keys)) == 40 and result.taus and set(result.taus) == {1.0}
+    X = np.array(result.keys)
+    seen = np.array(result.seen)
+    accuracy = _TruePredictor(digits, 5, "accuracy", X, seen)
+    assert np.array_equal(accuracy.predict(X), np.array(result.clean))
+    assert accuracy.resid_sd == pytest.approx(float(np.sqrt(np.mean((seen - result.clean) ** 2))))
+    energy = _TruePredictor(digits, 5, "energy", X, np.log(result.energy))
+    assert np.allclose(energy.predict(X), np.log(result.energy))
 
 
 def test_front_scorer_reference_is_the_widened_nadir() -> None:
