@@ -169,7 +169,8 @@ def test_tune_driver_sigkill_then_rerun_resumes(exported: tuple[str, Path], tmp_
         os.killpg(driver.pid, signal.SIGKILL)  # the orphaned local Ray instance and its trials
     before = {p.parent.name for p in experiment.glob("*/checkpoint_*")}
     run = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stderr[-3000:]
+    # both streams: Tune's own progress and the command's result lines go to stdout
+    assert run.returncode == 0, f"stdout: {run.stdout[-3000:]}\nstderr: {run.stderr[-3000:]}"
     assert "resuming the Tune experiment" in run.stderr
     assert {p.parent.name for p in experiment.glob("*/checkpoint_*")} >= before  # same trials
     assert len({p.name for p in experiment.iterdir() if p.is_dir()}) == 2  # no new trials
