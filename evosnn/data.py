@@ -8,6 +8,10 @@ One entry point, :func:`load_splits`, for every kind:
   admits numpy arrays and plain containers.
 * ``imagefolder``: ``ROOT/<class>/*.png|jpg`` (or ``ROOT/train/<class>`` + ``ROOT/test/<class>``),
   read with Pillow.
+* ``digit-pairs``: two of those digits side by side on one canvas, labelled with their sum (19
+  classes). A task that needs global context: no patch alone decides the label. Made in memory
+  from the bundled digits, every split from its own source digits (a validation or test pair never
+  shows a digit image that any training pair shows), ``synthetic_size`` pairs in all.
 * ``synthetic``: class prototypes plus noise, deterministic; for tests.
 
 The split types and the tensor utilities (normalisation, augmentation, batch iteration) live in
@@ -53,6 +57,8 @@ def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
     """
     folder = Path(root) if root is not None else (Path(spec.root) if spec.root else None)
     seed = spec.split_seed
+    if spec.name == "digit-pairs":
+        return _with_stats(_digit_pairs(spec, seed))
     if spec.name == "digits":
         images, labels = _digits()
         train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
@@ -79,6 +85,12 @@ def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
     train_i, val_i = _stratified(train_labels, spec.val_fraction, seed + 1)
     train = Split(train_images[train_i], train_labels[train_i])
     val = Split(train_images[val_i], train_labels[val_i])
+    return _with_stats((train, val, test))
+
+
+def _with_stats(splits: tuple[Split, Split, Split]) -> Splits:
+    """The splits with the training split's per-channel mean and std."""
+    train, val, test = splits
     x = train.images.float().div(255.0)
     mean = tuple(float(v) for v in x.mean(dim=(0, 2, 3)))
     std = tuple(max(float(v), 1e-3) for v in x.std(dim=(0, 2, 3)))
@@ -144,6 +156,36 @@ def _digits() -> tuple[torch.Tensor, torch.Tensor]:
     pixels = np.asarray(bunch.images, dtype=np.float32) * (255.0 / 16.0)
     images = torch.from_numpy(pixels).round().clamp(0, 255).to(torch.uint8).unsqueeze(1)
     return images, torch.as_tensor(bunch.target, dtype=torch.int64)
+
+
+def _digit_pairs(spec: DatasetSpec, seed: int) -> tuple[Split, Split, Split]:
+    """Two digits side by side (each at a random height in its half), labelled with their sum.
+
+    The source digits are split first (test, then validation, stratified and seeded as for
+    ``digits``); each split's pairs are drawn from its own sources only, so no validation or test
+    pair shares a digit image with a training pair. ``synthetic_size`` pairs are cut into the
+    splits by the same fractions.
+    """
+    images, labels = _digits()
+    rest, test_src = _stratified(labels, spec.test_fraction, seed)
+    train_i, val_i = _stratified(labels[rest], spec.val_fraction, seed + 1)
+    sources = {"train": rest[train_i], "val": rest[val_i], "test": test_src}
+    n_test = round(spec.synthetic_size * spec.test_fraction)
+    n_val = round((spec.synthetic_size - n_test) * spec.val_fraction)
+    counts = {"train": spec.synthetic_size - n_test - n_val, "val": n_val, "test": n_test}
+    gen = torch.Generator().manual_seed(20_000 + seed)
+    made = []
+    for name in ("train", "val", "test"):
+        pool, n = sources[name], counts[name]
+        pick = pool[torch.randint(len(pool), (2, n), generator=gen)]
+        rows = torch.randint(9, (2, n), generator=gen)
+        canvas = torch.zeros(n, 1, 16, 16, dtype=torch.uint8)
+        for i in range(n):
+            for side in range(2):
+                r = int(rows[side, i])
+                canvas[i, 0, r : r + 8, 8 * side : 8 * side + 8] = images[pick[side, i], 0]
+        made.append(Split(_resize(canvas, spec.image_size), labels[pick[0]] + labels[pick[1]]))
+    return made[0], made[1], made[2]
 
 
 def _synthetic(spec: DatasetSpec, seed: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -58,7 +58,7 @@ class _Strict(BaseModel):
 class DatasetSpec(_Strict):
     """Which images the space is searched on, and their geometry."""
 
-    name: Literal["digits", "cifar10", "cifar100", "imagefolder", "synthetic"]
+    name: Literal["digits", "digit-pairs", "cifar10", "cifar100", "imagefolder", "synthetic"]
     image_size: Annotated[int, Field(ge=4, le=1024)]
     channels: Annotated[int, Field(ge=1, le=16)]
     num_classes: Annotated[int, Field(ge=2, le=100_000)]
@@ -68,7 +68,7 @@ class DatasetSpec(_Strict):
     val_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.15
     #: Share held out as the test split where the data set has none of its own.
     test_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.2
-    #: Number of images of the ``synthetic`` data set.
+    #: Number of images of the ``synthetic`` and ``digit-pairs`` data sets (all splits together).
     synthetic_size: Annotated[int, Field(ge=20, le=1_000_000)] = 600
     #: Seed of the train/validation(/test) split (and of the ``synthetic`` images). It belongs to
     #: the space, not to a command: supernet training, the search and retraining with any
@@ -81,7 +81,12 @@ class DatasetSpec(_Strict):
             raise ValueError(
                 f"image_size {self.image_size} must be divisible by 4 (the patch splitter pools twice)"
             )
-        fixed = {"cifar10": (3, 10), "cifar100": (3, 100), "digits": (1, 10)}
+        fixed = {
+            "cifar10": (3, 10),
+            "cifar100": (3, 100),
+            "digits": (1, 10),
+            "digit-pairs": (1, 19),
+        }
         if self.name in fixed:
             channels, classes = fixed[self.name]
             if (self.channels, self.num_classes) != (channels, classes):

@@ -53,7 +53,7 @@ def augmentation_for(space: SearchSpace) -> tuple[int, bool]:
     name, size = space.dataset.name, space.dataset.image_size
     if name in ("cifar10", "cifar100"):
         return size // 8, True  # the usual pad-4 random crop at 32x32, and flips
-    if name == "digits":
+    if name in ("digits", "digit-pairs"):
         return max(1, size // 8), False  # small shifts; a mirrored digit is another symbol
     if name == "imagefolder":
         return max(1, size // 8), True

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import inspect
 import os
 import pickle
 from pathlib import Path
@@ -29,6 +30,70 @@ def test_digits_splits_are_deterministic_disjoint_and_stratified() -> None:
     assert not torch.equal(a.val.labels, c.val.labels) or not torch.equal(
         a.val.images, c.val.images
     )
+
+
+PAIRS = DatasetSpec(
+    name="digit-pairs",
+    image_size=16,
+    channels=1,
+    num_classes=19,
+    synthetic_size=1000,
+    val_fraction=0.25,
+)
+
+
+def _digit_images(split: Any, spec: DatasetSpec) -> set[bytes]:
+    """The digit images a split shows: whole images, or each half of a pair trimmed to its rows."""
+    if spec.name == "digits":
+        return {bytes(img.numpy()) for img in split.images}
+    out = set()
+    for img in split.images[:, 0]:
+        for side in range(2):
+            half = img[:, 8 * side : 8 * side + 8]
+            rows = torch.nonzero(half.sum(dim=1)).flatten()
+            out.add(bytes(half[int(rows[0]) : int(rows[-1]) + 1].numpy()))
+    return out
+
+
+def test_digit_pairs_are_deterministic_labelled_with_their_sum_and_sized_by_the_spec() -> None:
+    a, b = load_splits(PAIRS), load_splits(PAIRS)
+    assert torch.equal(a.train.images, b.train.images) and torch.equal(a.val.labels, b.val.labels)
+    assert (len(a.train), len(a.val), len(a.test)) == (600, 200, 200)
+    assert a.train.images.shape[1:] == (1, 16, 16) and a.train.images.dtype == torch.uint8
+    assert int(a.train.labels.min()) >= 0 and int(a.train.labels.max()) <= 18
+    assert len(torch.unique(a.train.labels)) >= 15  # sums spread over the 19 classes
+    # The label is the sum of the two digits: an all-blank half would make it unreadable.
+    halves = a.train.images[:, 0].view(-1, 16, 2, 8).sum(dim=(1, 3))
+    assert bool((halves > 0).all())
+    c = load_splits(PAIRS.model_copy(update={"split_seed": 1}))
+    assert not torch.equal(a.val.images, c.val.images)
+    with pytest.raises(ValueError, match="19 classes"):
+        DatasetSpec(name="digit-pairs", image_size=16, channels=1, num_classes=10)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [DatasetSpec(name="digits", image_size=16, channels=1, num_classes=10), PAIRS],
+    ids=["digits", "digit-pairs"],
+)
+def test_no_training_seed_can_show_training_a_validation_or_test_image(spec: DatasetSpec) -> None:
+    """The split is a function of the space alone, and its parts share no digit image.
+
+    Every command (supernet training, the search's evaluator, export, retraining, rank-check)
+    reads its data through ``load_splits(space.dataset)``, which takes no seed: whatever a
+    command's ``--seed`` or torch's global generator, training sees the same images, and none of
+    the validation or test images.
+    """
+    assert set(inspect.signature(load_splits).parameters) == {"spec", "root"}
+    torch.manual_seed(1)
+    a = load_splits(spec)
+    torch.manual_seed(2)
+    b = load_splits(spec)
+    for part in ("train", "val", "test"):
+        assert torch.equal(getattr(a, part).images, getattr(b, part).images)
+    train, val, test = (_digit_images(getattr(a, part), spec) for part in ("train", "val", "test"))
+    assert len(val) > 100 and len(test) > 100
+    assert train.isdisjoint(val) and train.isdisjoint(test) and val.isdisjoint(test)
 
 
 def test_batches_and_normalisation() -> None:
