@@ -1,9 +1,9 @@
 """Supernet training for a search space: the application's side of :mod:`supernet.train`.
 
 ``supernet.train`` takes plain values and callables; this module derives them from a
-:class:`SearchSpace`: the supernet builder, the subnet sampler (``uniform`` or ``sandwich``), the
-probes validated after each epoch (largest and smallest subnets), the data set's augmentation, and
-the metadata stored in the checkpoint (the space itself). It also checks that a resumed checkpoint
+:class:`SearchSpace`: the supernet builder, the subnet sampler (``uniform``, ``sandwich`` or
+``distill``), the probes validated after each epoch (largest and smallest subnets), the data set's
+augmentation, and the metadata stored in the checkpoint (the space itself). It also checks that a resumed checkpoint
 was trained for the same space.
 
 :func:`train_supernet_parallel` runs the same training data-parallel on Ray Train workers
@@ -69,11 +69,14 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
     """The configs trained at each step.
 
     ``uniform``: one random subnet (DSPS). ``sandwich``: the largest and the smallest architectures
-    with random neuron genes, then one random subnet. Every draw comes from the step's ``rng``.
+    with random neuron genes, then one random subnet. ``distill``: the sandwich whose largest
+    subnet has the default neuron settings, as the teacher of the other two (the trainer
+    distils from the first config). Every draw comes from the step's ``rng``.
     """
     codec = GenomeCodec(space)
     if sampling == "uniform":
         return lambda rng, step: [codec.sample_config(rng)]
+    teacher = SubnetConfig.largest(space)
     extremes = (SubnetConfig.largest(space), SubnetConfig.smallest(space))
     ch = space.choices
 
@@ -93,6 +96,8 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
                 )
             )
         out.append(codec.sample_config(rng))
+        if sampling == "distill":
+            out[0] = teacher  # drawn all the same, so the other draws match the sandwich's
         return out
 
     return sandwich

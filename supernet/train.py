@@ -56,7 +56,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT_NAME = "supernet.pt"
 
 #: ``sample(rng, step) -> configs``: the subnets (with neuron genes) trained at optimizer step
-#: ``step``, drawn only from ``rng`` (seeded from ``(seed, step)`` by the trainer).
+#: ``step``, drawn only from ``rng`` (seeded from ``(seed, step)`` by the trainer). With
+#: ``sampling="distill"`` the first is the teacher of the others.
 Sampler = Callable[[random.Random, int], Sequence[SubnetConfig]]
 
 #: Keys the trainer writes itself; metadata may not use them.
@@ -186,9 +187,16 @@ def train_supernet(
 
     def step_loss(x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
         loss_sum = torch.zeros((), device=device)
+        teacher: torch.Tensor | None = None  # in-place distillation: the first subnet's softmax
         for config in sample(random.Random(step_seed(settings.seed, step)), step):
             with torch.autocast(device.type, dtype=amp_dtype, enabled=settings.amp):
-                loss = F.cross_entropy(net(x, config), y, label_smoothing=settings.label_smoothing)
+                logits = net(x, config)
+                if teacher is None:
+                    loss = F.cross_entropy(logits, y, label_smoothing=settings.label_smoothing)
+                else:
+                    loss = -(teacher * F.log_softmax(logits.float(), dim=1)).sum(dim=1).mean()
+            if settings.sampling == "distill" and teacher is None:
+                teacher = F.softmax(logits.detach().float(), dim=1)
             scaler.scale(loss).backward()
             loss_sum += loss.detach()
         return loss_sum

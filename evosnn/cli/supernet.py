@@ -36,9 +36,10 @@ class SupernetTrain(Command):
         add_recipe(parser)
         parser.add_argument(
             "--sampling",
-            choices=["uniform", "sandwich"],
+            choices=["uniform", "sandwich", "distill"],
             default="uniform",
-            help="subnets per step: one uniform random (default) or the sandwich rule",
+            help="subnets per step: one uniform random (default), the sandwich rule, or the "
+            "sandwich with in-place distillation from the largest subnet",
         )
         add_seed(parser)
         parser.add_argument("--amp", action="store_true", help="mixed precision")

@@ -174,3 +174,35 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
     assert resumed["model"].keys() == straight["model"].keys()
     for name, tensor in straight["model"].items():
         assert torch.equal(resumed["model"][name], tensor), name
+
+
+def test_distillation_teaches_the_sandwich_from_the_largest_subnet(
+    tmp_path: Path, tiny_space: Any, splits: Any
+) -> None:
+    """``distill`` draws the sandwich's subnets, its first one the largest at default neurons, and
+    trains the others on that subnet's predictions: a different run than the plain sandwich, and
+    a reproducible one."""
+    import random
+
+    from evosnn.config import SubnetConfig
+    from evosnn.training import sampler_for
+
+    sandwich, distill = sampler_for(tiny_space, "sandwich"), sampler_for(tiny_space, "distill")
+    for step in range(5):
+        plain, taught = sandwich(random.Random(step), step), distill(random.Random(step), step)
+        assert taught[0] == SubnetConfig.largest(tiny_space)
+        assert taught[1:] == plain[1:]
+    runs = {
+        name: train_supernet(
+            tiny_space,
+            splits,
+            tmp_path / name,
+            TrainSettings(**{**SETTINGS.to_dict(), "epochs": 1, "sampling": name.rstrip("2")}),
+            progress=False,
+        )
+        for name in ("sandwich", "distill", "distill2")
+    }
+    losses = {name: [m["loss"] for m in run["metrics"]] for name, run in runs.items()}
+    assert losses["distill"] == losses["distill2"]
+    assert losses["distill"] != losses["sandwich"]
+    assert runs["distill"]["train_config"]["sampling"] == "distill"
