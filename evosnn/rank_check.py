@@ -15,6 +15,11 @@
    (how much the stand-alone accuracy still rose over the last quarter of the epochs). A scatter
    plot goes beside ``rank_check.json``.
 
+**Comparing supernets** (``--reference DIR``): the stand-alone runs are the expensive part and do
+not depend on the supernet, so another supernet of the same space (more epochs, another sampling
+rule, another seed) or other evaluation settings (BN recalibration) can be held to a finished
+check's subnets and runs: only step 1's evaluation is redone, on the reference's subnets.
+
 Example:
     >>> result = rank_check(Path("runs/demo/supernet.pt"), Path("runs/demo/rank-check"),
     ...                     RankCheckSettings(subnets=24, epochs=40, seeds=3))  # doctest: +SKIP
@@ -81,20 +86,39 @@ class RankCheckSettings:
         return asdict(self)
 
 
+def _measure(
+    space: SearchSpace,
+    supernet: Path,
+    configs: list[SubnetConfig],
+    settings: RankCheckSettings,
+    data_root: str | Path | None,
+    progress: bool,
+) -> list[tuple[float, float, SubnetConfig]]:
+    """(energy, inherited accuracy, config) of every config the search's evaluation could score."""
+    from evosnn.evaluator import Evaluator
+
+    evaluator = Evaluator(supernet, space, data_root=data_root, settings=settings.eval)
+    measured = []
+    for config in tqdm(configs, desc="proxy", unit="subnet", disable=not progress or None):
+        evaluation = evaluator.evaluate(config)
+        if evaluation.ok and evaluation.accuracy is not None and evaluation.energy_mj is not None:
+            measured.append((evaluation.energy_mj, evaluation.accuracy, config))
+    return measured
+
+
+def _entry(measured: tuple[float, float, SubnetConfig]) -> dict[str, Any]:
+    energy, accuracy, config = measured
+    return {"config": config.to_dict(), "inherited": accuracy, "energy_mj": energy}
+
+
 def _choose(
     space: SearchSpace,
     supernet: Path,
-    out: Path,
     settings: RankCheckSettings,
     data_root: str | Path | None,
     progress: bool,
 ) -> list[dict[str, Any]]:
-    """The chosen subnets with their inherited accuracy and energy (``subnets.json``, reused)."""
-    from evosnn.evaluator import Evaluator
-
-    chosen_file = out / "subnets.json"
-    if chosen_file.is_file():
-        return list(json.loads(chosen_file.read_text())["subnets"])
+    """One subnet per equal-count energy stratum of ``pool x subnets`` evaluated random ones."""
     codec = GenomeCodec(space)
     rng = random.Random(settings.seed)
     pool: dict[tuple[Any, ...], SubnetConfig] = {}
@@ -105,28 +129,61 @@ def _choose(
         pool.setdefault(tuple(codec.canonical(codec.encode(config))), config)
     if len(pool) < settings.subnets:
         raise EvosnnError(f"the space holds fewer than {settings.subnets} distinct subnets")
-    evaluator = Evaluator(supernet, space, data_root=data_root, settings=settings.eval)
-    measured = []
-    for config in tqdm(
-        list(pool.values()), desc="proxy", unit="subnet", disable=not progress or None
-    ):
-        evaluation = evaluator.evaluate(config)
-        if evaluation.ok and evaluation.accuracy is not None and evaluation.energy_mj is not None:
-            measured.append((evaluation.energy_mj, evaluation.accuracy, config))
+    measured = _measure(space, supernet, list(pool.values()), settings, data_root, progress)
     if len(measured) < settings.subnets:
         raise EvosnnError(
             f"only {len(measured)} of {len(pool)} candidate subnets could be evaluated"
         )
     measured.sort(key=lambda m: m[0])
     size = len(measured) / settings.subnets
-    chosen = []
-    for i in range(settings.subnets):
-        stratum = measured[round(i * size) : round((i + 1) * size)]
-        energy, accuracy, config = stratum[rng.randrange(len(stratum))]
-        chosen.append({"config": config.to_dict(), "inherited": accuracy, "energy_mj": energy})
-    out.mkdir(parents=True, exist_ok=True)
-    chosen_file.write_text(json.dumps({"subnets": chosen}, indent=1))
-    return chosen
+    return [
+        _entry(stratum[rng.randrange(len(stratum))])
+        for stratum in (
+            measured[round(i * size) : round((i + 1) * size)] for i in range(settings.subnets)
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A finished check whose subnets and stand-alone runs another supernet's proxy is held to."""
+
+    folder: Path
+    settings: RankCheckSettings
+    configs: list[SubnetConfig]
+    results: dict[str, Any]
+    results_sha256: str
+
+    @classmethod
+    def read(cls, folder: Path, space: SearchSpace, eval_settings: EvalSettings) -> _Reference:
+        from supernet.checkpoint import file_sha256
+
+        folder = Path(folder).resolve()
+        files = {name: folder / name for name in ("request.json", "subnets.json", "results.json")}
+        summary_file = folder / RESULT_FILE
+        if not all(f.is_file() for f in files.values()) or not summary_file.is_file():
+            raise EvosnnError(
+                f"--reference {folder}: not a finished rank-check folder (it needs "
+                f"{', '.join(files)} and {RESULT_FILE})"
+            )
+        try:
+            summary = json.loads(summary_file.read_text())
+            request = json.loads(files["request.json"].read_text())
+            chosen = json.loads(files["subnets.json"].read_text())["subnets"]
+            results = json.loads(files["results.json"].read_text())
+            stored = dict(request["settings"])
+            stored.pop("eval", None)
+            settings = RankCheckSettings(**stored, eval=eval_settings)
+            configs = [SubnetConfig.from_dict(entry["config"]) for entry in chosen]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EvosnnError(f"--reference {folder}: unreadable rank-check files ({exc})") from exc
+        if summary.get("space") != space.to_dict():
+            raise EvosnnError(
+                f"--reference {folder} checked a supernet of space "
+                f"{summary.get('space', {}).get('name')!r}, this one is of {space.name!r}"
+            )
+        sha = file_sha256(files["results.json"])
+        return cls(folder, settings, configs, results, sha)
 
 
 def retrain_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -188,13 +245,20 @@ def rank_check(
     threads: int = 1,
     ray_address: str | None = None,
     progress: bool = True,
+    reference: Path | None = None,
 ) -> dict[str, Any]:
     """Run (or continue) the check in ``out_dir``; return the summary (also in ``rank_check.json``).
 
+    With ``reference`` (a finished check's folder, same space) nothing is trained: its subnets
+    are evaluated on this supernet and held to its stand-alone runs, so remedies to the supernet
+    (epochs, sampling, distillation, evaluation settings) are compared on one reference for the
+    cost of training the supernet. The stand-alone settings (subnets, epochs, seeds, batch size,
+    learning rate) are then the reference's; ``settings.eval`` is this check's.
+
     Raises:
         EvosnnError: bad settings, a supernet of another space (``CheckpointError``), ``out_dir``
-            holding a check of other settings, or fewer than ``MIN_SUBNETS`` subnets whose
-            every seed trained.
+            holding a check of other settings, a reference that is not a finished check of this
+            space, or fewer than ``MIN_SUBNETS`` subnets whose every seed trained.
     """
     from evosnn.models import checkpoint_space
     from supernet.checkpoint import file_sha256, load_checkpoint
@@ -207,11 +271,16 @@ def rank_check(
             f"({space.name!r}); give its own space, or none (it is stored in the checkpoint)"
         )
     space = stored_space
-    request = {
+    ref = None if reference is None else _Reference.read(reference, space, settings.eval)
+    if ref is not None:
+        settings = ref.settings
+    request: dict[str, Any] = {
         "supernet": str(Path(supernet).resolve()),
         "supernet_sha256": file_sha256(supernet),  # a retrained file is another supernet
         "settings": settings.to_dict(),
     }
+    if ref is not None:
+        request["reference"] = {"folder": str(ref.folder), "results_sha256": ref.results_sha256}
     request_file = out_dir / "request.json"
     if request_file.is_file() and json.loads(request_file.read_text()) != request:
         raise EvosnnError(
@@ -220,10 +289,27 @@ def rank_check(
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     request_file.write_text(json.dumps(request, indent=1))
-    chosen = _choose(space, supernet, out_dir, settings, data_root, progress)
+    chosen_file = out_dir / "subnets.json"
+    if chosen_file.is_file():
+        chosen = list(json.loads(chosen_file.read_text())["subnets"])
+    elif ref is not None:
+        measured = _measure(space, supernet, ref.configs, settings, data_root, progress)
+        if len(measured) < len(ref.configs):
+            raise EvosnnError(
+                f"this supernet could evaluate only {len(measured)} of the reference's "
+                f"{len(ref.configs)} subnets"
+            )
+        chosen = [_entry(m) for m in measured]
+    else:
+        chosen = _choose(space, supernet, settings, data_root, progress)
+    if not chosen_file.is_file():
+        chosen_file.write_text(json.dumps({"subnets": chosen}, indent=1))
 
     results_file = out_dir / "results.json"
     results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    if ref is not None and not results:
+        results = dict(ref.results)
+        results_file.write_text(json.dumps(results, indent=1))
     jobs = [
         {
             "subnet": i,
@@ -289,6 +375,8 @@ def rank_check(
     finally:
         bar.close()
     summary = _summarise(space, chosen, results, settings)
+    if ref is not None:
+        summary["reference"] = str(ref.folder)
     (out_dir / RESULT_FILE).write_text(json.dumps(summary, indent=1))
     _scatter(summary, out_dir / "rank_check.png")
     return summary

@@ -87,6 +87,29 @@ def test_rank_check_resumes_after_sigkill_and_lands_in_study_and_report(
     report = write_report(url, "s", tmp_path / "report")
     assert "Supernet rank check" in report.index.read_text()
 
+    # Held to this check as a reference, another evaluation of the proxy trains nothing: same
+    # subnets, same stand-alone runs (so the same ceiling), a proxy measured anew.
+    again = subprocess.run(
+        [sys.executable, "-m", "evosnn.cli", "supernet", "rank-check", "--supernet",
+         str(tiny_checkpoint), "--out", str(tmp_path / "again"), "--reference", str(out),
+         "--recal-batches", "1", "--workers", "0"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr[-2000:]
+    second = json.loads((tmp_path / "again" / "rank_check.json").read_text())
+    assert not (tmp_path / "again" / "runs").exists()
+    assert second["reference"] == str(out.resolve())
+    assert second["settings"]["epochs"] == 10 and second["settings"]["eval"]["recal_batches"] == 1
+    assert second["ceiling_partial_rho"] == summary["ceiling_partial_rho"]
+    assert [p["standalone"] for p in second["points"]] == [
+        p["standalone"] for p in summary["points"]
+    ]
+    rechosen = json.loads((tmp_path / "again" / "subnets.json").read_text())["subnets"]
+    assert [s["config"] for s in rechosen] == [s["config"] for s in chosen]
+    assert [s["inherited"] for s in rechosen] != [
+        s["inherited"] for s in chosen
+    ]  # 1 BN batch, not 4
+
 
 def test_bad_input_is_refused_before_any_training(tiny_checkpoint: Path, tmp_path: Path) -> None:
     with pytest.raises(EvosnnError, match="at least 6 subnets"):
@@ -107,6 +130,17 @@ def test_bad_input_is_refused_before_any_training(tiny_checkpoint: Path, tmp_pat
     with pytest.raises(EvosnnError, match="holds a rank-check of another supernet or other"):
         rank_check(tiny_checkpoint, tmp_path / "b", RankCheckSettings(subnets=6, seeds=2))
     assert not (tmp_path / "a" / "results.json").exists()
+
+    with pytest.raises(EvosnnError, match="not a finished rank-check folder"):
+        rank_check(tiny_checkpoint, tmp_path / "c", RankCheckSettings(), reference=tmp_path / "b")
+    finished = tmp_path / "finished"
+    finished.mkdir()
+    for name in ("request.json", "subnets.json", "results.json"):
+        (finished / name).write_text(json.dumps({"settings": {}, "subnets": []}))
+    (finished / "rank_check.json").write_text(json.dumps({"space": other}))
+    with pytest.raises(EvosnnError, match="checked a supernet of space 'another-space'"):
+        rank_check(tiny_checkpoint, tmp_path / "d", RankCheckSettings(), reference=finished)
+    assert not (tmp_path / "d").exists()
 
 
 def test_diverging_runs_are_recorded_and_no_statistic_is_made_up(

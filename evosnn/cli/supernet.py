@@ -19,6 +19,7 @@ from evosnn.cli._args import (
 )
 from evosnn.cli._command import Command
 from evosnn.errors import EvosnnError
+from evosnn.evaluation import EvalSettings
 
 __all__ = ["SupernetRankCheck", "SupernetTrain"]
 
@@ -147,6 +148,20 @@ class SupernetRankCheck(Command):
         parser.add_argument("--seeds", type=positive_int, default=3, help="stand-alone seeds")
         parser.add_argument("--batch-size", type=positive_int, default=64)
         parser.add_argument("--lr", type=positive_float, default=3e-3)
+        parser.add_argument(
+            "--recal-batches",
+            type=non_negative_int,
+            default=EvalSettings().recal_batches,
+            help="BN recalibration batches per proxy evaluation (0: off; the search's default)",
+        )
+        parser.add_argument(
+            "--reference",
+            type=Path,
+            default=None,
+            help="a finished check of the same space: hold this supernet to its subnets and "
+            "stand-alone runs, training nothing (its --subnets/--epochs/--seeds/--batch-size/--lr "
+            "are used)",
+        )
         add_seed(parser, help="seed of the subnet draw")
         add_data(parser)
         parser.add_argument(
@@ -173,6 +188,7 @@ class SupernetRankCheck(Command):
             seed=args.seed,
             batch_size=args.batch_size,
             lr=args.lr,
+            eval=EvalSettings(recal_batches=args.recal_batches),
         )
         out = args.out if args.out is not None else args.supernet.parent / "rank-check"
         summary = rank_check(
@@ -184,6 +200,7 @@ class SupernetRankCheck(Command):
             workers=args.workers,
             threads=args.threads,
             ray_address=args.ray_address,
+            reference=args.reference,
         )
         if args.storage:
             from evosnn.genome import GenomeCodec
