@@ -105,6 +105,16 @@ def test_demo_stops_with_the_failing_steps_error(
     assert sorted(p.name for p in out.iterdir()) == ["supernet.pt"]  # no later step ran
 
 
+def test_demo_on_a_missing_space_file_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--space", str(tmp_path / "nope.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"evosnn: error: {tmp_path / 'nope.yaml'}: search-space file not found"
+    assert not out.exists()
+
+
 def test_every_command_has_its_own_unit() -> None:
     from evosnn.cli import COMMANDS
 

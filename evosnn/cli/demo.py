@@ -1,6 +1,6 @@
 """``evosnn demo``: the embedded default end to end, by calling the library functions directly.
 
-Supernet training on digits-tiny, an NSGA-II search on local Ray workers recorded in SQLite, export
+Supernet training (on digits-tiny unless ``--space`` names another space), an NSGA-II search on local Ray workers recorded in SQLite, export
 of the Pareto front and the knee, retraining of the knee, the report. A step that fails stops the
 demo with that step's error.
 """
@@ -41,6 +41,13 @@ class Demo(Command):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="run folder")
+        parser.add_argument(
+            "--space",
+            type=Path,
+            default=SPACE,
+            help="search-space YAML file (default: the shipped digits-tiny; "
+            "search_spaces/digit-pairs-tiny.yaml is the other embedded task)",
+        )
         parser.add_argument("--workers", type=non_negative_int, default=2)
         parser.add_argument("--seed", type=non_negative_int, default=0)
         parser.add_argument("--retrain-epochs", type=positive_int, default=15)
@@ -59,16 +66,16 @@ class Demo(Command):
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME
 
-        if not SPACE.is_file():
+        if args.space == SPACE and not SPACE.is_file():
             raise SpaceError(
                 f"{SPACE}: the shipped digits-tiny space is missing from this checkout"
             )
-        space = load_space(SPACE)
+        space = load_space(args.space)
         out: Path = args.out
         checkpoint = out / CHECKPOINT_NAME
         storage = f"sqlite:///{out / 'evosnn.db'}"
 
-        with _step(1, "training the digits-tiny supernet (about two minutes on 2 CPU cores)"):
+        with _step(1, f"training the {space.name} supernet (about two minutes on 2 CPU cores)"):
             if checkpoint.is_file() and load_checkpoint(checkpoint).get("status") == "complete":
                 log.info("%s is already trained; skipping supernet training", checkpoint)
             else:
