@@ -1,0 +1,241 @@
+"""Supernet remedies for the proxy, each held to one stand-alone reference, over supernet seeds.
+
+A finished ``evosnn supernet rank-check`` is the reference: its subnets (stratified over energy)
+and their stand-alone runs. For every remedy and seed this trains a supernet (or reuses a finished
+``ROOT/<remedy>-s<seed>/supernet.pt``), evaluates the reference's subnets on it as the search does
+and computes the check's statistics (``rank-check --reference``; nothing is retrained), then
+reports each remedy's mean ± sd over seeds against the goals of issue 14: Kendall tau above energy
+alone's, the partial correlation (energy removed) at >= 80 % of the stand-alone seeds' own ceiling,
+and every energy bin's bias (inherited minus stand-alone) within 2 points. The bias spread (largest
+minus smallest bin bias) is shown too: an offset common to all bins moves every subnet alike and
+leaves the search's Pareto ranking as it is, a spread tilts the trade-off.
+
+Remedies: more supernet epochs (``uniform-120``: three times ``uniform-40``'s passes), the sandwich
+rule (``sandwich-40``: three subnets a step, the same passes as ``uniform-120``), in-place
+distillation from the largest subnet (``distill-40``, same passes), and more BN-recalibration
+images per evaluation (``uniform-40-bn16``: 16 batches instead of 4, on the ``uniform-40``
+supernets, no extra training). Cost is given as subnet forward/backward passes relative to
+``uniform-40`` and as this machine's CPU time for the training (a reused supernet keeps the time
+recorded when this script trained it, else none).
+
+Run (digit-pairs-tiny, 2 CPU cores):
+    .venv/bin/evosnn supernet train --space search_spaces/digit-pairs-tiny.yaml --out runs/pairs
+    .venv/bin/evosnn supernet rank-check --supernet runs/pairs/supernet.pt \
+        --subnets 16 --seeds 3 --epochs 30
+    # meanwhile, if cores are free: the remedies' supernets (``run`` trains any still missing)
+    .venv/bin/python -m benchmarks.bench_proxy train --space search_spaces/digit-pairs-tiny.yaml \
+        --root runs/remedies --seeds 0 1 2
+    .venv/bin/python -m benchmarks.bench_proxy run --reference runs/pairs/rank-check \
+        --root runs/remedies --seeds 0 1 2 --json benchmarks/results/proxy_remedies_pairs.json
+    .venv/bin/python -m benchmarks.bench_proxy report benchmarks/results/proxy_remedies_pairs.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from benchmarks.common import table
+from evosnn.data import load_splits
+from evosnn.evaluation import EvalSettings
+from evosnn.rank_check import RankCheckSettings, rank_check
+from evosnn.space import SearchSpace, load_space
+from evosnn.training import train_supernet_for
+from supernet.checkpoint import load_checkpoint
+from supernet.recipe import TrainSettings
+
+
+@dataclass(frozen=True)
+class Remedy:
+    """How the supernet is trained (``train``: the folder prefix of its supernets) and evaluated."""
+
+    sampling: str
+    epochs: int
+    recal_batches: int = 4
+    train: str | None = None  # another remedy's supernets, evaluated differently
+
+    @property
+    def passes(self) -> float:
+        """Subnet forward/backward passes relative to uniform sampling for 40 epochs."""
+        return self.epochs * (1 if self.sampling == "uniform" else 3) / 40
+
+
+REMEDIES = {
+    "uniform-40": Remedy("uniform", 40),
+    "uniform-120": Remedy("uniform", 120),
+    "sandwich-40": Remedy("sandwich", 40),
+    "distill-40": Remedy("distill", 40),
+    "uniform-40-bn16": Remedy("uniform", 40, recal_batches=16, train="uniform-40"),
+}
+
+
+def _supernet(
+    root: Path, name: str, remedy: Remedy, seed: int, space: SearchSpace, wait: bool = True
+) -> Path | None:
+    """A finished supernet of ``remedy`` and ``seed``: reused, resumed or trained here.
+
+    A lock file per supernet lets several ``train`` processes share the list: one that finds a
+    supernet locked by another skips it (``wait=False``) or waits for it. The lock is released by
+    the system when its process dies, and a resumed training records no cost (only part of it ran
+    here).
+    """
+    folder = root / f"{remedy.train or name}-s{seed}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "supernet.pt"
+    cost_file = folder / "cost.json"
+    with open(folder / ".lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            return None
+        if path.is_file() and load_checkpoint(path).get("status") == "complete":
+            return path
+        settings = TrainSettings.from_dict(
+            {"epochs": remedy.epochs, "sampling": remedy.sampling, "seed": seed}
+        )
+        resumed = path.is_file()
+        start = time.process_time()
+        train_supernet_for(space, load_splits(space.dataset), folder, settings, resume=resumed)
+        cpu_s = None if resumed else time.process_time() - start
+        cost_file.write_text(json.dumps({"cpu_s": cpu_s}))
+    return path
+
+
+def train(args: argparse.Namespace) -> None:
+    """Only train the supernets (the reference check may still be running); processes started
+    side by side on the same ``--root`` share the work."""
+    torch.set_num_threads(args.threads)
+    space = load_space(args.space)
+    for name in args.remedies:
+        for seed in args.seeds:
+            done = _supernet(Path(args.root), name, REMEDIES[name], seed, space, wait=False)
+            print(done if done else f"{name} seed {seed}: being trained by another process")
+
+
+def run(args: argparse.Namespace) -> None:
+    torch.set_num_threads(args.threads)
+    reference = Path(args.reference).resolve()
+    space = SearchSpace.from_dict(json.loads((reference / "rank_check.json").read_text())["space"])
+    rows: list[dict[str, Any]] = []
+    for name in args.remedies:
+        remedy = REMEDIES[name]
+        for seed in args.seeds:
+            supernet = _supernet(Path(args.root), name, remedy, seed, space)
+            assert supernet is not None  # waited for
+            out = Path(args.root) / f"check-{name}-s{seed}"
+            summary = rank_check(
+                supernet,
+                out,
+                RankCheckSettings(eval=EvalSettings(recal_batches=remedy.recal_batches)),
+                reference=reference,
+                progress=False,
+            )
+            cost_file = supernet.parent / "cost.json"
+            cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
+            rows.append(
+                {
+                    "remedy": name,
+                    "seed": seed,
+                    "passes": remedy.passes,
+                    "train_cpu_s": cost.get("cpu_s"),
+                    "tau": summary["proxy"]["kendall_tau"],
+                    "energy_tau": summary["energy_only"]["kendall_tau"],
+                    "partial_rho": summary["proxy"]["partial_rho"],
+                    "ceiling": summary["ceiling_partial_rho"],
+                    "bias": [b["bias"] for b in summary["bias_by_energy"]],
+                    "mean_inherited": statistics.fmean(p["inherited"] for p in summary["points"]),
+                }
+            )
+            print(json.dumps(rows[-1]))
+            if args.json:
+                Path(args.json).write_text(
+                    json.dumps({"reference": str(reference), "rows": rows}, indent=1)
+                )
+    print(report_table(rows))
+
+
+def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    values = [scale * v for v in values]
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
+
+
+def report_table(rows: list[dict[str, Any]]) -> str:
+    """One line per remedy: mean ± sd over its seeds."""
+    out: list[tuple[str, ...]] = []
+    for name in dict.fromkeys(r["remedy"] for r in rows):
+        mine = [r for r in rows if r["remedy"] == name]
+        bins = len(mine[0]["bias"])
+        worst = [max(abs(b) for b in r["bias"]) for r in mine]
+        spread = [max(r["bias"]) - min(r["bias"]) for r in mine]
+        out.append(
+            (
+                name,
+                str(len(mine)),
+                f"{mine[0]['passes']:g}x",
+                _spread([r["tau"] for r in mine]),
+                _spread([r["energy_tau"] for r in mine]),
+                _spread([r["partial_rho"] for r in mine]),
+                _spread([r["partial_rho"] / r["ceiling"] for r in mine], 100, 0) + " %",
+                " / ".join(_spread([r["bias"][i] for r in mine], 100, 1) for i in range(bins)),
+                _spread(worst, 100, 1),
+                _spread(spread, 100, 1),
+                _spread([r["mean_inherited"] for r in mine], 100, 1),
+            )
+        )
+    ceiling = rows[0]["ceiling"]
+    return f"stand-alone seeds' ceiling (partial rho): {ceiling:.2f}\n" + table(
+        out,
+        (
+            "remedy",
+            "seeds",
+            "passes",
+            "tau",
+            "energy tau",
+            "partial rho",
+            "of ceiling",
+            "bias per energy bin (points)",
+            "max |bias|",
+            "bias spread",
+            "mean inherited %",
+        ),
+    )
+
+
+def report(args: argparse.Namespace) -> None:
+    data = json.loads(Path(args.file).read_text())
+    print(f"reference: {data['reference']}")
+    print(report_table(data["rows"]))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    go = sub.add_parser("run", help="train (or reuse) the remedies' supernets and check them")
+    go.add_argument("--reference", type=Path, required=True, help="a finished rank-check folder")
+    only = sub.add_parser("train", help="only train the remedies' supernets")
+    only.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+    for command in (go, only):
+        command.add_argument("--root", type=Path, required=True, help="the remedies' supernets")
+        command.add_argument(
+            "--remedies", nargs="+", choices=list(REMEDIES), default=list(REMEDIES)
+        )
+        command.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+        command.add_argument("--threads", type=int, default=2)
+    go.add_argument("--json", default=None, help="write the results to this file")
+    show = sub.add_parser("report", help="the table of a results file")
+    show.add_argument("file", type=Path)
+    args = parser.parse_args()
+    {"run": run, "train": train, "report": report}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
