@@ -162,6 +162,85 @@ def run(args: argparse.Namespace) -> None:
     print(report_table(rows))
 
 
+def converge(args: argparse.Namespace) -> None:
+    """Has the reference's stand-alone training converged? Train some of its subnets longer.
+
+    Each chosen subnet is retrained stand-alone as the reference did (same seed, batch size and
+    learning rate, the shared training core) for ``--epochs`` instead of the reference's epochs,
+    two runs at a time in processes of one thread each; the table puts the long run's
+    validation accuracy beside the reference's run of the same seed.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
+    from evosnn.rank_check import retrain_job
+
+    reference = Path(args.reference).resolve()
+    request = json.loads((reference / "request.json").read_text())["settings"]
+    summary = json.loads((reference / "rank_check.json").read_text())
+    chosen = json.loads((reference / "subnets.json").read_text())["subnets"]
+    results = json.loads((reference / "results.json").read_text())
+    jobs = [
+        {
+            "subnet": i,
+            "seed": seed,
+            "config": chosen[i]["config"],
+            "space": summary["space"],
+            "folder": str(Path(args.out) / f"epochs-{args.epochs}"),
+            "epochs": args.epochs,
+            "batch_size": request["batch_size"],
+            "lr": request["lr"],
+            "threads": 1,
+            "data_root": None,
+        }
+        for i in args.subnets
+        for seed in args.seeds
+    ]
+    Path(jobs[0]["folder"]).mkdir(parents=True, exist_ok=True)
+    with ProcessPoolExecutor(max_workers=args.processes) as pool:
+        done = list(pool.map(retrain_job, jobs))
+    rows = []
+    for job, result in zip(jobs, done, strict=True):
+        short = results[f"{job['subnet']}-{job['seed']}"]
+        rows.append(
+            {
+                "subnet": job["subnet"],
+                "seed": job["seed"],
+                "energy_mj": chosen[job["subnet"]]["energy_mj"],
+                "inherited": chosen[job["subnet"]]["inherited"],
+                "short_epochs": request["epochs"],
+                "short_val": short["val_acc"],
+                "long_epochs": args.epochs,
+                "long_val": result.get("val_acc"),
+                "long_status": result["status"],
+            }
+        )
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"reference": str(reference), "rows": rows}, indent=1)
+        )
+    print(
+        table(
+            [
+                (
+                    str(r["subnet"]),
+                    str(r["seed"]),
+                    f"{1e3 * r['energy_mj']:.3f}",
+                    f"{100 * r['short_val']:.1f}",
+                    f"{100 * r['long_val']:.1f}" if r["long_val"] is not None else r["long_status"],
+                )
+                for r in rows
+            ],
+            (
+                "subnet",
+                "seed",
+                "energy (uJ)",
+                f"val % at {request['epochs']} epochs",
+                f"at {args.epochs}",
+            ),
+        )
+    )
+
+
 def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     values = [scale * v for v in values]
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -231,10 +310,18 @@ def main() -> None:
         command.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
         command.add_argument("--threads", type=int, default=2)
     go.add_argument("--json", default=None, help="write the results to this file")
+    longer = sub.add_parser("converge", help="retrain some reference subnets for longer")
+    longer.add_argument("--reference", type=Path, required=True, help="a finished rank-check")
+    longer.add_argument("--out", type=Path, required=True, help="folder of the long runs")
+    longer.add_argument("--subnets", type=int, nargs="+", default=[0, 5, 10, 15])
+    longer.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    longer.add_argument("--epochs", type=int, default=90)
+    longer.add_argument("--processes", type=int, default=2)
+    longer.add_argument("--json", default=None, help="write the results to this file")
     show = sub.add_parser("report", help="the table of a results file")
     show.add_argument("file", type=Path)
     args = parser.parse_args()
-    {"run": run, "train": train, "report": report}[args.what](args)
+    {"run": run, "train": train, "converge": converge, "report": report}[args.what](args)
 
 
 if __name__ == "__main__":
