@@ -18,7 +18,7 @@ import yaml
 from evosnn.errors import EvosnnError
 from evosnn.evaluation import EvalSettings
 from evosnn.ledger import read_study_attrs
-from evosnn.rank_check import RankCheckSettings, rank_check
+from evosnn.rank_check import PLATEAU_TOLERANCE, RankCheckSettings, rank_check
 from evosnn.report import write_report
 from evosnn.search import SearchSettings, run_search
 from evosnn.space import SearchSpace
@@ -76,6 +76,8 @@ def test_rank_check_resumes_after_sigkill_and_lands_in_study_and_report(
         assert (out / "runs" / name).stat().st_mtime_ns == mtime
 
     summary = json.loads((out / "rank_check.json").read_text())
+    unconverged = summary["plateau_gain_last_quarter"] > PLATEAU_TOLERANCE
+    assert ("the stand-alone runs have not converged" in done.stderr) == unconverged
     assert (out / "rank_check.png").stat().st_size > 0
     chosen = json.loads((out / "subnets.json").read_text())["subnets"]
     energies = [s["energy_mj"] for s in chosen]
