@@ -166,7 +166,7 @@ def converge(args: argparse.Namespace) -> None:
     """Has the reference's stand-alone training converged? Train some of its subnets longer.
 
     Each chosen subnet is retrained stand-alone as the reference did (same seed, batch size and
-    learning rate, the shared training core) for ``--epochs`` instead of the reference's epochs,
+    learning rate unless ``--lr`` is given, the shared training core) for ``--epochs``,
     two runs at a time in processes of one thread each; the table puts the long run's
     validation accuracy beside the reference's run of the same seed.
     """
@@ -179,16 +179,17 @@ def converge(args: argparse.Namespace) -> None:
     summary = json.loads((reference / "rank_check.json").read_text())
     chosen = json.loads((reference / "subnets.json").read_text())["subnets"]
     results = json.loads((reference / "results.json").read_text())
+    lr = args.lr if args.lr is not None else request["lr"]
     jobs = [
         {
             "subnet": i,
             "seed": seed,
             "config": chosen[i]["config"],
             "space": summary["space"],
-            "folder": str(Path(args.out) / f"epochs-{args.epochs}"),
+            "folder": str(Path(args.out) / f"epochs-{args.epochs}-lr-{lr:g}"),
             "epochs": args.epochs,
             "batch_size": request["batch_size"],
-            "lr": request["lr"],
+            "lr": lr,
             "threads": 1,
             "data_root": None,
         }
@@ -235,7 +236,7 @@ def converge(args: argparse.Namespace) -> None:
                 "seed",
                 "energy (uJ)",
                 f"val % at {request['epochs']} epochs",
-                f"at {args.epochs}",
+                f"at {args.epochs} (lr {lr:g})",
             ),
         )
     )
@@ -316,6 +317,7 @@ def main() -> None:
     longer.add_argument("--subnets", type=int, nargs="+", default=[0, 5, 10, 15])
     longer.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     longer.add_argument("--epochs", type=int, default=90)
+    longer.add_argument("--lr", type=float, default=None, help="default: the reference's")
     longer.add_argument("--processes", type=int, default=2)
     longer.add_argument("--json", default=None, help="write the results to this file")
     show = sub.add_parser("report", help="the table of a results file")

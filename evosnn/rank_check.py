@@ -362,7 +362,7 @@ def rank_check(
         )
 
     try:
-        if workers > 0:
+        if workers > 0 and jobs:  # nothing left to train (done, or a reference's): no Ray
             from workers.tasks import run_tasks
 
             for index, outcome in run_tasks(
