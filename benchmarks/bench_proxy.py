@@ -180,6 +180,12 @@ def converge(args: argparse.Namespace) -> None:
     chosen = json.loads((reference / "subnets.json").read_text())["subnets"]
     results = json.loads((reference / "results.json").read_text())
     lr = args.lr if args.lr is not None else request["lr"]
+    outside = [i for i in args.subnets if not 0 <= i < len(chosen)]
+    if outside or any(s not in range(request["seeds"]) for s in args.seeds):
+        raise SystemExit(
+            f"--subnets must lie in 0..{len(chosen) - 1} and --seeds in "
+            f"0..{request['seeds'] - 1} (the reference's)"
+        )
     jobs = [
         {
             "subnet": i,
