@@ -248,6 +248,58 @@ def converge(args: argparse.Namespace) -> None:
     )
 
 
+def longrun(args: argparse.Namespace) -> None:
+    """The remedies held to ``converge``'s long runs instead of the reference's own runs.
+
+    Only subnets with a long run for every seed count. Each remedy's inherited accuracies and
+    energies come from its finished check (``ROOT/check-<remedy>-s<seed>``, written by ``run``),
+    so nothing is trained or evaluated here; the statistics are the check's (``evosnn.ranking``).
+    """
+    from evosnn.ranking import agreement, energy_bias, seed_ceiling
+
+    long: dict[int, dict[int, float]] = {}
+    for file in args.runs:
+        for r in json.loads(Path(file).read_text())["rows"]:
+            if r["long_status"] == "ok":
+                long.setdefault(r["subnet"], {})[r["seed"]] = r["long_val"]
+    seeds = sorted({seed for runs in long.values() for seed in runs})
+    kept = sorted(i for i, runs in long.items() if all(seed in runs for seed in seeds))
+    if len(kept) < 6 or len(seeds) < 2:
+        raise SystemExit(f"{len(kept)} subnets with runs of {len(seeds)} seeds: need 6 and 2")
+    per_seed = [[long[i][seed] for i in kept] for seed in seeds]
+    reference = [statistics.fmean(long[i][seed] for seed in seeds) for i in kept]
+    rows: list[dict[str, Any]] = []
+    for check in sorted(Path(args.root).glob("check-*-s*")):
+        name, seed = check.name[len("check-") :].rsplit("-s", 1)
+        chosen = json.loads((check / "subnets.json").read_text())["subnets"]
+        inherited = [chosen[i]["inherited"] for i in kept]
+        energy = [chosen[i]["energy_mj"] for i in kept]
+        proxy = agreement(inherited, reference, energy, top_k=max(1, len(kept) // 4))
+        rows.append(
+            {
+                "remedy": name,
+                "seed": int(seed),
+                "passes": REMEDIES[name].passes if name in REMEDIES else float("nan"),
+                "tau": proxy.kendall_tau,
+                "energy_tau": agreement(energy, reference, None, top_k=1).kendall_tau,
+                "partial_rho": proxy.partial_rho,
+                "ceiling": seed_ceiling(per_seed, energy)[0],
+                "bias": [b.bias for b in energy_bias(inherited, reference, energy, bins=4)],
+                "mean_inherited": statistics.fmean(inherited),
+            }
+        )
+    order = {name: n for n, name in enumerate(REMEDIES)}
+    rows.sort(key=lambda r: (order.get(r["remedy"], len(order)), r["seed"]))
+    print(
+        f"{len(kept)} subnets x {len(seeds)} seeds of long runs; mean {100 * statistics.fmean(reference):.1f} %"
+    )
+    print(report_table(rows))
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"subnets": kept, "seeds": seeds, "rows": rows}, indent=1)
+        )
+
+
 def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     values = [scale * v for v in values]
     sd = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -326,10 +378,16 @@ def main() -> None:
     longer.add_argument("--lr", type=float, default=None, help="default: the reference's")
     longer.add_argument("--processes", type=int, default=2)
     longer.add_argument("--json", default=None, help="write the results to this file")
+    held = sub.add_parser("longrun", help="the remedies' checks held to converge's long runs")
+    held.add_argument("--runs", nargs="+", required=True, help="converge --json files")
+    held.add_argument("--root", type=Path, required=True, help="run's --root (its checks)")
+    held.add_argument("--json", default=None, help="write the results to this file")
     show = sub.add_parser("report", help="the table of a results file")
     show.add_argument("file", type=Path)
     args = parser.parse_args()
-    {"run": run, "train": train, "converge": converge, "report": report}[args.what](args)
+    {"run": run, "train": train, "converge": converge, "longrun": longrun, "report": report}[
+        args.what
+    ](args)
 
 
 if __name__ == "__main__":
