@@ -1,7 +1,8 @@
 """``evosnn demo``: the embedded default end to end, by calling the library functions directly.
 
-Supernet training (on digits-tiny unless ``--space`` names another space), an NSGA-II search on local Ray workers recorded in SQLite, export
-of the Pareto front and the knee, retraining of the knee, the report. A step that fails stops the
+Supernet training (on digits-tiny unless ``--space`` names another space), an NSGA-II search on
+local Ray workers recorded in SQLite, export of the Pareto front and the knee, retraining of the
+knee, the report. A step that fails stops the
 demo with that step's error.
 """
 
