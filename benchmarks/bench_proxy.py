@@ -151,6 +151,7 @@ def run(args: argparse.Namespace) -> None:
                     "partial_rho": summary["proxy"]["partial_rho"],
                     "ceiling": summary["ceiling_partial_rho"],
                     "bias": [b["bias"] for b in summary["bias_by_energy"]],
+                    "tilt": summary["bias_tilt"],
                     "mean_inherited": statistics.fmean(p["inherited"] for p in summary["points"]),
                 }
             )
@@ -160,6 +161,15 @@ def run(args: argparse.Namespace) -> None:
                     json.dumps({"reference": str(reference), "rows": rows}, indent=1)
                 )
     print(report_table(rows))
+
+
+def _last_quarter_gain(history: list[float]) -> float | None:
+    """Mean validation accuracy of the last quarter of the epochs minus that of the quarter
+    before (the plateau statistic of ``rank-check``); None for a run too short or resumed."""
+    quarter = len(history) // 4
+    if quarter < 1:
+        return None
+    return statistics.fmean(history[-quarter:]) - statistics.fmean(history[-2 * quarter : -quarter])
 
 
 def converge(args: argparse.Namespace) -> None:
@@ -219,6 +229,7 @@ def converge(args: argparse.Namespace) -> None:
                 "long_epochs": args.epochs,
                 "long_val": result.get("val_acc"),
                 "long_status": result["status"],
+                "long_gain_last_quarter": _last_quarter_gain(result.get("val_history", [])),
             }
         )
     if args.json:
@@ -255,7 +266,7 @@ def longrun(args: argparse.Namespace) -> None:
     energies come from its finished check (``ROOT/check-<remedy>-s<seed>``, written by ``run``),
     so nothing is trained or evaluated here; the statistics are the check's (``evosnn.ranking``).
     """
-    from evosnn.ranking import agreement, energy_bias, seed_ceiling
+    from evosnn.ranking import agreement, bias_tilt, energy_bias, seed_ceiling
 
     long: dict[int, dict[int, float]] = {}
     for file in args.runs:
@@ -275,6 +286,7 @@ def longrun(args: argparse.Namespace) -> None:
         inherited = [chosen[i]["inherited"] for i in kept]
         energy = [chosen[i]["energy_mj"] for i in kept]
         proxy = agreement(inherited, reference, energy, top_k=max(1, len(kept) // 4))
+        bins = energy_bias(inherited, reference, energy, bins=4)
         rows.append(
             {
                 "remedy": name,
@@ -284,7 +296,8 @@ def longrun(args: argparse.Namespace) -> None:
                 "energy_tau": agreement(energy, reference, None, top_k=1).kendall_tau,
                 "partial_rho": proxy.partial_rho,
                 "ceiling": seed_ceiling(per_seed, energy)[0],
-                "bias": [b.bias for b in energy_bias(inherited, reference, energy, bins=4)],
+                "bias": [b.bias for b in bins],
+                "tilt": bias_tilt(bins)[1],
                 "mean_inherited": statistics.fmean(inherited),
             }
         )
@@ -306,6 +319,15 @@ def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
 
 
+def _tilt(row: dict[str, Any]) -> list[float]:
+    """Each bin's bias minus the common offset (rows written before ``tilt`` was recorded: the
+    bins are of equal count, so the offset is their plain mean)."""
+    if "tilt" in row:
+        return list(row["tilt"])
+    offset = statistics.fmean(row["bias"])
+    return [b - offset for b in row["bias"]]
+
+
 def report_table(rows: list[dict[str, Any]]) -> str:
     """One line per remedy: mean ± sd over its seeds."""
     out: list[tuple[str, ...]] = []
@@ -314,6 +336,7 @@ def report_table(rows: list[dict[str, Any]]) -> str:
         bins = len(mine[0]["bias"])
         worst = [max(abs(b) for b in r["bias"]) for r in mine]
         spread = [max(r["bias"]) - min(r["bias"]) for r in mine]
+        tilt = [max(abs(t) for t in _tilt(r)) for r in mine]
         out.append(
             (
                 name,
@@ -326,6 +349,7 @@ def report_table(rows: list[dict[str, Any]]) -> str:
                 " / ".join(_spread([r["bias"][i] for r in mine], 100, 1) for i in range(bins)),
                 _spread(worst, 100, 1),
                 _spread(spread, 100, 1),
+                _spread(tilt, 100, 1),
                 _spread([r["mean_inherited"] for r in mine], 100, 1),
             )
         )
@@ -343,6 +367,7 @@ def report_table(rows: list[dict[str, Any]]) -> str:
             "bias per energy bin (points)",
             "max |bias|",
             "bias spread",
+            "max |tilt|",
             "mean inherited %",
         ),
     )

@@ -11,7 +11,9 @@
 3. **Statistics** (:mod:`evosnn.ranking`) against the seed-mean stand-alone validation accuracy:
    Kendall tau and Spearman rho of the proxy and of energy alone; the proxy's partial correlation
    with energy removed next to the reference's own ceiling (the same statistic between seeds);
-   the top-k overlap; the bias (inherited minus stand-alone) per energy bin; and the plateau
+   the top-k overlap; the bias (inherited minus stand-alone) per energy bin, split into the
+   offset common to all subnets (it changes no comparison between them) and each bin's tilt
+   from it (what skews the search's trade-off); and the plateau
    (how much the stand-alone accuracy still rose over the last quarter of the epochs). A scatter
    plot goes beside ``rank_check.json``.
 
@@ -42,7 +44,7 @@ from evosnn.config import SubnetConfig
 from evosnn.errors import EvosnnError
 from evosnn.evaluation import EvalSettings
 from evosnn.genome import GenomeCodec
-from evosnn.ranking import MIN_SUBNETS, agreement, energy_bias, seed_ceiling
+from evosnn.ranking import MIN_SUBNETS, agreement, bias_tilt, energy_bias, seed_ceiling
 from evosnn.space import SearchSpace
 
 __all__ = ["RESULT_FILE", "RankCheckSettings", "rank_check", "retrain_job"]
@@ -428,6 +430,8 @@ def _summarise(
     ceiling, ceiling_sd = seed_ceiling(per_seed, energy)
     proxy = agreement(inherited, reference, energy, top_k=top_k)
     by_energy = agreement(energy, reference, None, top_k=top_k)
+    bins = energy_bias(inherited, reference, energy, bins=settings.bins)
+    offset, tilt = bias_tilt(bins)
     gains = []
     for _, runs in kept:
         for r in runs:
@@ -450,9 +454,9 @@ def _summarise(
         "partial_share_of_ceiling": (
             proxy.partial_rho / ceiling if proxy.partial_rho is not None and ceiling > 0 else None
         ),
-        "bias_by_energy": [
-            asdict(b) for b in energy_bias(inherited, reference, energy, bins=settings.bins)
-        ],
+        "bias_by_energy": [asdict(b) for b in bins],
+        "bias_offset": offset,
+        "bias_tilt": tilt,
         "plateau_gain_last_quarter": statistics.fmean(gains) if gains else math.nan,
         "points": [
             {"energy_mj": e, "inherited": a, "standalone": r}

@@ -17,8 +17,12 @@ Example:
     >>> a = agreement(proxy, reference, energy, top_k=2)
     >>> round(a.kendall_tau, 2), a.top_k_overlap
     (1.0, 1.0)
-    >>> [round(b.bias, 3) for b in energy_bias(proxy, reference, energy, bins=2)]
+    >>> bins = energy_bias(proxy, reference, energy, bins=2)
+    >>> [round(b.bias, 3) for b in bins]
     [-0.01, -0.01]
+    >>> offset, tilt = bias_tilt(bins)
+    >>> round(offset, 3), max(abs(t) for t in tilt) < 1e-9  # an even offset: no tilt
+    (-0.01, True)
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "Agreement",
     "BinBias",
     "agreement",
+    "bias_tilt",
     "energy_bias",
     "partial_spearman",
     "seed_ceiling",
@@ -177,6 +182,20 @@ def energy_bias(
             )
         )
     return out
+
+
+def bias_tilt(bins: Sequence[BinBias]) -> tuple[float, list[float]]:
+    """The common offset (the mean bias over all subnets) and each bin's bias minus it (the tilt).
+
+    The search only compares subnets with each other, so an offset shared by all of them changes
+    no comparison and leaves the Pareto ranking as it is; a tilt steepens or flattens the apparent
+    accuracy-energy trade-off (a negative tilt in the low-energy bins pushes the search toward
+    larger networks).
+    """
+    if not bins:
+        raise EvosnnError("bias tilt: no energy bins")
+    offset = sum(b.n * b.bias for b in bins) / sum(b.n for b in bins)
+    return offset, [b.bias - offset for b in bins]
 
 
 def seed_ceiling(runs: Sequence[Sequence[float]], energy: Sequence[float]) -> tuple[float, float]:

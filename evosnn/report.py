@@ -240,6 +240,13 @@ def _rank_check(summary: dict[str, Any] | None) -> str:
         f"{b['energy_low']:.3g}&ndash;{b['energy_high']:.3g} mJ: {100 * b['bias']:+.1f}"
         for b in summary["bias_by_energy"]
     )
+    if "bias_tilt" in summary:  # checks stored before the offset/tilt split lack it
+        bins += (
+            f" (offset common to all subnets {100 * float(summary['bias_offset']):+.1f}; "
+            "each bin's tilt from it: "
+            + ", ".join(f"{100 * float(t):+.1f}" for t in summary["bias_tilt"])
+            + ")"
+        )
     settings = summary["settings"]
     return (
         "<h2>Supernet rank check</h2><p>"

@@ -8,7 +8,14 @@ import pytest
 from scipy.stats import rankdata
 
 from evosnn.errors import EvosnnError
-from evosnn.ranking import agreement, energy_bias, partial_spearman, seed_ceiling, top_k_overlap
+from evosnn.ranking import (
+    agreement,
+    bias_tilt,
+    energy_bias,
+    partial_spearman,
+    seed_ceiling,
+    top_k_overlap,
+)
 
 
 def _residual_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
@@ -60,6 +67,20 @@ def test_top_k_overlap_and_energy_bins() -> None:
     low, high = energy_bias(proxy, reference, energy, bins=2)
     assert (low.energy_low, low.energy_high, low.n) == (1.0, 3.0, 3)
     assert low.bias == pytest.approx(-0.5 / 3) and high.bias == pytest.approx(0.0)
+    # the offset is the mean bias over all six subnets; the tilt is what is left per bin
+    offset, tilt = bias_tilt([low, high])
+    assert offset == pytest.approx(-0.5 / 6)
+    assert tilt == pytest.approx([-0.5 / 6, 0.5 / 6])
+
+
+def test_an_offset_common_to_all_subnets_has_no_tilt() -> None:
+    energy = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    reference = [0.5, 0.6, 0.55, 0.7, 0.65, 0.8, 0.75, 0.9]
+    proxy = [r - 0.3 for r in reference]  # every subnet 30 points low
+    offset, tilt = bias_tilt(energy_bias(proxy, reference, energy, bins=4))
+    assert offset == pytest.approx(-0.3) and tilt == pytest.approx([0.0] * 4)
+    with pytest.raises(EvosnnError, match="no energy bins"):
+        bias_tilt([])
 
 
 @pytest.mark.parametrize(

@@ -217,6 +217,8 @@ class SupernetRankCheck(Command):
             f"(p {proxy['partial_p']:.2g}) vs the stand-alone seeds' ceiling "
             f"{summary['ceiling_partial_rho']:.2f}; bias per energy bin "
             + ", ".join(f"{100 * b['bias']:+.1f}" for b in summary["bias_by_energy"])
-            + f" points; written to {out / RESULT_FILE}"
+            + f" points (offset {100 * summary['bias_offset']:+.1f}, tilt "
+            + ", ".join(f"{100 * t:+.1f}" for t in summary["bias_tilt"])
+            + f"); written to {out / RESULT_FILE}"
         )
         return 0
