@@ -83,11 +83,19 @@ def test_rank_check_resumes_after_sigkill_and_lands_in_study_and_report(
     energies = [s["energy_mj"] for s in chosen]
     assert energies == sorted(energies)  # one per energy stratum, low to high
     assert summary["subnets"] == 6 and len(summary["bias_by_energy"]) == 4
+    points = summary["points"]  # the offset is the mean bias; the tilts are what is left per bin
+    offset = sum(p["inherited"] - p["standalone"] for p in points) / len(points)
+    assert summary["bias_offset"] == pytest.approx(offset)
+    assert summary["bias_tilt"] == pytest.approx(
+        [b["bias"] - offset for b in summary["bias_by_energy"]]
+    )
+    assert f"offset {100 * offset:+.1f}" in done.stdout
     assert -1 <= summary["proxy"]["kendall_tau"] <= 1
     assert summary["energy_only"]["partial_rho"] is None
     assert read_study_attrs(url, "s")["evosnn:rank_check"] == summary
     report = write_report(url, "s", tmp_path / "report")
     assert "Supernet rank check" in report.index.read_text()
+    assert "tilt from it" in report.index.read_text()
 
     # Held to this check as a reference, another evaluation of the proxy trains nothing: same
     # subnets, same stand-alone runs (so the same ceiling), a proxy measured anew.
