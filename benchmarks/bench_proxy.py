@@ -9,9 +9,9 @@ alone's, the partial correlation (energy removed) at >= 80 % of the stand-alone 
 and the bias (inherited minus stand-alone) per energy bin. The bias is split into the offset common
 to all subnets and each bin's tilt from it (:func:`evosnn.ranking.bias_tilt`): the offset moves
 every subnet alike and leaves the search's Pareto ranking as it is, the tilt skews the trade-off.
-Against converged stand-alone training the offset is 17-50 points whatever the remedy (one supernet
-shares its weights between ~47,000 subnets), so the goal "every bin within 2 points" is held to
-the tilt (``max |tilt|``); the absolute bias and the spread (largest minus smallest bin) are shown
+Against long (90-epoch) stand-alone training the offset is 17-50 points whatever the remedy (one
+supernet shares its weights between ~47,000 subnets), so the goal "every bin within 2 points" is
+held to the tilt (``max |tilt|``); the absolute bias and the spread (largest minus smallest bin) are shown
 beside it.
 
 Remedies: more supernet epochs (``uniform-120``: three times ``uniform-40``'s passes), the sandwich
