@@ -144,6 +144,7 @@ def run(args: argparse.Namespace) -> None:
             )
             cost_file = supernet.parent / "cost.json"
             cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
+            chosen = json.loads((out / "subnets.json").read_text())["subnets"]
             rows.append(
                 {
                     "remedy": name,
@@ -157,6 +158,9 @@ def run(args: argparse.Namespace) -> None:
                     "bias": [b["bias"] for b in summary["bias_by_energy"]],
                     "tilt": summary["bias_tilt"],
                     "mean_inherited": statistics.fmean(p["inherited"] for p in summary["points"]),
+                    # per reference subnet, so other stand-alone references can be held up later
+                    "inherited": [c["inherited"] for c in chosen],
+                    "energy_mj": [c["energy_mj"] for c in chosen],
                 }
             )
             print(json.dumps(rows[-1]))

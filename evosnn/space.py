@@ -1,6 +1,6 @@
 """Search spaces: a YAML file declaring the data set, the supernet and the choices, validated at load.
 
-A space file has up to seven sections (see ``search_spaces/digits-tiny.yaml``)::
+A space file has up to eight sections (see ``search_spaces/digits-tiny.yaml``)::
 
     name: digits-tiny
     dataset:   {name: digits, image_size: 16, channels: 1, num_classes: 10}
@@ -10,6 +10,7 @@ A space file has up to seven sections (see ``search_spaces/digits-tiny.yaml``)::
     neuron_defaults: {threshold: 1.0, tau: 2.0, time_steps: 4}
     objectives: {max_params_m: null, alpha: -0.07, beta: -0.07, energy_target_mj: null}
     energy:    {e_mac_pj: 4.6, e_ac_pj: 0.9, convention: spikformer}
+    training:  {epochs: 40}
 
 Every problem is reported as one line naming the file and the field, e.g.
 ``digits-tiny.yaml: choices.embed_dim: 40 is not divisible by num_heads choice 3``.
@@ -39,6 +40,7 @@ __all__ = [
     "Objectives",
     "SearchSpace",
     "SupernetSpec",
+    "TrainingSpec",
     "load_space",
 ]
 
@@ -190,6 +192,20 @@ class EnergySpec(_Strict):
     convention: Literal["spikformer", "strict"] = "spikformer"
 
 
+class TrainingSpec(_Strict):
+    """Defaults of ``evosnn supernet train`` and ``evosnn demo`` for this space (flags override).
+
+    How long a supernet must train for its inherited accuracies to rank subnets well depends on
+    the task, so the space says it: digit-pairs-tiny trains 120 epochs, where 40 rank subnets
+    barely better than energy alone against long stand-alone training; digits-tiny keeps the 40 of
+    the two-minute demo (README, "Supernet remedies"). These are defaults of a command, not part
+    of what the space is: :meth:`SearchSpace.to_dict` leaves them out, so they never make two
+    spaces differ.
+    """
+
+    epochs: PositiveInt = 40
+
+
 class SearchSpace(_Strict):
     """A validated search space. Build it with :func:`load_space` or :meth:`from_dict`."""
 
@@ -201,6 +217,7 @@ class SearchSpace(_Strict):
     neuron_defaults: NeuronDefaults = NeuronDefaults()
     objectives: Objectives = Objectives()
     energy: EnergySpec = EnergySpec()
+    training: TrainingSpec = TrainingSpec()
 
     @model_validator(mode="after")
     def _consistent(self) -> SearchSpace:
@@ -241,8 +258,9 @@ class SearchSpace(_Strict):
             raise SpaceError(f"{source}: {_first_error(exc)}") from exc
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON/YAML-safe copy (stored in checkpoints and in the study)."""
-        return self.model_dump(mode="json")
+        """A JSON/YAML-safe copy (stored in checkpoints, studies and exports, and compared to
+        tell spaces apart), without the ``training`` defaults (see :class:`TrainingSpec`)."""
+        return self.model_dump(mode="json", exclude={"training"})
 
     # ------------------------------------------------------------------ questions
     @property

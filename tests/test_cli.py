@@ -48,6 +48,20 @@ def test_supernet_train_missing_data_fails_before_training(
     assert not out.exists()  # nothing was written
 
 
+def test_supernet_train_epochs_default_to_the_spaces(tmp_path: Path) -> None:
+    """Without ``--epochs`` the supernet trains the space's ``training.epochs``; the flag wins."""
+    from supernet.checkpoint import load_checkpoint
+
+    path = write_space(tmp_path, {**tiny_dict(), "training": {"epochs": 1}})
+    common = ["--batch-size", "32", "--threads", "1"]
+    for out, flags, epochs in (("default", [], 1), ("flag", ["--epochs", "2"], 2)):
+        args = ["supernet", "train", "--space", str(path), "--out", str(tmp_path / out), *flags]
+        assert main([*args, *common]) == 0
+        state = load_checkpoint(tmp_path / out / "supernet.pt")
+        assert state["train_config"]["epochs"] == epochs
+        assert state["status"] == "complete"
+
+
 @pytest.mark.parametrize(
     "flags",
     [["--epochs", "0"], ["--lr", "-1"], ["--batch-size", "many"], ["--sampling", "greedy"]],

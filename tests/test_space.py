@@ -70,6 +70,7 @@ BAD: list[tuple[str, Any, str]] = [
     ),
     ("negative E_MAC", lambda d: d.update(energy={"e_mac_pj": -4.6}), "energy.e_mac_pj"),
     ("negative E_AC", lambda d: d.update(energy={"e_ac_pj": -0.9}), "energy.e_ac_pj"),
+    ("zero training epochs", lambda d: d.update(training={"epochs": 0}), "training.epochs"),
 ]
 
 
@@ -126,3 +127,18 @@ def test_round_trip_through_dict(digits_space: Any) -> None:
 
     again = SearchSpace.from_dict(yaml.safe_load(yaml.safe_dump(digits_space.to_dict())))
     assert again == digits_space
+
+
+def test_training_defaults_are_not_part_of_the_space(tiny_space: Any) -> None:
+    """``training`` holds a command's defaults: 40 epochs unless the space says otherwise (120 for
+    digit-pairs-tiny, where the proxy needs them); it is left out of the stored copy, so two
+    spaces that differ only there are the same space."""
+    from evosnn.space import SearchSpace
+
+    assert tiny_space.training.epochs == 40
+    assert load_space(SPACES / "digits-tiny.yaml").training.epochs == 40
+    assert load_space(SPACES / "digit-pairs-tiny.yaml").training.epochs == 120
+    longer = SearchSpace.from_dict({**tiny_dict(), "training": {"epochs": 120}})
+    assert longer.training.epochs == 120 and "training" not in longer.to_dict()
+    assert longer.to_dict() == tiny_space.to_dict()
+    assert longer.incompatibility(tiny_space) is None

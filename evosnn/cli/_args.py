@@ -80,9 +80,20 @@ def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
     )
 
 
-def add_recipe(parser: argparse.ArgumentParser) -> None:
-    """The training recipe shared by ``supernet train`` and ``train``."""
-    parser.add_argument("--epochs", type=positive_int, default=40)
+def add_recipe(parser: argparse.ArgumentParser, *, epochs_from_space: bool = False) -> None:
+    """The training recipe shared by ``supernet train`` and ``train``.
+
+    With ``epochs_from_space``, ``--epochs`` defaults to None: the space's ``training.epochs``.
+    """
+    if epochs_from_space:
+        parser.add_argument(
+            "--epochs",
+            type=positive_int,
+            default=None,
+            help="default: the space's training.epochs (40 when the space has none)",
+        )
+    else:
+        parser.add_argument("--epochs", type=positive_int, default=40)
     parser.add_argument("--batch-size", type=positive_int, default=64)
     parser.add_argument("--lr", type=positive_float, default=3e-3)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")

@@ -34,7 +34,7 @@ class SupernetTrain(Command):
         parser.add_argument("--space", type=Path, required=True, help="search-space YAML file")
         parser.add_argument("--out", type=Path, required=True, help="run folder (gets supernet.pt)")
         add_data(parser)
-        add_recipe(parser)
+        add_recipe(parser, epochs_from_space=True)
         parser.add_argument(
             "--sampling",
             choices=["uniform", "sandwich", "distill"],
@@ -85,7 +85,7 @@ class SupernetTrain(Command):
 
         space = load_space(args.space)
         settings = TrainSettings(
-            epochs=args.epochs,
+            epochs=args.epochs or space.training.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
             sampling=args.sampling,
