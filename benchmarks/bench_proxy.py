@@ -9,10 +9,12 @@ alone's, the partial correlation (energy removed) at >= 80 % of the stand-alone 
 and the bias (inherited minus stand-alone) per energy bin. The bias is split into the offset common
 to all subnets and each bin's tilt from it (:func:`evosnn.ranking.bias_tilt`): the offset moves
 every subnet alike and leaves the search's Pareto ranking as it is, the tilt skews the trade-off.
-Against long (90-epoch) stand-alone training the offset is 17-50 points whatever the remedy (one
-supernet shares its weights between ~47,000 subnets), so the goal "every bin within 2 points" is
-held to the tilt (``max |tilt|``); the absolute bias and the spread (largest minus smallest bin) are shown
-beside it.
+Against long stand-alone training the offset is 17-50 points whatever the remedy (one supernet
+shares its weights between ~47,000 subnets), so the goal "averaged over 3 supernet seeds, every
+bin within 2 points" is held to the tilt: ``of seed-mean bias`` is the largest |tilt| of the
+per-bin bias averaged over the seeds (the goal as written), ``max |tilt|`` the stricter mean ± sd
+of each seed's own largest |tilt|. The absolute bias and the spread (largest minus smallest bin)
+are shown beside them.
 
 Remedies: more supernet epochs (``uniform-120``: three times ``uniform-40``'s passes), the sandwich
 rule (``sandwich-40``: three subnets a step, the same passes as ``uniform-120``), in-place
@@ -330,13 +332,17 @@ def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     return f"{statistics.fmean(values):.{digits}f} ± {sd:.{digits}f}"
 
 
+def _equal_tilt(bias: list[float]) -> list[float]:
+    """The tilt of per-bin biases of equal-count bins (as ``energy_bias`` makes them)."""
+    from evosnn.ranking import BinBias, bias_tilt
+
+    return bias_tilt([BinBias(float("nan"), float("nan"), 1, b) for b in bias])[1]
+
+
 def _tilt(row: dict[str, Any]) -> list[float]:
-    """Each bin's bias minus the common offset (rows written before ``tilt`` was recorded: the
-    bins are of equal count, so the offset is their plain mean)."""
-    if "tilt" in row:
-        return list(row["tilt"])
-    offset = statistics.fmean(row["bias"])
-    return [b - offset for b in row["bias"]]
+    """Each bin's bias minus the common offset (recomputed for rows written before ``tilt`` was
+    recorded)."""
+    return list(row["tilt"]) if "tilt" in row else _equal_tilt(row["bias"])
 
 
 def report_table(rows: list[dict[str, Any]]) -> str:
@@ -348,6 +354,7 @@ def report_table(rows: list[dict[str, Any]]) -> str:
         worst = [max(abs(b) for b in r["bias"]) for r in mine]
         spread = [max(r["bias"]) - min(r["bias"]) for r in mine]
         tilt = [max(abs(t) for t in _tilt(r)) for r in mine]
+        mean_bias = [statistics.fmean(r["bias"][i] for r in mine) for i in range(bins)]
         out.append(
             (
                 name,
@@ -361,6 +368,7 @@ def report_table(rows: list[dict[str, Any]]) -> str:
                 _spread(worst, 100, 1),
                 _spread(spread, 100, 1),
                 _spread(tilt, 100, 1),
+                f"{100 * max(abs(t) for t in _equal_tilt(mean_bias)):.1f}",
                 _spread([r["mean_inherited"] for r in mine], 100, 1),
             )
         )
@@ -379,6 +387,7 @@ def report_table(rows: list[dict[str, Any]]) -> str:
             "max |bias|",
             "bias spread",
             "max |tilt|",
+            "of seed-mean bias",
             "mean inherited %",
         ),
     )
@@ -386,7 +395,10 @@ def report_table(rows: list[dict[str, Any]]) -> str:
 
 def report(args: argparse.Namespace) -> None:
     data = json.loads(Path(args.file).read_text())
-    print(f"reference: {data['reference']}")
+    if "reference" in data:
+        print(f"reference: {data['reference']}")
+    else:  # longrun's file
+        print(f"long runs of subnets {data['subnets']}, seeds {data['seeds']}")
     print(report_table(data["rows"]))
 
 
