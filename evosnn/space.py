@@ -196,9 +196,9 @@ class TrainingSpec(_Strict):
     """Defaults of ``evosnn supernet train`` and ``evosnn demo`` for this space (flags override).
 
     How long a supernet must train for its inherited accuracies to rank subnets well depends on
-    the task, so the space says it: digit-pairs-tiny trains 120 epochs, where 40 rank subnets
-    barely better than energy alone against long stand-alone training; digits-tiny keeps the 40 of
-    the two-minute demo (README, "Supernet remedies"). These are defaults of a command, not part
+    the task, so the space says it: digit-pairs-tiny trains 120 epochs, which rank subnets better
+    than 40 against every long stand-alone reference measured; digits-tiny keeps the 40 of the
+    two-minute demo (README, "Supernet remedies"). These are defaults of a command, not part
     of what the space is: :meth:`SearchSpace.to_dict` leaves them out, so they never make two
     spaces differ.
     """
