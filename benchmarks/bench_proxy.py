@@ -71,13 +71,15 @@ class Remedy:
     @property
     def passes(self) -> float:
         """Subnet forward/backward passes relative to uniform sampling for 40 epochs."""
-        return self.epochs * (1 if self.sampling == "uniform" else 3) / 40
+        per_step = {"uniform": 1, "smallest": 2}.get(self.sampling, 3)
+        return self.epochs * per_step / 40
 
 
 REMEDIES = {
     "uniform-40": Remedy("uniform", 40),
     "uniform-120": Remedy("uniform", 120),
     "sandwich-40": Remedy("sandwich", 40),
+    "smallest-120": Remedy("smallest", 120),
     "distill-40": Remedy("distill", 40),
     "uniform-40-bn16": Remedy("uniform", 40, recal_batches=16, train="uniform-40"),
 }
@@ -273,8 +275,9 @@ def longrun(args: argparse.Namespace) -> None:
     """The remedies held to ``converge``'s long runs instead of the reference's own runs.
 
     Only subnets with a long run for every seed count. Each remedy's inherited accuracies and
-    energies come from its finished check (``ROOT/check-<remedy>-s<seed>``, written by ``run``),
-    so nothing is trained or evaluated here; the statistics are the check's (``evosnn.ranking``).
+    energies come from its finished check (``ROOT/check-<remedy>-s<seed>``, written by ``run``) or
+    from a ``run --json`` file (``--results``), so nothing is trained or evaluated here; the
+    statistics are the check's (``evosnn.ranking``).
     """
     from evosnn.ranking import agreement, bias_tilt, energy_bias, seed_ceiling
 
@@ -290,12 +293,7 @@ def longrun(args: argparse.Namespace) -> None:
     per_seed = [[long[i][seed] for i in kept] for seed in seeds]
     reference = [statistics.fmean(long[i][seed] for seed in seeds) for i in kept]
     rows: list[dict[str, Any]] = []
-    for check in sorted(Path(args.root).glob("check-*-s*")):
-        if not (check / "rank_check.json").is_file():
-            print(f"{check.name}: not finished, left out")
-            continue
-        name, seed = check.name[len("check-") :].rsplit("-s", 1)
-        chosen = json.loads((check / "subnets.json").read_text())["subnets"]
+    for name, seed, chosen in _checks(args.root, args.results):
         inherited = [chosen[i]["inherited"] for i in kept]
         energy = [chosen[i]["energy_mj"] for i in kept]
         proxy = agreement(inherited, reference, energy, top_k=max(1, len(kept) // 4))
@@ -303,7 +301,7 @@ def longrun(args: argparse.Namespace) -> None:
         rows.append(
             {
                 "remedy": name,
-                "seed": int(seed),
+                "seed": seed,
                 "passes": REMEDIES[name].passes if name in REMEDIES else float("nan"),
                 "tau": proxy.kendall_tau,
                 "energy_tau": agreement(energy, reference, None, top_k=1).kendall_tau,
@@ -324,6 +322,30 @@ def longrun(args: argparse.Namespace) -> None:
         Path(args.json).write_text(
             json.dumps({"subnets": kept, "seeds": seeds, "rows": rows}, indent=1)
         )
+
+
+def _checks(root: Path | None, results: list[str]) -> list[tuple[str, int, list[dict[str, Any]]]]:
+    """Every remedy's finished checks as ``(remedy, seed, subnets)``, each subnet a dict with its
+    ``inherited`` accuracy and ``energy_mj`` in the reference's order: from the check folders
+    under ``root`` (``run`` writes them) and from ``run --json`` files whose rows recorded them
+    (a check in both is taken from its folder)."""
+    found: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for file in results:
+        for row in json.loads(Path(file).read_text())["rows"]:
+            if "inherited" not in row:
+                raise SystemExit(f"{file}: its rows do not record each subnet's inherited accuracy")
+            subnets = [
+                {"inherited": a, "energy_mj": e}
+                for a, e in zip(row["inherited"], row["energy_mj"], strict=True)
+            ]
+            found[(row["remedy"], int(row["seed"]))] = subnets
+    for check in sorted(Path(root).glob("check-*-s*")) if root is not None else []:
+        if not (check / "rank_check.json").is_file():
+            print(f"{check.name}: not finished, left out")
+            continue
+        name, seed = check.name[len("check-") :].rsplit("-s", 1)
+        found[(name, int(seed))] = json.loads((check / "subnets.json").read_text())["subnets"]
+    return [(name, seed, subnets) for (name, seed), subnets in found.items()]
 
 
 def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
@@ -428,7 +450,13 @@ def main() -> None:
     longer.add_argument("--json", default=None, help="write the results to this file")
     held = sub.add_parser("longrun", help="the remedies' checks held to converge's long runs")
     held.add_argument("--runs", nargs="+", required=True, help="converge --json files")
-    held.add_argument("--root", type=Path, required=True, help="run's --root (its checks)")
+    held.add_argument("--root", type=Path, default=None, help="run's --root (its checks)")
+    held.add_argument(
+        "--results",
+        nargs="*",
+        default=[],
+        help="run --json files (rows with each subnet's inherited)",
+    )
     held.add_argument("--json", default=None, help="write the results to this file")
     show = sub.add_parser("report", help="the table of a results file")
     show.add_argument("file", type=Path)

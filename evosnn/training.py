@@ -1,8 +1,8 @@
 """Supernet training for a search space: the application's side of :mod:`supernet.train`.
 
 ``supernet.train`` takes plain values and callables; this module derives them from a
-:class:`SearchSpace`: the supernet builder, the subnet sampler (``uniform``, ``sandwich`` or
-``distill``), the probes validated after each epoch (largest and smallest subnets), the data set's
+:class:`SearchSpace`: the supernet builder, the subnet sampler (``uniform``, ``sandwich``,
+``smallest`` or ``distill``), the probes validated after each epoch (largest and smallest subnets), the data set's
 augmentation, and the metadata stored in the checkpoint (the space itself). It also checks that a
 resumed checkpoint was trained for the same space.
 
@@ -69,15 +69,18 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
     """The configs trained at each step.
 
     ``uniform``: one random subnet (DSPS). ``sandwich``: the largest and the smallest architectures
-    with random neuron genes, then one random subnet. ``distill``: the sandwich whose largest
-    subnet has the default neuron settings, as the teacher of the other two (the trainer
-    distils from the first config). Every draw comes from the step's ``rng``.
+    with random neuron genes, then one random subnet. ``smallest``: the bottom half of the
+    sandwich, the smallest architecture with random neuron genes and one random subnet (the
+    small subnets' share of the updates grows without the largest one's cost). ``distill``: the
+    sandwich whose largest subnet has the default neuron settings, as the teacher of the other two
+    (the trainer distils from the first config). Every draw comes from the step's ``rng``.
     """
     codec = GenomeCodec(space)
     if sampling == "uniform":
         return lambda rng, step: [codec.sample_config(rng)]
     teacher = SubnetConfig.largest(space)
-    extremes = (SubnetConfig.largest(space), SubnetConfig.smallest(space))
+    smallest = SubnetConfig.smallest(space)
+    extremes = (smallest,) if sampling == "smallest" else (teacher, smallest)
     ch = space.choices
 
     def sandwich(rng: random.Random, step: int) -> list[SubnetConfig]:

@@ -40,10 +40,11 @@ class TrainSettings:
     label_smoothing: float = 0.1
     grad_clip: float = 1.0
     #: "uniform": one random subnet per step (DSPS); "sandwich": the largest and the smallest
-    #: architectures (with random neuron genes) plus one random subnet per step; "distill": the
+    #: architectures (with random neuron genes) plus one random subnet per step; "smallest": the
+    #: smallest architecture (random neuron genes) plus one random subnet per step; "distill": the
     #: sandwich with in-place distillation (OFA, BigNAS): the first subnet of the step learns from
     #: the labels, the others from its predictions.
-    sampling: Literal["uniform", "sandwich", "distill"] = "uniform"
+    sampling: Literal["uniform", "sandwich", "smallest", "distill"] = "uniform"
     seed: int = 0
     device: str = "cpu"
     #: Mixed precision (float16 with loss scaling on CUDA, bfloat16 on CPU).
@@ -60,7 +61,7 @@ class TrainSettings:
             "warmup_epochs": self.warmup_epochs >= 0,
             "label_smoothing": 0 <= self.label_smoothing < 1,
             "grad_clip": math.isfinite(self.grad_clip) and self.grad_clip > 0,
-            "sampling": self.sampling in ("uniform", "sandwich", "distill"),
+            "sampling": self.sampling in ("uniform", "sandwich", "smallest", "distill"),
             "recal_batches": self.recal_batches >= 0,
         }
         bad = [name for name, ok in checks.items() if not ok]

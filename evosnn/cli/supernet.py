@@ -37,10 +37,11 @@ class SupernetTrain(Command):
         add_recipe(parser, epochs_from_space=True)
         parser.add_argument(
             "--sampling",
-            choices=["uniform", "sandwich", "distill"],
+            choices=["uniform", "sandwich", "smallest", "distill"],
             default="uniform",
-            help="subnets per step: one uniform random (default), the sandwich rule, or the "
-            "sandwich with in-place distillation from the largest subnet",
+            help="subnets per step: one uniform random (default), the sandwich rule, the "
+            "smallest architecture and one random subnet, or the sandwich with in-place "
+            "distillation from the largest subnet",
         )
         add_seed(parser)
         parser.add_argument("--amp", action="store_true", help="mixed precision")

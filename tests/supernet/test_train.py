@@ -206,3 +206,36 @@ def test_distillation_teaches_the_sandwich_from_the_largest_subnet(
     assert losses["distill"] == losses["distill2"]
     assert losses["distill"] != losses["sandwich"]
     assert runs["distill"]["train_config"]["sampling"] == "distill"
+
+
+def test_smallest_sampling_trains_the_smallest_architecture_and_one_random_subnet(
+    tmp_path: Path, tiny_space: Any, splits: Any
+) -> None:
+    """``smallest``: every step the smallest architecture (with the step's random neuron genes)
+    plus one random subnet, the bottom half of the sandwich; a training with it runs and records
+    its rule."""
+    import random
+
+    from evosnn.config import SubnetConfig
+    from evosnn.training import sampler_for
+
+    smallest = sampler_for(tiny_space, "smallest")
+    bottom = SubnetConfig.smallest(tiny_space)
+    neurons = set()
+    for step in range(20):
+        configs = smallest(random.Random(step), step)
+        assert len(configs) == 2
+        small = configs[0]
+        shape = (small.depth, small.embed_dim, small.mlp_ratio, small.num_heads)
+        assert shape == (bottom.depth, bottom.embed_dim, bottom.mlp_ratio, bottom.num_heads)
+        neurons.add((small.threshold, small.tau, small.time_steps))
+    assert len(neurons) > 1  # the neuron genes are drawn, not the defaults
+    run = train_supernet(
+        tiny_space,
+        splits,
+        tmp_path / "smallest",
+        TrainSettings(**{**SETTINGS.to_dict(), "epochs": 1, "sampling": "smallest"}),
+        progress=False,
+    )
+    assert run["status"] == "complete"
+    assert run["train_config"]["sampling"] == "smallest"
