@@ -195,15 +195,18 @@ class EnergySpec(_Strict):
 class TrainingSpec(_Strict):
     """Defaults of ``evosnn supernet train`` and ``evosnn demo`` for this space (flags override).
 
-    How long a supernet must train for its inherited accuracies to rank subnets well depends on
-    the task, so the space says it: digit-pairs-tiny trains 120 epochs, which rank subnets better
-    than 40 against every long stand-alone reference measured; digits-tiny keeps the 40 of the
-    two-minute demo (README, "Supernet remedies"). These are defaults of a command, not part
-    of what the space is: :meth:`SearchSpace.to_dict` leaves them out, so they never make two
-    spaces differ.
+    How a supernet must train for its inherited accuracies to rank subnets well depends on the
+    task, so the space says it: digit-pairs-tiny trains 120 epochs with the ``smallest`` rule
+    (the smallest architecture and one random subnet per step), which rates small subnets as
+    long stand-alone training does where uniform sampling under-rates them; digits-tiny keeps
+    the 40 uniform epochs of the two-minute demo (README, "Supernet remedies"). These are
+    defaults of a command, not part of what the space is: :meth:`SearchSpace.to_dict` leaves
+    them out, so they never make two spaces differ.
     """
 
     epochs: PositiveInt = 40
+    #: The subnets each step trains (``supernet.recipe.TrainSettings.sampling``).
+    sampling: Literal["uniform", "sandwich", "smallest", "distill"] = "uniform"
 
 
 class SearchSpace(_Strict):

@@ -48,17 +48,23 @@ def test_supernet_train_missing_data_fails_before_training(
     assert not out.exists()  # nothing was written
 
 
-def test_supernet_train_epochs_default_to_the_spaces(tmp_path: Path) -> None:
-    """Without ``--epochs`` the supernet trains the space's ``training.epochs``; the flag wins."""
+def test_supernet_train_recipe_defaults_to_the_spaces(tmp_path: Path) -> None:
+    """Without ``--epochs``/``--sampling`` the supernet trains the space's ``training`` defaults;
+    the flags win."""
     from supernet.checkpoint import load_checkpoint
 
-    path = write_space(tmp_path, {**tiny_dict(), "training": {"epochs": 1}})
+    training = {"epochs": 1, "sampling": "smallest"}
+    path = write_space(tmp_path, {**tiny_dict(), "training": training})
     common = ["--batch-size", "32", "--threads", "1"]
-    for out, flags, epochs in (("default", [], 1), ("flag", ["--epochs", "2"], 2)):
+    for out, flags, epochs, sampling in (
+        ("default", [], 1, "smallest"),
+        ("flag", ["--epochs", "2", "--sampling", "uniform"], 2, "uniform"),
+    ):
         args = ["supernet", "train", "--space", str(path), "--out", str(tmp_path / out), *flags]
         assert main([*args, *common]) == 0
         state = load_checkpoint(tmp_path / out / "supernet.pt")
         assert state["train_config"]["epochs"] == epochs
+        assert state["train_config"]["sampling"] == sampling
         assert state["status"] == "complete"
 
 

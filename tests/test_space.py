@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_type_hints
 
 import pytest
 import yaml
@@ -71,6 +71,11 @@ BAD: list[tuple[str, Any, str]] = [
     ("negative E_MAC", lambda d: d.update(energy={"e_mac_pj": -4.6}), "energy.e_mac_pj"),
     ("negative E_AC", lambda d: d.update(energy={"e_ac_pj": -0.9}), "energy.e_ac_pj"),
     ("zero training epochs", lambda d: d.update(training={"epochs": 0}), "training.epochs"),
+    (
+        "unknown sampling rule",
+        lambda d: d.update(training={"sampling": "best"}),
+        "training.sampling",
+    ),
 ]
 
 
@@ -130,15 +135,23 @@ def test_round_trip_through_dict(digits_space: Any) -> None:
 
 
 def test_training_defaults_are_not_part_of_the_space(tiny_space: Any) -> None:
-    """``training`` holds a command's defaults: 40 epochs unless the space says otherwise (120 for
-    digit-pairs-tiny, where the proxy needs them); it is left out of the stored copy, so two
-    spaces that differ only there are the same space."""
-    from evosnn.space import SearchSpace
+    """``training`` holds a command's defaults: 40 uniform epochs unless the space says otherwise
+    (120 with the smallest architecture in every step for digit-pairs-tiny, where the proxy needs
+    them); it is left out of the stored copy, so two spaces that differ only there are the same
+    space. Its rules are the trainer's."""
+    from evosnn.space import SearchSpace, TrainingSpec
+    from supernet.recipe import TrainSettings
 
-    assert tiny_space.training.epochs == 40
-    assert load_space(SPACES / "digits-tiny.yaml").training.epochs == 40
-    assert load_space(SPACES / "digit-pairs-tiny.yaml").training.epochs == 120
-    longer = SearchSpace.from_dict({**tiny_dict(), "training": {"epochs": 120}})
+    assert (tiny_space.training.epochs, tiny_space.training.sampling) == (40, "uniform")
+    digits = load_space(SPACES / "digits-tiny.yaml").training
+    assert (digits.epochs, digits.sampling) == (40, "uniform")
+    pairs = load_space(SPACES / "digit-pairs-tiny.yaml").training
+    assert (pairs.epochs, pairs.sampling) == (120, "smallest")
+    longer = SearchSpace.from_dict(
+        {**tiny_dict(), "training": {"epochs": 120, "sampling": "smallest"}}
+    )
     assert longer.training.epochs == 120 and "training" not in longer.to_dict()
     assert longer.to_dict() == tiny_space.to_dict()
     assert longer.incompatibility(tiny_space) is None
+    rules = get_args(TrainingSpec.model_fields["sampling"].annotation)
+    assert rules == get_args(get_type_hints(TrainSettings)["sampling"])

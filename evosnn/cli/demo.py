@@ -1,7 +1,7 @@
 """``evosnn demo``: the embedded default end to end, by calling the library functions directly.
 
-Supernet training (on digits-tiny unless ``--space`` names another space, for the space's
-``training.epochs``: 40 for digits-tiny, about two minutes on 2 CPU cores), an NSGA-II search on
+Supernet training (on digits-tiny unless ``--space`` names another space, with the space's
+``training`` defaults: 40 uniform epochs for digits-tiny, about two minutes on 2 CPU cores), an NSGA-II search on
 local Ray workers recorded in SQLite, export of the Pareto front and the knee, retraining of the
 knee, the report. A step that fails stops the
 demo with that step's error.
@@ -77,8 +77,8 @@ class Demo(Command):
         checkpoint = out / CHECKPOINT_NAME
         storage = f"sqlite:///{out / 'evosnn.db'}"
 
-        epochs = space.training.epochs
-        with _step(1, f"training the {space.name} supernet for {epochs} epochs"):
+        epochs, sampling = space.training.epochs, space.training.sampling
+        with _step(1, f"training the {space.name} supernet for {epochs} epochs ({sampling})"):
             if checkpoint.is_file() and load_checkpoint(checkpoint).get("status") == "complete":
                 log.info("%s is already trained; skipping supernet training", checkpoint)
             else:
@@ -87,7 +87,7 @@ class Demo(Command):
                     space,
                     splits,
                     out,
-                    TrainSettings(epochs=epochs, seed=args.seed),
+                    TrainSettings(epochs=epochs, sampling=sampling, seed=args.seed),
                     resume=checkpoint.is_file(),
                 )
         with _step(2, f"NSGA-II search on Ray workers, recorded in {out / 'evosnn.db'}"):

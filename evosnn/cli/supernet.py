@@ -38,10 +38,10 @@ class SupernetTrain(Command):
         parser.add_argument(
             "--sampling",
             choices=["uniform", "sandwich", "smallest", "distill"],
-            default="uniform",
-            help="subnets per step: one uniform random (default), the sandwich rule, the "
-            "smallest architecture and one random subnet, or the sandwich with in-place "
-            "distillation from the largest subnet",
+            default=None,
+            help="subnets per step: one uniform random, the sandwich rule, the smallest "
+            "architecture and one random subnet, or the sandwich with in-place distillation "
+            "from the largest subnet (default: the space's training.sampling, else uniform)",
         )
         add_seed(parser)
         parser.add_argument("--amp", action="store_true", help="mixed precision")
@@ -89,7 +89,7 @@ class SupernetTrain(Command):
             epochs=args.epochs or space.training.epochs,
             batch_size=args.batch_size,
             lr=args.lr,
-            sampling=args.sampling,
+            sampling=args.sampling or space.training.sampling,
             seed=args.seed,
             device=args.device,
             amp=args.amp,
