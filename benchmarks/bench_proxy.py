@@ -18,7 +18,9 @@ are shown beside them.
 
 Remedies: more supernet epochs (``uniform-120``: three times ``uniform-40``'s passes), the sandwich
 rule (``sandwich-40``: three subnets a step, the same passes as ``uniform-120``), in-place
-distillation from the largest subnet (``distill-40``, same passes), and more BN-recalibration
+distillation from the largest subnet (``distill-40``, same passes), the bottom half of the
+sandwich for 120 epochs (``smallest-120``: the smallest architecture and one random subnet a
+step; its passes count the cheap smallest subnet as a full one), and more BN-recalibration
 images per evaluation (``uniform-40-bn16``: 16 batches instead of 4, on the ``uniform-40``
 supernets, no extra training). Cost is given as subnet forward/backward passes relative to
 ``uniform-40`` and as this machine's CPU time for the training (a reused supernet keeps the time
@@ -47,6 +49,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from benchmarks.common import table
@@ -126,6 +129,40 @@ def train(args: argparse.Namespace) -> None:
         for seed in args.seeds:
             done = _supernet(Path(args.root), name, REMEDIES[name], seed, space, wait=False)
             print(done if done else f"{name} seed {seed}: being trained by another process")
+
+
+def speed(args: argparse.Namespace) -> None:
+    """Training CPU time per epoch of each remedy's rule, side by side in one process.
+
+    The remedies train in turn for ``--epochs`` epochs, ``--repeats`` rounds, into a scratch
+    folder; the ratio is to the first remedy's median (what ``train_cpu_s`` of runs made on other
+    days cannot give: this host's speed varies between sessions).
+    """
+    import tempfile
+
+    torch.set_num_threads(args.threads)
+    space = load_space(args.space)
+    splits = load_splits(space.dataset)
+    seconds: dict[str, list[float]] = {name: [] for name in args.remedies}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.repeats):
+            for name in args.remedies:
+                remedy = REMEDIES[name]
+                settings = TrainSettings.from_dict(
+                    {"epochs": args.epochs, "sampling": remedy.sampling, "seed": round_}
+                )
+                start = time.process_time()
+                out = Path(tmp) / f"{name}-{round_}"
+                train_supernet_for(space, splits, out, settings, progress=False)
+                seconds[name].append((time.process_time() - start) / args.epochs)
+    base = statistics.median(seconds[args.remedies[0]])
+    rows = [
+        (name, f"{statistics.median(s):.2f}", f"{statistics.median(s) / base:.2f}x")
+        for name, s in seconds.items()
+    ]
+    print(table(rows, ("remedy", "CPU s / epoch (median)", f"vs {args.remedies[0]}")))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "seconds": seconds}))
 
 
 def run(args: argparse.Namespace) -> None:
@@ -314,14 +351,42 @@ def longrun(args: argparse.Namespace) -> None:
         )
     order = {name: n for n, name in enumerate(REMEDIES)}
     rows.sort(key=lambda r: (order.get(r["remedy"], len(order)), r["seed"]))
+    noise = _tilt_noise(per_seed, bins=4)
     print(
         f"{len(kept)} subnets x {len(seeds)} seeds of long runs; mean {100 * statistics.fmean(reference):.1f} %"
+    )
+    print(
+        f"max |tilt| of the reference's own seed noise: mean {100 * noise['mean']:.1f}, "
+        f"90th percentile {100 * noise['q90']:.1f} points (pooled seed sd {100 * noise['seed_sd']:.1f})"
     )
     print(report_table(rows))
     if args.json:
         Path(args.json).write_text(
-            json.dumps({"subnets": kept, "seeds": seeds, "rows": rows}, indent=1)
+            json.dumps(
+                {"subnets": kept, "seeds": seeds, "tilt_noise": noise, "rows": rows}, indent=1
+            )
         )
+
+
+def _tilt_noise(per_seed: list[list[float]], bins: int, draws: int = 20_000) -> dict[str, float]:
+    """The largest |tilt| the reference's seed-to-seed noise alone gives a perfect proxy.
+
+    Each subnet's seed-mean is off by normal noise of the pooled within-subnet sd over
+    sqrt(seeds); the subnets fall into ``bins`` equal-count bins as in
+    :func:`evosnn.ranking.energy_bias` (which subnets share a bin does not matter for independent
+    noise). A measured tilt of this size cannot be told from no tilt. Seeded: the same runs give
+    the same figures.
+    """
+    runs = np.asarray(per_seed, dtype=float)  # [seeds, subnets]
+    seeds, subnets = runs.shape
+    sd = float(np.sqrt(np.mean(np.var(runs, axis=0, ddof=1))))
+    errors = np.random.default_rng(0).normal(0.0, sd / np.sqrt(seeds), size=(draws, subnets))
+    parts = np.array_split(np.arange(subnets), bins)
+    means = np.column_stack([errors[:, part].mean(axis=1) for part in parts])
+    sizes = np.array([len(part) for part in parts])
+    offset = (means * sizes).sum(axis=1, keepdims=True) / subnets
+    worst = np.abs(means - offset).max(axis=1)
+    return {"seed_sd": sd, "mean": float(worst.mean()), "q90": float(np.quantile(worst, 0.9))}
 
 
 def _checks(root: Path | None, results: list[str]) -> list[tuple[str, int, list[dict[str, Any]]]]:
@@ -421,6 +486,12 @@ def report(args: argparse.Namespace) -> None:
         print(f"reference: {data['reference']}")
     else:  # longrun's file
         print(f"long runs of subnets {data['subnets']}, seeds {data['seeds']}")
+        if "tilt_noise" in data:
+            noise = data["tilt_noise"]
+            print(
+                f"max |tilt| of the reference's own seed noise: mean {100 * noise['mean']:.1f}, "
+                f"90th percentile {100 * noise['q90']:.1f} points"
+            )
     print(report_table(data["rows"]))
 
 
@@ -458,12 +529,25 @@ def main() -> None:
         help="run --json files (rows with each subnet's inherited)",
     )
     held.add_argument("--json", default=None, help="write the results to this file")
+    fast = sub.add_parser("speed", help="training CPU time per epoch of the remedies' rules")
+    fast.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+    fast.add_argument("--remedies", nargs="+", choices=list(REMEDIES), required=True)
+    fast.add_argument("--epochs", type=int, default=3)
+    fast.add_argument("--repeats", type=int, default=3)
+    fast.add_argument("--threads", type=int, default=1)
+    fast.add_argument("--json", default=None, help="write the results to this file")
     show = sub.add_parser("report", help="the table of a results file")
     show.add_argument("file", type=Path)
     args = parser.parse_args()
-    {"run": run, "train": train, "converge": converge, "longrun": longrun, "report": report}[
-        args.what
-    ](args)
+    commands = {
+        "run": run,
+        "train": train,
+        "converge": converge,
+        "longrun": longrun,
+        "speed": speed,
+        "report": report,
+    }
+    commands[args.what](args)
 
 
 if __name__ == "__main__":
