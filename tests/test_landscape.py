@@ -16,6 +16,7 @@ from benchmarks.bench_landscape import (
     BENCH_ENGINES,
     CALIBRATION,
     DIGITS_SPACE,
+    OracleSurrogate,
     _TruePredictor,
     digits_bench,
     load_calibration,
@@ -225,6 +226,23 @@ def test_the_oracle_engine_is_told_the_landscapes_truth(digits, tmp_path) -> Non
     assert accuracy.resid_sd == pytest.approx(float(np.sqrt(np.mean((seen - result.clean) ** 2))))
     energy = _TruePredictor(digits, 5, "energy", X, np.log(result.energy))
     assert np.allclose(energy.predict(X), np.log(result.energy))
+
+
+def test_the_accuracy_oracle_fits_its_energy_predictor(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``surrogate-oracle-accuracy`` is told the true accuracy only; its energy predictor is one
+    of the engine's own model kinds, fitted on the outcomes."""
+    from evosnn.engines.predictors import MODEL_KINDS
+
+    result = run_search(digits, "surrogate-oracle", 7, 24, population=8, db_dir=tmp_path)
+    X, seen = np.array(result.keys), np.array(result.seen)
+    engine = OracleSurrogate(digits.codec, bench=digits, population=8, seed=7, told=("accuracy",))
+    assert engine.name == "surrogate-oracle-accuracy"
+    info: dict[str, object] = {}
+    accuracy = engine._fit("accuracy", X, seen, info)
+    energy = engine._fit("energy", X, np.log(result.energy), info)
+    assert info["accuracy_model"] == "oracle" and info["energy_model"] in MODEL_KINDS
+    assert np.array_equal(accuracy.predict(X), np.array(result.clean))
+    assert not np.allclose(energy.predict(X), np.log(result.energy))  # fitted, not looked up
 
 
 def test_front_scorer_reference_is_the_widened_nadir() -> None:
