@@ -44,6 +44,7 @@ import argparse
 import fcntl
 import json
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,8 +139,6 @@ def speed(args: argparse.Namespace) -> None:
     folder; the ratio is to the first remedy's median (what ``train_cpu_s`` of runs made on other
     days cannot give: this host's speed varies between sessions).
     """
-    import tempfile
-
     torch.set_num_threads(args.threads)
     space = load_space(args.space)
     splits = load_splits(space.dataset)
@@ -349,16 +348,17 @@ def longrun(args: argparse.Namespace) -> None:
                 "mean_inherited": statistics.fmean(inherited),
             }
         )
+    if not rows:
+        raise SystemExit(
+            "no finished checks: give run's --root and/or its --json files (--results)"
+        )
     order = {name: n for n, name in enumerate(REMEDIES)}
     rows.sort(key=lambda r: (order.get(r["remedy"], len(order)), r["seed"]))
     noise = _tilt_noise(per_seed, bins=4)
     print(
         f"{len(kept)} subnets x {len(seeds)} seeds of long runs; mean {100 * statistics.fmean(reference):.1f} %"
     )
-    print(
-        f"max |tilt| of the reference's own seed noise: mean {100 * noise['mean']:.1f}, "
-        f"90th percentile {100 * noise['q90']:.1f} points (pooled seed sd {100 * noise['seed_sd']:.1f})"
-    )
+    print(_noise_line(noise))
     print(report_table(rows))
     if args.json:
         Path(args.json).write_text(
@@ -387,6 +387,13 @@ def _tilt_noise(per_seed: list[list[float]], bins: int, draws: int = 20_000) -> 
     offset = (means * sizes).sum(axis=1, keepdims=True) / subnets
     worst = np.abs(means - offset).max(axis=1)
     return {"seed_sd": sd, "mean": float(worst.mean()), "q90": float(np.quantile(worst, 0.9))}
+
+
+def _noise_line(noise: dict[str, float]) -> str:
+    return (
+        f"max |tilt| of the reference's own seed noise: mean {100 * noise['mean']:.1f}, 90th "
+        f"percentile {100 * noise['q90']:.1f} points (pooled seed sd {100 * noise['seed_sd']:.1f})"
+    )
 
 
 def _checks(root: Path | None, results: list[str]) -> list[tuple[str, int, list[dict[str, Any]]]]:
@@ -487,11 +494,7 @@ def report(args: argparse.Namespace) -> None:
     else:  # longrun's file
         print(f"long runs of subnets {data['subnets']}, seeds {data['seeds']}")
         if "tilt_noise" in data:
-            noise = data["tilt_noise"]
-            print(
-                f"max |tilt| of the reference's own seed noise: mean {100 * noise['mean']:.1f}, "
-                f"90th percentile {100 * noise['q90']:.1f} points"
-            )
+            print(_noise_line(data["tilt_noise"]))
     print(report_table(data["rows"]))
 
 

@@ -2,9 +2,9 @@
 
 ``supernet.train`` takes plain values and callables; this module derives them from a
 :class:`SearchSpace`: the supernet builder, the subnet sampler (``uniform``, ``sandwich``,
-``smallest`` or ``distill``), the probes validated after each epoch (largest and smallest subnets), the data set's
-augmentation, and the metadata stored in the checkpoint (the space itself). It also checks that a
-resumed checkpoint was trained for the same space.
+``smallest`` or ``distill``), the probes validated after each epoch (largest and smallest
+subnets), the data set's augmentation, and the metadata stored in the checkpoint (the space
+itself). It also checks that a resumed checkpoint was trained for the same space.
 
 :func:`train_supernet_parallel` runs the same training data-parallel on Ray Train workers
 (:mod:`workers.train`); each worker runs :func:`supernet_rank`. ``settings.batch_size`` is the

@@ -1,10 +1,9 @@
 """``evosnn demo``: the embedded default end to end, by calling the library functions directly.
 
 Supernet training (on digits-tiny unless ``--space`` names another space, with the space's
-``training`` defaults: 40 uniform epochs for digits-tiny, about two minutes on 2 CPU cores), an NSGA-II search on
-local Ray workers recorded in SQLite, export of the Pareto front and the knee, retraining of the
-knee, the report. A step that fails stops the
-demo with that step's error.
+``training`` defaults: 40 uniform epochs for digits-tiny, about two minutes on 2 CPU cores), an
+NSGA-II search on local Ray workers recorded in SQLite, export of the Pareto front and the knee,
+retraining of the knee, the report. A step that fails stops the demo with that step's error.
 """
 
 from __future__ import annotations
