@@ -197,7 +197,7 @@ class TrainingSpec(_Strict):
 
     How a supernet must train for its inherited accuracies to rank subnets well depends on the
     task, so the space says it: digit-pairs-tiny trains 120 epochs with the ``smallest`` rule
-    (the smallest architecture and one random subnet per step), which rates small subnets as
+    (the smallest architecture and one random subnet per step), which rates small subnets nearly as
     long stand-alone training does where uniform sampling under-rates them; digits-tiny keeps
     the 40 uniform epochs of the two-minute demo (README, "Supernet remedies"). These are
     defaults of a command, not part of what the space is: :meth:`SearchSpace.to_dict` leaves
