@@ -13,6 +13,9 @@ def test_space_check_prints_size(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     assert "11 genes" in out
     assert "47,304" in out  # 3 embed x 3 T x (72**1 + 72**2), 72 = 3*2*4*3
+    assert "40 supernet epochs, uniform sampling" in out
+    assert main(["space", "check", str(SPACES / "digit-pairs-tiny.yaml")]) == 0
+    assert "120 supernet epochs, smallest sampling" in capsys.readouterr().out
 
 
 def test_space_check_bad_file_is_one_line(

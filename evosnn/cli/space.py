@@ -39,4 +39,9 @@ class SpaceCheck(Command):
         )
         print(f"  architectures {space.num_architectures():,}")
         print(f"  subnets       {space.num_subnets():,} (architectures x neuron settings)")
+        training = space.training
+        print(
+            f"  training      {training.epochs} supernet epochs, {training.sampling} sampling "
+            "(defaults of supernet train and demo)"
+        )
         return 0
