@@ -226,7 +226,9 @@ def converge(args: argparse.Namespace) -> None:
     Each chosen subnet is retrained stand-alone as the reference did (same seed, batch size and
     learning rate unless ``--lr`` is given, the shared training core) for ``--epochs``,
     two runs at a time in processes of one thread each; the table puts the long run's
-    validation accuracy beside the reference's run of the same seed.
+    validation accuracy beside the reference's run of the same seed. Seeds the reference did not
+    run have no short run beside them (more seeds of a long-run reference, ``longrun
+    --extra-runs``).
     """
     from concurrent.futures import ProcessPoolExecutor
 
@@ -239,11 +241,8 @@ def converge(args: argparse.Namespace) -> None:
     results = json.loads((reference / "results.json").read_text())
     lr = args.lr if args.lr is not None else request["lr"]
     outside = [i for i in args.subnets if not 0 <= i < len(chosen)]
-    if outside or any(s not in range(request["seeds"]) for s in args.seeds):
-        raise SystemExit(
-            f"--subnets must lie in 0..{len(chosen) - 1} and --seeds in "
-            f"0..{request['seeds'] - 1} (the reference's)"
-        )
+    if outside or any(s < 0 for s in args.seeds):
+        raise SystemExit(f"--subnets must lie in 0..{len(chosen) - 1} and --seeds be >= 0")
     jobs = [
         {
             "subnet": i,
@@ -265,7 +264,7 @@ def converge(args: argparse.Namespace) -> None:
         done = list(pool.map(retrain_job, jobs))
     rows = []
     for job, result in zip(jobs, done, strict=True):
-        short = results[f"{job['subnet']}-{job['seed']}"]
+        short = results.get(f"{job['subnet']}-{job['seed']}")
         rows.append(
             {
                 "subnet": job["subnet"],
@@ -273,7 +272,7 @@ def converge(args: argparse.Namespace) -> None:
                 "energy_mj": chosen[job["subnet"]]["energy_mj"],
                 "inherited": chosen[job["subnet"]]["inherited"],
                 "short_epochs": request["epochs"],
-                "short_val": short["val_acc"],
+                "short_val": short["val_acc"] if short is not None else None,
                 "long_epochs": args.epochs,
                 "long_val": result.get("val_acc"),
                 "long_status": result["status"],
@@ -291,7 +290,7 @@ def converge(args: argparse.Namespace) -> None:
                     str(r["subnet"]),
                     str(r["seed"]),
                     f"{1e3 * r['energy_mj']:.3f}",
-                    f"{100 * r['short_val']:.1f}",
+                    f"{100 * r['short_val']:.1f}" if r["short_val"] is not None else "-",
                     f"{100 * r['long_val']:.1f}" if r["long_val"] is not None else r["long_status"],
                 )
                 for r in rows
@@ -310,7 +309,9 @@ def converge(args: argparse.Namespace) -> None:
 def longrun(args: argparse.Namespace) -> None:
     """The remedies held to ``converge``'s long runs instead of the reference's own runs.
 
-    Only subnets with a long run for every seed count. Each remedy's inherited accuracies and
+    Only subnets with a long run for every seed count; ``--extra-runs`` adds more seeds of some of
+    them to their means (not to the stand-alone seeds' ceiling, which needs every subnet's
+    runs of each seed). Each remedy's inherited accuracies and
     energies come from its finished check (``ROOT/check-<remedy>-s<seed>``, written by ``run``) or
     from a ``run --json`` file (``--results``), so nothing is trained or evaluated here; the
     statistics are the check's (``evosnn.ranking``).
@@ -327,7 +328,12 @@ def longrun(args: argparse.Namespace) -> None:
     if len(kept) < 6 or len(seeds) < 2:
         raise SystemExit(f"{len(kept)} subnets with runs of {len(seeds)} seeds: need 6 and 2")
     per_seed = [[long[i][seed] for i in kept] for seed in seeds]
-    reference = [statistics.fmean(long[i][seed] for seed in seeds) for i in kept]
+    runs_of = {i: [long[i][seed] for seed in seeds] for i in kept}
+    for file in args.extra_runs:
+        for r in json.loads(Path(file).read_text())["rows"]:
+            if r["long_status"] == "ok" and r["subnet"] in runs_of and r["seed"] not in seeds:
+                runs_of[r["subnet"]].append(r["long_val"])
+    reference = [statistics.fmean(runs_of[i]) for i in kept]
     rows: list[dict[str, Any]] = []
     for name, seed, chosen in _checks(args.root, args.results):
         inherited = [chosen[i]["inherited"] for i in kept]
@@ -354,33 +360,33 @@ def longrun(args: argparse.Namespace) -> None:
         )
     order = {name: n for n, name in enumerate(REMEDIES)}
     rows.sort(key=lambda r: (order.get(r["remedy"], len(order)), r["seed"]))
-    noise = _tilt_noise(per_seed, bins=4)
+    noise = _tilt_noise([runs_of[i] for i in kept], bins=4)
+    extra = sum(len(runs_of[i]) for i in kept) - len(kept) * len(seeds)
     print(
-        f"{len(kept)} subnets x {len(seeds)} seeds of long runs; mean {100 * statistics.fmean(reference):.1f} %"
+        f"{len(kept)} subnets x {len(seeds)} seeds of long runs (+{extra} more of some subnets); "
+        f"mean {100 * statistics.fmean(reference):.1f} %"
     )
     print(_noise_line(noise))
     print(report_table(rows))
     if args.json:
-        Path(args.json).write_text(
-            json.dumps(
-                {"subnets": kept, "seeds": seeds, "tilt_noise": noise, "rows": rows}, indent=1
-            )
-        )
+        runs = {str(i): len(runs_of[i]) for i in kept}
+        document = {"subnets": kept, "seeds": seeds, "runs": runs, "tilt_noise": noise}
+        Path(args.json).write_text(json.dumps({**document, "rows": rows}, indent=1))
 
 
-def _tilt_noise(per_seed: list[list[float]], bins: int, draws: int = 20_000) -> dict[str, float]:
+def _tilt_noise(runs: list[list[float]], bins: int, draws: int = 20_000) -> dict[str, float]:
     """The largest |tilt| the reference's seed-to-seed noise alone gives a perfect proxy.
 
-    Each subnet's seed-mean is off by normal noise of the pooled within-subnet sd over
-    sqrt(seeds); the subnets fall into ``bins`` equal-count bins as in
-    :func:`evosnn.ranking.energy_bias` (which subnets share a bin does not matter for independent
-    noise). A measured tilt of this size cannot be told from no tilt. Seeded: the same runs give
-    the same figures.
+    ``runs[i]`` are subnet ``i``'s stand-alone accuracies (one per seed, at least two), in the
+    order of energy. Each subnet's seed-mean is off by normal noise of the pooled within-subnet sd
+    over the square root of its number of runs; the subnets fall into ``bins`` equal-count bins as
+    in :func:`evosnn.ranking.energy_bias`. A measured tilt of this size cannot be told from no
+    tilt. Seeded: the same runs give the same figures.
     """
-    runs = np.asarray(per_seed, dtype=float)  # [seeds, subnets]
-    seeds, subnets = runs.shape
-    sd = float(np.sqrt(np.mean(np.var(runs, axis=0, ddof=1))))
-    errors = np.random.default_rng(0).normal(0.0, sd / np.sqrt(seeds), size=(draws, subnets))
+    subnets = len(runs)
+    sd = float(np.sqrt(np.mean([np.var(r, ddof=1) for r in runs])))
+    scale = sd / np.sqrt([len(r) for r in runs])
+    errors = np.random.default_rng(0).normal(0.0, 1.0, size=(draws, subnets)) * scale
     parts = np.array_split(np.arange(subnets), bins)
     means = np.column_stack([errors[:, part].mean(axis=1) for part in parts])
     sizes = np.array([len(part) for part in parts])
@@ -524,6 +530,9 @@ def main() -> None:
     longer.add_argument("--json", default=None, help="write the results to this file")
     held = sub.add_parser("longrun", help="the remedies' checks held to converge's long runs")
     held.add_argument("--runs", nargs="+", required=True, help="converge --json files")
+    held.add_argument(
+        "--extra-runs", nargs="*", default=[], help="converge --json files of more seeds of some"
+    )
     held.add_argument("--root", type=Path, default=None, help="run's --root (its checks)")
     held.add_argument(
         "--results",

@@ -15,16 +15,22 @@ from benchmarks.bench_proxy import _checks, _tilt_noise
 def test_tilt_noise_is_zero_for_agreeing_seeds_and_scales_with_their_spread() -> None:
     rng = np.random.default_rng(1)
     truth = rng.uniform(0.6, 0.9, size=8)
-    assert _tilt_noise([list(truth)] * 3, bins=4)["q90"] == pytest.approx(0.0, abs=1e-12)
-    runs = truth + rng.normal(0.0, 0.03, size=(3, 8))
+    agreeing = [[float(t)] * 3 for t in truth]
+    assert _tilt_noise(agreeing, bins=4)["q90"] == pytest.approx(0.0, abs=1e-12)
+    runs = truth[:, None] + rng.normal(0.0, 0.03, size=(8, 3))  # [subnet, seed]
     noise = _tilt_noise(runs.tolist(), bins=4)
-    doubled = _tilt_noise((truth + 2 * (runs - truth)).tolist(), bins=4)
+    doubled = _tilt_noise((truth[:, None] + 2 * (runs - truth[:, None])).tolist(), bins=4)
     assert noise == _tilt_noise(runs.tolist(), bins=4)  # seeded
     assert doubled["seed_sd"] == pytest.approx(2 * noise["seed_sd"])
     assert doubled["mean"] == pytest.approx(2 * noise["mean"])
     # bins of two subnets, each a 3-seed mean: the largest of four |tilts| is of the order of sd
     per_bin = noise["seed_sd"] / np.sqrt(3 * 2)
     assert per_bin < noise["mean"] < noise["q90"] < 3 * per_bin
+    # more seeds of some subnets: their means are less noisy, so is the tilt
+    more = [
+        list(r) + list(t + rng.normal(0.0, 0.03, size=9)) for r, t in zip(runs, truth, strict=True)
+    ]
+    assert _tilt_noise(more[:4] + runs[4:].tolist(), bins=4)["mean"] < noise["mean"]
 
 
 def test_longrun_reads_checks_from_result_rows_and_folders(tmp_path: Path) -> None:
