@@ -380,8 +380,10 @@ def _tilt_noise(runs: list[list[float]], bins: int, draws: int = 20_000) -> dict
     ``runs[i]`` are subnet ``i``'s stand-alone accuracies (one per seed, at least two), in the
     order of energy. Each subnet's seed-mean is off by normal noise of the pooled within-subnet sd
     over the square root of its number of runs; the subnets fall into ``bins`` equal-count bins as
-    in :func:`evosnn.ranking.energy_bias`. A measured tilt of this size cannot be told from no
-    tilt. Seeded: the same runs give the same figures.
+    in :func:`evosnn.ranking.energy_bias`, and the tilt is :func:`evosnn.ranking.bias_tilt`'s,
+    vectorised over the draws (those functions check real data and refuse the constant reference
+    a simulated error has). A measured tilt of this size cannot be told from no tilt. Seeded: the
+    same runs give the same figures.
     """
     subnets = len(runs)
     sd = float(np.sqrt(np.mean([np.var(r, ddof=1) for r in runs])))
