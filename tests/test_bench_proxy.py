@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.bench_proxy import _checks, _tilt_noise
+from benchmarks.bench_proxy import _checks, _equal_tilt, _mean_tilt, _tilt_noise
 
 
 def test_tilt_noise_is_zero_for_agreeing_seeds_and_scales_with_their_spread() -> None:
@@ -54,3 +54,22 @@ def test_longrun_reads_checks_from_result_rows_and_folders(tmp_path: Path) -> No
     old.write_text(json.dumps({"rows": [{"remedy": "uniform-40", "seed": 0}]}))
     with pytest.raises(SystemExit, match="inherited accuracy"):
         _checks(None, [str(old)])
+
+
+def test_the_tilt_of_the_seed_mean_bias_comes_with_its_standard_error_over_seeds() -> None:
+    # three seeds, each with a common offset and a tilt toward the highest-energy bin
+    biases = [
+        [-0.16, -0.15, -0.14, -0.11],
+        [-0.17, -0.18, -0.15, -0.15],
+        [-0.14, -0.11, -0.1, -0.07],
+    ]
+    rows = [{"bias": b} for b in biases]  # old rows: the tilt is recomputed from the bias
+    tilt, se = _mean_tilt(rows)
+    mean_bias = np.mean(biases, axis=0).tolist()
+    assert abs(tilt) == pytest.approx(max(abs(t) for t in _equal_tilt(mean_bias)))
+    assert tilt > 0  # the last bin, rated above the offset
+    last = [_equal_tilt(b)[3] for b in biases]
+    assert se == pytest.approx(np.std(last, ddof=1) / np.sqrt(3))
+    # an offset alone is no tilt, and one seed has no error
+    assert _mean_tilt([{"bias": [-0.2] * 4}] * 2) == pytest.approx((0.0, 0.0), abs=1e-12)
+    assert _mean_tilt(rows[:1])[1] == 0.0
