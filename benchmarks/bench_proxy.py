@@ -20,7 +20,8 @@ Remedies: more supernet epochs (``uniform-120``: three times ``uniform-40``'s pa
 rule (``sandwich-40``: three subnets a step, the same passes as ``uniform-120``), in-place
 distillation from the largest subnet (``distill-40``, same passes), the bottom half of the
 sandwich for 120 epochs (``smallest-120``: the smallest architecture and one random subnet a
-step; its passes count the cheap smallest subnet as a full one), and more BN-recalibration
+step; its passes count the cheap smallest subnet as a full one; ``smallest-80``: the same rule
+for 80 epochs, as the tilt grows with training under uniform sampling), and more BN-recalibration
 images per evaluation (``uniform-40-bn16``: 16 batches instead of 4, on the ``uniform-40``
 supernets, no extra training). Cost is given as subnet forward/backward passes relative to
 ``uniform-40`` and as this machine's CPU time for the training (a reused supernet keeps the time
@@ -84,6 +85,7 @@ REMEDIES = {
     "uniform-120": Remedy("uniform", 120),
     "sandwich-40": Remedy("sandwich", 40),
     "smallest-120": Remedy("smallest", 120),
+    "smallest-80": Remedy("smallest", 80),
     "distill-40": Remedy("distill", 40),
     "uniform-40-bn16": Remedy("uniform", 40, recal_batches=16, train="uniform-40"),
 }
