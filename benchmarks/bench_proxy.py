@@ -199,6 +199,8 @@ def run(args: argparse.Namespace) -> None:
                     "ceiling": summary["ceiling_partial_rho"],
                     "bias": [b["bias"] for b in summary["bias_by_energy"]],
                     "tilt": summary["bias_tilt"],
+                    "trend": summary["bias_trend"]["slope"],
+                    "trend_tilt": summary["bias_trend"]["tilt"],
                     "mean_inherited": statistics.fmean(p["inherited"] for p in summary["points"]),
                     # per reference subnet, so other stand-alone references can be held up later
                     "inherited": [c["inherited"] for c in chosen],
@@ -318,7 +320,7 @@ def longrun(args: argparse.Namespace) -> None:
     from a ``run --json`` file (``--results``), so nothing is trained or evaluated here; the
     statistics are the check's (``evosnn.ranking``).
     """
-    from evosnn.ranking import agreement, bias_tilt, energy_bias, seed_ceiling
+    from evosnn.ranking import agreement, bias_tilt, bias_trend, energy_bias, seed_ceiling
 
     long: dict[int, dict[int, float]] = {}
     for file in args.runs:
@@ -337,11 +339,14 @@ def longrun(args: argparse.Namespace) -> None:
                 runs_of[r["subnet"]].append(r["long_val"])
     reference = [statistics.fmean(runs_of[i]) for i in kept]
     rows: list[dict[str, Any]] = []
+    energies: list[list[float]] = []
     for name, seed, chosen in _checks(args.root, args.results):
         inherited = [chosen[i]["inherited"] for i in kept]
         energy = [chosen[i]["energy_mj"] for i in kept]
+        energies.append(energy)
         proxy = agreement(inherited, reference, energy, top_k=max(1, len(kept) // 4))
         bins = energy_bias(inherited, reference, energy, bins=4)
+        trend = bias_trend(inherited, reference, energy, bins=4)
         rows.append(
             {
                 "remedy": name,
@@ -353,6 +358,8 @@ def longrun(args: argparse.Namespace) -> None:
                 "ceiling": seed_ceiling(per_seed, energy)[0],
                 "bias": [b.bias for b in bins],
                 "tilt": bias_tilt(bins)[1],
+                "trend": trend.slope,
+                "trend_tilt": trend.tilt,
                 "mean_inherited": statistics.fmean(inherited),
             }
         )
@@ -362,7 +369,8 @@ def longrun(args: argparse.Namespace) -> None:
         )
     order = {name: n for n, name in enumerate(REMEDIES)}
     rows.sort(key=lambda r: (order.get(r["remedy"], len(order)), r["seed"]))
-    noise = _tilt_noise([runs_of[i] for i in kept], bins=4)
+    log_energy = np.log2(energies).mean(axis=0).tolist()  # each subnet's, over the checks
+    noise = _tilt_noise([runs_of[i] for i in kept], bins=4, log_energy=log_energy)
     extra = sum(len(runs_of[i]) for i in kept) - len(kept) * len(seeds)
     print(
         f"{len(kept)} subnets x {len(seeds)} seeds of long runs (+{extra} more of some subnets); "
@@ -376,7 +384,12 @@ def longrun(args: argparse.Namespace) -> None:
         Path(args.json).write_text(json.dumps({**document, "rows": rows}, indent=1))
 
 
-def _tilt_noise(runs: list[list[float]], bins: int, draws: int = 20_000) -> dict[str, float]:
+def _tilt_noise(
+    runs: list[list[float]],
+    bins: int,
+    draws: int = 20_000,
+    log_energy: list[float] | None = None,
+) -> dict[str, float]:
     """The largest |tilt| the reference's seed-to-seed noise alone gives a perfect proxy.
 
     ``runs[i]`` are subnet ``i``'s stand-alone accuracies (one per seed, at least two), in the
@@ -385,7 +398,8 @@ def _tilt_noise(runs: list[list[float]], bins: int, draws: int = 20_000) -> dict
     in :func:`evosnn.ranking.energy_bias`, and the tilt is :func:`evosnn.ranking.bias_tilt`'s,
     vectorised over the draws (those functions check real data and refuse the constant reference
     a simulated error has). A measured tilt of this size cannot be told from no tilt. Seeded: the
-    same runs give the same figures.
+    same runs give the same figures. With the subnets' ``log_energy`` (log2) the same is given for
+    the trend's tilt (:func:`evosnn.ranking.bias_trend`): ``trend_mean`` and ``trend_q90``.
     """
     subnets = len(runs)
     sd = float(np.sqrt(np.mean([np.var(r, ddof=1) for r in runs])))
@@ -396,14 +410,27 @@ def _tilt_noise(runs: list[list[float]], bins: int, draws: int = 20_000) -> dict
     sizes = np.array([len(part) for part in parts])
     offset = (means * sizes).sum(axis=1, keepdims=True) / subnets
     worst = np.abs(means - offset).max(axis=1)
-    return {"seed_sd": sd, "mean": float(worst.mean()), "q90": float(np.quantile(worst, 0.9))}
+    out = {"seed_sd": sd, "mean": float(worst.mean()), "q90": float(np.quantile(worst, 0.9))}
+    if log_energy is not None:
+        x = np.asarray(log_energy, dtype=float) - np.mean(log_energy)
+        slopes = errors @ x / (x @ x)
+        centres = np.array([x[part].mean() for part in parts])
+        trend = np.abs(slopes[:, None] * centres[None, :]).max(axis=1)
+        out |= {"trend_mean": float(trend.mean()), "trend_q90": float(np.quantile(trend, 0.9))}
+    return out
 
 
 def _noise_line(noise: dict[str, float]) -> str:
-    return (
+    line = (
         f"max |tilt| of the reference's own seed noise: mean {100 * noise['mean']:.1f}, 90th "
         f"percentile {100 * noise['q90']:.1f} points (pooled seed sd {100 * noise['seed_sd']:.1f})"
     )
+    if "trend_mean" in noise:
+        line += (
+            f"; of the trend's tilt: mean {100 * noise['trend_mean']:.1f}, 90th percentile "
+            f"{100 * noise['trend_q90']:.1f}"
+        )
+    return line
 
 
 def _checks(root: Path | None, results: list[str]) -> list[tuple[str, int, list[dict[str, Any]]]]:
@@ -449,15 +476,16 @@ def _tilt(row: dict[str, Any]) -> list[float]:
     return list(row["tilt"]) if "tilt" in row else _equal_tilt(row["bias"])
 
 
-def _mean_tilt(rows: list[dict[str, Any]]) -> tuple[float, float]:
+def _mean_tilt(rows: list[dict[str, Any]], key: str = "tilt") -> tuple[float, float]:
     """The tilt of the seed-mean bias in its largest bin, with its standard error over the seeds.
 
     Each bin's tilt is linear in the biases, so the tilt of the seed-mean bias is the mean of the
     seeds' own tilts, bin by bin; the returned bin is the one whose mean is farthest from 0, signed
     (+: rated above the common offset), and its error is that bin's sd over the seeds / sqrt(seeds)
     (0 for one seed). It measures the supernet seeds' spread only, not the reference's own noise
-    (:func:`_tilt_noise`)."""
-    tilts = np.array([_tilt(r) for r in rows])  # [seed, bin]
+    (:func:`_tilt_noise`). ``key="trend_tilt"``: the same for the trend's tilt
+    (:func:`evosnn.ranking.bias_trend`)."""
+    tilts = np.array([_tilt(r) if key == "tilt" else r[key] for r in rows])  # [seed, bin]
     means = tilts.mean(axis=0)
     worst = int(np.argmax(np.abs(means)))
     se = float(tilts[:, worst].std(ddof=1) / np.sqrt(len(rows))) if len(rows) > 1 else 0.0
@@ -465,8 +493,10 @@ def _mean_tilt(rows: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def report_table(rows: list[dict[str, Any]]) -> str:
-    """One line per remedy: mean ± sd over its seeds (``of seed-mean bias``: ± its standard
-    error, :func:`_mean_tilt`)."""
+    """One line per remedy: mean ± sd over its seeds (``of seed-mean bias`` and ``trend's tilt``:
+    ± the standard error, :func:`_mean_tilt`). The trend is the bias's slope in log2 energy and
+    its tilt the trend's share of the bins' tilt (:func:`evosnn.ranking.bias_trend`); rows
+    written before it was recorded show ``-``."""
     out: list[tuple[str, ...]] = []
     for name in dict.fromkeys(r["remedy"] for r in rows):
         mine = [r for r in rows if r["remedy"] == name]
@@ -475,6 +505,13 @@ def report_table(rows: list[dict[str, Any]]) -> str:
         spread = [max(r["bias"]) - min(r["bias"]) for r in mine]
         tilt = [max(abs(t) for t in _tilt(r)) for r in mine]
         mean_tilt, mean_tilt_se = _mean_tilt(mine)
+        trended = all("trend" in r for r in mine)
+        trend = _spread([r["trend"] for r in mine], 100, 1) if trended else "-"
+        trend_tilt = "-"
+        if trended:
+            trend_tilt = "{:+.1f} ± {:.1f}".format(
+                *(100 * v for v in _mean_tilt(mine, "trend_tilt"))
+            )
         out.append(
             (
                 name,
@@ -489,6 +526,8 @@ def report_table(rows: list[dict[str, Any]]) -> str:
                 _spread(spread, 100, 1),
                 _spread(tilt, 100, 1),
                 f"{100 * mean_tilt:+.1f} ± {100 * mean_tilt_se:.1f}",
+                trend,
+                trend_tilt,
                 _spread([r["mean_inherited"] for r in mine], 100, 1),
             )
         )
@@ -508,6 +547,8 @@ def report_table(rows: list[dict[str, Any]]) -> str:
             "bias spread",
             "max |tilt|",
             "of seed-mean bias",
+            "trend / doubling",
+            "trend's tilt",
             "mean inherited %",
         ),
     )

@@ -44,7 +44,14 @@ from evosnn.config import SubnetConfig
 from evosnn.errors import EvosnnError
 from evosnn.evaluation import EvalSettings
 from evosnn.genome import GenomeCodec
-from evosnn.ranking import MIN_SUBNETS, agreement, bias_tilt, energy_bias, seed_ceiling
+from evosnn.ranking import (
+    MIN_SUBNETS,
+    agreement,
+    bias_tilt,
+    bias_trend,
+    energy_bias,
+    seed_ceiling,
+)
 from evosnn.space import SearchSpace
 
 __all__ = ["RESULT_FILE", "RankCheckSettings", "rank_check", "retrain_job"]
@@ -432,6 +439,7 @@ def _summarise(
     by_energy = agreement(energy, reference, None, top_k=top_k)
     bins = energy_bias(inherited, reference, energy, bins=settings.bins)
     offset, tilt = bias_tilt(bins)
+    trend = bias_trend(inherited, reference, energy, bins=settings.bins)
     gains = []
     for _, runs in kept:
         for r in runs:
@@ -457,6 +465,7 @@ def _summarise(
         "bias_by_energy": [asdict(b) for b in bins],
         "bias_offset": offset,
         "bias_tilt": tilt,
+        "bias_trend": asdict(trend),
         "plateau_gain_last_quarter": statistics.fmean(gains) if gains else math.nan,
         "points": [
             {"energy_mj": e, "inherited": a, "standalone": r}

@@ -6,7 +6,7 @@ accurate", ranking by energy alone agrees as well. So next to Kendall tau and Sp
 module gives the **partial** Spearman correlation with energy removed (does the proxy know
 anything beyond size?), the same statistic between reference runs of different seeds (the
 **ceiling**: how much signal beyond size the reference itself carries), the top-k overlap, and
-the proxy's bias per energy bin (does it under-rate small subnets?).
+the proxy's bias per energy bin (does it under-rate small subnets?) and its trend in energy.
 
 Plain floats in, plain values out; no torch.
 
@@ -41,9 +41,11 @@ from evosnn.errors import EvosnnError
 __all__ = [
     "MIN_SUBNETS",
     "Agreement",
+    "BiasTrend",
     "BinBias",
     "agreement",
     "bias_tilt",
+    "bias_trend",
     "energy_bias",
     "partial_spearman",
     "seed_ceiling",
@@ -196,6 +198,56 @@ def bias_tilt(bins: Sequence[BinBias]) -> tuple[float, list[float]]:
         raise EvosnnError("bias tilt: no energy bins")
     offset = sum(b.n * b.bias for b in bins) / sum(b.n for b in bins)
     return offset, [b.bias - offset for b in bins]
+
+
+@dataclass(frozen=True)
+class BiasTrend:
+    """The bias's trend in energy: ``proxy - reference`` regressed on log2 energy (least squares).
+
+    A bin of few subnets mixes each subnet's own error (what ranking statistics measure) into its
+    mean bias; the trend pools every subnet to estimate the part of the bias that grows or shrinks
+    with energy, which is what tilts the search's trade-off.
+
+    Attributes:
+        slope: bias change per doubling of energy (accuracy units; + favours large subnets).
+        tilt: the trend's value at each bin's mean log2 energy minus its subnet-weighted mean (the
+            trend's share of :func:`bias_tilt`'s tilt), bins as :func:`energy_bias` makes them.
+        residual_sd: sd of the subnets' bias around the trend (their own errors, and the
+            reference's noise).
+    """
+
+    slope: float
+    tilt: list[float]
+    residual_sd: float
+
+
+def bias_trend(
+    proxy: Sequence[float], reference: Sequence[float], energy: Sequence[float], *, bins: int = 4
+) -> BiasTrend:
+    """The linear trend of ``proxy - reference`` in log2 energy, and its tilt per energy bin.
+
+    Example:
+        >>> reference = [0.6, 0.5, 0.6, 0.5, 0.6, 0.5]
+        >>> proxy = [0.35, 0.35, 0.55, 0.55, 0.75, 0.75]  # 10 points more per doubling
+        >>> trend = bias_trend(proxy, reference, [1, 2, 4, 8, 16, 32], bins=2)
+        >>> round(trend.slope, 3), [round(t, 3) for t in trend.tilt], round(trend.residual_sd, 3)
+        (0.1, [-0.15, 0.15], 0.0)
+    """
+    p, r, e = _check("bias trend", proxy, reference, energy)
+    if np.any(e <= 0):
+        raise EvosnnError("bias trend: an energy is not positive")
+    if not 1 <= bins <= len(e):
+        raise EvosnnError(f"bias trend: {bins} bins for {len(e)} subnets")
+    x, bias = np.log2(e), p - r
+    slope, intercept = np.polyfit(x, bias, 1)
+    residual = bias - (intercept + slope * x)
+    order = np.argsort(e, kind="stable")
+    tilt = [float(slope * (x[part].mean() - x.mean())) for part in np.array_split(order, bins)]
+    return BiasTrend(
+        slope=float(slope),
+        tilt=tilt,
+        residual_sd=float(np.sqrt(np.sum(residual**2) / max(len(e) - 2, 1))),
+    )
 
 
 def seed_ceiling(runs: Sequence[Sequence[float]], energy: Sequence[float]) -> tuple[float, float]:

@@ -247,6 +247,14 @@ def _rank_check(summary: dict[str, Any] | None) -> str:
             + ", ".join(f"{100 * float(t):+.1f}" for t in summary["bias_tilt"])
             + ")"
         )
+    if "bias_trend" in summary:  # a bin of few subnets mixes their own errors into its tilt
+        trend = summary["bias_trend"]
+        bins += (
+            f"; trend in energy {100 * float(trend['slope']):+.1f} points per doubling "
+            "(its tilt per bin: "
+            + ", ".join(f"{100 * float(t):+.1f}" for t in trend["tilt"])
+            + f"; subnets around it: sd {100 * float(trend['residual_sd']):.1f})"
+        )
     settings = summary["settings"]
     return (
         "<h2>Supernet rank check</h2><p>"

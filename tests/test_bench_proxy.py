@@ -31,6 +31,11 @@ def test_tilt_noise_is_zero_for_agreeing_seeds_and_scales_with_their_spread() ->
         list(r) + list(t + rng.normal(0.0, 0.03, size=9)) for r, t in zip(runs, truth, strict=True)
     ]
     assert _tilt_noise(more[:4] + runs[4:].tolist(), bins=4)["mean"] < noise["mean"]
+    # the trend pools all eight subnets, so the noise moves its tilt less than two-subnet bins'
+    log_energy = np.linspace(-2.0, 1.0, 8).tolist()
+    both = _tilt_noise(runs.tolist(), bins=4, log_energy=log_energy)
+    assert both["mean"] == noise["mean"] and "trend_mean" not in noise
+    assert 0 < both["trend_mean"] < both["mean"] and both["trend_mean"] < both["trend_q90"]
 
 
 def test_longrun_reads_checks_from_result_rows_and_folders(tmp_path: Path) -> None:

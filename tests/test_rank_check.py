@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -90,12 +91,18 @@ def test_rank_check_resumes_after_sigkill_and_lands_in_study_and_report(
         [b["bias"] - offset for b in summary["bias_by_energy"]]
     )
     assert f"offset {100 * offset:+.1f}" in done.stdout
+    trend = summary["bias_trend"]  # least squares of the bias on log2 energy
+    bias = [p["inherited"] - p["standalone"] for p in points]
+    slope = np.polyfit(np.log2([p["energy_mj"] for p in points]), bias, 1)[0]
+    assert trend["slope"] == pytest.approx(slope) and len(trend["tilt"]) == 4
+    assert f"trend {100 * slope:+.1f} per doubling" in done.stdout
     assert -1 <= summary["proxy"]["kendall_tau"] <= 1
     assert summary["energy_only"]["partial_rho"] is None
     assert read_study_attrs(url, "s")["evosnn:rank_check"] == summary
     report = write_report(url, "s", tmp_path / "report")
     assert "Supernet rank check" in report.index.read_text()
     assert "tilt from it" in report.index.read_text()
+    assert "points per doubling" in report.index.read_text()
 
     # Held to this check as a reference, another evaluation of the proxy trains nothing: same
     # subnets, same stand-alone runs (so the same ceiling), a proxy measured anew.

@@ -11,6 +11,7 @@ from evosnn.errors import EvosnnError
 from evosnn.ranking import (
     agreement,
     bias_tilt,
+    bias_trend,
     energy_bias,
     partial_spearman,
     seed_ceiling,
@@ -81,6 +82,30 @@ def test_an_offset_common_to_all_subnets_has_no_tilt() -> None:
     assert offset == pytest.approx(-0.3) and tilt == pytest.approx([0.0] * 4)
     with pytest.raises(EvosnnError, match="no energy bins"):
         bias_tilt([])
+
+
+def test_the_bias_trend_pools_subnets_that_bins_of_few_leave_to_chance() -> None:
+    rng = np.random.default_rng(3)
+    energy = np.exp(rng.uniform(-1.5, 1.0, 8))
+    reference = rng.uniform(0.8, 0.9, 8)
+    linear = reference - 0.15 + 0.02 * np.log2(energy)  # 2 points more per doubling
+    trend = bias_trend(linear, reference, energy, bins=4)
+    assert trend.slope == pytest.approx(0.02) and trend.residual_sd == pytest.approx(0, abs=1e-12)
+    # an exactly linear bias: the trend's tilt is the bins' whole tilt
+    assert trend.tilt == pytest.approx(bias_tilt(energy_bias(linear, reference, energy, bins=4))[1])
+    # each subnet's own error, no trend (symmetric in log energy): bins of two show a tilt, the
+    # trend none
+    energy = 2.0 ** np.arange(8) / 8
+    own = np.array([0.04, 0.04, -0.04, -0.04, -0.04, -0.04, 0.04, 0.04])
+    flat = reference - 0.15 + own
+    tilt = bias_tilt(energy_bias(flat, reference, energy, bins=4))[1]
+    trend = bias_trend(flat, reference, energy, bins=4)
+    assert max(abs(t) for t in tilt) > 0.03
+    assert trend.slope == pytest.approx(0, abs=1e-12)
+    assert trend.tilt == pytest.approx([0.0] * 4, abs=1e-12)
+    assert trend.residual_sd > 0.03
+    with pytest.raises(EvosnnError, match="not positive"):
+        bias_trend(linear, reference, [0.0, *energy[1:]])
 
 
 @pytest.mark.parametrize(

@@ -220,6 +220,9 @@ class SupernetRankCheck(Command):
             + ", ".join(f"{100 * b['bias']:+.1f}" for b in summary["bias_by_energy"])
             + f" points (offset {100 * summary['bias_offset']:+.1f}, tilt "
             + ", ".join(f"{100 * t:+.1f}" for t in summary["bias_tilt"])
+            + f"; trend {100 * summary['bias_trend']['slope']:+.1f} per doubling of energy, "
+            + "tilt "
+            + ", ".join(f"{100 * t:+.1f}" for t in summary["bias_trend"]["tilt"])
             + f"); written to {out / RESULT_FILE}"
         )
         return 0
