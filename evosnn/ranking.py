@@ -165,16 +165,20 @@ def agreement(
     )
 
 
+def _energy_bins(name: str, energy: np.ndarray, bins: int) -> list[np.ndarray]:
+    """Indices of ``bins`` equal-count bins of ``energy``, low energy first."""
+    if not 1 <= bins <= len(energy):
+        raise EvosnnError(f"{name}: {bins} bins for {len(energy)} subnets")
+    return np.array_split(np.argsort(energy, kind="stable"), bins)
+
+
 def energy_bias(
     proxy: Sequence[float], reference: Sequence[float], energy: Sequence[float], *, bins: int = 4
 ) -> list[BinBias]:
     """Mean ``proxy - reference`` in ``bins`` equal-count bins of energy, low energy first."""
     p, r, e = _check("energy bias", proxy, reference, energy)
-    if not 1 <= bins <= len(e):
-        raise EvosnnError(f"energy bias: {bins} bins for {len(e)} subnets")
-    order = np.argsort(e, kind="stable")
     out = []
-    for part in np.array_split(order, bins):
+    for part in _energy_bins("energy bias", e, bins):
         out.append(
             BinBias(
                 energy_low=float(e[part].min()),
@@ -236,13 +240,11 @@ def bias_trend(
     p, r, e = _check("bias trend", proxy, reference, energy)
     if np.any(e <= 0):
         raise EvosnnError("bias trend: an energy is not positive")
-    if not 1 <= bins <= len(e):
-        raise EvosnnError(f"bias trend: {bins} bins for {len(e)} subnets")
+    parts = _energy_bins("bias trend", e, bins)
     x, bias = np.log2(e), p - r
     slope, intercept = np.polyfit(x, bias, 1)
     residual = bias - (intercept + slope * x)
-    order = np.argsort(e, kind="stable")
-    tilt = [float(slope * (x[part].mean() - x.mean())) for part in np.array_split(order, bins)]
+    tilt = [float(slope * (x[part].mean() - x.mean())) for part in parts]
     return BiasTrend(
         slope=float(slope),
         tilt=tilt,
