@@ -24,6 +24,11 @@ is told the landscape's noise-free accuracy and energy of every candidate instea
 models. Its regret is the ceiling of the engine's acquisition, i.e. how much better predictors could
 still gain at most. ``surrogate-oracle-accuracy`` is told only the true accuracy and fits its
 energy predictor as the engine does: the share of that gain that is the accuracy predictor's.
+``surrogate-true-model`` (digits only) fits the landscape's own accuracy model class (its logistic
+design, binomial likelihood) to the accuracies the search saw, instead of choosing among the
+engine's model kinds: whether a better model class could close that gap.
+``surrogate-true-model-free64`` is the same, its fit also given 64 random subnets' seen accuracies
+that the budget does not count: what the gap is worth in evaluations.
 
 Landscapes: ``digits`` (all 47,304 subnets of digits-tiny, exact front by sorting) and ``cifar``
 (cifar10-spikformer's 8.66e9 subnets, additive over blocks, exact front by dynamic programming; its
@@ -53,8 +58,10 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from sklearn.model_selection import KFold
 
 from evosnn.engines import ENGINES, Engine, make_engine
+from evosnn.engines.predictors import kendall_tau
 from evosnn.engines.surrogate_engine import SurrogateEngine
 from evosnn.evaluation import Evaluation
 from evosnn.executor import InProcessExecutor
@@ -84,9 +91,12 @@ __all__ = [
     "DIGITS_SPACE",
     "ORACLE",
     "ORACLE_ACCURACY",
+    "TRUE_MODEL",
+    "TRUE_MODEL_FREE",
     "Bench",
     "OracleSurrogate",
     "RunResult",
+    "TrueModelSurrogate",
     "cifar_bench",
     "digits_bench",
     "load_calibration",
@@ -199,8 +209,18 @@ ORACLE = "surrogate-oracle"
 #: The same told only the true accuracy (it fits its energy predictor as the engine does): how much
 #: of the oracle's lead is the accuracy predictor's.
 ORACLE_ACCURACY = "surrogate-oracle-accuracy"
-#: Every engine the runner knows: evosnn's, then the oracles.
-BENCH_ENGINES = (*ENGINES, ORACLE, ORACLE_ACCURACY)
+#: The surrogate engine whose accuracy predictor is the digits landscape's own model class (its
+#: logistic design, binomial likelihood) fitted to the accuracies the search saw: whether a better
+#: model class could close the gap to the oracle.
+TRUE_MODEL = "surrogate-true-model"
+#: The same, its fit also given :data:`FREE_EVALUATIONS` random subnets' seen accuracies that the
+#: budget does not count: how much information the gap to the oracle is worth.
+TRUE_MODEL_FREE = "surrogate-true-model-free64"
+FREE_EVALUATIONS = 64
+#: The L2 penalty of the true-model fit (of 2, the calibration's, and 20, the better on 20 seeds).
+TRUE_MODEL_L2 = 20.0
+#: Every engine the runner knows: evosnn's, then the diagnostics.
+BENCH_ENGINES = (*ENGINES, ORACLE, ORACLE_ACCURACY, TRUE_MODEL, TRUE_MODEL_FREE)
 
 
 class _TruePredictor:
@@ -254,7 +274,89 @@ class OracleSurrogate(SurrogateEngine):
         return predictor
 
 
+class _LogisticPredictor:
+    """The digits landscape's accuracy model class (:func:`~evosnn.landscape.accuracy_design`,
+    binomial logistic regression) fitted to seen accuracies of ``n_val`` images.
+
+    ``tau`` and ``resid_sd`` are out-of-fold (5 shuffled folds), as the engine's own predictors'.
+    """
+
+    kind = "logistic"
+
+    def __init__(
+        self, codec: GenomeCodec, X: np.ndarray, y: np.ndarray, *, n_val: int, seed: int
+    ) -> None:
+        self.codec, self.n_val = codec, n_val
+        self.taus: dict[str, float] = {}
+        X, y = np.asarray(X, dtype=np.int64), np.asarray(y, dtype=float)
+        self.tau: float | None = None
+        self.resid_sd: float | None = None
+        if len(y) >= 8:
+            oof = np.zeros(len(y))
+            folds = KFold(n_splits=5, shuffle=True, random_state=seed)
+            for train, test in folds.split(X):
+                oof[test] = self._sigmoid(X[test], self._fit(X[train], y[train]))
+            self.tau = kendall_tau(y, oof)
+            self.resid_sd = float(np.sqrt(np.mean((y - oof) ** 2)))
+        self.coef = self._fit(X, y)
+
+    def _design(self, X: np.ndarray) -> np.ndarray:
+        rows = [self.codec.canonical(tuple(int(v) for v in x)) for x in np.atleast_2d(X)]
+        return accuracy_design(self.codec, np.array(rows, dtype=np.int64))
+
+    def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        total = np.full(len(y), float(self.n_val))
+        return _fit_logistic(self._design(X), y * total, total, TRUE_MODEL_L2)
+
+    def _sigmoid(self, X: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        return np.asarray(1.0 / (1.0 + np.exp(-(self._design(X) @ coef))))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self._sigmoid(X, self.coef)
+
+
+class TrueModelSurrogate(SurrogateEngine):
+    """:class:`SurrogateEngine` whose accuracy predictor is the digits landscape's own model class
+    (:class:`_LogisticPredictor`), fitted to the outcomes it was told plus ``free`` random subnets'
+    seen accuracies that cost no evaluation (a benchmark diagnostic, not an engine)."""
+
+    def __init__(
+        self, codec: GenomeCodec, *, bench: Bench, population: int, seed: int, free: int = 0
+    ) -> None:
+        if not isinstance(bench, DigitsBench):
+            raise ValueError(
+                f"{TRUE_MODEL} needs the digits landscape: its model class is that landscape's "
+                f"logistic design (got the {bench.name} landscape)"
+            )
+        super().__init__(codec, population=population, seed=seed)
+        self.name = TRUE_MODEL_FREE if free else TRUE_MODEL
+        self._n_val = bench.n_val
+        keys = list(bench.table.row)
+        rows = np.random.default_rng([seed, 99]).choice(len(keys), size=free, replace=False)
+        self._free_X = np.array([keys[i] for i in rows], dtype=np.int64).reshape(-1, len(codec))
+        self._free_y = np.array([bench.lookup(keys[i], seed)[0] for i in rows], dtype=float)
+
+    def _fit(self, target: str, X: np.ndarray, y: np.ndarray, info: dict[str, Any]) -> Any:
+        if target != "accuracy":
+            return super()._fit(target, X, y, info)
+        predictor = _LogisticPredictor(
+            self.codec,
+            np.vstack([X, self._free_X]),
+            np.r_[y, self._free_y],
+            n_val=self._n_val,
+            seed=int(self._rng.integers(2**31)),
+        )
+        info["accuracy_model"], info["accuracy_tau"] = predictor.kind, predictor.tau
+        info["accuracy_rmse"], info["accuracy_free"] = predictor.resid_sd, len(self._free_y)
+        return predictor
+
+
 def _engine(name: str, bench: Bench, *, population: int, seed: int) -> Engine:
+    if name in (TRUE_MODEL, TRUE_MODEL_FREE):
+        free = FREE_EVALUATIONS if name == TRUE_MODEL_FREE else 0
+        return TrueModelSurrogate(
+            bench.codec, bench=bench, population=population, seed=seed, free=free
+        )
     if name in (ORACLE, ORACLE_ACCURACY):
         told = ("accuracy", "energy") if name == ORACLE else ("accuracy",)
         return OracleSurrogate(
@@ -861,7 +963,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         default=list(ENGINES),
         choices=BENCH_ENGINES,
         help=f"engines to run (default: evosnn's; {ORACLE}: the surrogate with true predictors, "
-        f"{ORACLE_ACCURACY}: with the true accuracy only)",
+        f"{ORACLE_ACCURACY}: with the true accuracy only, {TRUE_MODEL}: with the digits "
+        f"landscape's own accuracy model class fitted, {TRUE_MODEL_FREE}: the same given "
+        f"{FREE_EVALUATIONS} free random evaluations)",
     )
     run.add_argument("--db-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
     run.add_argument("--out", default="runs/landscape")

@@ -16,8 +16,13 @@ from benchmarks.bench_landscape import (
     BENCH_ENGINES,
     CALIBRATION,
     DIGITS_SPACE,
+    FREE_EVALUATIONS,
+    TRUE_MODEL_FREE,
     OracleSurrogate,
+    TrueModelSurrogate,
+    _LogisticPredictor,
     _TruePredictor,
+    cifar_bench,
     digits_bench,
     load_calibration,
     report,
@@ -302,3 +307,43 @@ def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(  #
     paths[-1].write_text(json.dumps(disagreeing))
     with pytest.raises(SystemExit, match="pymoo seed 2 differs"):
         report(paths, default="pymoo")
+
+
+def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations(digits) -> None:  # type: ignore[no-untyped-def]
+    """``surrogate-true-model``'s predictor is the landscape's own logistic model class: fitted to
+    the seen accuracies of many random subnets it ranks held-out subnets' true accuracies far
+    better than fitted to few (the diagnostic measures what those few cost the search)."""
+    from evosnn.engines.predictors import kendall_tau
+
+    keys = list(digits.table.row)
+    rows = np.random.default_rng(0).permutation(len(keys))
+    X = np.array([keys[i] for i in rows[:1600]])
+    seen = digits.table.seen(0)[rows[:1600]]
+    truth = digits.table.accuracy[rows[1600:2600]]
+    held_out = np.array([keys[i] for i in rows[1600:2600]])
+    many = _LogisticPredictor(digits.codec, X, seen, n_val=digits.n_val, seed=0)
+    few = _LogisticPredictor(digits.codec, X[:40], seen[:40], n_val=digits.n_val, seed=0)
+    assert many.kind == "logistic" and many.tau is not None and many.resid_sd is not None
+    tau_many = kendall_tau(many.predict(held_out), truth)
+    tau_few = kendall_tau(few.predict(held_out), truth)
+    assert tau_many > 0.85 and tau_many > tau_few + 0.1
+    # out-of-fold RMS error is about the validation noise once the model is learnt
+    noise = float(np.sqrt(np.mean((seen - digits.table.accuracy[rows[:1600]]) ** 2)))
+    assert many.resid_sd == pytest.approx(noise, rel=0.15)
+
+
+def test_free_evaluations_reach_the_predictor_but_not_the_ledger(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    result = run_search(digits, TRUE_MODEL_FREE, 4, 24, population=8, db_dir=tmp_path)
+    assert len(result.keys) == 24 == len(set(result.keys))  # the free ones cost no evaluation
+    engine = TrueModelSurrogate(digits.codec, bench=digits, population=8, seed=4, free=64)
+    assert engine.name == TRUE_MODEL_FREE and len(engine._free_y) == FREE_EVALUATIONS
+    keys = [tuple(int(v) for v in x) for x in engine._free_X]
+    assert list(engine._free_y) == [digits.lookup(k, 4)[0] for k in keys]  # seen, not true
+    info: dict[str, object] = {}
+    X, seen = np.array(result.keys[:8]), np.array(result.seen[:8])
+    predictor = engine._fit("accuracy", X, seen, info)
+    assert info["accuracy_model"] == "logistic" and info["accuracy_free"] == FREE_EVALUATIONS
+    alone = _LogisticPredictor(digits.codec, X, seen, n_val=digits.n_val, seed=0)
+    assert not np.allclose(predictor.predict(X), alone.predict(X))  # the free points count
+    with pytest.raises(ValueError, match="needs the digits landscape"):
+        TrueModelSurrogate(cifar_bench().codec, bench=cifar_bench(), population=8, seed=0)
