@@ -27,8 +27,8 @@ energy predictor as the engine does: the share of that gain that is the accuracy
 ``surrogate-true-model`` (digits only) fits the landscape's own accuracy model class (its logistic
 design, binomial likelihood) to the accuracies the search saw, instead of choosing among the
 engine's model kinds: whether a better model class could close that gap.
-``surrogate-true-model-free64`` is the same, its fit also given 64 random subnets' seen accuracies
-that the budget does not count: what the gap is worth in evaluations.
+``surrogate-true-model-freeN`` (N 16, 32, 64) is the same, its fit also given N random subnets'
+seen accuracies that the budget does not count: what the gap is worth in evaluations.
 
 Landscapes: ``digits`` (all 47,304 subnets of digits-tiny, exact front by sorting) and ``cifar``
 (cifar10-spikformer's 8.66e9 subnets, additive over blocks, exact front by dynamic programming; its
@@ -213,14 +213,14 @@ ORACLE_ACCURACY = "surrogate-oracle-accuracy"
 #: logistic design, binomial likelihood) fitted to the accuracies the search saw: whether a better
 #: model class could close the gap to the oracle.
 TRUE_MODEL = "surrogate-true-model"
-#: The same, its fit also given :data:`FREE_EVALUATIONS` random subnets' seen accuracies that the
-#: budget does not count: how much information the gap to the oracle is worth.
-TRUE_MODEL_FREE = "surrogate-true-model-free64"
-FREE_EVALUATIONS = 64
+#: The same, its fit also given N random subnets' seen accuracies that the budget does not count
+#: (``surrogate-true-model-freeN``, N in :data:`FREE_EVALUATIONS`): what the gap is worth.
+FREE_EVALUATIONS = (16, 32, 64)
+TRUE_MODEL_FREE = tuple(f"{TRUE_MODEL}-free{n}" for n in FREE_EVALUATIONS)
 #: The L2 penalty of the true-model fit (of 2, the calibration's, and 20, the better on 20 seeds).
 TRUE_MODEL_L2 = 20.0
 #: Every engine the runner knows: evosnn's, then the diagnostics.
-BENCH_ENGINES = (*ENGINES, ORACLE, ORACLE_ACCURACY, TRUE_MODEL, TRUE_MODEL_FREE)
+BENCH_ENGINES = (*ENGINES, ORACLE, ORACLE_ACCURACY, TRUE_MODEL, *TRUE_MODEL_FREE)
 
 
 class _TruePredictor:
@@ -329,7 +329,7 @@ class TrueModelSurrogate(SurrogateEngine):
                 f"logistic design (got the {bench.name} landscape)"
             )
         super().__init__(codec, population=population, seed=seed)
-        self.name = TRUE_MODEL_FREE if free else TRUE_MODEL
+        self.name = f"{TRUE_MODEL}-free{free}" if free else TRUE_MODEL
         self._n_val = bench.n_val
         keys = list(bench.table.row)
         rows = np.random.default_rng([seed, 99]).choice(len(keys), size=free, replace=False)
@@ -352,8 +352,8 @@ class TrueModelSurrogate(SurrogateEngine):
 
 
 def _engine(name: str, bench: Bench, *, population: int, seed: int) -> Engine:
-    if name in (TRUE_MODEL, TRUE_MODEL_FREE):
-        free = FREE_EVALUATIONS if name == TRUE_MODEL_FREE else 0
+    if name == TRUE_MODEL or name in TRUE_MODEL_FREE:
+        free = FREE_EVALUATIONS[TRUE_MODEL_FREE.index(name)] if name in TRUE_MODEL_FREE else 0
         return TrueModelSurrogate(
             bench.codec, bench=bench, population=population, seed=seed, free=free
         )
@@ -856,9 +856,12 @@ def report(paths: Sequence[Path], *, default: str) -> str:
     order = [e for e in BENCH_ENGINES if e in runs]
     scores = {name: [runs[name][s]["scores"] for s in sorted(runs[name])] for name in order}
     parts = []
-    for b in first["budgets"]:
-        rows = summarise(scores, b)
-        seeds = sorted({len(v) for v in scores.values()})
+    for b in sorted({int(b) for doc in docs for b in doc["budgets"]}):
+        # files may hold different budgets (e.g. a run at 128 only): each table has the engines
+        # scored at its budget on every seed
+        at_b = {name: runs for name, runs in scores.items() if all(str(b) in r for r in runs)}
+        rows = summarise(at_b, b)
+        seeds = sorted({len(v) for v in at_b.values()})
         parts.append(
             markdown(
                 rows,
@@ -964,8 +967,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         choices=BENCH_ENGINES,
         help=f"engines to run (default: evosnn's; {ORACLE}: the surrogate with true predictors, "
         f"{ORACLE_ACCURACY}: with the true accuracy only, {TRUE_MODEL}: with the digits "
-        f"landscape's own accuracy model class fitted, {TRUE_MODEL_FREE}: the same given "
-        f"{FREE_EVALUATIONS} free random evaluations)",
+        f"landscape's own accuracy model class fitted, {TRUE_MODEL}-freeN: the same given N "
+        f"free random evaluations)",
     )
     run.add_argument("--db-dir", default="/dev/shm" if Path("/dev/shm").is_dir() else None)
     run.add_argument("--out", default="runs/landscape")

@@ -298,6 +298,14 @@ def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(  #
         paths[-1].write_text(json.dumps(document(seeds)))
     text = report(paths, default="pymoo")
     assert "16 evaluations, seeds 3," in text and "| pymoo |" in text and "| random |" in text
+    short = document([0], engines=("deap",))  # a file at the smaller budget only
+    short["budgets"] = [8]
+    for run in short["runs"]["deap"]:
+        del run["scores"]["16"]
+    (tmp_path / "short.json").write_text(json.dumps(short))
+    mixed = report([*paths, tmp_path / "short.json"], default="pymoo")
+    at_8, at_16 = mixed.split("16 evaluations")
+    assert "| deap |" in at_8 and "| deap |" not in at_16
     only = tmp_path / "only.json"  # an engine without random runs: no ratio, no p-value
     only.write_text(json.dumps(document([0], engines=("pymoo",))))
     assert "| pymoo |" in report([only], default="pymoo")
@@ -333,16 +341,17 @@ def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations
 
 
 def test_free_evaluations_reach_the_predictor_but_not_the_ledger(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    result = run_search(digits, TRUE_MODEL_FREE, 4, 24, population=8, db_dir=tmp_path)
+    assert TRUE_MODEL_FREE[-1] == "surrogate-true-model-free64" and FREE_EVALUATIONS[-1] == 64
+    result = run_search(digits, TRUE_MODEL_FREE[-1], 4, 24, population=8, db_dir=tmp_path)
     assert len(result.keys) == 24 == len(set(result.keys))  # the free ones cost no evaluation
     engine = TrueModelSurrogate(digits.codec, bench=digits, population=8, seed=4, free=64)
-    assert engine.name == TRUE_MODEL_FREE and len(engine._free_y) == FREE_EVALUATIONS
+    assert engine.name == TRUE_MODEL_FREE[-1] and len(engine._free_y) == 64
     keys = [tuple(int(v) for v in x) for x in engine._free_X]
     assert list(engine._free_y) == [digits.lookup(k, 4)[0] for k in keys]  # seen, not true
     info: dict[str, object] = {}
     X, seen = np.array(result.keys[:8]), np.array(result.seen[:8])
     predictor = engine._fit("accuracy", X, seen, info)
-    assert info["accuracy_model"] == "logistic" and info["accuracy_free"] == FREE_EVALUATIONS
+    assert info["accuracy_model"] == "logistic" and info["accuracy_free"] == 64
     alone = _LogisticPredictor(digits.codec, X, seen, n_val=digits.n_val, seed=0)
     assert not np.allclose(predictor.predict(X), alone.predict(X))  # the free points count
     with pytest.raises(ValueError, match="needs the digits landscape"):
