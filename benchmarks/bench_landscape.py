@@ -217,7 +217,7 @@ TRUE_MODEL = "surrogate-true-model"
 #: (``surrogate-true-model-freeN``, N in :data:`FREE_EVALUATIONS`): what the gap is worth.
 FREE_EVALUATIONS = (16, 32, 64)
 TRUE_MODEL_FREE = tuple(f"{TRUE_MODEL}-free{n}" for n in FREE_EVALUATIONS)
-#: The L2 penalty of the true-model fit (of 2, the calibration's, and 20, the better on 20 seeds).
+#: The L2 penalty of the true-model fit (of 2, the calibration's, and 20: the better when screened).
 TRUE_MODEL_L2 = 20.0
 #: Every engine the runner knows: evosnn's, then the diagnostics.
 BENCH_ENGINES = (*ENGINES, ORACLE, ORACLE_ACCURACY, TRUE_MODEL, *TRUE_MODEL_FREE)
@@ -859,7 +859,7 @@ def report(paths: Sequence[Path], *, default: str) -> str:
     for b in sorted({int(b) for doc in docs for b in doc["budgets"]}):
         # files may hold different budgets (e.g. a run at 128 only): each table has the engines
         # scored at its budget on every seed
-        at_b = {name: runs for name, runs in scores.items() if all(str(b) in r for r in runs)}
+        at_b = {name: rs for name, rs in scores.items() if all(str(b) in r for r in rs)}
         rows = summarise(at_b, b)
         seeds = sorted({len(v) for v in at_b.values()})
         parts.append(
@@ -887,7 +887,7 @@ def report(paths: Sequence[Path], *, default: str) -> str:
                 f"{shown[1]} (noise-free)"
             )
     lines.append(
-        "- mean wall seconds per run (SearchLoop + SQLite ledger, largest budget): "
+        "- mean wall seconds per run (SearchLoop + SQLite ledger, the run's largest budget): "
         + ", ".join(
             f"{name} {statistics.mean(r['seconds'] for r in runs[name].values()):.1f}"
             for name in order
