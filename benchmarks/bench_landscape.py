@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.special import expit
 from sklearn.model_selection import KFold
 
 from evosnn.engines import ENGINES, Engine, make_engine
@@ -291,28 +292,26 @@ class _LogisticPredictor:
         X, y = np.asarray(X, dtype=np.int64), np.asarray(y, dtype=float)
         self.tau: float | None = None
         self.resid_sd: float | None = None
+        design = self._design(X)  # once: the folds slice it
         if len(y) >= 8:
             oof = np.zeros(len(y))
             folds = KFold(n_splits=5, shuffle=True, random_state=seed)
             for train, test in folds.split(X):
-                oof[test] = self._sigmoid(X[test], self._fit(X[train], y[train]))
+                oof[test] = expit(design[test] @ self._fit(design[train], y[train]))
             self.tau = kendall_tau(y, oof)
             self.resid_sd = float(np.sqrt(np.mean((y - oof) ** 2)))
-        self.coef = self._fit(X, y)
+        self.coef = self._fit(design, y)
 
     def _design(self, X: np.ndarray) -> np.ndarray:
         rows = [self.codec.canonical(tuple(int(v) for v in x)) for x in np.atleast_2d(X)]
         return accuracy_design(self.codec, np.array(rows, dtype=np.int64))
 
-    def _fit(self, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    def _fit(self, design: np.ndarray, y: np.ndarray) -> np.ndarray:
         total = np.full(len(y), float(self.n_val))
-        return _fit_logistic(self._design(X), y * total, total, TRUE_MODEL_L2)
-
-    def _sigmoid(self, X: np.ndarray, coef: np.ndarray) -> np.ndarray:
-        return np.asarray(1.0 / (1.0 + np.exp(-(self._design(X) @ coef))))
+        return _fit_logistic(design, y * total, total, TRUE_MODEL_L2)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self._sigmoid(X, self.coef)
+        return np.asarray(expit(self._design(X) @ self.coef))
 
 
 class TrueModelSurrogate(SurrogateEngine):
