@@ -22,13 +22,13 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import table, timeit
-from evosnn.config import SubnetConfig
-from evosnn.data import load_splits
-from evosnn.evaluation import EvalSettings
-from evosnn.evaluator import Evaluator
-from evosnn.genome import GenomeCodec
-from evosnn.models import build_supernet
-from evosnn.space import SearchSpace, load_space
+from evosnn.core.config import SubnetConfig
+from evosnn.core.evaluation import EvalSettings
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.space import SearchSpace, load_space
+from evosnn.evaluate.data import load_splits
+from evosnn.evaluate.evaluator import Evaluator
+from evosnn.evaluate.models import build_supernet
 from supernet import SpikeStats
 from supernet.checkpoint import FORMAT, save_atomic
 from supernet.validate import count_correct

@@ -1,6 +1,6 @@
 """Engines against random search on lookup landscapes whose exact Pareto front is known.
 
-Two steps (see :mod:`evosnn.landscape` for the models):
+Two steps (see :mod:`benchmarks.landscape` for the models):
 
 ``calibrate --supernet PATH``: evaluates a few hundred subnets of a trained digits-tiny supernet
 (depth-stratified) on the two halves of the validation set, measures split-half reliability (how
@@ -9,8 +9,8 @@ writes ``benchmarks/landscape_calibration.json`` (a few KB; the raw evaluations 
 ``--cache``).
 
 ``run``: drives every engine through the real :class:`~evosnn.search.loop.SearchLoop` with an
-:class:`~evosnn.executor.InProcessExecutor` that looks genomes up in the landscape and a real
-:class:`~evosnn.ledger.Ledger` (SQLite under ``--db-dir``, a tmpfs by default), once per seed at the
+:class:`~evosnn.core.executor.InProcessExecutor` that looks genomes up in the landscape and a real
+:class:`~evosnn.storage.ledger.Ledger` (SQLite under ``--db-dir``, a tmpfs by default), once per seed at the
 largest budget: engines do not know the budget and the loop asks in the same order whatever it is,
 so the first ``b`` completed trials of a run *are* the run at budget ``b`` (the test checks this).
 Seed ``s`` is both the engine's seed and the validation-noise draw. Reported per budget: regret
@@ -61,13 +61,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.model_selection import KFold
 
-from evosnn.engines import ENGINES, Engine, make_engine
-from evosnn.engines.predictors import kendall_tau
-from evosnn.engines.surrogate_engine import SurrogateEngine
-from evosnn.evaluation import Evaluation
-from evosnn.executor import InProcessExecutor
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.landscape import (
+from benchmarks.landscape import (
     BLOCK_KINDS,
     SPS_KINDS,
     AccuracyModel,
@@ -80,10 +74,16 @@ from evosnn.landscape import (
     pareto_indices,
     rate_features,
 )
-from evosnn.ledger import Ledger
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.executor import InProcessExecutor
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.space import load_space
+from evosnn.engines import ENGINES, Engine, make_engine
+from evosnn.engines.predictors import kendall_tau
+from evosnn.engines.surrogate_engine import SurrogateEngine
 from evosnn.search.loop import SearchLoop
 from evosnn.search.settings import SearchSettings
-from evosnn.space import load_space
+from evosnn.storage.ledger import Ledger
 
 __all__ = [
     "BENCH_ENGINES",
@@ -276,7 +276,7 @@ class OracleSurrogate(SurrogateEngine):
 
 
 class _LogisticPredictor:
-    """The digits landscape's accuracy model class (:func:`~evosnn.landscape.accuracy_design`,
+    """The digits landscape's accuracy model class (:func:`~benchmarks.landscape.accuracy_design`,
     binomial logistic regression) fitted to seen accuracies of ``n_val`` images.
 
     ``tau`` and ``resid_sd`` are out-of-fold (5 shuffled folds), as the engine's own predictors'.
@@ -547,9 +547,9 @@ def _evaluate_halves(checkpoint: Path, n_subnets: int, seed: int) -> list[dict[s
     """Evaluate ``n_subnets`` depth-stratified subnets on both halves of the validation split."""
     import torch
 
-    from evosnn.data import load_splits
-    from evosnn.evaluation import EvalSettings
-    from evosnn.evaluator import Evaluator
+    from evosnn.core.evaluation import EvalSettings
+    from evosnn.evaluate.data import load_splits
+    from evosnn.evaluate.evaluator import Evaluator
     from supernet.batches import Split
 
     space = load_space(DIGITS_SPACE)
@@ -693,8 +693,8 @@ def fit_calibration(
         coef[kind] = [float(v) for v in b]
         rate_r2[kind] = 1 - float(np.var(ym - xm @ b)) / float(np.var(ym))
     rates = RateModel(coef)
-    from evosnn.energy import EnergyModel
-    from evosnn.landscape import _energy
+    from benchmarks.landscape import _energy
+    from evosnn.objectives.energy import EnergyModel
 
     model = EnergyModel.from_spec(space.energy)
     e_pred = np.array(

@@ -19,9 +19,9 @@ from pathlib import Path
 import torch
 
 from benchmarks.common import table, timeit
-from evosnn.config import SubnetConfig
-from evosnn.models import build_supernet
-from evosnn.space import load_space
+from evosnn.core.config import SubnetConfig
+from evosnn.core.space import load_space
+from evosnn.evaluate.models import build_supernet
 from supernet import LIF, Sigmoid, SpikformerSupernet
 
 SPACES = Path(__file__).resolve().parent.parent / "search_spaces"

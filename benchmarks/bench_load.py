@@ -21,15 +21,15 @@ from pathlib import Path
 
 import ray
 
-from evosnn.evaluation import EvalSettings
-from evosnn.export import export_study
-from evosnn.genome import GenomeCodec
-from evosnn.ledger import Ledger
-from evosnn.report import write_report
+from evosnn.core.evaluation import EvalSettings
+from evosnn.core.genome import GenomeCodec
+from evosnn.reporting.export import export_study
+from evosnn.reporting.report import write_report
 from evosnn.search import SearchSettings, run_search
+from evosnn.storage.ledger import Ledger
+from tests.integration.test_dashboard import dashboard, get
+from tests.integration.test_load import wide_space
 from tests.seed import seed_study
-from tests.test_dashboard import dashboard, get
-from tests.test_load import wide_space
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -47,8 +47,8 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from evosnn.data import load_splits
-    from evosnn.training import train_supernet_for
+    from evosnn.evaluate.data import load_splits
+    from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 
     space = wide_space()

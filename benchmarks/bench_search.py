@@ -42,15 +42,15 @@ from optuna.trial import TrialState
 from pymoo.indicators.hv import HV
 
 from benchmarks.common import table
+from evosnn.core.evaluation import EvalSettings
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.space import SearchSpace, load_space
 from evosnn.engines import ENGINES
-from evosnn.evaluation import EvalSettings
-from evosnn.evaluator import Evaluator
-from evosnn.front import pareto_mask
-from evosnn.genome import GenomeCodec
-from evosnn.ledger import Ledger
+from evosnn.evaluate.evaluator import Evaluator
+from evosnn.evaluate.worker_task import EvaluationTaskFactory
+from evosnn.objectives.front import pareto_mask
 from evosnn.search import SearchSettings, run_search
-from evosnn.space import SearchSpace, load_space
-from evosnn.worker_task import EvaluationTaskFactory
+from evosnn.storage.ledger import Ledger
 from workers.pool import RayExecutor
 
 log = logging.getLogger(__name__)

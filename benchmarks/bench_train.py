@@ -13,7 +13,7 @@ gradient all-reduce, waiting for the other rank included, over its timed trainin
 
 ``bn`` (the accuracy effect of per-rank BatchNorm): two workers normalise over 32 images each
 where one process normalises over 64. Since one process with 2 micro-batches trains exactly the
-weights of 2 workers (tests/test_parallel_train.py), it trains both variants in one process for
+weights of 2 workers (tests/integration/test_parallel_train.py), it trains both variants in one process for
 each seed, evaluates the same random subnets with both supernets as the search does (BN
 recalibrated per subnet, validation and test splits), and reports the paired differences and the
 rank agreement (Kendall tau) of the two supernets.
@@ -41,12 +41,12 @@ import torch
 from scipy.stats import kendalltau
 
 from benchmarks.common import table
-from evosnn.data import load_splits
-from evosnn.evaluation import EvalSettings
-from evosnn.evaluator import Evaluator
-from evosnn.genome import GenomeCodec
-from evosnn.space import SearchSpace, load_space
-from evosnn.training import train_supernet_for, train_supernet_parallel
+from evosnn.core.evaluation import EvalSettings
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.space import SearchSpace, load_space
+from evosnn.evaluate.data import load_splits
+from evosnn.evaluate.evaluator import Evaluator
+from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.fit import steps_per_epoch
 from supernet.recipe import TrainSettings
 

@@ -6,8 +6,8 @@ them cheaply.
 
 from __future__ import annotations
 
-from evosnn.config import SubnetConfig
-from evosnn.errors import (
+from evosnn.core.config import SubnetConfig
+from evosnn.core.errors import (
     CheckpointError,
     ConfigError,
     DataError,
@@ -15,8 +15,8 @@ from evosnn.errors import (
     SpaceError,
     StorageError,
 )
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.space import SearchSpace, load_space
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.space import SearchSpace, load_space
 
 __version__ = "0.1.0"
 

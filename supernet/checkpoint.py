@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-from evosnn.errors import CheckpointError
+from evosnn.core.errors import CheckpointError
 
 __all__ = ["FORMAT", "file_sha256", "load_checkpoint", "save_atomic", "source_name"]
 

@@ -41,7 +41,7 @@ from torch import nn
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 from supernet.batches import Split, augment, iter_batches, normalize
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings

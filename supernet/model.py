@@ -12,7 +12,7 @@ Example:
     ...                          embed_dim=32, mlp_ratio=2.0, num_heads=4)  # doctest: +SKIP
     >>> logits = net(images, config)  # doctest: +SKIP
 
-Building the supernet of a search space is the application's business (``evosnn.models``).
+Building the supernet of a search space is the application's business (``evosnn.evaluate.models``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from evosnn.config import SubnetConfig, mlp_hidden, sps_widths
+from evosnn.core.config import SubnetConfig, mlp_hidden, sps_widths
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["DataParallel"]
 

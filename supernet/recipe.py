@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 import torch
 
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["TrainSettings", "lr_schedule", "make_optimizer", "resumed_settings"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from evosnn.config import SubnetConfig, sps_widths
+from evosnn.core.config import SubnetConfig, sps_widths
 from supernet.lif import LIF, Surrogate
 from supernet.model import SpikformerSupernet
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward

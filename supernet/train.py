@@ -23,8 +23,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from evosnn.config import SubnetConfig
-from evosnn.errors import CheckpointError, EvosnnError
+from evosnn.core.config import SubnetConfig
+from evosnn.core.errors import CheckpointError, EvosnnError
 from supernet.batches import Splits
 from supernet.checkpoint import FORMAT, save_atomic
 from supernet.fit import (

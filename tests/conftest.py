@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from evosnn.space import SearchSpace, load_space
+from evosnn.core.space import SearchSpace, load_space
 
 # Ray starts its workers at nice 15. On a machine kept busy at normal priority (another job, or
 # the CPU hog the fault tests are proven under) those workers then get a few percent of a core
@@ -74,8 +74,8 @@ def write_space(tmp_path: Path, data: dict[str, Any], name: str = "space.yaml") 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A supernet of the tiny synthetic space, trained for two short epochs (a few seconds)."""
-    from evosnn.data import load_splits
-    from evosnn.training import train_supernet_for
+    from evosnn.evaluate.data import load_splits
+    from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 
     space = SearchSpace.from_dict(tiny_dict())

@@ -16,10 +16,10 @@ from optuna.distributions import distribution_to_json
 from optuna.storages._rdb import models  # the ORM that RDBStorage itself writes through
 from optuna.trial import TrialState
 
-from evosnn.evaluation import Evaluation
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.ledger import Ledger
-from evosnn.space import SearchSpace
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.space import SearchSpace
+from evosnn.storage.ledger import Ledger
 
 
 def synthetic_evaluation(codec: GenomeCodec, genome: Genome, rng: random.Random) -> Evaluation:

@@ -1,8 +1,9 @@
-"""DESIGN.md's one-way dependency rules.
+"""The one-way layers (docs/design.md).
 
 `lint-imports` (in `make test`) checks the contracts declared in pyproject.toml; these tests check
-what it cannot: that importing the core really loads neither torch nor Ray (including through
-third-party packages), and that every module of the evosnn package is classified in the contracts.
+what it cannot: that every package of evosnn sits in a layer, and that importing the pure layers
+(and the search loop, which talks to workers only through the Executor protocol) really loads
+neither torch nor Ray, including through third-party packages.
 """
 
 from __future__ import annotations
@@ -31,17 +32,23 @@ def _contract(contract_id: str) -> dict[str, Any]:
     return dict(contract)
 
 
-CORE = _contract("core")["source_modules"]
-APPLICATION = [m for m in _contract("core")["forbidden_modules"] if m.startswith("evosnn.")]
+LAYERED = {p.strip() for layer in _contract("layers")["layers"] for p in layer.split("|")}
+PURE = _contract("pure")["source_modules"]
 
 
 @pytest.mark.parametrize(
     "module",
     [
         "evosnn",
-        *CORE,
+        *PURE,
+        *[
+            f"{p}.{m.name}"
+            for p in PURE
+            for m in pkgutil.iter_modules([str(ROOT / p.replace(".", "/"))])
+        ],
+        "evosnn.search",
         "evosnn.search.loop",
-        *[f"evosnn.engines.{e}_engine" for e in ("pymoo", "deap", "optuna", "random", "surrogate")],
+        "evosnn.search.driver",
     ],
 )
 def test_imports_neither_torch_nor_ray(module: str) -> None:
@@ -52,16 +59,15 @@ def test_imports_neither_torch_nor_ray(module: str) -> None:
     assert out.strip() == "[]"
 
 
-def test_every_evosnn_module_is_core_or_application() -> None:
-    modules = {f"evosnn.{m.name}" for m in pkgutil.iter_modules(evosnn.__path__)}
-    unclassified = modules - set(CORE) - set(APPLICATION)
-    assert not unclassified, f"add {sorted(unclassified)} to the contracts in pyproject.toml"
-    assert not set(CORE) & set(APPLICATION)
-    assert set(CORE) | set(APPLICATION) == modules, "a contract names a module that is gone"
+def test_every_evosnn_package_is_in_a_layer() -> None:
+    packages = {f"evosnn.{m.name}" for m in pkgutil.iter_modules(evosnn.__path__) if m.ispkg}
+    modules = {f"evosnn.{m.name}" for m in pkgutil.iter_modules(evosnn.__path__) if not m.ispkg}
+    assert not modules, f"evosnn/ holds packages only; move {sorted(modules)} into one"
+    assert packages == LAYERED, f"layers contract and packages differ: {packages ^ LAYERED}"
 
 
-def test_supernet_and_workers_forbid_the_whole_application() -> None:
-    allowed_in_supernet = {"evosnn.config", "evosnn.errors"}
+def test_supernet_and_workers_forbid_the_application() -> None:
     supernet = set(_contract("supernet")["forbidden_modules"])
-    assert (set(CORE) | set(APPLICATION)) - allowed_in_supernet <= supernet
-    assert set(APPLICATION) <= set(_contract("workers")["forbidden_modules"])
+    assert LAYERED - {"evosnn.core"} <= supernet
+    workers = set(_contract("workers")["forbidden_modules"])
+    assert LAYERED - {"evosnn.core", "evosnn.objectives", "evosnn.engines"} <= workers

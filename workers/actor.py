@@ -1,8 +1,8 @@
 """The Ray actor that evaluates genomes: builds its task once (supernet and data), evaluates many.
 
 The task comes from a picklable factory the application supplies (see
-:data:`evosnn.executor.TaskFactory`), so this module imports no application code. The actor returns
-:class:`~evosnn.evaluation.Evaluation` objects and never writes the ledger (only the search driver
+:data:`evosnn.core.executor.TaskFactory`), so this module imports no application code. The actor returns
+:class:`~evosnn.core.evaluation.Evaluation` objects and never writes the ledger (only the search driver
 does).
 """
 
@@ -15,9 +15,9 @@ from typing import Any, TypeVar
 
 import ray
 
-from evosnn.evaluation import Evaluation
-from evosnn.executor import Task, TaskFactory
-from evosnn.genome import Genome
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.executor import Task, TaskFactory
+from evosnn.core.genome import Genome
 
 __all__ = ["EvaluatorActor"]
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import ray
 
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["connect", "disconnect"]
 

@@ -1,7 +1,7 @@
 """The Ray executor: evaluator actors that keep busy and survive worker faults.
 
 Jobs are submitted with a key; :meth:`RayExecutor.poll` returns finished jobs as
-:class:`~evosnn.executor.Finished` with their :class:`~evosnn.evaluation.Evaluation`. The
+:class:`~evosnn.core.executor.Finished` with their :class:`~evosnn.core.evaluation.Evaluation`. The
 checkpoint's bytes are put in Ray's object store once and handed to every actor (a replacement
 too) as a top-level argument, with the application's picklable task factory. A worker that dies
 (its process killed, the node lost) or whose evaluation runs past ``timeout_s`` is killed and
@@ -21,10 +21,10 @@ from typing import Any, Generic, TypeVar
 import ray
 from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
 
-from evosnn.errors import EvosnnError
-from evosnn.evaluation import Evaluation
-from evosnn.executor import Finished, Task
-from evosnn.genome import Genome
+from evosnn.core.errors import EvosnnError
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.executor import Finished, Task
+from evosnn.core.genome import Genome
 from workers.actor import EvaluatorActor
 
 __all__ = ["RayExecutor"]
@@ -44,7 +44,7 @@ class _Job:
 
 
 class RayExecutor(Generic[T]):
-    """W evaluator actors behind the :class:`~evosnn.executor.Executor` interface.
+    """W evaluator actors behind the :class:`~evosnn.core.executor.Executor` interface.
 
     Args:
         checkpoint: the supernet checkpoint's bytes.

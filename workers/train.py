@@ -1,7 +1,7 @@
 """Data-parallel training on Ray Train: a ``TorchTrainer`` whose workers run an injected loop.
 
 The training itself is the application's: a picklable ``loop(config, rank)`` (e.g.
-:func:`evosnn.training.supernet_rank`; Ray pickles it by reference, so its module is imported on
+:func:`evosnn.training.supernet.supernet_rank`; Ray pickles it by reference, so its module is imported on
 the workers) that trains with ``torch.distributed`` already initialised (gloo on CPU, NCCL on
 GPU) and reports through its :class:`Rank`. This module runs it on ``workers`` Ray Train workers:
 
@@ -9,7 +9,7 @@ GPU) and reports through its :class:`Rank`. This module runs it on ``workers`` R
   anything starts (Ray would otherwise wait for them forever);
 * **faults**: a worker process that dies makes Ray Train restart the whole group, up to
   ``max_failures`` times (``FailureConfig``); the loop resumes from its own last checkpoint;
-* **bad input is not retried**: an :class:`~evosnn.errors.EvosnnError` the loop raises (the same
+* **bad input is not retried**: an :class:`~evosnn.core.errors.EvosnnError` the loop raises (the same
   on every rank, e.g. a missing data folder or a diverged loss) ends the run and is raised again
   here, in the driver, as it was raised on the worker;
 * **progress**: rank 0 sends its steps and epoch records to the driver, which shows a progress
@@ -34,7 +34,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["Rank", "RankLoop", "default_threads", "run_data_parallel"]
 

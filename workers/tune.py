@@ -1,7 +1,7 @@
 """Retraining on Ray Tune: one trial per (architecture, learning rate), resumable, with retries.
 
 The training itself is injected: a picklable ``train_one(config, work_dir, resume, report)`` (the
-application's, e.g. :func:`evosnn.tune.train_one`; Tune pickles it by reference, so its module is
+application's, e.g. :func:`evosnn.training.tune.train_one`; Tune pickles it by reference, so its module is
 imported on the workers). It trains ``config["architecture"]`` at ``config["lr"]`` in
 ``work_dir``, continuing the checkpoint there when ``resume`` is true, and calls
 ``report(metrics, checkpoint_file)`` after every epoch. This module wraps it in a Tune trial:
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["EXPERIMENT", "BestTrial", "Report", "TrainOne", "TunedResult", "run_tune"]
 

@@ -2,7 +2,7 @@
 
 One small class per command (``evosnn/cli/<command>.py``), each declaring its flags and running one
 library function; flags shared by several commands are declared once (:mod:`evosnn.cli._args`).
-Every user-facing problem is an :class:`~evosnn.errors.EvosnnError` and is printed as one line
+Every user-facing problem is an :class:`~evosnn.core.errors.EvosnnError` and is printed as one line
 (``evosnn: error: ...``) with exit status 2; with ``-v`` the traceback of its cause follows.
 Nothing below this package prints.
 
@@ -30,7 +30,7 @@ from evosnn.cli.search import Search
 from evosnn.cli.space import SpaceCheck
 from evosnn.cli.supernet import SupernetRankCheck, SupernetTrain
 from evosnn.cli.train import Train
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["COMMANDS", "build_parser", "main"]
 

@@ -24,7 +24,7 @@ class Dashboard(Command):
     def run(self, args: argparse.Namespace) -> int:
         from optuna_dashboard import run_server
 
-        from evosnn.ledger import open_storage, redact
+        from evosnn.storage.ledger import open_storage, redact
 
         storage = open_storage(args.storage)  # WAL for SQLite; fails fast, password hidden
         print(

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from evosnn.cli._args import non_negative_int, positive_int
 from evosnn.cli._command import Command
-from evosnn.errors import EvosnnError, SpaceError
+from evosnn.core.errors import EvosnnError, SpaceError
 
 __all__ = ["Demo"]
 
@@ -56,13 +56,13 @@ class Demo(Command):
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.cli.search import print_summary, search
         from evosnn.cli.train import record
-        from evosnn.data import load_splits
-        from evosnn.export import export_study, load_export
-        from evosnn.report import write_report
-        from evosnn.retrain import retrain
+        from evosnn.core.space import load_space
+        from evosnn.evaluate.data import load_splits
+        from evosnn.reporting.export import export_study, load_export
+        from evosnn.reporting.report import write_report
         from evosnn.search import SearchSettings
-        from evosnn.space import load_space
-        from evosnn.training import train_supernet_for
+        from evosnn.training.retrain import retrain
+        from evosnn.training.supernet import train_supernet_for
         from supernet.checkpoint import load_checkpoint
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from evosnn.cli._args import add_data, add_storage, add_study, non_negative_int
 from evosnn.cli._command import Command
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 __all__ = ["Export"]
 
@@ -35,7 +35,7 @@ class Export(Command):
         add_data(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.export import export_study
+        from evosnn.reporting.export import export_study
 
         if args.pick == "trial" and args.trial is None:
             raise EvosnnError("--pick trial needs --trial N")

@@ -23,7 +23,7 @@ class Report(Command):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.report import write_report
+        from evosnn.reporting.report import write_report
 
         report = write_report(args.storage, args.study, args.out)
         print(

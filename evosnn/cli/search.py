@@ -19,8 +19,8 @@ from evosnn.cli._args import (
 from evosnn.cli._command import Command
 
 if TYPE_CHECKING:
+    from evosnn.core.space import SearchSpace
     from evosnn.search import SearchSettings, SearchSummary
-    from evosnn.space import SearchSpace
 
 __all__ = ["Search", "print_summary"]
 
@@ -75,9 +75,9 @@ class Search(Command):
         add_data(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.evaluation import EvalSettings
+        from evosnn.core.evaluation import EvalSettings
+        from evosnn.core.space import load_space
         from evosnn.search import SearchSettings
-        from evosnn.space import load_space
 
         space = load_space(args.space)
         run_dir = args.supernet.parent

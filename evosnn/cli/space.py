@@ -18,8 +18,8 @@ class SpaceCheck(Command):
         parser.add_argument("file", type=Path)
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.genome import BLOCK_GENES, GLOBAL_GENES, GenomeCodec
-        from evosnn.space import load_space
+        from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, GenomeCodec
+        from evosnn.core.space import load_space
 
         space = load_space(args.file)
         codec = GenomeCodec(space)

@@ -18,8 +18,8 @@ from evosnn.cli._args import (
     positive_int,
 )
 from evosnn.cli._command import Command
-from evosnn.errors import EvosnnError
-from evosnn.evaluation import EvalSettings
+from evosnn.core.errors import EvosnnError
+from evosnn.core.evaluation import EvalSettings
 
 __all__ = ["SupernetRankCheck", "SupernetTrain"]
 
@@ -78,9 +78,9 @@ class SupernetTrain(Command):
     def run(self, args: argparse.Namespace) -> int:
         import torch
 
-        from evosnn.data import load_splits
-        from evosnn.space import load_space
-        from evosnn.training import train_supernet_for, train_supernet_parallel
+        from evosnn.core.space import load_space
+        from evosnn.evaluate.data import load_splits
+        from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME
 
@@ -177,8 +177,8 @@ class SupernetRankCheck(Command):
         add_study(parser, required=False)
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.rank_check import RESULT_FILE, RankCheckSettings, rank_check
-        from evosnn.space import load_space
+        from evosnn.core.space import load_space
+        from evosnn.proxy.check import RESULT_FILE, RankCheckSettings, rank_check
 
         if (args.storage is None) != (args.study is None):
             raise EvosnnError("give --storage and --study together")
@@ -204,9 +204,9 @@ class SupernetRankCheck(Command):
             reference=args.reference,
         )
         if args.storage:
-            from evosnn.genome import GenomeCodec
-            from evosnn.ledger import Ledger
-            from evosnn.space import SearchSpace
+            from evosnn.core.genome import GenomeCodec
+            from evosnn.core.space import SearchSpace
+            from evosnn.storage.ledger import Ledger
 
             space = SearchSpace.from_dict(summary["space"])
             ledger = Ledger.open(args.storage, args.study, GenomeCodec(space), create=False)

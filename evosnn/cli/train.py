@@ -17,11 +17,11 @@ from evosnn.cli._args import (
     positive_int,
 )
 from evosnn.cli._command import Command
-from evosnn.errors import EvosnnError
+from evosnn.core.errors import EvosnnError
 
 if TYPE_CHECKING:
-    from evosnn.export import Exported
-    from evosnn.retrain import RetrainResult
+    from evosnn.reporting.export import Exported
+    from evosnn.training.retrain import RetrainResult
 
 __all__ = ["Train", "record"]
 
@@ -71,8 +71,8 @@ class Train(Command):
         add_ray_address(tune)
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.export import load_export
-        from evosnn.retrain import retrain
+        from evosnn.reporting.export import load_export
+        from evosnn.training.retrain import retrain
         from supernet.recipe import TrainSettings
 
         settings = TrainSettings(
@@ -103,7 +103,7 @@ class Train(Command):
         return 0
 
     def _tune(self, args: argparse.Namespace, exports: list[Exported], settings: object) -> int:
-        from evosnn.tune import TuneSettings, tune_retrain
+        from evosnn.training.tune import TuneSettings, tune_retrain
 
         if args.resume:
             raise EvosnnError("--resume is for single runs; with --tune, re-run the same command")
@@ -151,7 +151,7 @@ def record(storage: str | None, exported: Exported, result: RetrainResult) -> No
 
     ``storage`` overrides the URL recorded in the file (which has its password hidden).
     """
-    from evosnn.retrain import record_in_study
+    from evosnn.training.retrain import record_in_study
 
     storage = storage or exported.provenance.get("storage")
     if storage and "***" not in storage:

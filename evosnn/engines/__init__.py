@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from evosnn.core.errors import EvosnnError
+from evosnn.core.genome import GenomeCodec
 from evosnn.engines.base import FAILED_ENERGY, Engine, Outcome
-from evosnn.errors import EvosnnError
-from evosnn.genome import GenomeCodec
 
 __all__ = ["ENGINES", "FAILED_ENERGY", "Engine", "Outcome", "make_engine"]
 

@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from evosnn.genome import Genome, GenomeCodec
+from evosnn.core.genome import Genome, GenomeCodec
 
 __all__ = ["FAILED_ENERGY", "Engine", "Outcome", "fresh"]
 

@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from deap import base, creator, tools
 
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines.base import Outcome
 from evosnn.engines.operators import GeneOperators
-from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["DeapEngine"]
 

@@ -25,8 +25,8 @@ seed and of its ask/tell sequence. ``counts`` tallies what the operators did (fo
 
 Example (from the repository root):
     >>> import numpy as np
-    >>> from evosnn.genome import GenomeCodec
-    >>> from evosnn.space import load_space
+    >>> from evosnn.core.genome import GenomeCodec
+    >>> from evosnn.core.space import load_space
     >>> ops = GeneOperators(GenomeCodec(load_space("search_spaces/digits-tiny.yaml")))
     >>> rng = np.random.default_rng(0)
     >>> parent = (0, 1, 2, 0, 1, 3, 2, 1, 1, 1, 1)  # depth 1: the last block is inert
@@ -42,7 +42,7 @@ from collections.abc import Container, Sequence
 
 import numpy as np
 
-from evosnn.genome import BLOCK_GENES, GLOBAL_GENES, Genome, GenomeCodec
+from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, Genome, GenomeCodec
 
 __all__ = ["GeneOperators"]
 

@@ -27,9 +27,9 @@ import optuna
 from optuna.samplers import NSGAIISampler
 from optuna.trial import Trial, TrialState
 
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines.base import Outcome
 from evosnn.engines.operators import GeneOperators
-from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["OptunaEngine"]
 

@@ -14,8 +14,8 @@ ranking right) and refits the best on all data. Everything is seeded; no paralle
 
 Example (from the repository root):
     >>> import numpy as np
-    >>> from evosnn.genome import GenomeCodec
-    >>> from evosnn.space import load_space
+    >>> from evosnn.core.genome import GenomeCodec
+    >>> from evosnn.core.space import load_space
     >>> codec = GenomeCodec(load_space("search_spaces/digits-tiny.yaml"))
     >>> X = np.random.default_rng(0).integers(np.array(codec.bounds()[1]) + 1, size=(60, 11))
     >>> fitted = fit_predictor(GeneFeatures(codec), X, X[:, 1] + 0.5 * X[:, 2], seed=0)
@@ -37,7 +37,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.neighbors import KNeighborsRegressor
 
-from evosnn.genome import BLOCK_GENES, GLOBAL_GENES, GenomeCodec
+from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, GenomeCodec
 
 __all__ = ["MODEL_KINDS", "FittedPredictor", "GeneFeatures", "fit_predictor", "kendall_tau"]
 

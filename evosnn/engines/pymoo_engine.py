@@ -25,6 +25,7 @@ from pymoo.core.problem import Problem
 from pymoo.core.termination import NoTermination
 from pymoo.problems.static import StaticProblem
 
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines.base import Outcome
 from evosnn.engines.operators import GeneOperators
 from evosnn.engines.pymoo_operators import (
@@ -33,7 +34,6 @@ from evosnn.engines.pymoo_operators import (
     NovelRepair,
     NovelSampling,
 )
-from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["PymooEngine"]
 

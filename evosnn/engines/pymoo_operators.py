@@ -17,8 +17,8 @@ from pymoo.core.problem import Problem
 from pymoo.core.repair import Repair
 from pymoo.core.sampling import Sampling
 
+from evosnn.core.genome import Genome
 from evosnn.engines.operators import GeneOperators
-from evosnn.genome import Genome
 
 __all__ = ["ActiveMutation", "IndexCrossover", "NovelRepair", "NovelSampling"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines.base import Outcome, fresh
-from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["RandomEngine"]
 

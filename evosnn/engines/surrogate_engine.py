@@ -41,7 +41,8 @@ from pymoo.core.problem import Problem
 from pymoo.optimize import minimize
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-from evosnn.constraints import param_violation
+from evosnn.core.constraints import param_violation
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines.acquisition import greedy_hv
 from evosnn.engines.base import FAILED_ENERGY, Outcome
 from evosnn.engines.operators import GeneOperators
@@ -53,7 +54,6 @@ from evosnn.engines.predictors import (
     kendall_tau,
 )
 from evosnn.engines.pymoo_operators import ActiveMutation, IndexCrossover
-from evosnn.genome import Genome, GenomeCodec
 
 __all__ = ["SurrogateEngine"]
 

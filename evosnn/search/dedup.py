@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
+from evosnn.core.genome import Genome
 from evosnn.engines import Outcome
-from evosnn.genome import Genome
 
 __all__ = ["Deduplication"]
 

@@ -1,8 +1,8 @@
 """``run_search``: open the study, check the supernet, take the lock, start the executor, run the loop.
 
-``settings.workers`` 0 evaluates in this process (an :class:`~evosnn.executor.InProcessExecutor`,
+``settings.workers`` 0 evaluates in this process (an :class:`~evosnn.core.executor.InProcessExecutor`,
 without starting Ray); otherwise Ray is connected and a :class:`workers.pool.RayExecutor` started.
-Either way the workers run :mod:`evosnn.worker_task`, handed over as a picklable factory.
+Either way the workers run :mod:`evosnn.evaluate.worker_task`, handed over as a picklable factory.
 """
 
 from __future__ import annotations
@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import evosnn
+from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.executor import Executor, InProcessExecutor
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.space import SearchSpace
 from evosnn.engines import Engine, make_engine
-from evosnn.errors import CheckpointError, EvosnnError
-from evosnn.executor import Executor, InProcessExecutor
-from evosnn.genome import GenomeCodec
-from evosnn.ledger import Ledger
 from evosnn.search.history import GenerationRecorder
 from evosnn.search.holdout import rescore_front
 from evosnn.search.loop import SearchLoop, StallGuard
 from evosnn.search.settings import SearchSettings, SearchSummary
 from evosnn.search.summary import summarize
-from evosnn.space import SearchSpace
+from evosnn.storage.ledger import Ledger
 
 if TYPE_CHECKING:
-    from evosnn.worker_task import EvaluationTask, EvaluationTaskFactory
+    from evosnn.evaluate.worker_task import EvaluationTask, EvaluationTaskFactory
 
 __all__ = ["run_search"]
 
@@ -60,7 +60,7 @@ def run_search(
         CheckpointError, StorageError, EvosnnError: bad supernet, unreachable storage, a study that
             another driver is searching or that was searched with other settings, Ray problems.
     """
-    from evosnn.worker_task import EvaluationTaskFactory, energy_target, reference
+    from evosnn.evaluate.worker_task import EvaluationTaskFactory, energy_target, reference
 
     started = time.monotonic()
     if settings.workers < 0:

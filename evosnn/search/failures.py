@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from optuna.trial import TrialState
 
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.space import SearchSpace
 from evosnn.engines import FAILED_ENERGY, Outcome
-from evosnn.evaluation import Evaluation
-from evosnn.ledger import LedgerRecord
-from evosnn.space import SearchSpace
+from evosnn.storage.ledger import LedgerRecord
 
 __all__ = ["FailureHandler"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from evosnn.constraints import param_violation
-from evosnn.genome import Genome, GenomeCodec
+from evosnn.core.constraints import param_violation
+from evosnn.core.genome import Genome, GenomeCodec
 
 __all__ = ["CandidateFilter", "ParamFilter", "Rejection"]
 
@@ -31,7 +31,7 @@ class ParamFilter:
     """Rejects genomes whose analytic parameter count is outside the space's limits.
 
     Example (from the repository root):
-        >>> from evosnn.space import load_space
+        >>> from evosnn.core.space import load_space
         >>> codec = GenomeCodec(load_space("search_spaces/digits-tiny.yaml"))
         >>> ParamFilter(codec)(codec.canonical((0,) * len(codec.genes))) is None
         True

@@ -5,11 +5,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from evosnn.core.evaluation import Evaluation
 from evosnn.engines import Outcome
-from evosnn.evaluation import Evaluation
-from evosnn.figures import PREDICTOR_FIGURE_ID, Point, SearchView, predictor_figure, store_figures
-from evosnn.front import hypervolume
-from evosnn.ledger import Ledger, LedgerRecord
+from evosnn.objectives.front import hypervolume
+from evosnn.reporting.figures import (
+    PREDICTOR_FIGURE_ID,
+    Point,
+    SearchView,
+    predictor_figure,
+    store_figures,
+)
+from evosnn.storage.ledger import Ledger, LedgerRecord
 
 __all__ = ["GenerationRecorder"]
 

@@ -15,12 +15,12 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from evosnn.evaluation import Evaluation
-from evosnn.genome import Genome
-from evosnn.ledger import Ledger
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.genome import Genome
+from evosnn.storage.ledger import Ledger
 
 if TYPE_CHECKING:
-    from evosnn.worker_task import EvaluationTask
+    from evosnn.evaluate.worker_task import EvaluationTask
 
 __all__ = ["holdout_attrs", "rescore_front", "test_evaluation", "test_reference"]
 
@@ -55,7 +55,7 @@ def holdout_attrs(evaluation: Evaluation) -> dict[str, Any]:
 
 def rescore_front(ledger: Ledger, on_one_worker: OnOneWorker[Any]) -> int:
     """Score the study's Pareto front (and the baseline) on the test split; returns how many."""
-    from evosnn.export import pareto_records
+    from evosnn.reporting.export import pareto_records
 
     todo = [r for r in pareto_records(ledger.records()) if "test_accuracy" not in r.user_attrs]
     todo = [r for r in todo if "test_error" not in r.user_attrs]

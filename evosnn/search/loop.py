@@ -5,7 +5,7 @@ once, resume by replay, the budget); its strategies are small injected objects w
 :class:`~evosnn.search.dedup.Deduplication`, a :class:`~evosnn.search.filter.CandidateFilter`,
 a :class:`~evosnn.search.failures.FailureHandler`, a :class:`StallGuard` and a
 :class:`SearchObserver`. It imports no torch and no Ray: where genomes are evaluated is the
-injected :class:`~evosnn.executor.Executor`'s business.
+injected :class:`~evosnn.core.executor.Executor`'s business.
 
 Example:
     >>> loop = SearchLoop(engine, ledger, InProcessExecutor(evaluate), budget=32, window=2)  # doctest: +SKIP
@@ -24,15 +24,15 @@ from typing import Any, Protocol, cast
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
+from evosnn.core.errors import EvosnnError
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.executor import Executor, Finished
+from evosnn.core.genome import Genome
 from evosnn.engines import Engine, Outcome
-from evosnn.errors import EvosnnError
-from evosnn.evaluation import Evaluation
-from evosnn.executor import Executor, Finished
-from evosnn.genome import Genome
-from evosnn.ledger import Ledger, LedgerRecord
 from evosnn.search.dedup import Deduplication
 from evosnn.search.failures import FailureHandler
 from evosnn.search.filter import CandidateFilter, ParamFilter
+from evosnn.storage.ledger import Ledger, LedgerRecord
 
 __all__ = ["Asked", "LoopStats", "SearchLoop", "SearchObserver", "StallGuard"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from evosnn.evaluation import EvalSettings
+from evosnn.core.evaluation import EvalSettings
 
 __all__ = ["ParetoRow", "SearchSettings", "SearchSummary"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from optuna.trial import TrialState
 
-from evosnn.fitness import f_aeb
-from evosnn.front import hypervolume
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.ledger import Ledger
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.objectives.fitness import f_aeb
+from evosnn.objectives.front import hypervolume
 from evosnn.search.settings import ParetoRow, SearchSummary
+from evosnn.storage.ledger import Ledger
 
 __all__ = ["describe", "summarize"]
 
@@ -32,7 +32,7 @@ def summarize(
     workers_replaced: int,
 ) -> SearchSummary:
     """The study's feasible Pareto front and hypervolume, with this run's counts."""
-    from evosnn.export import pareto_records
+    from evosnn.reporting.export import pareto_records
 
     codec = ledger.codec
     records = ledger.records()

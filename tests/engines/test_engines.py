@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from evosnn.core.errors import EvosnnError
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.sizes import count_params
+from evosnn.core.space import load_space
 from evosnn.engines import ENGINES, Outcome, make_engine
-from evosnn.errors import EvosnnError
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.sizes import count_params
-from evosnn.space import load_space
 from tests.conftest import SPACES
 
 CODEC = GenomeCodec(load_space(SPACES / "digits-tiny.yaml"))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.space import SearchSpace, load_space
 from evosnn.engines.operators import GeneOperators
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.space import SearchSpace, load_space
 from tests.conftest import SPACES, tiny_dict
 
 CODEC = GenomeCodec(load_space(SPACES / "digits-tiny.yaml"))

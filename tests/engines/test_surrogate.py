@@ -9,12 +9,12 @@ from collections import deque
 import numpy as np
 import pytest
 
-from evosnn.constraints import param_violation
+from evosnn.core.constraints import param_violation
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.space import SearchSpace, load_space
 from evosnn.engines import ENGINES, Engine, Outcome, make_engine
 from evosnn.engines.predictors import MODEL_KINDS, GeneFeatures, fit_predictor, kendall_tau
-from evosnn.front import hypervolume
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.space import SearchSpace, load_space
+from evosnn.objectives.front import hypervolume
 from tests.conftest import SPACES, tiny_dict
 
 CODEC = GenomeCodec(load_space(SPACES / "digits-tiny.yaml"))

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 import pytest
 
-from evosnn.genome import GenomeCodec
-from evosnn.ledger import Ledger
-from evosnn.space import SearchSpace
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.space import SearchSpace
+from evosnn.storage.ledger import Ledger
 from tests.conftest import tiny_dict
 
 _names = itertools.count()

@@ -11,10 +11,10 @@ import random
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.executor import Finished, InProcessExecutor
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines import Engine, Outcome
-from evosnn.evaluation import Evaluation
-from evosnn.executor import Finished, InProcessExecutor
-from evosnn.genome import Genome, GenomeCodec
 
 Event = tuple[str, Genome, Outcome | None]
 

@@ -6,10 +6,10 @@ import os
 
 import pytest
 
-from evosnn.errors import EvosnnError
-from evosnn.evaluation import Evaluation
-from evosnn.executor import Executor, Finished, InProcessExecutor
-from evosnn.genome import Genome
+from evosnn.core.errors import EvosnnError
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.executor import Executor, Finished, InProcessExecutor
+from evosnn.core.genome import Genome
 from tests.search.fakes import DriverKilled
 
 OK = Evaluation(status="ok", accuracy=0.5, energy_mj=1.0, f_aeb=0.5, sops=1.0, macs=1.0)

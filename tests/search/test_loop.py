@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from optuna.trial import TrialState
 
+from evosnn.core.errors import EvosnnError
+from evosnn.core.executor import Executor, InProcessExecutor
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.space import SearchSpace
 from evosnn.engines import FAILED_ENERGY, Outcome, make_engine
-from evosnn.errors import EvosnnError
-from evosnn.executor import Executor, InProcessExecutor
-from evosnn.genome import Genome, GenomeCodec
-from evosnn.ledger import Ledger, LedgerRecord
 from evosnn.search import FailureHandler, LoopStats, SearchLoop, StallGuard
-from evosnn.space import SearchSpace
+from evosnn.storage.ledger import Ledger, LedgerRecord
 from tests.conftest import tiny_dict
 from tests.search.fakes import (
     DriverKilled,

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from evosnn.config import SubnetConfig
-from evosnn.errors import EvosnnError
+from evosnn.core.config import SubnetConfig
+from evosnn.core.errors import EvosnnError
 from supernet.batches import Split, Splits
 from supernet.checkpoint import load_checkpoint
 from supernet.fit import EpochEnd, FitState, TrainingInterrupted, fit, steps_per_epoch

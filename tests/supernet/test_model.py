@@ -6,10 +6,10 @@ from typing import Any
 import pytest
 import torch
 
-from evosnn.config import SubnetConfig
-from evosnn.genome import GenomeCodec
-from evosnn.models import build_supernet
-from evosnn.sizes import count_params
+from evosnn.core.config import SubnetConfig
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.sizes import count_params
+from evosnn.evaluate.models import build_supernet
 from supernet import SpikeStats, Spikformer, SpikformerSupernet, extract
 from supernet.ops import spiking_attention
 

@@ -12,11 +12,11 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from evosnn.data import load_splits
-from evosnn.errors import EvosnnError
-from evosnn.models import build_supernet
-from evosnn.space import SearchSpace
-from evosnn.training import augmentation_for, probes_for, sampler_for
+from evosnn.core.errors import EvosnnError
+from evosnn.core.space import SearchSpace
+from evosnn.evaluate.data import load_splits
+from evosnn.evaluate.models import build_supernet
+from evosnn.training.supernet import augmentation_for, probes_for, sampler_for
 from supernet.checkpoint import load_checkpoint
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import torch
 
-from evosnn.data import load_splits
-from evosnn.errors import CheckpointError
-from evosnn.models import load_supernet
-from evosnn.space import SearchSpace
-from evosnn.training import train_supernet_for as train_supernet
+from evosnn.core.errors import CheckpointError
+from evosnn.core.space import SearchSpace
+from evosnn.evaluate.data import load_splits
+from evosnn.evaluate.models import load_supernet
+from evosnn.training.supernet import train_supernet_for as train_supernet
 from supernet.checkpoint import file_sha256, load_checkpoint
 from supernet.fit import TrainingDiverged, TrainingInterrupted
 from supernet.recipe import TrainSettings
@@ -184,8 +184,8 @@ def test_distillation_teaches_the_sandwich_from_the_largest_subnet(
     a reproducible one."""
     import random
 
-    from evosnn.config import SubnetConfig
-    from evosnn.training import sampler_for
+    from evosnn.core.config import SubnetConfig
+    from evosnn.training.supernet import sampler_for
 
     sandwich, distill = sampler_for(tiny_space, "sandwich"), sampler_for(tiny_space, "distill")
     for step in range(5):
@@ -216,8 +216,8 @@ def test_smallest_sampling_trains_the_smallest_architecture_and_one_random_subne
     its rule."""
     import random
 
-    from evosnn.config import SubnetConfig
-    from evosnn.training import sampler_for
+    from evosnn.core.config import SubnetConfig
+    from evosnn.training.supernet import sampler_for
 
     smallest = sampler_for(tiny_space, "smallest")
     bottom = SubnetConfig.smallest(tiny_space)

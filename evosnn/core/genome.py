@@ -1,0 +1,164 @@
+"""Genomes: a fixed-length vector of choice indices, the one encoding every engine sees.
+
+Layout (``L`` = the space's largest depth)::
+
+    [depth, embed_dim, time_steps,  mlp_ratio_0, num_heads_0, threshold_0, tau_0,  ...  _{L-1}]
+
+Each gene is an index into the space's choice list. The length never changes with the depth, because
+Optuna's NSGA-II samples a parameter that is missing from some trials at random, and pymoo and DEAP
+want fixed-length vectors. Genes of blocks at or beyond the decoded depth are *inert*: they do not
+change the subnet, and :meth:`GenomeCodec.canonical` zeroes them so that two genomes that decode to
+the same subnet share one key and are never evaluated twice.
+
+Example (from the repository root):
+    >>> from evosnn.core.space import load_space
+    >>> codec = GenomeCodec(load_space("search_spaces/digits-tiny.yaml"))
+    >>> genome = codec.sample(random.Random(0))
+    >>> len(genome), codec.decode(genome).depth
+    (11, 2)
+    >>> codec.encode(codec.decode(genome)) == codec.canonical(genome)
+    True
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from evosnn.core.config import SubnetConfig
+from evosnn.core.errors import ConfigError
+from evosnn.core.space import SearchSpace
+
+__all__ = ["BLOCK_GENES", "GLOBAL_GENES", "GeneSpec", "Genome", "GenomeCodec"]
+
+Genome = tuple[int, ...]
+
+#: Genes carried once per network, in genome order.
+GLOBAL_GENES = ("depth", "embed_dim", "time_steps")
+#: Genes carried once per block, in genome order.
+BLOCK_GENES = ("mlp_ratio", "num_heads", "threshold", "tau")
+
+
+@dataclass(frozen=True)
+class GeneSpec:
+    """One variable of the genome: its name (``threshold_2``), field, block and choices."""
+
+    name: str
+    field: str
+    block: int | None
+    choices: tuple[float | int, ...]
+
+    @property
+    def upper(self) -> int:
+        """Largest valid index."""
+        return len(self.choices) - 1
+
+
+class GenomeCodec:
+    """Encodes and decodes genomes of one search space."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        ch = space.choices
+        genes = [GeneSpec(f, f, None, tuple(getattr(ch, f))) for f in GLOBAL_GENES]
+        for block in range(space.max_depth):
+            genes += [
+                GeneSpec(f"{f}_{block}", f, block, tuple(getattr(ch, f))) for f in BLOCK_GENES
+            ]
+        self.genes: tuple[GeneSpec, ...] = tuple(genes)
+        self._index = {g.name: i for i, g in enumerate(self.genes)}
+
+    # ------------------------------------------------------------------ shape
+    def __len__(self) -> int:
+        return len(self.genes)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Gene names in genome order (these are the Optuna parameter names)."""
+        return tuple(g.name for g in self.genes)
+
+    def bounds(self) -> tuple[list[int], list[int]]:
+        """Inclusive integer bounds ``(lower, upper)`` for pymoo, DEAP and Optuna."""
+        return [0] * len(self.genes), [g.upper for g in self.genes]
+
+    def index(self, name: str) -> int:
+        """Position of the gene called ``name``."""
+        return self._index[name]
+
+    def block_slice(self, block: int) -> slice:
+        """Positions of the genes of ``block``."""
+        start = len(GLOBAL_GENES) + block * len(BLOCK_GENES)
+        return slice(start, start + len(BLOCK_GENES))
+
+    # ------------------------------------------------------------------ conversion
+    def validate(self, genome: Sequence[int]) -> Genome:
+        """Return ``genome`` as a tuple of ints, or raise ConfigError naming the bad gene."""
+        if len(genome) != len(self.genes):
+            raise ConfigError(f"genome has {len(genome)} genes, space needs {len(self.genes)}")
+        out = []
+        for gene, value in zip(self.genes, genome, strict=True):
+            index = int(value)
+            if index != value or not 0 <= index <= gene.upper:
+                raise ConfigError(f"gene {gene.name}: index {value!r} outside 0..{gene.upper}")
+            out.append(index)
+        return tuple(out)
+
+    def depth_of(self, genome: Sequence[int]) -> int:
+        """The decoded depth of ``genome``."""
+        return int(self.space.choices.depth[int(genome[0])])
+
+    def decode(self, genome: Sequence[int]) -> SubnetConfig:
+        """The subnet a genome stands for (inert genes ignored)."""
+        genome = self.validate(genome)
+        values = [gene.choices[i] for gene, i in zip(self.genes, genome, strict=True)]
+        depth = int(values[0])
+        per_block: dict[str, list[float | int]] = {f: [] for f in BLOCK_GENES}
+        for block in range(depth):
+            for field, value in zip(BLOCK_GENES, values[self.block_slice(block)], strict=True):
+                per_block[field].append(value)
+        return SubnetConfig(
+            depth=depth,
+            embed_dim=int(values[1]),
+            time_steps=int(values[2]),
+            mlp_ratio=tuple(float(v) for v in per_block["mlp_ratio"]),
+            num_heads=tuple(int(v) for v in per_block["num_heads"]),
+            threshold=tuple(float(v) for v in per_block["threshold"]),
+            tau=tuple(float(v) for v in per_block["tau"]),
+        )
+
+    def encode(self, config: SubnetConfig) -> Genome:
+        """The canonical genome of ``config`` (inert genes 0); ConfigError if outside the space."""
+        config.check_in(self.space)
+        if config.depth > self.space.max_depth:
+            raise ConfigError(f"depth {config.depth} exceeds the space's {self.space.max_depth}")
+        genome = [0] * len(self.genes)
+        for field in GLOBAL_GENES:
+            genome[self._index[field]] = self._choice_index(field, getattr(config, field))
+        for block in range(config.depth):
+            for field in BLOCK_GENES:
+                value = getattr(config, field)[block]
+                genome[self._index[f"{field}_{block}"]] = self._choice_index(field, value)
+        return tuple(genome)
+
+    def canonical(self, genome: Sequence[int]) -> Genome:
+        """``genome`` with its inert genes set to 0: equal keys <=> equal subnets."""
+        genome = self.validate(genome)
+        active = len(GLOBAL_GENES) + self.depth_of(genome) * len(BLOCK_GENES)
+        return genome[:active] + (0,) * (len(genome) - active)
+
+    def _choice_index(self, field: str, value: float | int) -> int:
+        choices = list(getattr(self.space.choices, field))
+        try:
+            return choices.index(value)
+        except ValueError:
+            raise ConfigError(f"{field}: {value} is not one of {choices}") from None
+
+    # ------------------------------------------------------------------ sampling
+    def sample(self, rng: random.Random) -> Genome:
+        """A uniformly random genome (every gene independent and uniform)."""
+        return tuple(rng.randint(0, g.upper) for g in self.genes)
+
+    def sample_config(self, rng: random.Random) -> SubnetConfig:
+        """A random subnet: depth uniform, then every active gene uniform."""
+        return self.decode(self.sample(rng))

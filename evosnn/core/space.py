@@ -1,0 +1,373 @@
+"""Search spaces: a YAML file declaring the data set, the supernet and the choices, validated at load.
+
+A space file has up to eight sections (see ``search_spaces/digits-tiny.yaml``)::
+
+    name: digits-tiny
+    dataset:   {name: digits, image_size: 16, channels: 1, num_classes: 10}
+    supernet:  {depth: 2, embed_dim: 64, mlp_ratio: 4.0, num_heads: 4}
+    choices:   {depth: [1, 2], embed_dim: [32, 64], mlp_ratio: [2.0, 4.0], num_heads: [2, 4],
+                time_steps: [2, 4], threshold: [0.8, 1.0], tau: [2.0, 10.0]}
+    neuron_defaults: {threshold: 1.0, tau: 2.0, time_steps: 4}
+    objectives: {max_params_m: null, alpha: -0.07, beta: -0.07, energy_target_mj: null}
+    energy:    {e_mac_pj: 4.6, e_ac_pj: 0.9, convention: spikformer}
+    training:  {epochs: 40}
+
+Every problem is reported as one line naming the file and the field, e.g.
+``digits-tiny.yaml: choices.embed_dim: 40 is not divisible by num_heads choice 3``.
+
+Example (from the repository root):
+    >>> space = load_space("search_spaces/digits-tiny.yaml")
+    >>> space.choices.depth
+    [1, 2]
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from evosnn.core.errors import SpaceError
+
+__all__ = [
+    "Choices",
+    "DatasetSpec",
+    "EnergySpec",
+    "NeuronDefaults",
+    "Objectives",
+    "SearchSpace",
+    "SupernetSpec",
+    "TrainingSpec",
+    "load_space",
+]
+
+#: No choice list may be longer than this: a genome gene is an index, and huge lists are a typo.
+MAX_CHOICES = 64
+
+PositiveInt = Annotated[int, Field(gt=0, le=1_000_000)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors; values are not silently coerced from strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DatasetSpec(_Strict):
+    """Which images the space is searched on, and their geometry."""
+
+    name: Literal["digits", "digit-pairs", "cifar10", "cifar100", "imagefolder", "synthetic"]
+    image_size: Annotated[int, Field(ge=4, le=1024)]
+    channels: Annotated[int, Field(ge=1, le=16)]
+    num_classes: Annotated[int, Field(ge=2, le=100_000)]
+    #: Folder for cifar10/cifar100/imagefolder; may be overridden with ``--data``.
+    root: str | None = None
+    #: Share of the training data held out as the validation split (the search's split).
+    val_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.15
+    #: Share held out as the test split where the data set has none of its own.
+    test_fraction: Annotated[float, Field(gt=0.0, lt=0.9)] = 0.2
+    #: Number of images of the ``synthetic`` and ``digit-pairs`` data sets (all splits together).
+    synthetic_size: Annotated[int, Field(ge=20, le=1_000_000)] = 600
+    #: Seed of the train/validation(/test) split (and of the ``synthetic`` images). It belongs to
+    #: the space, not to a command: supernet training, the search and retraining with any
+    #: ``--seed`` must see one split, or validation would hold images the supernet trained on.
+    split_seed: Annotated[int, Field(ge=0)] = 0
+
+    @model_validator(mode="after")
+    def _geometry(self) -> DatasetSpec:
+        if self.image_size % 4:
+            raise ValueError(
+                f"image_size {self.image_size} must be divisible by 4 (the patch splitter pools twice)"
+            )
+        fixed = {
+            "cifar10": (3, 10),
+            "cifar100": (3, 100),
+            "digits": (1, 10),
+            "digit-pairs": (1, 19),
+        }
+        if self.name in fixed:
+            channels, classes = fixed[self.name]
+            if (self.channels, self.num_classes) != (channels, classes):
+                raise ValueError(
+                    f"{self.name} has {channels} channel(s) and {classes} classes, "
+                    f"not {self.channels} and {self.num_classes}"
+                )
+        return self
+
+
+class SupernetSpec(_Strict):
+    """The largest network: every choice must fit inside it (weight entanglement slices it)."""
+
+    depth: Annotated[int, Field(ge=1, le=64)]
+    embed_dim: Annotated[int, Field(ge=8, le=8192)]
+    mlp_ratio: Annotated[float, Field(gt=0.0, le=16.0)]
+    num_heads: Annotated[int, Field(ge=1, le=512)]
+
+    @model_validator(mode="after")
+    def _divisible(self) -> SupernetSpec:
+        if self.embed_dim % 8:
+            raise ValueError(
+                f"embed_dim {self.embed_dim} must be divisible by 8 (patch stages D/8)"
+            )
+        return self
+
+
+def _choice_list(item: Any) -> Any:
+    return Annotated[list[item], Field(min_length=1, max_length=MAX_CHOICES)]
+
+
+class Choices(_Strict):
+    """The discrete candidates of every gene. Per-block genes share one list across blocks."""
+
+    depth: _choice_list(Annotated[int, Field(ge=1, le=64)])  # type: ignore[valid-type]
+    embed_dim: _choice_list(Annotated[int, Field(ge=8, le=8192)])  # type: ignore[valid-type]
+    mlp_ratio: _choice_list(Annotated[float, Field(gt=0.0, le=16.0)])  # type: ignore[valid-type]
+    num_heads: _choice_list(Annotated[int, Field(ge=1, le=512)])  # type: ignore[valid-type]
+    time_steps: _choice_list(Annotated[int, Field(ge=1, le=64)])  # type: ignore[valid-type]
+    threshold: _choice_list(Annotated[float, Field(gt=0.0, le=100.0)])  # type: ignore[valid-type]
+    tau: _choice_list(Annotated[float, Field(ge=1.0, le=1000.0)])  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _unique(self) -> Choices:
+        for field in type(self).model_fields:
+            values = getattr(self, field)
+            if len(set(values)) != len(values):
+                raise ValueError(f"{field}: choices must be distinct, got {values}")
+        return self
+
+
+class NeuronDefaults(_Strict):
+    """The hand-picked neuron settings (Spikformer's), used for the reference largest subnet."""
+
+    threshold: Annotated[float, Field(gt=0.0)] = 1.0
+    tau: Annotated[float, Field(ge=1.0)] = 2.0
+    time_steps: Annotated[int, Field(ge=1)] = 4
+
+
+class Objectives(_Strict):
+    """Constraints and the F_AEB fitness constants.
+
+    ``F_AEB = accuracy * (energy / energy_target) ** w`` with ``w = alpha`` when the energy is within
+    the target and ``w = beta`` above it. ``energy_target_mj: null`` means: the energy of the
+    largest subnet at the default neuron settings, measured once per search and recorded.
+    """
+
+    min_params_m: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] | None = None
+    max_params_m: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    max_energy_mj: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    energy_target_mj: Annotated[float, Field(gt=0.0, allow_inf_nan=False)] | None = None
+    alpha: FiniteFloat = -0.07
+    beta: FiniteFloat = -0.07
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Objectives:
+        if (
+            self.min_params_m is not None
+            and self.max_params_m is not None
+            and self.min_params_m > self.max_params_m
+        ):
+            raise ValueError(
+                f"min_params_m {self.min_params_m} is larger than max_params_m {self.max_params_m}"
+            )
+        return self
+
+
+class EnergySpec(_Strict):
+    """The energy model: energy per operation (45 nm CMOS, picojoules) and the counting convention.
+
+    ``spikformer`` (Spikformer's own counting): a synaptic layer's input counts ``mean value x T x
+    FLOPs`` accumulates, so a residual sum of spike tensors counts each unit once. ``strict`` (the
+    syops-counter tool and later spike-driven transformer papers): a layer whose input is not binary
+    (the residual sums that feed q, k, v and the MLP's first layer) counts its FLOPs as
+    multiply-accumulates at every time step. Every evaluation records both; the objective follows
+    ``convention``.
+    """
+
+    e_mac_pj: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 4.6
+    e_ac_pj: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 0.9
+    convention: Literal["spikformer", "strict"] = "spikformer"
+
+
+class TrainingSpec(_Strict):
+    """Defaults of ``evosnn supernet train`` and ``evosnn demo`` for this space (flags override).
+
+    How a supernet must train for its inherited accuracies to rank subnets well depends on the
+    task, so the space says it: digit-pairs-tiny trains 120 epochs with the ``smallest`` rule
+    (the smallest architecture and one random subnet per step), which rates small subnets nearly as
+    long stand-alone training does where uniform sampling under-rates them; digits-tiny keeps
+    the 40 uniform epochs of the two-minute demo (README, "Supernet remedies"). These are
+    defaults of a command, not part of what the space is: :meth:`SearchSpace.to_dict` leaves
+    them out, so they never make two spaces differ.
+    """
+
+    epochs: PositiveInt = 40
+    #: The subnets each step trains (``supernet.recipe.TrainSettings.sampling``).
+    sampling: Literal["uniform", "sandwich", "smallest", "distill"] = "uniform"
+
+
+class SearchSpace(_Strict):
+    """A validated search space. Build it with :func:`load_space` or :meth:`from_dict`."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str = ""
+    dataset: DatasetSpec
+    supernet: SupernetSpec
+    choices: Choices
+    neuron_defaults: NeuronDefaults = NeuronDefaults()
+    objectives: Objectives = Objectives()
+    energy: EnergySpec = EnergySpec()
+    training: TrainingSpec = TrainingSpec()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SearchSpace:
+        net, ch = self.supernet, self.choices
+        _fits("choices.depth", ch.depth, net.depth, "supernet.depth")
+        _fits("choices.embed_dim", ch.embed_dim, net.embed_dim, "supernet.embed_dim")
+        _fits("choices.mlp_ratio", ch.mlp_ratio, net.mlp_ratio, "supernet.mlp_ratio")
+        _fits("choices.num_heads", ch.num_heads, net.num_heads, "supernet.num_heads")
+        for dim in ch.embed_dim:
+            if dim % 8:
+                raise ValueError(
+                    f"choices.embed_dim: {dim} is not divisible by 8 (patch stages D/8)"
+                )
+            for heads in ch.num_heads:
+                if dim % heads:
+                    raise ValueError(
+                        f"choices.embed_dim: {dim} is not divisible by num_heads choice {heads}"
+                    )
+        defaults = self.neuron_defaults
+        for field in ("threshold", "tau", "time_steps"):
+            value = getattr(defaults, field)
+            if value not in getattr(ch, field):
+                raise ValueError(
+                    f"neuron_defaults.{field}: {value} is not one of choices.{field} "
+                    f"{getattr(ch, field)}"
+                )
+        return self
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = "<search space>") -> SearchSpace:
+        """Validate a plain mapping (e.g. a parsed YAML file or a checkpoint's copy)."""
+        if not isinstance(data, dict):
+            raise SpaceError(f"{source}: expected a mapping at the top level, got {_kind(data)}")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise SpaceError(f"{source}: {_first_error(exc)}") from exc
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON/YAML-safe copy (stored in checkpoints, studies and exports, and compared to
+        tell spaces apart), without the ``training`` defaults (see :class:`TrainingSpec`)."""
+        return self.model_dump(mode="json", exclude={"training"})
+
+    # ------------------------------------------------------------------ questions
+    @property
+    def max_depth(self) -> int:
+        """Number of blocks the genome carries genes for."""
+        return max(self.choices.depth)
+
+    def num_subnets(self) -> int:
+        """Distinct subnets: architectures x neuron settings (inert genes not counted)."""
+        ch = self.choices
+        per_block = len(ch.mlp_ratio) * len(ch.num_heads) * len(ch.threshold) * len(ch.tau)
+        blocks = sum(per_block**d for d in ch.depth)
+        return len(ch.embed_dim) * len(ch.time_steps) * blocks
+
+    def num_architectures(self) -> int:
+        """Distinct architectures, ignoring neuron settings."""
+        ch = self.choices
+        per_block = len(ch.mlp_ratio) * len(ch.num_heads)
+        return len(ch.embed_dim) * sum(per_block**d for d in ch.depth)
+
+    def geometry(self) -> dict[str, Any]:
+        """What fixes the supernet's weight shapes: two spaces with equal geometry share weights."""
+        return {
+            "dataset": {
+                "image_size": self.dataset.image_size,
+                "channels": self.dataset.channels,
+                "num_classes": self.dataset.num_classes,
+            },
+            "supernet": self.supernet.model_dump(mode="json"),
+        }
+
+    def incompatibility(self, trained: SearchSpace) -> str | None:
+        """Why a supernet trained on ``trained`` cannot serve this space, or None if it can.
+
+        It can when the weight shapes agree and every choice here was sampled during training.
+        """
+        if self.geometry() != trained.geometry():
+            return (
+                f"supernet geometry {trained.geometry()} (space {trained.name!r}) differs from "
+                f"{self.geometry()} (space {self.name!r})"
+            )
+        if self.dataset.name != trained.dataset.name:
+            return f"trained on data set {trained.dataset.name!r}, not {self.dataset.name!r}"
+        for field in Choices.model_fields:
+            extra = set(getattr(self.choices, field)) - set(getattr(trained.choices, field))
+            if extra:
+                return (
+                    f"choices.{field} {sorted(extra)} were never sampled while training "
+                    f"(space {trained.name!r})"
+                )
+        return None
+
+
+def _fits(field: str, values: list[Any], limit: float, limit_name: str) -> None:
+    too_big = [v for v in values if v > limit]
+    if too_big:
+        raise ValueError(f"{field}: {too_big} larger than {limit_name} {limit}")
+
+
+def _kind(value: Any) -> str:
+    return "nothing" if value is None else type(value).__name__
+
+
+def _first_error(exc: ValidationError) -> str:
+    """One line for the first problem: 'field.path: message'."""
+    errors = exc.errors()
+    err = errors[0]
+    loc = ".".join(str(p) for p in err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "unknown field"
+    elif err["type"] == "missing":
+        message = "missing field"
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return f"{loc}: {message}{more}" if loc else f"{message}{more}"
+
+
+def load_space(path: str | Path) -> SearchSpace:
+    """Read and validate a search-space YAML file.
+
+    Raises:
+        SpaceError: one line naming the file and the field at fault.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise SpaceError(f"{path}: search-space file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpaceError(f"{path}: cannot read search-space file ({exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise SpaceError(f"{path}: not valid YAML{where}: {problem}") from exc
+    space = SearchSpace.from_dict(data, source=str(path))
+    _check_finite(space, path)
+    return space
+
+
+def _check_finite(space: SearchSpace, path: Path) -> None:
+    for field in ("mlp_ratio", "threshold", "tau"):
+        for value in getattr(space.choices, field):
+            if not math.isfinite(value):
+                raise SpaceError(f"{path}: choices.{field}: {value} is not a finite number")

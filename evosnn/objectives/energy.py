@@ -1,0 +1,129 @@
+"""Energy of a spiking subnet per image, by the SNN field's 45 nm convention.
+
+``E = E_MAC * MACs + E_AC * SOPs`` with:
+
+* MACs: layers with real-valued input: the first patch-splitting conv (it sees pixels) at every
+  time step, ``T x FLOPs``, and the classifier once per image on the time-averaged features
+  (``FLOPs``), as the reference model runs it.
+* SOPs: every other conv / linear layer and both attention products: ``rate x T x FLOPs``, where
+  ``rate`` is the measured mean value of the layer's input (the firing rate for binary spikes). See
+  :func:`evosnn.core.sizes.layer_ops` for the exact rule for ``q·kᵀ`` and ``(q·kᵀ)·v``.
+* BatchNorm folds into the preceding layer and costs nothing.
+
+Two conventions differ on the layers whose input is not binary (Spikformer's residual sums of spike
+tensors feed q, k, v and the MLP's first layer):
+
+* ``spikformer`` (Spikformer's counting, the default): a residual sum counts each unit as one
+  accumulate, ``mean value x T x FLOPs`` SOPs;
+* ``strict`` (the syops-counter tool, later spike-driven transformer papers): such a layer counts
+  its FLOPs as MACs at every step, ``T x FLOPs``. The same Spikformer costs about 2.5x more.
+
+Defaults: E_MAC = 4.6 pJ, E_AC = 0.9 pJ (Horowitz, 45 nm, 32-bit float).
+
+Example:
+    >>> from evosnn.core.config import SubnetConfig
+    >>> from evosnn.core.sizes import layer_ops
+    >>> config = SubnetConfig(depth=1, embed_dim=16, mlp_ratio=(1.0,), num_heads=(2,),
+    ...                       threshold=(1.0,), tau=(2.0,), time_steps=2)
+    >>> geometry = {"image_size": 8, "in_channels": 1, "num_classes": 4}
+    >>> rates = {op.rate: 0.1 for op in layer_ops(config, **geometry) if op.rate}
+    >>> spikformer = EnergyModel().estimate(config, rates=rates, **geometry)
+    >>> strict = EnergyModel(convention="strict").estimate(config, rates=rates, **geometry)
+    >>> spikformer.macs, strict.macs  # first conv twice + head once; strict adds qkv and fc1
+    (2368.0, 10560.0)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
+
+from evosnn.core.config import SubnetConfig
+from evosnn.core.sizes import layer_ops
+
+if TYPE_CHECKING:
+    from evosnn.core.space import EnergySpec
+
+__all__ = ["CONVENTIONS", "Convention", "EnergyEstimate", "EnergyModel"]
+
+Convention = Literal["spikformer", "strict"]
+#: The counting conventions, in the order they are reported.
+CONVENTIONS: tuple[Convention, ...] = ("spikformer", "strict")
+
+PJ_PER_MJ = 1e9
+
+
+@dataclass(frozen=True)
+class EnergyEstimate:
+    """Per-image operation counts and energy; ``per_layer_mj`` in network order."""
+
+    macs: float
+    sops: float
+    energy_mj: float
+    per_layer_mj: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EnergyModel:
+    """Energy per operation in picojoules, and the convention that counts the operations."""
+
+    e_mac_pj: float = 4.6
+    e_ac_pj: float = 0.9
+    convention: Convention = "spikformer"
+
+    def __post_init__(self) -> None:
+        for name in ("e_mac_pj", "e_ac_pj"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite non-negative number, got {value}")
+        if self.convention not in CONVENTIONS:
+            raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
+
+    @classmethod
+    def from_spec(cls, spec: EnergySpec) -> EnergyModel:
+        """The energy model a search space's ``energy`` section declares."""
+        return cls(e_mac_pj=spec.e_mac_pj, e_ac_pj=spec.e_ac_pj, convention=spec.convention)
+
+    def other(self) -> EnergyModel:
+        """The same energies per operation under the other convention."""
+        (name,) = [c for c in CONVENTIONS if c != self.convention]
+        return replace(self, convention=name)
+
+    def estimate(
+        self,
+        config: SubnetConfig,
+        *,
+        image_size: int,
+        in_channels: int,
+        num_classes: int,
+        rates: Mapping[str, float],
+    ) -> EnergyEstimate:
+        """Energy of one image through ``config`` given the measured input ``rates`` per layer.
+
+        Raises:
+            ValueError: a spike-driven layer has no measured rate, or a rate is not finite.
+        """
+        steps = config.time_steps
+        macs = sops = 0.0
+        per_layer: dict[str, float] = {}
+        for op in layer_ops(
+            config, image_size=image_size, in_channels=in_channels, num_classes=num_classes
+        ):
+            if op.kind == "mac" or (self.convention == "strict" and not op.binary):
+                count = float((steps if op.per_step else 1) * op.flops)
+                macs += count
+                per_layer[op.name] = count * self.e_mac_pj / PJ_PER_MJ
+                continue
+            assert op.rate is not None
+            if op.rate not in rates:
+                raise ValueError(f"no measured input rate for layer {op.rate!r}")
+            rate = float(rates[op.rate])
+            if not (math.isfinite(rate) and rate >= 0):
+                raise ValueError(f"input rate of {op.rate!r} is {rate}")
+            count = rate * steps * op.flops
+            sops += count
+            per_layer[op.name] = count * self.e_ac_pj / PJ_PER_MJ
+        energy = (self.e_mac_pj * macs + self.e_ac_pj * sops) / PJ_PER_MJ
+        return EnergyEstimate(macs=macs, sops=sops, energy_mj=energy, per_layer_mj=per_layer)

@@ -1,0 +1,505 @@
+"""Does the supernet rank subnets the way stand-alone training does? ``evosnn supernet rank-check``.
+
+1. **Subnets stratified over energy**: ``pool x subnets`` random subnets are evaluated as the
+   search evaluates them (inherited weights, BN recalibrated, validation split); sorted by
+   energy, they are cut into ``subnets`` equal strata and one subnet is drawn from each.
+2. **Stand-alone reference**: every chosen subnet is trained from scratch for ``epochs`` epochs
+   with ``seeds`` seeds (the shared training core, :func:`evosnn.training.retrain.retrain`), on Ray workers
+   or in this process. Each finished job is written to ``results.json`` at once, and every job's
+   training checkpoints every epoch, so an interrupted check continues where it stopped. A job
+   whose loss diverges is recorded as failed; its subnet is left out of the statistics (counted).
+3. **Statistics** (:mod:`evosnn.proxy.stats`) against the seed-mean stand-alone validation accuracy:
+   Kendall tau and Spearman rho of the proxy and of energy alone; the proxy's partial correlation
+   with energy removed next to the reference's own ceiling (the same statistic between seeds);
+   the top-k overlap; the bias (inherited minus stand-alone) per energy bin, split into the
+   offset common to all subnets (it changes no comparison between them) and each bin's tilt
+   from it (what skews the search's trade-off); and the plateau
+   (how much the stand-alone accuracy still rose over the last quarter of the epochs). A scatter
+   plot goes beside ``rank_check.json``.
+
+**Comparing supernets** (``--reference DIR``): the stand-alone runs are the expensive part and do
+not depend on the supernet, so another supernet of the same space (more epochs, another sampling
+rule, another seed) or other evaluation settings (BN recalibration) can be held to a finished
+check's subnets and runs: only step 1's evaluation is redone, on the reference's subnets.
+
+Example:
+    >>> result = rank_check(Path("runs/demo/supernet.pt"), Path("runs/demo/rank-check"),
+    ...                     RankCheckSettings(subnets=24, epochs=40, seeds=3))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from evosnn.core.config import SubnetConfig
+from evosnn.core.errors import EvosnnError
+from evosnn.core.evaluation import EvalSettings
+from evosnn.core.genome import GenomeCodec
+from evosnn.core.space import SearchSpace
+from evosnn.proxy.stats import (
+    MIN_SUBNETS,
+    agreement,
+    bias_tilt,
+    bias_trend,
+    energy_bias,
+    seed_ceiling,
+)
+
+__all__ = ["RESULT_FILE", "RankCheckSettings", "rank_check", "retrain_job"]
+
+log = logging.getLogger(__name__)
+
+#: The summary written beside the runs (and stored in the study when one is given).
+RESULT_FILE = "rank_check.json"
+#: Mean stand-alone gain over the last quarter of the epochs above which the runs are reported as
+#: not converged. A decaying learning rate flattens every curve near its end, so staying under it
+#: is necessary, not sufficient: ``benchmarks/bench_proxy.py converge`` trains longer to be sure.
+PLATEAU_TOLERANCE = 0.01
+
+
+@dataclass(frozen=True)
+class RankCheckSettings:
+    """How many subnets, how long each is trained stand-alone, and with how many seeds."""
+
+    subnets: int = 24
+    epochs: int = 40
+    seeds: int = 3
+    #: Candidates evaluated per chosen subnet before stratifying over energy.
+    pool: int = 4
+    #: Seed of the candidate draw and of the choice within each stratum.
+    seed: int = 0
+    batch_size: int = 64
+    lr: float = 3e-3
+    #: Energy bins of the per-bin bias.
+    bins: int = 4
+    eval: EvalSettings = field(default_factory=EvalSettings)
+
+    def __post_init__(self) -> None:
+        if self.subnets < MIN_SUBNETS:
+            raise EvosnnError(
+                f"--subnets {self.subnets}: a correlation needs at least {MIN_SUBNETS} subnets"
+            )
+        if self.seeds < 2:
+            raise EvosnnError(
+                f"--seeds {self.seeds}: the reference's ceiling needs at least 2 seeds"
+            )
+        if self.epochs < 1 or self.pool < 1 or not 1 <= self.bins <= self.subnets:
+            raise EvosnnError("rank-check needs --epochs >= 1, pool >= 1, 1 <= bins <= subnets")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _measure(
+    space: SearchSpace,
+    supernet: Path,
+    configs: list[SubnetConfig],
+    settings: RankCheckSettings,
+    data_root: str | Path | None,
+    progress: bool,
+) -> list[tuple[float, float, SubnetConfig]]:
+    """(energy, inherited accuracy, config) of every config the search's evaluation could score."""
+    from evosnn.evaluate.evaluator import Evaluator
+
+    evaluator = Evaluator(supernet, space, data_root=data_root, settings=settings.eval)
+    measured = []
+    for config in tqdm(configs, desc="proxy", unit="subnet", disable=not progress or None):
+        evaluation = evaluator.evaluate(config)
+        if evaluation.ok and evaluation.accuracy is not None and evaluation.energy_mj is not None:
+            measured.append((evaluation.energy_mj, evaluation.accuracy, config))
+    return measured
+
+
+def _entry(measured: tuple[float, float, SubnetConfig]) -> dict[str, Any]:
+    energy, accuracy, config = measured
+    return {"config": config.to_dict(), "inherited": accuracy, "energy_mj": energy}
+
+
+def _choose(
+    space: SearchSpace,
+    supernet: Path,
+    settings: RankCheckSettings,
+    data_root: str | Path | None,
+    progress: bool,
+) -> list[dict[str, Any]]:
+    """One subnet per equal-count energy stratum of ``pool x subnets`` evaluated random ones."""
+    codec = GenomeCodec(space)
+    rng = random.Random(settings.seed)
+    pool: dict[tuple[Any, ...], SubnetConfig] = {}
+    for _ in range(50 * settings.pool * settings.subnets):
+        if len(pool) == settings.pool * settings.subnets:
+            break
+        config = codec.sample_config(rng)
+        pool.setdefault(tuple(codec.canonical(codec.encode(config))), config)
+    if len(pool) < settings.subnets:
+        raise EvosnnError(f"the space holds fewer than {settings.subnets} distinct subnets")
+    measured = _measure(space, supernet, list(pool.values()), settings, data_root, progress)
+    if len(measured) < settings.subnets:
+        raise EvosnnError(
+            f"only {len(measured)} of {len(pool)} candidate subnets could be evaluated"
+        )
+    measured.sort(key=lambda m: m[0])
+    size = len(measured) / settings.subnets
+    return [
+        _entry(stratum[rng.randrange(len(stratum))])
+        for stratum in (
+            measured[round(i * size) : round((i + 1) * size)] for i in range(settings.subnets)
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """A finished check whose subnets and stand-alone runs another supernet's proxy is held to."""
+
+    folder: Path
+    settings: RankCheckSettings
+    configs: list[SubnetConfig]
+    results: dict[str, Any]
+    results_sha256: str
+
+    @classmethod
+    def read(cls, folder: Path, space: SearchSpace, eval_settings: EvalSettings) -> _Reference:
+        from supernet.checkpoint import file_sha256
+
+        folder = Path(folder).resolve()
+        files = {name: folder / name for name in ("request.json", "subnets.json", "results.json")}
+        summary_file = folder / RESULT_FILE
+        if not all(f.is_file() for f in files.values()) or not summary_file.is_file():
+            raise EvosnnError(
+                f"--reference {folder}: not a finished rank-check folder (it needs "
+                f"{', '.join(files)} and {RESULT_FILE})"
+            )
+        try:
+            summary = json.loads(summary_file.read_text())
+            request = json.loads(files["request.json"].read_text())
+            chosen = json.loads(files["subnets.json"].read_text())["subnets"]
+            results = json.loads(files["results.json"].read_text())
+            stored = dict(request["settings"])
+            stored.pop("eval", None)
+            settings = RankCheckSettings(**stored, eval=eval_settings)
+            configs = [SubnetConfig.from_dict(entry["config"]) for entry in chosen]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise EvosnnError(f"--reference {folder}: unreadable rank-check files ({exc})") from exc
+        if summary.get("space") != space.to_dict():
+            raise EvosnnError(
+                f"--reference {folder} checked a supernet of space "
+                f"{summary.get('space', {}).get('name')!r}, this one is of {space.name!r}"
+            )
+        sha = file_sha256(files["results.json"])
+        return cls(folder, settings, configs, results, sha)
+
+
+def retrain_job(job: dict[str, Any]) -> dict[str, Any]:
+    """Train one chosen subnet stand-alone with one seed (runs on a Ray worker or here).
+
+    Continues the job's checkpoint when there is one (a retried or resumed job).
+    """
+    import torch
+
+    from evosnn.reporting.export import Exported
+    from evosnn.training.retrain import retrain
+    from supernet.fit import TrainingDiverged
+    from supernet.recipe import TrainSettings
+
+    torch.set_num_threads(max(1, int(job["threads"])))
+    space = SearchSpace.from_dict(job["space"])
+    folder = Path(job["folder"])
+    name = f"subnet-{job['subnet']:02d}-seed-{job['seed']}"
+    exported = Exported(
+        path=folder / f"{name}.yaml",
+        config=SubnetConfig.from_dict(job["config"]),
+        space=space,
+        metrics={},
+        provenance={},
+    )
+    settings = TrainSettings(
+        epochs=job["epochs"], batch_size=job["batch_size"], lr=job["lr"], seed=job["seed"]
+    )
+    history: list[float] = []
+    try:
+        result = retrain(
+            exported,
+            folder,
+            settings,
+            data_root=job["data_root"],
+            resume=(folder / f"{name}.retrained.pt").is_file(),
+            progress=False,
+            on_epoch=lambda metrics, path: history.append(float(metrics["val_acc"])),
+        )
+    except TrainingDiverged as exc:
+        return {"status": "diverged", "error": str(exc)}
+    return {
+        "status": "ok",
+        "val_acc": result.val_accuracy,
+        "test_acc": result.test_accuracy,
+        "energy_mj": result.energy_mj,
+        "val_history": history,
+    }
+
+
+def rank_check(
+    supernet: Path,
+    out_dir: Path,
+    settings: RankCheckSettings,
+    *,
+    space: SearchSpace | None = None,
+    data_root: str | Path | None = None,
+    workers: int = 0,
+    threads: int = 1,
+    ray_address: str | None = None,
+    progress: bool = True,
+    reference: Path | None = None,
+) -> dict[str, Any]:
+    """Run (or continue) the check in ``out_dir``; return the summary (also in ``rank_check.json``).
+
+    With ``reference`` (a finished check's folder, same space) nothing is trained: its subnets
+    are evaluated on this supernet and held to its stand-alone runs, so remedies to the supernet
+    (epochs, sampling, distillation, evaluation settings) are compared on one reference for the
+    cost of training the supernet. The stand-alone settings (subnets, epochs, seeds, batch size,
+    learning rate) are then the reference's; ``settings.eval`` is this check's.
+
+    Raises:
+        EvosnnError: bad settings, a supernet of another space (``CheckpointError``), ``out_dir``
+            holding a check of other settings, a reference that is not a finished check of this
+            space, or fewer than ``MIN_SUBNETS`` subnets whose every seed trained.
+    """
+    from evosnn.evaluate.models import checkpoint_space
+    from supernet.checkpoint import file_sha256, load_checkpoint
+
+    out_dir = Path(out_dir).resolve()
+    stored_space = checkpoint_space(load_checkpoint(supernet), supernet)
+    if space is not None and space.to_dict() != stored_space.to_dict():
+        raise EvosnnError(
+            f"{supernet} was trained for a different space than the one given "
+            f"({space.name!r}); give its own space, or none (it is stored in the checkpoint)"
+        )
+    space = stored_space
+    ref = None if reference is None else _Reference.read(reference, space, settings.eval)
+    if ref is not None:
+        settings = ref.settings
+    request: dict[str, Any] = {
+        "supernet": str(Path(supernet).resolve()),
+        "supernet_sha256": file_sha256(supernet),  # a retrained file is another supernet
+        "settings": settings.to_dict(),
+    }
+    if ref is not None:
+        request["reference"] = {"folder": str(ref.folder), "results_sha256": ref.results_sha256}
+    request_file = out_dir / "request.json"
+    if request_file.is_file() and json.loads(request_file.read_text()) != request:
+        raise EvosnnError(
+            f"{out_dir} holds a rank-check of another supernet or other settings; "
+            f"choose another --out"
+        )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    request_file.write_text(json.dumps(request, indent=1))
+    chosen_file = out_dir / "subnets.json"
+    if chosen_file.is_file():
+        chosen = list(json.loads(chosen_file.read_text())["subnets"])
+    elif ref is not None:
+        measured = _measure(space, supernet, ref.configs, settings, data_root, progress)
+        if len(measured) < len(ref.configs):
+            raise EvosnnError(
+                f"this supernet could evaluate only {len(measured)} of the reference's "
+                f"{len(ref.configs)} subnets"
+            )
+        chosen = [_entry(m) for m in measured]
+    else:
+        chosen = _choose(space, supernet, settings, data_root, progress)
+    if not chosen_file.is_file():
+        chosen_file.write_text(json.dumps({"subnets": chosen}, indent=1))
+
+    results_file = out_dir / "results.json"
+    results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {}
+    if ref is not None and not results:
+        results = dict(ref.results)
+        results_file.write_text(json.dumps(results, indent=1))
+    jobs = [
+        {
+            "subnet": i,
+            "seed": seed,
+            "config": subnet["config"],
+            "space": space.to_dict(),
+            "folder": str(out_dir / "runs"),
+            "epochs": settings.epochs,
+            "batch_size": settings.batch_size,
+            "lr": settings.lr,
+            "threads": threads,
+            "data_root": None if data_root is None else str(data_root),
+        }
+        for i, subnet in enumerate(chosen)
+        for seed in range(settings.seeds)
+        if f"{i}-{seed}" not in results
+    ]
+    bar = tqdm(
+        total=len(chosen) * settings.seeds,
+        initial=len(chosen) * settings.seeds - len(jobs),
+        desc="stand-alone",
+        unit="run",
+        disable=not progress or None,
+    )
+
+    def record(job: dict[str, Any], outcome: Any) -> None:
+        if isinstance(outcome, BaseException):
+            outcome = {"status": "failed", "error": f"{type(outcome).__name__}: {outcome}"}
+        results[f"{job['subnet']}-{job['seed']}"] = outcome
+        tmp = results_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(results, indent=1))
+        tmp.replace(results_file)  # a finished run is never lost, even if we die next
+        bar.update(1)
+        shown = (
+            f"val {100 * outcome['val_acc']:.2f} %"
+            if outcome.get("status") == "ok"
+            else f"failed: {outcome.get('error')}"
+        )
+        log.info(
+            "stand-alone run %d/%d (subnet %d, seed %d): %s",
+            len(results),
+            len(chosen) * settings.seeds,
+            job["subnet"],
+            job["seed"],
+            shown,
+        )
+
+    try:
+        if workers > 0 and jobs:  # nothing left to train (done, or a reference's): no Ray
+            from workers.tasks import run_tasks
+
+            for index, outcome in run_tasks(
+                retrain_job, jobs, workers=workers, cpus_per_task=threads, ray_address=ray_address
+            ):
+                record(jobs[index], outcome)
+        else:
+            for job in jobs:
+                try:
+                    result: Any = retrain_job(job)
+                except EvosnnError as exc:
+                    result = exc
+                record(job, result)
+    finally:
+        bar.close()
+    summary = _summarise(space, chosen, results, settings)
+    if ref is not None:
+        summary["reference"] = str(ref.folder)
+    if summary["plateau_gain_last_quarter"] > PLATEAU_TOLERANCE:
+        log.warning(
+            "the stand-alone runs have not converged: their validation accuracy still rose "
+            "%.1f points over the last quarter of %d epochs, so the check partly ranks how fast "
+            "subnets train; train longer (--epochs)",
+            100 * summary["plateau_gain_last_quarter"],
+            settings.epochs,
+        )
+    (out_dir / RESULT_FILE).write_text(json.dumps(summary, indent=1))
+    _scatter(summary, out_dir / "rank_check.png")
+    return summary
+
+
+def _summarise(
+    space: SearchSpace,
+    chosen: list[dict[str, Any]],
+    results: dict[str, Any],
+    settings: RankCheckSettings,
+) -> dict[str, Any]:
+    """The statistics over the subnets whose every seed trained."""
+    kept, failed = [], []
+    for i, subnet in enumerate(chosen):
+        runs = [results.get(f"{i}-{s}", {}) for s in range(settings.seeds)]
+        if all(r.get("status") == "ok" for r in runs):
+            kept.append((subnet, runs))
+        else:
+            failed.append({"subnet": i, "errors": [r.get("error") for r in runs if r.get("error")]})
+    if len(kept) < MIN_SUBNETS:
+        raise EvosnnError(
+            f"only {len(kept)} of {len(chosen)} subnets trained on every seed (at least "
+            f"{MIN_SUBNETS} needed for a correlation); see the errors in results.json"
+        )
+    for k in range(settings.seeds):
+        accuracies = {runs[k]["val_acc"] for _, runs in kept}
+        if len(accuracies) == 1:
+            raise EvosnnError(
+                f"every stand-alone run of seed {k} reached the same validation accuracy "
+                f"({100 * accuracies.pop():.2f}%), so they rank nothing: train longer (--epochs)"
+            )
+    energy = [s["energy_mj"] for s, _ in kept]
+    inherited = [s["inherited"] for s, _ in kept]
+    per_seed = [[runs[k]["val_acc"] for _, runs in kept] for k in range(settings.seeds)]
+    reference = [statistics.fmean(r["val_acc"] for r in runs) for _, runs in kept]
+    top_k = max(1, len(kept) // 4)
+    ceiling, ceiling_sd = seed_ceiling(per_seed, energy)
+    proxy = agreement(inherited, reference, energy, top_k=top_k)
+    by_energy = agreement(energy, reference, None, top_k=top_k)
+    bins = energy_bias(inherited, reference, energy, bins=settings.bins)
+    offset, tilt = bias_tilt(bins)
+    trend = bias_trend(inherited, reference, energy, bins=settings.bins)
+    gains = []
+    for _, runs in kept:
+        for r in runs:
+            history = r["val_history"]
+            quarter = max(1, len(history) // 4)
+            if len(history) >= 2 * quarter:
+                gains.append(
+                    statistics.fmean(history[-quarter:])
+                    - statistics.fmean(history[-2 * quarter : -quarter])
+                )
+    return {
+        "settings": settings.to_dict(),
+        "space": space.to_dict(),
+        "subnets": len(kept),
+        "failed": failed,
+        "proxy": asdict(proxy),
+        "energy_only": asdict(by_energy),
+        "ceiling_partial_rho": ceiling,
+        "ceiling_partial_rho_sd": ceiling_sd,
+        "partial_share_of_ceiling": (
+            proxy.partial_rho / ceiling if proxy.partial_rho is not None and ceiling > 0 else None
+        ),
+        "bias_by_energy": [asdict(b) for b in bins],
+        "bias_offset": offset,
+        "bias_tilt": tilt,
+        "bias_trend": asdict(trend),
+        "plateau_gain_last_quarter": statistics.fmean(gains) if gains else math.nan,
+        "points": [
+            {"energy_mj": e, "inherited": a, "standalone": r}
+            for e, a, r in zip(energy, inherited, reference, strict=True)
+        ],
+    }
+
+
+def _scatter(summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    points = summary["points"]
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    shown = ax.scatter(
+        [100 * p["standalone"] for p in points],
+        [100 * p["inherited"] for p in points],
+        c=[math.log10(p["energy_mj"]) for p in points],
+        cmap="viridis",
+    )
+    low = min(min(p["standalone"], p["inherited"]) for p in points) * 100
+    high = max(max(p["standalone"], p["inherited"]) for p in points) * 100
+    ax.plot([low, high], [low, high], color="grey", linewidth=0.8)
+    ax.set_xlabel("stand-alone val. accuracy, seed mean (%)")
+    ax.set_ylabel("inherited val. accuracy (%)")
+    proxy = summary["proxy"]
+    ax.set_title(
+        f"tau {proxy['kendall_tau']:.2f} (energy alone "
+        f"{summary['energy_only']['kendall_tau']:.2f}), partial rho {proxy['partial_rho']:.2f}",
+        fontsize=9,
+    )
+    fig.colorbar(shown, label="log10 energy (mJ)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,1 @@
+"""What a finished search hands on: exported architectures, figures and the report."""

@@ -1,0 +1,253 @@
+"""Export chosen architectures of a search as files a training job consumes.
+
+Each chosen trial becomes ``DIR/trial-NNNNN.yaml``: the ``SubnetConfig``, its metrics, the search
+space (so the data set is known), and provenance (study, trial number, storage URL without password,
+supernet sha256, evosnn version). With weights, ``DIR/trial-NNNNN.pt`` holds the stand-alone
+Spikformer's inherited weights *as evaluated*: BatchNorm recalibrated with the study's recorded
+evaluation settings, so the loaded network reproduces the search's validation accuracy exactly.
+
+Picks:
+    pareto      every feasible non-dominated trial (accuracy up, energy down).
+    knee        pymoo's HighTradeoffPoints on the normalised Pareto front (the points whose
+                neighbours trade the most of one objective for the least of the other); with fewer
+                than three Pareto points, the best F_AEB among them.
+    best-faeb   the feasible trial with the highest F_AEB.
+    trial N     that trial (it must be COMPLETE).
+
+File names come from trial numbers only, so nothing can be written outside ``DIR``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from optuna.trial import TrialState
+
+import evosnn
+from evosnn.core.config import SubnetConfig
+from evosnn.core.errors import CheckpointError, ConfigError, EvosnnError
+from evosnn.core.space import SearchSpace
+from evosnn.objectives.front import knee_index, pareto_mask
+from evosnn.storage.ledger import Ledger, LedgerRecord
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "Exported",
+    "export_study",
+    "load_export",
+    "pareto_records",
+    "pick_trials",
+]
+
+EXPORT_FORMAT = "evosnn-architecture/1"
+
+
+@dataclass(frozen=True)
+class Exported:
+    """An exported architecture read back from its YAML file."""
+
+    path: Path
+    config: SubnetConfig
+    space: SearchSpace
+    metrics: dict[str, Any]
+    provenance: dict[str, Any]
+
+    @property
+    def weights_path(self) -> Path:
+        return self.path.with_suffix(".pt")
+
+
+def _feasible(records: list[LedgerRecord]) -> list[LedgerRecord]:
+    return [
+        r
+        for r in records
+        if r.state == TrialState.COMPLETE
+        and r.values is not None
+        and r.user_attrs.get("feasible", True)
+    ]
+
+
+def pick_trials(
+    records: list[LedgerRecord], pick: str, trial: int | None = None
+) -> list[LedgerRecord]:
+    """The records ``pick`` chooses (see the module docstring)."""
+    if pick == "trial":
+        chosen = [r for r in records if r.number == trial]
+        if not chosen:
+            raise EvosnnError(f"the study has no trial {trial}")
+        if chosen[0].state != TrialState.COMPLETE:
+            raise EvosnnError(
+                f"trial {trial} is {chosen[0].state.name}, not COMPLETE; it has no metrics to export"
+            )
+        return chosen
+    feasible = _feasible(records)
+    if not feasible:
+        raise EvosnnError("the study has no completed feasible trial yet")
+    if pick == "best-faeb":
+        return [max(feasible, key=lambda r: float(r.user_attrs.get("f_aeb", 0.0)))]
+    front = pareto_records(feasible)
+    if pick == "pareto":
+        return front
+    if pick == "knee":
+        return [_knee(front)]
+    raise EvosnnError(f"unknown pick {pick!r}; choose pareto, knee, best-faeb or trial")
+
+
+def pareto_records(records: list[LedgerRecord]) -> list[LedgerRecord]:
+    """The feasible completed records on the Pareto front, by accuracy then energy."""
+    feasible = _feasible(records)
+    mask = pareto_mask([r.values for r in feasible if r.values])
+    front = [r for r, keep in zip(feasible, mask, strict=True) if keep]
+    return sorted(front, key=lambda r: r.values or (0.0, 0.0))
+
+
+def _knee(front: list[LedgerRecord]) -> LedgerRecord:
+    values = [r.values for r in front if r.values]
+    return front[knee_index(values, [float(r.user_attrs.get("f_aeb", 0.0)) for r in front])]
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def export_study(
+    storage_url: str,
+    study_name: str,
+    out_dir: str | Path,
+    *,
+    pick: str = "pareto",
+    trial: int | None = None,
+    supernet: str | Path | None = None,
+    data_root: str | Path | None = None,
+) -> list[Path]:
+    """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too."""
+    ledger, attrs = Ledger.open_search(storage_url, study_name)
+    codec = ledger.codec
+    space = codec.space
+    chosen = pick_trials(ledger.records(), pick, trial)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    evaluator = (
+        _weights_evaluator(supernet, space, attrs, data_root) if supernet is not None else None
+    )
+    written = []
+    for record in chosen:
+        config = codec.decode(record.genome)
+        metric_keys = (
+            "accuracy_ci95",  # the 95 % Wilson interval over `total` validation images
+            "f_aeb",
+            "params",
+            "sops",
+            "macs",
+            "correct",
+            "total",
+            "energy_convention",
+            "energy_mj_spikformer",
+            "energy_mj_strict",
+            "test_accuracy",  # the held-out test split, scored when the search ended
+            "test_accuracy_ci95",
+            "test_total",
+        )
+        metrics = {
+            "accuracy": record.values[0] if record.values else None,
+            "energy_mj": record.values[1] if record.values else None,
+            **{k: record.user_attrs.get(k) for k in metric_keys},
+        }
+        document = {
+            "format": EXPORT_FORMAT,
+            "config": config.to_dict(),
+            "metrics": metrics,
+            "provenance": {
+                "study": study_name,
+                "trial": record.number,
+                "storage": ledger.url,
+                "supernet_sha256": attrs.get("supernet_sha256"),
+                "evosnn_version": evosnn.__version__,
+                "pick": pick,
+            },
+            "space": space.to_dict(),
+        }
+        path = out / f"trial-{record.number:05d}.yaml"
+        _write_atomic(path, yaml.safe_dump(document, sort_keys=False).encode())
+        written.append(path)
+        if evaluator is not None:
+            import io
+
+            import torch
+
+            buffer = io.BytesIO()
+            torch.save(evaluator.standalone(config).state_dict(), buffer)
+            _write_atomic(path.with_suffix(".pt"), buffer.getvalue())
+            written.append(path.with_suffix(".pt"))
+    return written
+
+
+def _eval_settings(recorded: dict[str, Any]) -> Any:
+    """The study's evaluation settings. Studies written before the split seed moved into the space
+    also carry ``data_seed`` (never settable, always 0: the space's default ``split_seed``); it and
+    any other key this version does not know are dropped."""
+    from dataclasses import fields
+
+    from evosnn.core.evaluation import EvalSettings
+
+    known = {f.name for f in fields(EvalSettings)}
+    return EvalSettings(**{k: v for k, v in recorded.items() if k in known})
+
+
+def _weights_evaluator(
+    supernet: str | Path, space: SearchSpace, attrs: dict[str, Any], data_root: str | Path | None
+) -> Any:
+    from evosnn.evaluate.evaluator import Evaluator
+
+    evaluator = Evaluator(
+        supernet,
+        space,
+        data_root=data_root,
+        settings=_eval_settings(attrs.get("evaluation", {})),
+        energy_target_mj=attrs.get("energy_target_mj"),
+    )
+    if attrs.get("supernet_sha256") and evaluator.checkpoint_sha256 != attrs["supernet_sha256"]:
+        raise CheckpointError(
+            f"{supernet}: not the supernet this study searched (sha256 {evaluator.checkpoint_sha256[:12]}..., "
+            f"the study used {str(attrs['supernet_sha256'])[:12]}...)"
+        )
+    return evaluator
+
+
+def load_export(path: str | Path) -> Exported:
+    """Read an exported architecture file, validating everything (errors name the file)."""
+    path = Path(path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: exported architecture file not found") from exc
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: not a readable YAML file ({type(exc).__name__})") from exc
+    if not isinstance(document, dict) or document.get("format") != EXPORT_FORMAT:
+        raise ConfigError(f"{path}: not an evosnn architecture file (format {EXPORT_FORMAT!r})")
+    for key in ("config", "space"):
+        if key not in document:
+            raise ConfigError(f"{path}: missing {key!r}")
+    space = SearchSpace.from_dict(document["space"], source=f"{path} (space)")
+    config = SubnetConfig.from_dict(document["config"], source=f"{path} (config)")
+    try:
+        config.check_in(space)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    metrics = document.get("metrics") or {}
+    provenance = document.get("provenance") or {}
+    if not isinstance(metrics, dict) or not isinstance(provenance, dict):
+        raise ConfigError(f"{path}: metrics and provenance must be mappings")
+    return Exported(path, config, space, metrics, provenance)

@@ -1,0 +1,599 @@
+"""The ledger: one Optuna study in a SQL database, the single record of a search.
+
+Every evaluated genome is one trial: params are the genes (categorical distributions over the
+space's choices), values are ``[accuracy, energy_mj]`` (maximize, minimize; named for the
+dashboard), user attrs hold the rest of the Evaluation. A trial is created RUNNING when its genome
+is dispatched and made COMPLETE (or FAIL, with the reason) the moment its result arrives, so the
+dashboard shows a search as it runs and a killed driver loses nothing that had finished.
+Infeasible genomes (cheap constraints) are recorded as PRUNED trials and never evaluated.
+
+Only the search driver writes the ledger. Study user attrs record the space, the supernet sha256,
+the engine, its settings and seed, the worker count, the energy target and the hypervolume
+reference point. The driver lock (:mod:`evosnn.storage.lock`: a row kept fresh by a heartbeat thread,
+judged by the database's clock) refuses a second driver while one is running, and the ledger
+refuses writes once its driver has lost the lock.
+
+Example:
+    >>> ledger = Ledger.open("sqlite:///runs/demo/evosnn.db", "demo", codec)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import math
+import sqlite3
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import optuna
+import sqlalchemy
+import sqlalchemy.exc
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.storages import RDBStorage
+from optuna.trial import FrozenTrial, TrialState
+from sqlalchemy.engine import make_url
+
+from evosnn.core.errors import StorageError
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.storage.lock import LOCK_STALE_S, DriverLock, LockHolder, lock_holder
+
+__all__ = [
+    "LOCK_STALE_S",
+    "Ledger",
+    "LedgerRecord",
+    "open_storage",
+    "read_study_attrs",
+    "redact",
+    "stored_value",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Transient database errors (locked SQLite, restarted PostgreSQL) are retried this long.
+RETRY_FOR_S = 120.0
+#: Opening a new database is tried this often while other processes create its schema.
+SCHEMA_RACE_ATTEMPTS = 8
+
+
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe to print or store)."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparseable storage URL>"
+
+
+_TRANSIENT = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlite3.OperationalError,
+)
+
+
+def _transient(exc: BaseException) -> bool:
+    """A lost connection or a locked database, possibly wrapped by Optuna (which reports a
+    connection lost during a commit as ``StorageInternalError``)."""
+    if isinstance(exc, _TRANSIENT):
+        return True
+    return isinstance(exc, optuna.exceptions.StorageInternalError) and isinstance(
+        exc.__cause__, _TRANSIENT
+    )
+
+
+def _retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S) -> T:
+    """Run a database action, retrying transient errors with exponential back-off.
+
+    A write whose commit was cut off may or may not have landed; every write here is idempotent
+    (set an attribute or a state) except creating a trial, whose rare duplicate stays RUNNING and
+    is marked FAIL ('interrupted') when the search ends.
+    """
+    delay, deadline = 0.1, time.monotonic() + retry_for
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not _transient(exc):
+                raise
+            if time.monotonic() > deadline:
+                raise StorageError(
+                    f"{what}: the database stayed unavailable ({type(exc).__name__})"
+                ) from exc
+            log.warning(
+                "%s: database unavailable (%s); retrying in %.1fs", what, type(exc).__name__, delay
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+def open_storage(url: str, *, create: bool = True) -> RDBStorage:
+    """An Optuna RDB storage for ``url``; SQLite gets WAL and a long lock timeout.
+
+    With ``create=False`` (commands that only read a study) a SQLite file that does not exist is
+    an error instead of a new, empty database at a mistyped path.
+
+    Raises:
+        StorageError: the database cannot be reached (within seconds), with the password hidden.
+    """
+    shown = redact(url)
+    try:
+        parsed = make_url(url)
+    except Exception:
+        # not `from exc`: the parser's message quotes the whole URL, password included
+        raise StorageError(f"not a valid SQLAlchemy storage URL: {shown}") from None
+    engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            path = Path(database)
+            if not create and not path.is_file():
+                raise StorageError(f"{path}: no such study database")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
+            _set_wal(path)
+        engine_kwargs["connect_args"] = {"timeout": 60}
+    elif parsed.get_backend_name() == "postgresql":
+        engine_kwargs["connect_args"] = {"connect_timeout": 5}
+    try:
+        attempt = 0
+        while True:
+            try:
+                return RDBStorage(url, engine_kwargs=engine_kwargs)
+            except sqlalchemy.exc.DatabaseError as exc:
+                attempt += 1
+                if attempt == SCHEMA_RACE_ATTEMPTS or not _schema_race(exc):
+                    raise
+                # another process (a dashboard, a second search) was creating the schema at the
+                # same moment; once it is done, opening finds it
+                time.sleep(0.1 * attempt)
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, ValueError) as exc:
+        reason = type(exc).__name__
+        orig = getattr(exc, "orig", None)
+        if orig is not None:
+            reason = str(orig).strip().splitlines()[0][:200] if str(orig).strip() else reason
+        message = reason.replace(parsed.password or "\0", "***") if parsed.password else reason
+        raise StorageError(f"cannot reach the study storage {shown}: {message}") from _safe_cause(
+            exc, parsed.password
+        )
+
+
+@dataclass(frozen=True)
+class LedgerRecord:
+    """One recorded genome: its trial, state and what the engine was told."""
+
+    number: int
+    genome: Genome
+    state: TrialState
+    values: tuple[float, float] | None
+    user_attrs: dict[str, Any]
+
+
+class Ledger:
+    """Reads and writes the search's study. Build with :meth:`open`."""
+
+    def __init__(
+        self, storage: RDBStorage, study: optuna.Study, codec: GenomeCodec, url: str
+    ) -> None:
+        self.storage, self.study, self.codec = storage, study, codec
+        self.url = redact(url)
+        self.study_id = storage.get_study_id_from_name(study.study_name)
+        self._distributions: dict[str, BaseDistribution] = {
+            g.name: CategoricalDistribution(choices=list(g.choices)) for g in codec.genes
+        }
+        #: The driver lock, while this ledger holds it (:meth:`acquire`).
+        self.lock: DriverLock | None = None
+        self._table_cache: dict[str, sqlalchemy.Table] | None = None
+
+    @classmethod
+    def open(cls, url: str, study_name: str, codec: GenomeCodec, *, create: bool = True) -> Ledger:
+        """Open (or create) the study ``study_name`` at ``url``."""
+        storage = open_storage(url, create=create)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+        def load() -> optuna.Study:
+            if create:
+                study = optuna.create_study(
+                    storage=storage,
+                    study_name=study_name,
+                    directions=["maximize", "minimize"],
+                    sampler=optuna.samplers.RandomSampler(),
+                    load_if_exists=True,
+                )
+                if study.metric_names != ["accuracy", "energy_mj"]:
+                    with warnings.catch_warnings():  # experimental in Optuna, stable in practice
+                        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                        study.set_metric_names(["accuracy", "energy_mj"])
+                return study
+            return optuna.load_study(
+                study_name=study_name, storage=storage, sampler=optuna.samplers.RandomSampler()
+            )
+
+        try:
+            study = _retry(load, f"opening study {study_name!r}")
+        except KeyError as exc:
+            raise StorageError(f"no study named {study_name!r} in {redact(url)}") from exc
+        return cls(storage, study, codec, url)
+
+    @classmethod
+    def open_search(cls, url: str, study_name: str) -> tuple[Ledger, dict[str, Any]]:
+        """Open an existing study written by ``evosnn search``, decoded with the search space it
+        recorded; also returns the study's attrs."""
+        from evosnn.core.errors import EvosnnError
+        from evosnn.core.space import SearchSpace
+
+        attrs = read_study_attrs(url, study_name)
+        if "space" not in attrs:
+            raise EvosnnError(
+                f"study {study_name!r} was not written by evosnn search (no search space recorded)"
+            )
+        space = SearchSpace.from_dict(attrs["space"], source=f"study {study_name!r}")
+        return cls.open(url, study_name, GenomeCodec(space), create=False), attrs
+
+    # ------------------------------------------------------------------ study attributes
+    def attrs(self) -> dict[str, Any]:
+        return _retry(lambda: dict(self.study.user_attrs), "reading study attributes")
+
+    def set_attr(self, key: str, value: Any) -> None:
+        self._write(
+            lambda: self.study.set_user_attr(key, value), f"writing study attribute {key!r}"
+        )
+
+    def check_or_record(self, expected: dict[str, Any]) -> None:
+        """Record ``expected`` on a new study; on an existing one, refuse if any of it differs."""
+        stored = self.attrs()
+        for key, value in expected.items():
+            if key in stored and stored[key] != value:
+                raise StorageError(
+                    f"study {self.study.study_name!r} was searched with a different {key} "
+                    f"({_short(stored[key])} here, {_short(value)} now); re-run with the same "
+                    f"settings or choose another --study"
+                )
+        for key, value in expected.items():
+            if key not in stored:
+                self.set_attr(key, value)
+
+    # ------------------------------------------------------------------ driver lock
+    def acquire(self, *, stale_s: float = LOCK_STALE_S) -> None:
+        """Take the study's driver lock and start its heartbeat thread (see
+        :mod:`evosnn.storage.lock`); ``stale_s``: after how long without a heartbeat, by the
+        database's clock, another driver may take this one's lock over.
+
+        Raises:
+            StorageError: another driver holds the lock.
+        """
+        if self.lock is not None:
+            return
+        lock = DriverLock(
+            self.storage.engine, self.study_id, self.study.study_name, stale_s=stale_s
+        )
+        _retry(lock.acquire, f"taking the driver lock of study {self.study.study_name!r}")
+        self.lock = lock
+
+    def heartbeat(self) -> None:
+        """One heartbeat of the driver lock now (the lock's thread beats on its own)."""
+        if self.lock is not None:
+            _retry(self.lock.beat, "refreshing the driver lock")
+
+    def release(self) -> None:
+        """Stop the lock's heartbeat and free the lock at once."""
+        if self.lock is not None:
+            _retry(self.lock.release, "releasing the driver lock")
+            self.lock = None
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the study's driver lock now (None when nobody does)."""
+        return _retry(
+            lambda: lock_holder(self.storage.engine, self.study_id), "reading the driver lock"
+        )
+
+    def _write(self, action: Callable[[], T], what: str) -> T:
+        """Run a write with retries; refused (StorageError) if this driver lost its lock."""
+
+        def guarded() -> T:
+            if self.lock is not None:
+                self.lock.check()
+            return action()
+
+        return _retry(guarded, what)
+
+    # ------------------------------------------------------------------ trials
+    def _params(self, genome: Genome) -> dict[str, Any]:
+        return {g.name: g.choices[i] for g, i in zip(self.codec.genes, genome, strict=True)}
+
+    def _create(self, genome: Genome, state: TrialState, attrs: dict[str, Any]) -> int:
+        now = dt.datetime.now()
+        template = FrozenTrial(
+            number=-1,
+            state=state,
+            value=None,
+            datetime_start=now,
+            datetime_complete=now if state.is_finished() else None,
+            params=self._params(genome),
+            distributions=self._distributions,
+            user_attrs={"genome": list(genome), **attrs},
+            system_attrs={},
+            intermediate_values={},
+            trial_id=-1,
+        )
+        return self._write(
+            lambda: self.storage.create_new_trial(self.study_id, template_trial=template),
+            "recording a trial",
+        )
+
+    def start(self, genome: Genome, attrs: dict[str, Any]) -> int:
+        """A RUNNING trial for a dispatched genome; returns its trial id."""
+        return self._create(genome, TrialState.RUNNING, attrs)
+
+    def trial_number(self, trial_id: int) -> int:
+        return _retry(lambda: self.storage.get_trial_number_from_id(trial_id), "reading a trial")
+
+    def record_infeasible(
+        self, genome: Genome, reason: str, violation: float, attrs: dict[str, Any]
+    ) -> None:
+        """A PRUNED trial for a genome rejected by cheap constraints (never evaluated)."""
+        self._create(
+            genome, TrialState.PRUNED, {**attrs, "infeasible": reason, "violation": violation}
+        )
+
+    def finish(self, trial_id: int, evaluation: Evaluation, attrs: dict[str, Any]) -> None:
+        """Complete (ok) or fail (failed) a RUNNING trial with its evaluation."""
+        data = evaluation.to_dict()
+        values = None
+        if evaluation.ok:
+            values = [evaluation.accuracy, evaluation.energy_mj]
+            state = TrialState.COMPLETE
+        else:
+            state = TrialState.FAIL
+            attrs = {**attrs, "failure": "evaluation"}
+        record = {k: v for k, v in {**data, **attrs}.items() if k != "status"}
+        self._write(partial(self._set_attrs, trial_id, record), "recording a result")
+        self._set_state(trial_id, state, values, "recording a result")
+
+    def _set_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
+        """Add or replace user attrs of a trial in one transaction (one commit, not one per attr).
+
+        Written into Optuna's ``trial_user_attributes`` table as Optuna writes them (``json.dumps``,
+        so ±inf and NaN read back); replacing makes a retried write idempotent.
+        """
+        if not attrs:
+            return
+        table = self._tables()["trial_user_attributes"]
+        with self.storage.engine.begin() as conn:
+            conn.execute(
+                table.delete().where(table.c.trial_id == trial_id, table.c.key.in_(list(attrs)))
+            )
+            conn.execute(
+                table.insert(),
+                [
+                    {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
+                    for key, value in attrs.items()
+                ],
+            )
+
+    def _set_state(
+        self, trial_id: int, state: TrialState, values: list[float] | None, what: str
+    ) -> None:
+        """Finish a trial; a retry after a commit that landed but whose answer was lost finds
+        the trial already in ``state``, which counts as done."""
+
+        def write() -> None:
+            try:
+                self.storage.set_trial_state_values(trial_id, state, values)
+            except optuna.exceptions.UpdateFinishedTrialError:
+                if self.storage.get_trial(trial_id).state != state:
+                    raise
+
+        self._write(write, what)
+
+    def fail_interrupted(self) -> list[Genome]:
+        """Mark trials left RUNNING by a dead driver as FAIL ('interrupted'); return their genomes."""
+        trials = self._tables()["trials"]
+        query = sqlalchemy.select(trials.c.trial_id).where(
+            trials.c.study_id == self.study_id,
+            trials.c.state.in_([TrialState.RUNNING.name, TrialState.WAITING.name]),
+        )
+
+        def find() -> list[int]:  # one query, not a read of every trial of a large study
+            with self.storage.engine.connect() as conn:
+                return [int(tid) for (tid,) in conn.execute(query)]
+
+        running = _retry(find, "reading trials")
+        genomes = []
+        for tid in running:
+            trial = _retry(partial(self.storage.get_trial, tid), "reading a trial")
+            self._write(
+                partial(self.storage.set_trial_user_attr, tid, "failure", "interrupted"),
+                "failing a trial",
+            )
+            self._set_state(tid, TrialState.FAIL, None, "failing a trial")
+            genomes.append(tuple(trial.user_attrs.get("genome", [])))
+        if running:
+            log.info(
+                "%d trial(s) left RUNNING (by a dead driver, or created twice by a retried write) marked FAIL; their genomes are evaluated again when the engine reaches them",
+                len(running),
+            )
+        return genomes
+
+    def records(self) -> list[LedgerRecord]:
+        """Every recorded genome, in trial order.
+
+        Read with three plain queries on Optuna's tables (trials, values, user attrs) rather than
+        ``study.get_trials``, which also decodes every parameter's distribution: 5,000 trials
+        take about a second instead of eight. Values are decoded as Optuna stores them
+        (:func:`stored_value`); attrs are JSON as Optuna writes it (``Infinity``/``NaN`` included).
+        """
+        tables = self._tables()
+        trials, values, attrs = (
+            tables[n] for n in ("trials", "trial_values", "trial_user_attributes")
+        )
+
+        def read() -> list[LedgerRecord]:
+            with self.storage.engine.connect() as conn:
+                rows = conn.execute(
+                    sqlalchemy.select(trials.c.trial_id, trials.c.number, trials.c.state)
+                    .where(trials.c.study_id == self.study_id)
+                    .order_by(trials.c.number)
+                ).all()
+                ids = sqlalchemy.select(trials.c.trial_id).where(trials.c.study_id == self.study_id)
+                value_of: dict[int, dict[int, float]] = {}
+                for tid, objective, value, value_type in conn.execute(
+                    sqlalchemy.select(
+                        values.c.trial_id, values.c.objective, values.c.value, values.c.value_type
+                    ).where(values.c.trial_id.in_(ids))
+                ):
+                    value_of.setdefault(tid, {})[int(objective)] = stored_value(value, value_type)
+                attrs_of: dict[int, dict[str, Any]] = {}
+                for tid, key, value_json in conn.execute(
+                    sqlalchemy.select(attrs.c.trial_id, attrs.c.key, attrs.c.value_json).where(
+                        attrs.c.trial_id.in_(ids)
+                    )
+                ):
+                    attrs_of.setdefault(tid, {})[key] = json.loads(value_json)
+            out = []
+            for tid, number, state in rows:
+                user_attrs = attrs_of.get(tid, {})
+                if "genome" not in user_attrs:
+                    continue
+                state = TrialState[state] if isinstance(state, str) else TrialState(state)
+                vals = value_of.get(tid)
+                pair = (vals[0], vals[1]) if state == TrialState.COMPLETE and vals else None
+                out.append(
+                    LedgerRecord(number, tuple(user_attrs["genome"]), state, pair, user_attrs)
+                )
+            return out
+
+        return _retry(read, "reading trials")
+
+    def _tables(self) -> dict[str, sqlalchemy.Table]:
+        """Optuna's trial tables, reflected once."""
+        if self._table_cache is None:
+            metadata = sqlalchemy.MetaData()
+            self._table_cache = {
+                name: sqlalchemy.Table(name, metadata, autoload_with=self.storage.engine)
+                for name in ("trials", "trial_values", "trial_user_attributes")
+            }
+        return self._table_cache
+
+    def annotate_trial(self, number: int, attrs: dict[str, Any]) -> None:
+        """Add or replace user attrs of a trial, finished or not (e.g. its retraining results).
+
+        Optuna's API refuses to change a finished trial, to keep samplers' views stable; these
+        annotations are read by people (dashboard, report), never by a sampler, so they are
+        written into Optuna's ``trial_user_attributes`` table directly, in one transaction, as
+        JSON written the way Optuna writes it (``json.dumps``, so ±inf and NaN read back).
+        """
+
+        def write() -> None:
+            self._set_attrs(
+                self.storage.get_trial_id_from_study_id_trial_number(self.study_id, number), attrs
+            )
+
+        try:
+            self._write(write, f"annotating trial {number}")
+        except KeyError as exc:
+            raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from exc
+
+    def save_figure(self, figure_id: str, figure: Any) -> None:
+        """Store (overwrite) a plotly figure in the study, where optuna-dashboard shows it."""
+        from optuna_dashboard import save_plotly_graph_object
+
+        self._write(
+            lambda: save_plotly_graph_object(self.study, figure, graph_object_id=figure_id),
+            f"storing figure {figure_id!r}",
+        )
+
+    def count_complete(self) -> int:
+        trials = self._tables()["trials"]
+        query = (
+            sqlalchemy.select(sqlalchemy.func.count())
+            .select_from(trials)
+            .where(
+                trials.c.study_id == self.study_id,
+                trials.c.state == TrialState.COMPLETE.name,
+            )
+        )
+
+        def count() -> int:
+            with self.storage.engine.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+
+        return _retry(count, "counting trials")
+
+
+def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:
+    """The user attrs of an existing study (StorageError if it does not exist)."""
+    storage = open_storage(url, create=False)
+    try:
+        study = _retry(
+            lambda: optuna.load_study(study_name=study_name, storage=storage), "opening the study"
+        )
+    except KeyError as exc:
+        raise StorageError(f"no study named {study_name!r} in {redact(url)}") from exc
+    return dict(study.user_attrs)
+
+
+def _set_wal(path: Path) -> None:
+    """Put a SQLite database in WAL mode, which lets readers (the dashboard) and the writer (the
+    driver) work at once; switching waits while another process holds the file locked."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with sqlite3.connect(path, timeout=30) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.Error as exc:
+            if "locked" in str(exc) and time.monotonic() < deadline:
+                time.sleep(0.1)
+                continue
+            raise StorageError(f"cannot open SQLite database {path}: {exc}") from exc
+
+
+def _schema_race(exc: sqlalchemy.exc.DatabaseError) -> bool:
+    """Whether opening failed because another process created Optuna's schema at the same moment:
+    a table that already exists, or the second insert of the schema version (SQLite's UNIQUE
+    constraint; PostgreSQL's duplicate key, also in its catalog of types)."""
+    text = str(exc)
+    if isinstance(exc, sqlalchemy.exc.IntegrityError):
+        return "UNIQUE constraint failed" in text or "duplicate key" in text
+    return "already exists" in text
+
+
+def stored_value(value: float | None, value_type: Any) -> float:
+    """A trial value as Optuna stores it in ``trial_values``: ±inf as NULL with type
+    ``INF_POS``/``INF_NEG`` (Optuna's ``TrialValueModel.stored_repr_to_value``); a FINITE NULL,
+    which SQLite makes of a NaN, reads as NaN."""
+    kind = getattr(value_type, "name", value_type)
+    if kind == "INF_POS":
+        return math.inf
+    if kind == "INF_NEG":
+        return -math.inf
+    return math.nan if value is None else float(value)
+
+
+def _safe_cause(exc: BaseException, secret: str | None) -> BaseException | None:
+    """``exc`` as the cause to chain, or None when its chain's text shows ``secret`` (a driver
+    that echoes its connection string); -v prints the chain, the password must not appear."""
+    if not secret:
+        return exc
+    seen: BaseException | None = exc
+    while seen is not None:
+        if secret in str(seen) or secret in repr(getattr(seen, "args", ())):
+            return None
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
