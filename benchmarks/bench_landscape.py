@@ -71,7 +71,6 @@ from benchmarks.landscape import (
     LookupLandscape,
     RateModel,
     accuracy_design,
-    pareto_indices,
     rate_features,
 )
 from evosnn.core.evaluation import Evaluation
@@ -81,6 +80,7 @@ from evosnn.core.space import load_space
 from evosnn.engines import ENGINES, Engine, make_engine
 from evosnn.engines.predictors import kendall_tau
 from evosnn.engines.surrogate_engine import SurrogateEngine
+from evosnn.objectives.front import pareto_indices
 from evosnn.search.loop import SearchLoop
 from evosnn.search.settings import SearchSettings
 from evosnn.storage.ledger import Ledger
@@ -95,15 +95,17 @@ __all__ = [
     "TRUE_MODEL",
     "TRUE_MODEL_FREE",
     "Bench",
-    "OracleSurrogate",
+    "OraclePredictors",
     "RunResult",
-    "TrueModelSurrogate",
+    "TrueModelPredictors",
     "cifar_bench",
     "digits_bench",
     "load_calibration",
+    "oracle_surrogate",
     "run_search",
     "score_run",
     "summarise",
+    "true_model_surrogate",
 ]
 
 log = logging.getLogger(__name__)
@@ -250,29 +252,43 @@ class _TruePredictor:
         return np.asarray(column, dtype=float)
 
 
-class OracleSurrogate(SurrogateEngine):
-    """:class:`SurrogateEngine` whose predictors of ``told`` (both objectives, or only accuracy)
-    are the landscape itself (see the module doc)."""
+class OraclePredictors:
+    """Predictors of the ``told`` targets (both objectives, or only accuracy) that are the
+    landscape itself (see the module doc); the engine fits its own for the others."""
 
-    def __init__(
+    def __init__(self, bench: Bench, seed: int, told: tuple[str, ...]) -> None:
+        self.bench, self.seed, self.told = bench, seed, told
+
+    def __call__(
         self,
-        codec: GenomeCodec,
+        target: str,
+        X: np.ndarray,
+        y: np.ndarray,
         *,
-        bench: Bench,
-        population: int,
-        seed: int,
-        told: tuple[str, ...] = ("accuracy", "energy"),
-    ) -> None:
-        super().__init__(codec, population=population, seed=seed)
-        self._bench, self._told_targets = bench, told
-        self.name = ORACLE if len(told) == 2 else ORACLE_ACCURACY
+        rng: np.random.Generator,
+        info: dict[str, Any],
+    ) -> _TruePredictor | None:
+        if target not in self.told:
+            return None
+        return _TruePredictor(self.bench, self.seed, target, X, y)
 
-    def _fit(self, target: str, X: np.ndarray, y: np.ndarray, info: dict[str, Any]) -> Any:
-        if target not in self._told_targets:
-            return super()._fit(target, X, y, info)
-        predictor = _TruePredictor(self._bench, self.seed, target, X, y)
-        info[f"{target}_model"], info[f"{target}_tau"] = predictor.kind, predictor.tau
-        return predictor
+
+def oracle_surrogate(
+    codec: GenomeCodec,
+    *,
+    bench: Bench,
+    population: int,
+    seed: int,
+    told: tuple[str, ...] = ("accuracy", "energy"),
+) -> SurrogateEngine:
+    """The surrogate engine with :class:`OraclePredictors`."""
+    return SurrogateEngine(
+        codec,
+        population=population,
+        seed=seed,
+        predictors=OraclePredictors(bench, seed, told),
+        name=ORACLE if len(told) == 2 else ORACLE_ACCURACY,
+    )
 
 
 class _LogisticPredictor:
@@ -314,51 +330,67 @@ class _LogisticPredictor:
         return np.asarray(expit(self._design(X) @ self.coef))
 
 
-class TrueModelSurrogate(SurrogateEngine):
-    """:class:`SurrogateEngine` whose accuracy predictor is the digits landscape's own model class
-    (:class:`_LogisticPredictor`), fitted to the outcomes it was told plus ``free`` random subnets'
-    seen accuracies that cost no evaluation (a benchmark diagnostic, not an engine)."""
+class TrueModelPredictors:
+    """An accuracy predictor of the digits landscape's own model class
+    (:class:`_LogisticPredictor`), fitted to the outcomes the engine was told plus ``free`` random
+    subnets' seen accuracies that cost no evaluation (a benchmark diagnostic, not an engine)."""
 
-    def __init__(
-        self, codec: GenomeCodec, *, bench: Bench, population: int, seed: int, free: int = 0
-    ) -> None:
+    def __init__(self, codec: GenomeCodec, *, bench: Bench, seed: int, free: int = 0) -> None:
         if not isinstance(bench, DigitsBench):
             raise ValueError(
                 f"{TRUE_MODEL} needs the digits landscape: its model class is that landscape's "
                 f"logistic design (got the {bench.name} landscape)"
             )
-        super().__init__(codec, population=population, seed=seed)
-        self.name = f"{TRUE_MODEL}-free{free}" if free else TRUE_MODEL
-        self._n_val = bench.n_val
+        self.codec, self.n_val = codec, bench.n_val
         keys = list(bench.table.row)
         rows = np.random.default_rng([seed, 99]).choice(len(keys), size=free, replace=False)
-        self._free_X = np.array([keys[i] for i in rows], dtype=np.int64).reshape(-1, len(codec))
-        self._free_y = np.array([bench.lookup(keys[i], seed)[0] for i in rows], dtype=float)
+        self.free_X = np.array([keys[i] for i in rows], dtype=np.int64).reshape(-1, len(codec))
+        self.free_y = np.array([bench.lookup(keys[i], seed)[0] for i in rows], dtype=float)
 
-    def _fit(self, target: str, X: np.ndarray, y: np.ndarray, info: dict[str, Any]) -> Any:
+    def __call__(
+        self,
+        target: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        rng: np.random.Generator,
+        info: dict[str, Any],
+    ) -> _LogisticPredictor | None:
         if target != "accuracy":
-            return super()._fit(target, X, y, info)
+            return None
         predictor = _LogisticPredictor(
             self.codec,
-            np.vstack([X, self._free_X]),
-            np.r_[y, self._free_y],
-            n_val=self._n_val,
-            seed=int(self._rng.integers(2**31)),
+            np.vstack([X, self.free_X]),
+            np.r_[y, self.free_y],
+            n_val=self.n_val,
+            seed=int(rng.integers(2**31)),
         )
-        info["accuracy_model"], info["accuracy_tau"] = predictor.kind, predictor.tau
-        info["accuracy_rmse"], info["accuracy_free"] = predictor.resid_sd, len(self._free_y)
+        info["accuracy_rmse"], info["accuracy_free"] = predictor.resid_sd, len(self.free_y)
         return predictor
+
+
+def true_model_surrogate(
+    codec: GenomeCodec, *, bench: Bench, population: int, seed: int, free: int = 0
+) -> SurrogateEngine:
+    """The surrogate engine with :class:`TrueModelPredictors`."""
+    return SurrogateEngine(
+        codec,
+        population=population,
+        seed=seed,
+        predictors=TrueModelPredictors(codec, bench=bench, seed=seed, free=free),
+        name=f"{TRUE_MODEL}-free{free}" if free else TRUE_MODEL,
+    )
 
 
 def _engine(name: str, bench: Bench, *, population: int, seed: int) -> Engine:
     if name == TRUE_MODEL or name in TRUE_MODEL_FREE:
         free = FREE_EVALUATIONS[TRUE_MODEL_FREE.index(name)] if name in TRUE_MODEL_FREE else 0
-        return TrueModelSurrogate(
+        return true_model_surrogate(
             bench.codec, bench=bench, population=population, seed=seed, free=free
         )
     if name in (ORACLE, ORACLE_ACCURACY):
         told = ("accuracy", "energy") if name == ORACLE else ("accuracy",)
-        return OracleSurrogate(
+        return oracle_surrogate(
             bench.codec, bench=bench, population=population, seed=seed, told=told
         )
     return make_engine(name, bench.codec, population=population, seed=seed)

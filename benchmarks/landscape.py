@@ -36,6 +36,7 @@ import numpy as np
 from evosnn.core.config import SubnetConfig
 from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, Genome, GenomeCodec
 from evosnn.objectives.energy import EnergyModel
+from evosnn.objectives.front import hypervolume_2d, igd_plus, pareto_indices, pareto_sum
 
 __all__ = [
     "BLOCK_KINDS",
@@ -49,10 +50,6 @@ __all__ = [
     "accuracy_design",
     "binomial_seen",
     "enumerate_genomes",
-    "hypervolume_2d",
-    "igd_plus",
-    "pareto_indices",
-    "pareto_sum",
     "rank_mapped",
     "rate_features",
 ]
@@ -61,72 +58,6 @@ __all__ = [
 SPS_KINDS = ("sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe")
 #: Rate entries of each block (``blocks.{i}.{kind}``).
 BLOCK_KINDS = ("qkv", "attn_qk", "attn_v", "proj", "fc1", "fc2")
-
-
-# ---------------------------------------------------------------------------------------- fronts
-def pareto_indices(accuracy: np.ndarray, energy: np.ndarray) -> np.ndarray:
-    """Indices of the non-dominated points (accuracy up, energy down), by rising energy.
-
-    Of points with equal objectives one is kept. Runs in ``O(n log n)``.
-    """
-    acc = np.asarray(accuracy, dtype=float)
-    en = np.asarray(energy, dtype=float)
-    if acc.size == 0:
-        return np.zeros(0, dtype=int)
-    order = np.lexsort((-acc, en))  # by energy, then by accuracy falling
-    best = np.maximum.accumulate(acc[order])
-    keep = np.ones(order.size, dtype=bool)
-    keep[1:] = acc[order][1:] > best[:-1]
-    return order[keep]
-
-
-def pareto_sum(
-    left: tuple[np.ndarray, np.ndarray], right: tuple[np.ndarray, np.ndarray]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The Pareto set of all sums ``left[i] + right[j]`` (accuracy up, energy down).
-
-    Returns ``(accuracy, energy, i, j)`` of the non-dominated sums: the indices say which parts
-    each one adds up.
-    """
-    la, le = left
-    ra, re = right
-    acc = (la[:, None] + ra[None, :]).ravel()
-    en = (le[:, None] + re[None, :]).ravel()
-    keep = pareto_indices(acc, en)
-    i, j = np.divmod(keep, ra.size)
-    return acc[keep], en[keep], i, j
-
-
-def hypervolume_2d(
-    accuracy: np.ndarray, log_energy: np.ndarray, reference: tuple[float, float]
-) -> float:
-    """Hypervolume dominated by the points, up to ``reference = (accuracy, log energy)``.
-
-    Accuracy is maximised and log energy minimised; points not strictly better than the reference
-    in both contribute nothing.
-    """
-    acc = np.asarray(accuracy, dtype=float)
-    le = np.asarray(log_energy, dtype=float)
-    inside = (acc > reference[0]) & (le < reference[1])
-    acc, le = acc[inside], le[inside]
-    if acc.size == 0:
-        return 0.0
-    front = pareto_indices(acc, le)
-    a, e = acc[front], le[front]
-    widths = np.diff(np.append(e, reference[1]))
-    return float(np.sum(widths * (a - reference[0])))
-
-
-def igd_plus(front: np.ndarray, points: np.ndarray, scale: np.ndarray) -> float:
-    """IGD+ of ``points`` to the reference ``front``, both ``[n, 2]`` as (accuracy, log energy).
-
-    Objectives are divided by ``scale`` (the front's range) first; IGD+ counts only the amount by
-    which a point is worse than a front point (Ishibuchi et al. 2015), so it is Pareto-compliant.
-    """
-    z = np.column_stack([-front[:, 0], front[:, 1]]) / scale
-    a = np.column_stack([-points[:, 0], points[:, 1]]) / scale
-    worse = np.maximum(a[None, :, :] - z[:, None, :], 0.0)
-    return float(np.mean(np.min(np.sqrt(np.sum(worse**2, axis=2)), axis=1)))
 
 
 @dataclass(frozen=True)

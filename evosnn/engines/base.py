@@ -11,12 +11,16 @@ function of its seed and of the sequence of asks and tells.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from evosnn.core.genome import Genome, GenomeCodec
+import numpy as np
 
-__all__ = ["FAILED_ENERGY", "Engine", "Outcome", "fresh"]
+from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.engines.operators import GeneOperators
+
+__all__ = ["FAILED_ENERGY", "Engine", "EvolutionaryEngine", "Outcome", "fresh"]
 
 #: Energy told for failed evaluations: far above any real subnet's.
 FAILED_ENERGY = 1e6
@@ -70,3 +74,49 @@ def fresh(codec: GenomeCodec, rng: random.Random, seen: set[Genome], tries: int 
             break
         genome = codec.sample(rng)
     return genome
+
+
+class EvolutionaryEngine:
+    """What the evolutionary engines share: the genome layout, the budget per generation, the
+    seed, the index operators, a random source and the set of subnets proposed so far.
+
+    Args:
+        codec: the genome layout.
+        population: genomes per generation.
+        seed: recorded in :meth:`settings`; seeds ``rng`` when none is given.
+        rng: the engine's random source (operators, exploration). None: a generator seeded with
+            ``[seed, *stream]``, so that each engine draws from its own stream of one seed.
+            Benchmarks pass their own to share or replay a stream.
+        stream: the engine's default stream key (see ``rng``).
+        step_prob: see :class:`~evosnn.engines.operators.GeneOperators`.
+        duplicate_tries: re-mutations of a duplicate before a fresh random genome.
+        extremes: start with the smallest and the largest subnet.
+    """
+
+    name = "evolutionary"
+
+    def __init__(
+        self,
+        codec: GenomeCodec,
+        *,
+        population: int,
+        seed: int,
+        rng: np.random.Generator | None = None,
+        stream: Sequence[int] = (),
+        step_prob: float = 0.5,
+        duplicate_tries: int = 10,
+        extremes: bool = True,
+    ) -> None:
+        self.codec, self.population, self.seed, self.extremes = codec, population, seed, extremes
+        self._ops = GeneOperators(codec, step_prob=step_prob, tries=duplicate_tries)
+        self._rng = rng if rng is not None else np.random.default_rng([seed, *stream])
+        self._seen: set[Genome] = set()
+
+    def settings(self) -> dict[str, Any]:
+        """The shared settings; engines add their own."""
+        return {
+            "population": self.population,
+            "seed": self.seed,
+            "extremes": self.extremes,
+            **self._ops.settings(),
+        }

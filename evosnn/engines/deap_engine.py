@@ -20,8 +20,7 @@ import numpy as np
 from deap import base, creator, tools
 
 from evosnn.core.genome import Genome, GenomeCodec
-from evosnn.engines.base import Outcome
-from evosnn.engines.operators import GeneOperators
+from evosnn.engines.base import EvolutionaryEngine, Outcome
 
 __all__ = ["DeapEngine"]
 
@@ -41,7 +40,7 @@ def _individual(genome: Genome, outcome: Outcome) -> Any:
     return ind
 
 
-class DeapEngine:
+class DeapEngine(EvolutionaryEngine):
     """NSGA-II on DEAP with index operators.
 
     Args:
@@ -52,6 +51,7 @@ class DeapEngine:
         step_prob: see :class:`~evosnn.engines.operators.GeneOperators`.
         duplicate_tries: re-mutations of a duplicate before a fresh random genome.
         extremes: the first two asks are the smallest and the largest subnet.
+        rng: the tournaments' and operators' random source (default: seeded with ``seed``).
     """
 
     name = "deap"
@@ -66,12 +66,18 @@ class DeapEngine:
         step_prob: float = 0.5,
         duplicate_tries: int = 10,
         extremes: bool = True,
+        rng: np.random.Generator | None = None,
     ) -> None:
-        self.codec, self.population, self.seed = codec, population, seed
-        self.crossover_prob, self.extremes = crossover_prob, extremes
-        self._ops = GeneOperators(codec, step_prob=step_prob, tries=duplicate_tries)
-        self._rng = np.random.default_rng(seed)
-        self._seen: set[Genome] = set()
+        super().__init__(
+            codec,
+            population=population,
+            seed=seed,
+            rng=rng,
+            step_prob=step_prob,
+            duplicate_tries=duplicate_tries,
+            extremes=extremes,
+        )
+        self.crossover_prob = crossover_prob
         self._survivors: list[Any] = []
         self._newcomers: list[Any] = []
         self._generation = 0
@@ -100,13 +106,7 @@ class DeapEngine:
             self._generation += 1
 
     def settings(self) -> dict[str, Any]:
-        return {
-            "population": self.population,
-            "seed": self.seed,
-            "crossover_prob": self.crossover_prob,
-            "extremes": self.extremes,
-            **self._ops.settings(),
-        }
+        return {**super().settings(), "crossover_prob": self.crossover_prob}
 
     def stats(self) -> dict[str, int]:
         """What the operators did so far: mutated genes, re-mutations and fresh fallbacks."""

@@ -28,13 +28,12 @@ from optuna.samplers import NSGAIISampler
 from optuna.trial import Trial, TrialState
 
 from evosnn.core.genome import Genome, GenomeCodec
-from evosnn.engines.base import Outcome
-from evosnn.engines.operators import GeneOperators
+from evosnn.engines.base import EvolutionaryEngine, Outcome
 
 __all__ = ["OptunaEngine"]
 
 
-class OptunaEngine:
+class OptunaEngine(EvolutionaryEngine):
     """Optuna NSGA-II, driven by ask and tell, never proposing a subnet twice.
 
     Args:
@@ -43,6 +42,7 @@ class OptunaEngine:
         seed: seeds the sampler and the re-mutation operators.
         duplicate_tries: re-mutations of a duplicate before a fresh random genome.
         extremes: the first two trials are the smallest and the largest subnet.
+        rng: the re-mutation operators' random source (default: seeded with ``[seed, 2]``).
     """
 
     name = "optuna"
@@ -55,15 +55,20 @@ class OptunaEngine:
         seed: int,
         duplicate_tries: int = 10,
         extremes: bool = True,
+        rng: np.random.Generator | None = None,
     ) -> None:
-        self.codec, self.population, self.seed = codec, population, seed
-        self.extremes = extremes
+        super().__init__(
+            codec,
+            population=population,
+            seed=seed,
+            rng=rng,
+            stream=(2,),
+            duplicate_tries=duplicate_tries,
+            extremes=extremes,
+        )
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         sampler = NSGAIISampler(population_size=population, seed=seed)
         self._study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
-        self._ops = GeneOperators(codec, tries=duplicate_tries)
-        self._rng = np.random.default_rng([seed, 2])
-        self._seen: set[Genome] = set()
         self._asked: deque[Trial] = deque()
         self._told = 0
         self._re_proposals = 0

@@ -26,8 +26,7 @@ from pymoo.core.termination import NoTermination
 from pymoo.problems.static import StaticProblem
 
 from evosnn.core.genome import Genome, GenomeCodec
-from evosnn.engines.base import Outcome
-from evosnn.engines.operators import GeneOperators
+from evosnn.engines.base import EvolutionaryEngine, Outcome
 from evosnn.engines.pymoo_operators import (
     ActiveMutation,
     IndexCrossover,
@@ -38,7 +37,7 @@ from evosnn.engines.pymoo_operators import (
 __all__ = ["PymooEngine"]
 
 
-class PymooEngine:
+class PymooEngine(EvolutionaryEngine):
     """pymoo NSGA-II, asked and told one genome at a time.
 
     Args:
@@ -49,6 +48,8 @@ class PymooEngine:
         step_prob: see :class:`GeneOperators`.
         duplicate_tries: re-mutations of a duplicate before a fresh random genome.
         extremes: seed the first population with the smallest and the largest subnet.
+        rng: the operators' random source (default: seeded with ``[seed, 1]``; pymoo's own
+            selection is seeded with ``seed``).
     """
 
     name = "pymoo"
@@ -63,13 +64,21 @@ class PymooEngine:
         step_prob: float = 0.5,
         duplicate_tries: int = 10,
         extremes: bool = True,
+        rng: np.random.Generator | None = None,
     ) -> None:
-        self.codec, self.population, self.seed = codec, population, seed
-        self.crossover_prob, self.extremes = crossover_prob, extremes
-        self._ops = GeneOperators(codec, step_prob=step_prob, tries=duplicate_tries)
-        rng = np.random.default_rng([seed, 1])  # the operators' stream; pymoo's own is `seed`
+        super().__init__(
+            codec,
+            population=population,
+            seed=seed,
+            rng=rng,
+            stream=(1,),
+            step_prob=step_prob,
+            duplicate_tries=duplicate_tries,
+            extremes=extremes,
+        )
+        self.crossover_prob = crossover_prob
+        rng = self._rng
         lower, upper = codec.bounds()
-        self._seen: set[Genome] = set()
         self._problem = Problem(
             n_var=len(codec),
             n_obj=2,
@@ -130,13 +139,7 @@ class PymooEngine:
         self._generation += 1
 
     def settings(self) -> dict[str, Any]:
-        return {
-            "population": self.population,
-            "seed": self.seed,
-            "crossover_prob": self.crossover_prob,
-            "extremes": self.extremes,
-            **self._ops.settings(),
-        }
+        return {**super().settings(), "crossover_prob": self.crossover_prob}
 
     def stats(self) -> dict[str, int]:
         """What the operators did so far: mutated genes, re-mutations and fresh fallbacks."""

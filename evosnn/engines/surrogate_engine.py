@@ -33,18 +33,16 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
 from pymoo.core.problem import Problem
 from pymoo.optimize import minimize
-from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from evosnn.core.constraints import param_violation
 from evosnn.core.genome import Genome, GenomeCodec
-from evosnn.engines.acquisition import greedy_hv
-from evosnn.engines.base import FAILED_ENERGY, Outcome
+from evosnn.engines.base import FAILED_ENERGY, EvolutionaryEngine, Outcome
 from evosnn.engines.operators import GeneOperators
 from evosnn.engines.predictors import (
     MODEL_KINDS,
@@ -54,16 +52,46 @@ from evosnn.engines.predictors import (
     kendall_tau,
 )
 from evosnn.engines.pymoo_operators import ActiveMutation, IndexCrossover
+from evosnn.objectives.front import greedy_hv, non_dominated_fronts
 
-__all__ = ["SurrogateEngine"]
+__all__ = ["Predictor", "PredictorFactory", "SurrogateEngine"]
+
+
+class Predictor(Protocol):
+    """What the engine needs of a fitted predictor."""
+
+    kind: str
+    #: Out-of-fold Kendall tau (None: not validated).
+    tau: float | None
+    #: Out-of-fold RMS error (the unit of the engine's ``optimism``; None: not validated).
+    resid_sd: float | None
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predictions for genomes ``X`` (``[n, genes]`` choice indices)."""
+        ...
+
+
+class PredictorFactory(Protocol):
+    """Supplies the predictor of one target (``"accuracy"`` or ``"energy"``, log mJ), or None to
+    let the engine choose among its own model kinds. Benchmarks inject one (e.g. the landscape's
+    true model); ``rng`` is the engine's random source, ``info`` its diagnostics entry, which the
+    factory may annotate."""
+
+    def __call__(
+        self,
+        target: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        rng: np.random.Generator,
+        info: dict[str, Any],
+    ) -> Predictor | None: ...
 
 
 class _Predicted(Problem):
     """The predictors as a pymoo problem; remembers every genome it was asked about."""
 
-    def __init__(
-        self, codec: GenomeCodec, accuracy: FittedPredictor, energy: FittedPredictor
-    ) -> None:
+    def __init__(self, codec: GenomeCodec, accuracy: Predictor, energy: Predictor) -> None:
         lower, upper = codec.bounds()
         limited = codec.space.objectives.max_params_m is not None
         limited = limited or codec.space.objectives.min_params_m is not None
@@ -87,7 +115,7 @@ class _Predicted(Problem):
             out["G"] = [[param_violation(self.codec.decode(_genome(x)), space)[0]] for x in X]
 
 
-class SurrogateEngine:
+class SurrogateEngine(EvolutionaryEngine):
     """Predictor-assisted search: real evaluations go to the predicted best hypervolume gains.
 
     Args:
@@ -105,6 +133,10 @@ class SurrogateEngine:
         extremes: generation 0 includes the smallest and the largest subnet.
         optimism: candidates are scored at their predicted accuracy plus this many out-of-fold
             RMS errors of the accuracy predictor (an upper confidence bound; 0: the prediction).
+        predictors: supplies predictors in place of the engine's own choice (see
+            :class:`PredictorFactory`); None: the engine's model kinds throughout.
+        rng: the engine's random source (default: seeded with ``[seed, 3]``).
+        name: the name recorded in the study (benchmarks name their variants).
     """
 
     name = "surrogate"
@@ -123,19 +155,22 @@ class SurrogateEngine:
         reselect_growth: float = 1.25,
         extremes: bool = True,
         optimism: float = 2.0,
+        predictors: PredictorFactory | None = None,
+        rng: np.random.Generator | None = None,
+        name: str = "surrogate",
     ) -> None:
         if not 0.0 <= explore <= 1.0:
             raise ValueError(f"explore must lie in [0, 1], got {explore}")
         if optimism < 0.0:
             raise ValueError(f"optimism must be at least 0, got {optimism}")
-        self.codec, self.population, self.seed = codec, population, seed
+        super().__init__(
+            codec, population=population, seed=seed, rng=rng, stream=(3,), extremes=extremes
+        )
+        self.name, self._predictors = name, predictors
         self.explore, self.models, self.cv_folds = explore, tuple(models), cv_folds
         self.inner_population, self.inner_generations = inner_population, inner_generations
-        self.reselect_growth, self.extremes, self.optimism = reselect_growth, extremes, optimism
-        self._ops = GeneOperators(codec)
+        self.reselect_growth, self.optimism = reselect_growth, optimism
         self._features = GeneFeatures(codec)
-        self._rng = np.random.default_rng([seed, 3])
-        self._seen: set[Genome] = set()
         self._queue: deque[Genome] = deque()
         self._pending = 0
         self._generation = 0
@@ -226,8 +261,8 @@ class SurrogateEngine:
         X = np.array([g for g, _ in data], dtype=np.int64)
         acc = np.array([o.accuracy for _, o in data])
         log_e = np.log(np.array([o.energy_mj for _, o in data]))
-        accuracy = self._fit("accuracy", X, acc, info)
-        energy = self._fit("energy", X, log_e, info)
+        accuracy = self.fit_predictor("accuracy", X, acc, info)
+        energy = self.fit_predictor("energy", X, log_e, info)
         real = np.column_stack([-acc, log_e])
         candidates = self._candidates(X, real, accuracy, energy)
         info["candidates"] = len(candidates)
@@ -243,7 +278,7 @@ class SurrogateEngine:
             chosen = greedy_hv(deflated, hopeful, ref, n_exploit)
             rest = np.setdiff1d(np.arange(len(candidates)), chosen)
             if len(rest):
-                nds = NonDominatedSorting().do(predicted[rest], only_non_dominated_front=True)
+                (nds,) = non_dominated_fronts(predicted[rest], first_only=True)
                 picks = self._rng.permutation(rest[nds])[: self.population - len(chosen)]
             else:
                 picks = rest
@@ -259,10 +294,17 @@ class SurrogateEngine:
         self._diagnostics.append(info)
         return plan + uniform
 
-    def _fit(
+    def fit_predictor(
         self, target: str, X: np.ndarray, y: np.ndarray, info: dict[str, Any]
-    ) -> FittedPredictor:
-        """The predictor of ``target``: kinds chosen again once the data grew enough."""
+    ) -> Predictor:
+        """The predictor of ``target`` (``"accuracy"`` or ``"energy"``, in log mJ) on genomes
+        ``X`` and outcomes ``y``: the injected factory's, else the engine's own model kind, chosen
+        again by cross-validation once the data grew enough. Notes the choice in ``info``."""
+        if self._predictors is not None:
+            given = self._predictors(target, X, y, rng=self._rng, info=info)
+            if given is not None:
+                info[f"{target}_model"], info[f"{target}_tau"] = given.kind, given.tau
+                return given
         seed = int(self._rng.integers(2**31))
         last = self._chosen.get(target)
         if (
@@ -326,11 +368,11 @@ class SurrogateEngine:
         self,
         X: np.ndarray,
         real: np.ndarray,
-        accuracy: FittedPredictor,
-        energy: FittedPredictor,
+        accuracy: Predictor,
+        energy: Predictor,
     ) -> np.ndarray:
         """New subnets the inner NSGA-II on the predictors visited (canonical, unique)."""
-        ranked = np.concatenate(NonDominatedSorting().do(real))
+        ranked = np.concatenate(non_dominated_fronts(real))
         start = X[ranked[: self.inner_population]]
         extra = self.inner_population - len(start)
         if extra > 0:

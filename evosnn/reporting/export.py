@@ -32,7 +32,7 @@ import evosnn
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import CheckpointError, ConfigError, EvosnnError
 from evosnn.core.space import SearchSpace
-from evosnn.objectives.front import knee_index, pareto_mask
+from evosnn.objectives.front import knee_index, pareto_records
 from evosnn.storage.ledger import Ledger, LedgerRecord
 
 __all__ = [
@@ -40,7 +40,6 @@ __all__ = [
     "Exported",
     "export_study",
     "load_export",
-    "pareto_records",
     "pick_trials",
 ]
 
@@ -63,13 +62,7 @@ class Exported:
 
 
 def _feasible(records: list[LedgerRecord]) -> list[LedgerRecord]:
-    return [
-        r
-        for r in records
-        if r.state == TrialState.COMPLETE
-        and r.values is not None
-        and r.user_attrs.get("feasible", True)
-    ]
+    return [r for r in records if r.feasible]
 
 
 def pick_trials(
@@ -96,14 +89,6 @@ def pick_trials(
     if pick == "knee":
         return [_knee(front)]
     raise EvosnnError(f"unknown pick {pick!r}; choose pareto, knee, best-faeb or trial")
-
-
-def pareto_records(records: list[LedgerRecord]) -> list[LedgerRecord]:
-    """The feasible completed records on the Pareto front, by accuracy then energy."""
-    feasible = _feasible(records)
-    mask = pareto_mask([r.values for r in feasible if r.values])
-    front = [r for r, keep in zip(feasible, mask, strict=True) if keep]
-    return sorted(front, key=lambda r: r.values or (0.0, 0.0))
 
 
 def _knee(front: list[LedgerRecord]) -> LedgerRecord:

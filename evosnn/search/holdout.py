@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import Genome
+from evosnn.objectives.front import pareto_records
 from evosnn.storage.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -55,8 +56,6 @@ def holdout_attrs(evaluation: Evaluation) -> dict[str, Any]:
 
 def rescore_front(ledger: Ledger, on_one_worker: OnOneWorker[Any]) -> int:
     """Score the study's Pareto front (and the baseline) on the test split; returns how many."""
-    from evosnn.reporting.export import pareto_records
-
     todo = [r for r in pareto_records(ledger.records()) if "test_accuracy" not in r.user_attrs]
     todo = [r for r in todo if "test_error" not in r.user_attrs]
     if todo:

@@ -6,7 +6,7 @@ from optuna.trial import TrialState
 
 from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.objectives.fitness import f_aeb
-from evosnn.objectives.front import hypervolume
+from evosnn.objectives.front import hypervolume, pareto_records
 from evosnn.search.settings import ParetoRow, SearchSummary
 from evosnn.storage.ledger import Ledger
 
@@ -32,8 +32,6 @@ def summarize(
     workers_replaced: int,
 ) -> SearchSummary:
     """The study's feasible Pareto front and hypervolume, with this run's counts."""
-    from evosnn.reporting.export import pareto_records
-
     codec = ledger.codec
     records = ledger.records()
     front = pareto_records(records)

@@ -178,6 +178,15 @@ class LedgerRecord:
     values: tuple[float, float] | None
     user_attrs: dict[str, Any]
 
+    @property
+    def feasible(self) -> bool:
+        """Completed, with values, and within the space's limits: a candidate for the front."""
+        return (
+            self.state == TrialState.COMPLETE
+            and self.values is not None
+            and bool(self.user_attrs.get("feasible", True))
+        )
+
 
 class Ledger:
     """Reads and writes the search's study. Build with :meth:`open`."""

@@ -18,27 +18,26 @@ from benchmarks.bench_landscape import (
     DIGITS_SPACE,
     FREE_EVALUATIONS,
     TRUE_MODEL_FREE,
-    OracleSurrogate,
-    TrueModelSurrogate,
+    TrueModelPredictors,
     _LogisticPredictor,
     _TruePredictor,
     cifar_bench,
     digits_bench,
     load_calibration,
+    oracle_surrogate,
     report,
     run_search,
     score_run,
+    true_model_surrogate,
 )
 from benchmarks.landscape import (
     AdditiveLandscape,
     FrontScorer,
-    hypervolume_2d,
-    igd_plus,
-    pareto_indices,
 )
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.objectives.energy import EnergyModel
+from evosnn.objectives.front import hypervolume_2d, igd_plus, pareto_indices
 
 
 @pytest.fixture(scope="module")
@@ -240,11 +239,11 @@ def test_the_accuracy_oracle_fits_its_energy_predictor(digits, tmp_path) -> None
 
     result = run_search(digits, "surrogate-oracle", 7, 24, population=8, db_dir=tmp_path)
     X, seen = np.array(result.keys), np.array(result.seen)
-    engine = OracleSurrogate(digits.codec, bench=digits, population=8, seed=7, told=("accuracy",))
+    engine = oracle_surrogate(digits.codec, bench=digits, population=8, seed=7, told=("accuracy",))
     assert engine.name == "surrogate-oracle-accuracy"
     info: dict[str, object] = {}
-    accuracy = engine._fit("accuracy", X, seen, info)
-    energy = engine._fit("energy", X, np.log(result.energy), info)
+    accuracy = engine.fit_predictor("accuracy", X, seen, info)
+    energy = engine.fit_predictor("energy", X, np.log(result.energy), info)
     assert info["accuracy_model"] == "oracle" and info["energy_model"] in MODEL_KINDS
     assert np.array_equal(accuracy.predict(X), np.array(result.clean))
     assert not np.allclose(energy.predict(X), np.log(result.energy))  # fitted, not looked up
@@ -344,15 +343,16 @@ def test_free_evaluations_reach_the_predictor_but_not_the_ledger(digits, tmp_pat
     assert TRUE_MODEL_FREE[-1] == "surrogate-true-model-free64" and FREE_EVALUATIONS[-1] == 64
     result = run_search(digits, TRUE_MODEL_FREE[-1], 4, 24, population=8, db_dir=tmp_path)
     assert len(result.keys) == 24 == len(set(result.keys))  # the free ones cost no evaluation
-    engine = TrueModelSurrogate(digits.codec, bench=digits, population=8, seed=4, free=64)
-    assert engine.name == TRUE_MODEL_FREE[-1] and len(engine._free_y) == 64
-    keys = [tuple(int(v) for v in x) for x in engine._free_X]
-    assert list(engine._free_y) == [digits.lookup(k, 4)[0] for k in keys]  # seen, not true
+    engine = true_model_surrogate(digits.codec, bench=digits, population=8, seed=4, free=64)
+    free = TrueModelPredictors(digits.codec, bench=digits, seed=4, free=64)
+    assert engine.name == TRUE_MODEL_FREE[-1] and len(free.free_y) == 64
+    keys = [tuple(int(v) for v in x) for x in free.free_X]
+    assert list(free.free_y) == [digits.lookup(k, 4)[0] for k in keys]  # seen, not true
     info: dict[str, object] = {}
     X, seen = np.array(result.keys[:8]), np.array(result.seen[:8])
-    predictor = engine._fit("accuracy", X, seen, info)
+    predictor = engine.fit_predictor("accuracy", X, seen, info)
     assert info["accuracy_model"] == "logistic" and info["accuracy_free"] == 64
     alone = _LogisticPredictor(digits.codec, X, seen, n_val=digits.n_val, seed=0)
     assert not np.allclose(predictor.predict(X), alone.predict(X))  # the free points count
     with pytest.raises(ValueError, match="needs the digits landscape"):
-        TrueModelSurrogate(cifar_bench().codec, bench=cifar_bench(), population=8, seed=0)
+        TrueModelPredictors(cifar_bench().codec, bench=cifar_bench(), seed=0)

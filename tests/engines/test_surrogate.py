@@ -179,3 +179,60 @@ def test_the_surrogate_engine_keeps_to_the_parameter_limits() -> None:
     ]
     assert len(searched) >= 3  # generations planned from the predictors' search
     assert all(violation(g) == 0 for generation in searched for g in generation)
+
+
+@pytest.mark.parametrize("name", ["pymoo", "deap", "optuna", "surrogate"])
+def test_an_injected_random_source_replaces_the_seeded_one(name: str) -> None:
+    """Engines take their random source as a constructor parameter: the default stream passed in
+    explicitly asks the same genomes, another stream asks others (Optuna's own sampler is seeded
+    by ``seed``; its random source only re-mutates the sampler's re-proposals)."""
+    options = LIGHT if name == "surrogate" else {}
+    stream = {"pymoo": [3, 1], "deap": [3], "optuna": [3, 2], "surrogate": [3, 3]}[name]
+    default = drive(make_engine(name, CODEC, population=8, seed=3, **options), additive, 24)
+    same = make_engine(
+        name, CODEC, population=8, seed=3, rng=np.random.default_rng(stream), **options
+    )
+    other = make_engine(
+        name, CODEC, population=8, seed=3, rng=np.random.default_rng([99]), **options
+    )
+    assert drive(same, additive, 24) == default
+    assert (drive(other, additive, 24) != default) == (name != "optuna")
+
+
+def test_an_injected_predictor_factory_is_used_and_none_defers_to_the_engine() -> None:
+    """The surrogate engine takes its predictors from a factory (what benchmarks vary); a factory
+    answering None leaves the engine's own model choice, and its search, unchanged."""
+    from evosnn.engines.surrogate_engine import SurrogateEngine
+
+    calls: list[str] = []
+
+    class Exact:
+        kind, tau, resid_sd = "exact", 1.0, 0.0
+
+        def predict(self, X: np.ndarray) -> np.ndarray:
+            return np.array([additive(tuple(int(v) for v in x)).accuracy for x in X])
+
+    def exact_accuracy(target, X, y, *, rng, info):  # type: ignore[no-untyped-def]
+        calls.append(target)
+        return Exact() if target == "accuracy" else None
+
+    def defer(target, X, y, *, rng, info):  # type: ignore[no-untyped-def]
+        return None
+
+    plain = drive(SurrogateEngine(CODEC, population=8, seed=5, **LIGHT), additive, 32)  # type: ignore[arg-type]
+    deferred = SurrogateEngine(CODEC, population=8, seed=5, predictors=defer, **LIGHT)  # type: ignore[arg-type]
+    assert drive(deferred, additive, 32) == plain
+    engine = SurrogateEngine(
+        CODEC,
+        population=8,
+        seed=5,
+        predictors=exact_accuracy,
+        name="exact",
+        **LIGHT,  # type: ignore[arg-type]
+    )
+    drive(engine, additive, 32)
+    assert engine.name == "exact" and calls and set(calls) == {"accuracy", "energy"}
+    assert {d["accuracy_model"] for d in engine.diagnostics() if "accuracy_model" in d} == {"exact"}
+    assert {d["energy_model"] for d in engine.diagnostics() if "energy_model" in d} <= set(
+        MODEL_KINDS
+    )
