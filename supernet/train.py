@@ -157,15 +157,12 @@ def train_supernet(
     clash = sorted(_RESERVED & set(metadata))
     if clash:
         raise ValueError(f"metadata may not use the checkpoint's own keys {clash}")
+    if resume_from is None and parallel.main:
+        refuse_existing(path)
     if resume_from is not None:
         settings = resumed_settings(resume_from, settings)
-        if resume_from.get("status") == "complete":
-            log.info(
-                "%s is already complete (%d epochs); nothing to do", path, resume_from["epoch"]
-            )
+        if _complete(resume_from, path):
             return dict(resume_from)
-    elif parallel.main:
-        refuse_existing(path)
     run = _SupernetRun.start(build, splits, path, settings, sample, probes, metadata)
     state = run.trainee.restore(resume_from, path) if resume_from is not None else FitState()
     if resume_from is not None:
@@ -190,6 +187,19 @@ def train_supernet(
     if not run.written and parallel.main:  # resumed a finished run that was not marked complete
         run.checkpoint("complete", state)
     return run.written
+
+
+def _complete(checkpoint: Mapping[str, Any], path: Path) -> bool:
+    """Whether a resumed run is already finished (logged, with how to train longer)."""
+    if checkpoint.get("status") != "complete":
+        return False
+    log.info(
+        "%s is already complete (%d epochs); nothing to do (to train longer, start a new run "
+        "with a larger --epochs and another --out)",
+        path,
+        checkpoint["epoch"],
+    )
+    return True
 
 
 @dataclass

@@ -17,6 +17,7 @@ from pathlib import Path
 from evosnn.cli._args import non_negative_int, positive_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError, SpaceError
+from evosnn.core.outputs import check_out_dir
 
 __all__ = ["Demo"]
 
@@ -72,7 +73,7 @@ class Demo(Command):
                 f"{SPACE}: the shipped digits-tiny space is missing from this checkout"
             )
         space = load_space(args.space)
-        out: Path = args.out
+        out: Path = check_out_dir(args.out)
         checkpoint = out / CHECKPOINT_NAME
         storage = f"sqlite:///{out / 'evosnn.db'}"
 

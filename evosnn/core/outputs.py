@@ -5,16 +5,16 @@ Two checks every writing command shares:
 * :func:`check_out_dir`: the ``--out`` folder can hold files. A path that is a file, that lies
   under a file, or that cannot be written is one clear :class:`OutputError` naming it, raised
   before the command trains, searches or exports anything (instead of a traceback after the first
-  epoch). The folder is created by the check (the command would create it anyway), and a probe
-  file written and removed in it proves it writable, for root too (``os.access`` does not).
+  epoch). It creates nothing: a probe file written and removed in the folder, or in its nearest
+  existing parent, proves it writable, for root too (``os.access`` does not).
 * :func:`refuse_existing`: a checkpoint that already exists is continued only on request
   (``--resume``); a fresh run never replaces it.
 
 Example:
     >>> import tempfile
     >>> folder = check_out_dir(Path(tempfile.mkdtemp()) / "run")
-    >>> folder.is_dir()
-    True
+    >>> folder.name, folder.exists()
+    ('run', False)
 """
 
 from __future__ import annotations
@@ -33,27 +33,28 @@ class OutputError(EvosnnError):
 
 
 def check_out_dir(path: str | Path, *, flag: str = "--out") -> Path:
-    """Create ``path`` as a folder if needed and prove it writable; return it.
+    """Check that ``path`` is, or can be created as, a folder this process can write; return it.
+
+    Nothing is created (the folder appears when the command first writes into it).
 
     Raises:
-        OutputError: ``path`` is a file, lies under a file, or cannot be created or written;
-            the message names the path (and the file in its way).
+        OutputError: ``path`` is a file, lies under a file, or cannot be written; the message
+            names the path (and the file in its way).
     """
     folder = Path(path)
-    blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
-    if blocker == folder:
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if existing == folder and not folder.is_dir():
         raise OutputError(f"{flag} {folder}: is a file, not a folder; choose a folder")
-    if blocker is not None:
-        raise OutputError(f"{flag} {folder}: lies under the file {blocker}; choose a folder")
+    if not existing.is_dir():
+        raise OutputError(f"{flag} {folder}: lies under the file {existing}; choose a folder")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".evosnn-write-check-", dir=folder)
+        fd, probe = tempfile.mkstemp(prefix=".evosnn-write-check-", dir=existing)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
         raise OutputError(
-            f"{flag} {folder}: cannot write there ({exc.strerror or type(exc).__name__}); "
-            f"choose a folder you can write"
+            f"{flag} {folder}: cannot write in {existing} "
+            f"({exc.strerror or type(exc).__name__}); choose a folder you can write"
         ) from exc
     return folder
 
