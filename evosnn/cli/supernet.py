@@ -153,10 +153,11 @@ class SupernetTrain(Command):
         import torch
 
         from evosnn.evaluate.data import load_splits
-        from evosnn.training.supernet import train_supernet_for
+        from evosnn.training.supernet import open_supernet_run, train_supernet_for
 
         if args.threads:
             torch.set_num_threads(args.threads)
+        open_supernet_run(space, args.out, settings, resume=args.resume, given=given)  # first
         splits = load_splits(space.dataset, root=args.data)  # fails before training
         log.info(
             "data %s: %d train / %d val / %d test images",

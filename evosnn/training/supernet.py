@@ -43,6 +43,7 @@ from workers.train import Rank, run_data_parallel
 __all__ = [
     "SupernetJob",
     "augmentation_for",
+    "open_supernet_run",
     "probes_for",
     "sampler_for",
     "supernet_rank",
@@ -155,9 +156,7 @@ def train_supernet_for(
             with other settings than ``given``; an existing checkpoint without ``resume``.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
-    state, settings = open_run(
-        path, settings, resume=resume, load=partial(_resumable, space), given=given
-    )
+    state, settings = open_supernet_run(space, out_dir, settings, resume=resume, given=given)
     return _train(
         space,
         splits,
@@ -168,6 +167,24 @@ def train_supernet_for(
         on_step=on_step,
         parallel=DataParallel(micro_batches=micro_batches),
     )
+
+
+def open_supernet_run(
+    space: SearchSpace,
+    out_dir: str | Path,
+    settings: TrainSettings,
+    *,
+    resume: bool,
+    given: Mapping[str, Any] | None = None,
+) -> tuple[Mapping[str, Any] | None, TrainSettings]:
+    """The checkpoint ``out_dir/supernet.pt`` to continue (None: a fresh run) and the settings
+    to train with; a caller may call it first, to refuse a bad resume before loading any data.
+
+    Raises:
+        CheckpointError: as :func:`train_supernet_for`.
+    """
+    path = Path(out_dir) / CHECKPOINT_NAME
+    return open_run(path, settings, resume=resume, load=partial(_resumable, space), given=given)
 
 
 def _resumable(space: SearchSpace, path: Path) -> dict[str, Any]:
@@ -242,9 +259,7 @@ def train_supernet_parallel(
         CheckpointError: as :func:`train_supernet_for`.
     """
     path = Path(out_dir).resolve() / CHECKPOINT_NAME
-    state, settings = open_run(
-        path, settings, resume=resume, load=partial(_resumable, space), given=given
-    )
+    state, settings = open_supernet_run(space, path.parent, settings, resume=resume, given=given)
     if state is not None and state.get("status") == "complete":
         return dict(state)
     DataParallel(world=workers).check_batch(settings.batch_size)
