@@ -24,6 +24,7 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, TypedDict
 
@@ -35,6 +36,8 @@ __all__ = [
     "FORMAT",
     "Status",
     "SupernetCheckpoint",
+    "TrainerState",
+    "TrainingCheckpoint",
     "file_sha256",
     "load_checkpoint",
     "save_atomic",
@@ -48,27 +51,38 @@ FORMAT = "evosnn-supernet/1"
 Status = Literal["complete", "in-progress", "interrupted"]
 
 
-class SupernetCheckpoint(TypedDict):
+class TrainerState(TypedDict):
+    """The state dicts of what a training run steps (see :class:`supernet.fit.Trainee`)."""
+
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    #: None unless the run scales its losses (AMP on CUDA).
+    scaler: dict[str, Any] | None
+
+
+class TrainingCheckpoint(TrainerState):
+    """The keys every training checkpoint holds (written by :mod:`supernet.fit`'s callers)."""
+
+    format: str
+    status: Status
+    train_config: dict[str, Any]
+    step: int
+    metrics: list[dict[str, Any]]
+
+
+class SupernetCheckpoint(TrainingCheckpoint):
     """The keys of a supernet checkpoint (format :data:`FORMAT`), as stored.
 
     The trainer's caller adds its metadata at the top level beside these (evosnn: ``space``).
     """
 
-    format: str
-    status: Status
     space: dict[str, Any]
-    train_config: dict[str, Any]
     epoch: int
-    step: int
     steps_per_epoch: int
-    model: dict[str, torch.Tensor]
-    optimizer: dict[str, Any]
-    scheduler: dict[str, Any]
-    scaler: dict[str, Any] | None
-    metrics: list[dict[str, Any]]
 
 
-def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
+def save_atomic(obj: Mapping[str, Any], path: str | Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``.
 
     A crash at any moment leaves either the old file or the new one, never a torn file.

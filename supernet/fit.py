@@ -21,8 +21,7 @@ in as callables and share everything else here:
 Example:
     >>> trainee = Trainee(model, *make_optimizer(model.parameters(), settings, per_epoch))  # doctest: +SKIP
     >>> hooks = FitHooks(step_loss=loss_of, end_epoch=validate, checkpoint=save)  # doctest: +SKIP
-    >>> state = fit(trainee, splits.train, settings, hooks, mean=splits.mean, std=splits.std,
-    ...             checkpoint_path=path)  # doctest: +SKIP
+    >>> state = fit(trainee, splits, settings, hooks, checkpoint_path=path)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -43,7 +42,8 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from evosnn.core.errors import CheckpointError, EvosnnError
-from supernet.batches import Split, augment, iter_batches, normalize
+from supernet.batches import Split, Splits, augment, iter_batches, normalize
+from supernet.checkpoint import Status, TrainerState
 from supernet.epoch_record import describe
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings
@@ -173,7 +173,7 @@ class FitHooks:
 
     step_loss: StepLoss
     end_epoch: Callable[[EpochEnd], dict[str, Any]]
-    checkpoint: Callable[[str, FitState], object]
+    checkpoint: Callable[[Status, FitState], object]
     on_step: Callable[[int, float], None] | None = None
     on_epoch: Callable[[dict[str, Any]], None] | None = None
 
@@ -195,7 +195,7 @@ class Trainee:
     scheduler: torch.optim.lr_scheduler.LRScheduler
     scaler: torch.amp.GradScaler | None = None
 
-    def state_dicts(self) -> dict[str, Any]:
+    def state_dicts(self) -> TrainerState:
         """``model``, ``optimizer``, ``scheduler`` and ``scaler`` (None unless scaling)."""
         scaling = self.scaler is not None and self.scaler.is_enabled()
         return {
@@ -227,32 +227,31 @@ class Trainee:
 
 def fit(
     trainee: Trainee,
-    train: Split,
+    data: Splits,
     settings: TrainSettings,
     hooks: FitHooks,
     *,
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
     checkpoint_path: str | Path,
     state: FitState | None = None,
-    shift: int = 0,
-    flip: bool = False,
+    augmentation: tuple[int, bool] = (0, False),
     device: torch.device | str = "cpu",
     progress: bool = True,
     desc: str = "train",
     parallel: DataParallel | None = None,
 ) -> FitState:
-    """Train ``trainee`` on ``train`` until ``settings.epochs`` epochs are finished; return the state.
+    """Train ``trainee`` on ``data.train`` until ``settings.epochs`` epochs are finished; return
+    the state.
 
     Args:
         trainee: model, optimizer, scheduler (stepped once per optimizer step) and scaler,
             already built (and, on resume, restored).
-        train: the training split (uint8 images), normalised with ``mean`` / ``std``.
+        data: the splits; the loop trains on ``data.train`` (uint8 images), normalised with
+            ``data.mean`` / ``data.std`` (validation is the hooks' business).
         settings: the recipe (epochs, batch_size, grad_clip and seed are used here).
         hooks: the step's loss, the epoch's record, the checkpoint writer, the observers.
         checkpoint_path: where ``hooks.checkpoint`` writes (named in error messages).
         state: where a resumed run stands (default: a fresh run).
-        shift, flip: augmentation (pixels of random translation, random horizontal flips).
+        augmentation: (shift, flip): pixels of random translation, random horizontal flips.
         device: where batches go.
         progress: show a progress bar.
         desc: the progress bar's and log lines' label.
@@ -270,15 +269,14 @@ def fit(
     state = state if state is not None else FitState()
     parallel = parallel if parallel is not None else DataParallel()
     parallel.check_batch(settings.batch_size)
-    per_epoch = steps_per_epoch(len(train), settings.batch_size)
+    per_epoch = steps_per_epoch(len(data.train), settings.batch_size)
     if not len(state.history) * per_epoch <= state.step <= (len(state.history) + 1) * per_epoch:
         raise EvosnnError(
             f"{checkpoint_path}: inconsistent training state (step {state.step} after "
             f"{len(state.history)} finished epochs of {per_epoch} steps)"
         )
-    loop = _Loop(
-        trainee, train, settings, hooks, (mean, std), (shift, flip), device, parallel, desc
-    )
+    norm = (data.mean, data.std)
+    loop = _Loop(trainee, data.train, settings, hooks, norm, augmentation, device, parallel, desc)
     loop.bar = tqdm(
         total=settings.epochs * per_epoch,
         initial=state.step,

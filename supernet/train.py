@@ -28,7 +28,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import EvosnnError
 from evosnn.core.outputs import refuse_existing
 from supernet.batches import Splits
-from supernet.checkpoint import FORMAT, save_atomic
+from supernet.checkpoint import FORMAT, Status, save_atomic
 from supernet.fit import (
     EpochEnd,
     FitHooks,
@@ -170,15 +170,12 @@ def train_supernet(
     hooks = FitHooks(run.step_loss, run.end_epoch, run.checkpoint, on_step, on_epoch)
     fit(
         run.trainee,
-        splits.train,
+        splits,
         settings,
         hooks,
-        mean=splits.mean,
-        std=splits.std,
         checkpoint_path=path,
         state=state,
-        shift=shift,
-        flip=flip,
+        augmentation=(shift, flip),
         device=run.device,
         progress=progress,
         desc="supernet",
@@ -275,7 +272,7 @@ class _SupernetRun:
         )
         return {"epoch": end.epoch, "step": end.step, "loss": end.loss, "lr": end.lr, **accuracies}
 
-    def checkpoint(self, status: str, now: FitState) -> None:
+    def checkpoint(self, status: Status, now: FitState) -> None:
         """Write the checkpoint atomically (see :mod:`supernet.checkpoint`)."""
         data: dict[str, Any] = {
             "format": FORMAT,

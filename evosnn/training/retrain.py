@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -28,7 +28,7 @@ from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported
 from evosnn.training.supernet import augmentation_for
-from supernet.checkpoint import Status, load_checkpoint, save_atomic
+from supernet.checkpoint import Status, TrainingCheckpoint, load_checkpoint, save_atomic
 from supernet.fit import EpochEnd, FitHooks, FitState, Trainee, fit, steps_per_epoch
 from supernet.recipe import TrainSettings, make_optimizer, open_run
 from supernet.standalone import Spikformer
@@ -104,20 +104,11 @@ def _load_inherited(model: Spikformer, weights: Path, device: torch.device) -> N
         ) from exc
 
 
-class RetrainCheckpoint(TypedDict):
+class RetrainCheckpoint(TrainingCheckpoint):
     """The keys of a retraining checkpoint (format :data:`RETRAIN_FORMAT`), as stored."""
 
-    format: str
-    status: Status
     architecture: str
     config: dict[str, Any]
-    train_config: dict[str, Any]
-    step: int
-    model: dict[str, torch.Tensor]
-    optimizer: dict[str, Any]
-    scheduler: dict[str, Any]
-    scaler: dict[str, Any] | None
-    metrics: list[dict[str, Any]]
 
 
 def retrain(
@@ -155,7 +146,6 @@ def retrain(
         exported, splits, path, settings, inherit=stored is None and init == "inherited"
     )
     state = run.trainee.restore(stored, path) if stored is not None else FitState()
-    shift, flip = augmentation_for(exported.space)
     hooks = FitHooks(
         run.step_loss,
         run.end_epoch,
@@ -164,15 +154,12 @@ def retrain(
     )
     history = fit(
         run.trainee,
-        splits.train,
+        splits,
         settings,
         hooks,
-        mean=splits.mean,
-        std=splits.std,
         checkpoint_path=path,
         state=state,
-        shift=shift,
-        flip=flip,
+        augmentation=augmentation_for(exported.space),
         device=run.device,
         progress=progress,
         desc="train",
@@ -258,9 +245,9 @@ class _Retraining:
         assert isinstance(model, Spikformer)
         return _accuracy_and_energy(model, self.exported, self.splits, self.device)
 
-    def checkpoint(self, status: str, now: FitState) -> None:
+    def checkpoint(self, status: Status, now: FitState) -> None:
         """Write the checkpoint atomically (see :class:`RetrainCheckpoint`)."""
-        data = {
+        data: RetrainCheckpoint = {
             "format": RETRAIN_FORMAT,
             "status": status,
             "architecture": str(self.exported.path),

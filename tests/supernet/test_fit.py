@@ -80,15 +80,12 @@ def run(path: Path, state: dict[str, Any] | None = None, **hooks: Any) -> dict[s
 
     fit(
         Trainee(model, optimizer, scheduler),
-        train,
+        Splits(train, train, train, (0.5,), (0.25,)),  # fit trains on .train only
         SETTINGS,
         FitHooks(step_loss, end_epoch, checkpoint, **hooks),
-        mean=(0.5,),
-        std=(0.25,),
         checkpoint_path=path,
         state=progress,
-        shift=1,
-        flip=True,
+        augmentation=(1, True),
         progress=False,
     )
     return dict(torch.load(path, weights_only=True))
