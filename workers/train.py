@@ -193,16 +193,7 @@ def run_data_parallel(
         gpus_per_worker=gpus_per_worker,
         run=(Path(storage).resolve(), name, max_failures),
     )
-    outcome: dict[str, BaseException] = {}
-
-    def fit() -> None:
-        try:
-            trainer.fit()
-        except BaseException as exc:  # handed to the main thread
-            outcome["error"] = exc
-
-    runner = threading.Thread(target=fit, name="ray-train-fit", daemon=True)
-    runner.start()
+    runner, outcome = _start(trainer)
     bar = tqdm(total=None, disable=None if progress else True, unit="step", desc=desc)
     finished = False
     try:
@@ -220,6 +211,21 @@ def run_data_parallel(
         raise EvosnnError(
             f"data-parallel training failed after {max_failures} restart(s): {_first_line(error)}"
         ) from error
+
+
+def _start(trainer: Any) -> tuple[threading.Thread, dict[str, BaseException]]:
+    """Run ``trainer.fit()`` in a thread; its error, if any, lands in the returned dict."""
+    outcome: dict[str, BaseException] = {}
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=fit, name="ray-train-fit", daemon=True)
+    runner.start()
+    return runner, outcome
 
 
 def _trainer(
