@@ -12,6 +12,7 @@ __all__ = [
     "add_data",
     "add_ray_address",
     "add_recipe",
+    "add_resume",
     "add_seed",
     "add_storage",
     "add_study",
@@ -121,6 +122,15 @@ class Explicit(argparse.Action):
     ) -> None:
         setattr(namespace, self.dest, values)
         namespace.explicit = {*getattr(namespace, "explicit", ()), self.dest}
+
+
+def add_resume(parser: argparse.ArgumentParser, *, what: str, flags: str) -> None:
+    """``--resume``: continue ``what`` with its stored settings (other ``flags`` are refused)."""
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue {what} with its stored settings (a different {flags} is refused)",
+    )
 
 
 def given_settings(args: argparse.Namespace, names: tuple[str, ...] = RESUMED) -> dict[str, Any]:

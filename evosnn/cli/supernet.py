@@ -12,6 +12,7 @@ from evosnn.cli._args import (
     add_data,
     add_ray_address,
     add_recipe,
+    add_resume,
     add_seed,
     add_storage,
     add_study,
@@ -47,11 +48,10 @@ class SupernetTrain(Command):
             help="CPU threads for torch, per worker with --workers (0: torch's default; with "
             "--workers, this machine's cores shared out)",
         )
-        parser.add_argument(
-            "--resume",
-            action="store_true",
-            help="continue OUT/supernet.pt with its stored settings (a different --seed, "
-            "--sampling, --lr, --batch-size or --epochs is refused)",
+        add_resume(
+            parser,
+            what="OUT/supernet.pt",
+            flags="--seed, --sampling, --lr, --batch-size or --epochs",
         )
         self._add_parallel(parser)
 

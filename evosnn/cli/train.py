@@ -11,6 +11,7 @@ from evosnn.cli._args import (
     add_data,
     add_ray_address,
     add_recipe,
+    add_resume,
     add_seed,
     given_settings,
     non_negative_int,
@@ -49,12 +50,7 @@ class Train(Command):
         parser.add_argument(
             "--storage", default=None, help="study URL to record results in (default: the file's)"
         )
-        parser.add_argument(
-            "--resume",
-            action="store_true",
-            help="continue the checkpoint with its stored settings (a different --epochs, "
-            "--batch-size, --lr or --seed is refused)",
-        )
+        add_resume(parser, what="the checkpoint", flags="--epochs, --batch-size, --lr or --seed")
         self._add_tune(parser)
 
     @staticmethod
