@@ -56,9 +56,11 @@ import torch
 
 from benchmarks.common import table
 from evosnn.core.evaluation import EvalSettings
+from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.evaluate.data import load_splits
 from evosnn.proxy.check import RankCheckSettings, rank_check
+from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
 from evosnn.training.supernet import train_supernet_for
 from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings
@@ -169,7 +171,7 @@ def speed(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> None:
     torch.set_num_threads(args.threads)
     reference = Path(args.reference).resolve()
-    space = SearchSpace.from_dict(json.loads((reference / "rank_check.json").read_text())["space"])
+    space = SearchSpace.from_dict(_summary(reference).space)
     rows: list[dict[str, Any]] = []
     for name in args.remedies:
         remedy = REMEDIES[name]
@@ -186,25 +188,27 @@ def run(args: argparse.Namespace) -> None:
             )
             cost_file = supernet.parent / "cost.json"
             cost = json.loads(cost_file.read_text()) if cost_file.is_file() else {}
-            chosen = json.loads((out / "subnets.json").read_text())["subnets"]
+            chosen = _chosen(out)
+            trend = summary.bias_trend
+            assert trend is not None  # measured by every check of this schema
             rows.append(
                 {
                     "remedy": name,
                     "seed": seed,
                     "passes": remedy.passes,
                     "train_cpu_s": cost.get("cpu_s"),
-                    "tau": summary["proxy"]["kendall_tau"],
-                    "energy_tau": summary["energy_only"]["kendall_tau"],
-                    "partial_rho": summary["proxy"]["partial_rho"],
-                    "ceiling": summary["ceiling_partial_rho"],
-                    "bias": [b["bias"] for b in summary["bias_by_energy"]],
-                    "tilt": summary["bias_tilt"],
-                    "trend": summary["bias_trend"]["slope"],
-                    "trend_tilt": summary["bias_trend"]["tilt"],
-                    "mean_inherited": statistics.fmean(p["inherited"] for p in summary["points"]),
+                    "tau": summary.proxy.kendall_tau,
+                    "energy_tau": summary.energy_only.kendall_tau,
+                    "partial_rho": summary.proxy.partial_rho,
+                    "ceiling": summary.ceiling_partial_rho,
+                    "bias": [b.bias for b in summary.bias_by_energy],
+                    "tilt": summary.bias_tilt,
+                    "trend": trend.slope,
+                    "trend_tilt": trend.tilt,
+                    "mean_inherited": statistics.fmean(p.inherited for p in summary.points),
                     # per reference subnet, so other stand-alone references can be held up later
-                    "inherited": [c["inherited"] for c in chosen],
-                    "energy_mj": [c["energy_mj"] for c in chosen],
+                    "inherited": [c.inherited for c in chosen],
+                    "energy_mj": [c.energy_mj for c in chosen],
                 }
             )
             print(json.dumps(rows[-1]))
@@ -213,6 +217,18 @@ def run(args: argparse.Namespace) -> None:
                     json.dumps({"reference": str(reference), "rows": rows}, indent=1)
                 )
     print(report_table(rows))
+
+
+def _summary(check: Path) -> RankCheckSummary:
+    """A finished check's summary, of whatever schema it was written with."""
+    path = check / "rank_check.json"
+    return RankCheckSummary.from_dict(json.loads(path.read_text()), source=str(path))
+
+
+def _chosen(check: Path) -> list[ChosenSubnet]:
+    """A check's chosen subnets (config, inherited accuracy, energy)."""
+    data = json.loads((check / "subnets.json").read_text())
+    return [ChosenSubnet.from_dict(c) for c in data["subnets"]]
 
 
 def _last_quarter_gain(history: list[float]) -> float | None:
@@ -240,47 +256,50 @@ def converge(args: argparse.Namespace) -> None:
 
     reference = Path(args.reference).resolve()
     request = json.loads((reference / "request.json").read_text())["settings"]
-    summary = json.loads((reference / "rank_check.json").read_text())
-    chosen = json.loads((reference / "subnets.json").read_text())["subnets"]
-    results = json.loads((reference / "results.json").read_text())
+    summary = _summary(reference)
+    chosen = _chosen(reference)
+    results = {
+        key: StandaloneRun.from_dict(run)
+        for key, run in json.loads((reference / "results.json").read_text()).items()
+    }
     lr = args.lr if args.lr is not None else request["lr"]
     outside = [i for i in args.subnets if not 0 <= i < len(chosen)]
     if outside or any(s < 0 for s in args.seeds):
         raise SystemExit(f"--subnets must lie in 0..{len(chosen) - 1} and --seeds be >= 0")
     jobs = [
-        {
-            "subnet": i,
-            "seed": seed,
-            "config": chosen[i]["config"],
-            "space": summary["space"],
-            "folder": str(Path(args.out) / f"epochs-{args.epochs}-lr-{lr:g}"),
-            "epochs": args.epochs,
-            "batch_size": request["batch_size"],
-            "lr": lr,
-            "threads": 1,
-            "data_root": None,
-        }
+        StandaloneJob(
+            subnet=i,
+            seed=seed,
+            config=chosen[i].config,
+            space=summary.space,
+            folder=str(Path(args.out) / f"epochs-{args.epochs}-lr-{lr:g}"),
+            epochs=args.epochs,
+            batch_size=request["batch_size"],
+            lr=lr,
+            threads=1,
+            data_root=None,
+        )
         for i in args.subnets
         for seed in args.seeds
     ]
-    Path(jobs[0]["folder"]).mkdir(parents=True, exist_ok=True)
+    Path(jobs[0].folder).mkdir(parents=True, exist_ok=True)
     with ProcessPoolExecutor(max_workers=args.processes) as pool:
         done = list(pool.map(retrain_job, jobs))
     rows = []
     for job, result in zip(jobs, done, strict=True):
-        short = results.get(f"{job['subnet']}-{job['seed']}")
+        short = results.get(job.key)
         rows.append(
             {
-                "subnet": job["subnet"],
-                "seed": job["seed"],
-                "energy_mj": chosen[job["subnet"]]["energy_mj"],
-                "inherited": chosen[job["subnet"]]["inherited"],
+                "subnet": job.subnet,
+                "seed": job.seed,
+                "energy_mj": chosen[job.subnet].energy_mj,
+                "inherited": chosen[job.subnet].inherited,
                 "short_epochs": request["epochs"],
-                "short_val": short["val_acc"] if short is not None else None,
+                "short_val": short.val_acc if short is not None else None,
                 "long_epochs": args.epochs,
-                "long_val": result.get("val_acc"),
-                "long_status": result["status"],
-                "long_gain_last_quarter": _last_quarter_gain(result.get("val_history", [])),
+                "long_val": result.val_acc,
+                "long_status": result.status,
+                "long_gain_last_quarter": _last_quarter_gain(result.val_history),
             }
         )
     if args.json:

@@ -2,7 +2,7 @@
 
 A checkpoint is a dict::
 
-    format        "evosnn-supernet/1"
+    format        "evosnn-supernet/1" (the schema version; see :class:`SupernetCheckpoint`)
     status        "complete" | "in-progress" | "interrupted"
     space         what the supernet was trained for (the application's metadata; evosnn stores
                   the search space as data, SearchSpace.to_dict(), and reads it back itself)
@@ -24,19 +24,65 @@ import os
 import pickle
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import torch
 
 from evosnn.core.errors import CheckpointError
 
-__all__ = ["FORMAT", "file_sha256", "load_checkpoint", "save_atomic", "source_name"]
+__all__ = [
+    "FORMAT",
+    "Status",
+    "SupernetCheckpoint",
+    "TrainerState",
+    "TrainingCheckpoint",
+    "file_sha256",
+    "load_checkpoint",
+    "save_atomic",
+    "source_name",
+]
 
+#: The supernet checkpoint's format and schema version (bumped when its keys change meaning).
 FORMAT = "evosnn-supernet/1"
 
+#: Where the run stood when the checkpoint was written.
+Status = Literal["complete", "in-progress", "interrupted"]
 
-def save_atomic(obj: dict[str, Any], path: str | Path) -> None:
+
+class TrainerState(TypedDict):
+    """The state dicts of what a training run steps (see :class:`supernet.fit.Trainee`)."""
+
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    scheduler: dict[str, Any]
+    #: None unless the run scales its losses (AMP on CUDA).
+    scaler: dict[str, Any] | None
+
+
+class TrainingCheckpoint(TrainerState):
+    """The keys every training checkpoint holds (written by :mod:`supernet.fit`'s callers)."""
+
+    format: str
+    status: Status
+    train_config: dict[str, Any]
+    step: int
+    metrics: list[dict[str, Any]]
+
+
+class SupernetCheckpoint(TrainingCheckpoint):
+    """The keys of a supernet checkpoint (format :data:`FORMAT`), as stored.
+
+    The trainer's caller adds its metadata at the top level beside these (evosnn: ``space``).
+    """
+
+    space: dict[str, Any]
+    epoch: int
+    steps_per_epoch: int
+
+
+def save_atomic(obj: Mapping[str, Any], path: str | Path) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``.
 
     A crash at any moment leaves either the old file or the new one, never a torn file.
@@ -72,15 +118,22 @@ def source_name(path: str | Path | bytes) -> str:
 
 
 def load_checkpoint(
-    source: str | Path | bytes, *, map_location: str | torch.device = "cpu"
+    source: str | Path | bytes,
+    *,
+    map_location: str | torch.device = "cpu",
+    format: str = FORMAT,
+    kind: str = "supernet checkpoint",
+    required: tuple[str, ...] = ("space", "model", "step", "epoch"),
 ) -> dict[str, Any]:
-    """Read a supernet checkpoint safely (weights only) and check its format.
+    """Read a checkpoint safely (weights only) and check its format and keys.
 
-    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it).
+    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it). ``format``,
+    ``kind`` and ``required`` describe the checkpoint expected: by default a supernet's
+    (:class:`SupernetCheckpoint`); retraining checkpoints are read with their own.
 
     Raises:
-        CheckpointError: missing, truncated or corrupt file, pickled objects, or not a supernet
-            checkpoint; the message names the file.
+        CheckpointError: missing, truncated or corrupt file, pickled objects, or not a checkpoint
+            of that kind; the message names the file.
     """
     path = source_name(source)
     if not isinstance(source, bytes) and not Path(source).is_file():
@@ -97,9 +150,9 @@ def load_checkpoint(
         raise CheckpointError(
             f"{path}: not a readable checkpoint (truncated or corrupt: {type(exc).__name__})"
         ) from exc
-    if not isinstance(data, dict) or data.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not an evosnn supernet checkpoint (format {FORMAT!r})")
-    for key in ("space", "model", "step", "epoch"):
+    if not isinstance(data, dict) or data.get("format") != format:
+        raise CheckpointError(f"{path}: not an evosnn {kind} (format {format!r})")
+    for key in required:
         if key not in data:
             raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
     return data

@@ -19,9 +19,9 @@ in as callables and share everything else here:
   one process; rank 0 alone validates, writes checkpoints and shows progress.
 
 Example:
-    >>> state = fit(model, optimizer, scheduler, splits.train, settings, mean=splits.mean,
-    ...             std=splits.std, step_loss=loss_of, end_epoch=validate, checkpoint=save,
-    ...             checkpoint_path=path)  # doctest: +SKIP
+    >>> trainee = Trainee(model, *make_optimizer(model.parameters(), settings, per_epoch))  # doctest: +SKIP
+    >>> hooks = FitHooks(step_loss=loss_of, end_epoch=validate, checkpoint=save)  # doctest: +SKIP
+    >>> state = fit(trainee, splits, settings, hooks, checkpoint_path=path)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import logging
 import math
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,15 +41,19 @@ from torch import nn
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from evosnn.core.errors import EvosnnError
-from supernet.batches import Split, augment, iter_batches, normalize
+from evosnn.core.errors import CheckpointError, EvosnnError
+from supernet.batches import Split, Splits, augment, iter_batches, normalize
+from supernet.checkpoint import Status, TrainerState
+from supernet.epoch_record import describe
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings
 
 __all__ = [
     "EpochEnd",
+    "FitHooks",
     "FitState",
     "StepLoss",
+    "Trainee",
     "TrainingDiverged",
     "TrainingInterrupted",
     "fit",
@@ -152,59 +156,104 @@ def graceful_sigint() -> Iterator[dict[str, bool]]:
         signal.signal(signal.SIGINT, previous)
 
 
-def _describe(end: EpochEnd, record: dict[str, Any]) -> str:
-    """``loss 1.2345  val_acc 97.50%  ...`` for the epoch's log line."""
-    parts = [f"loss {end.loss:.4f}"]
-    for key, value in record.items():
-        if key in ("epoch", "step", "loss", "lr", "seconds") or not isinstance(value, float):
-            continue
-        parts.append(f"{key} {100 * value:.2f}%" if "acc" in key else f"{key} {value:.4g}")
-    return "  ".join(parts)
+@dataclass(frozen=True)
+class FitHooks:
+    """What a caller plugs into the loop: how a step computes its loss, what an epoch records,
+    how a checkpoint is written, and optional observers.
+
+    Attributes:
+        step_loss: computes and backpropagates one step's loss (see :data:`StepLoss`).
+        end_epoch: the epoch's history record (e.g. validation accuracy), from its
+            :class:`EpochEnd`.
+        checkpoint: ``checkpoint(status, state)`` writes a checkpoint; status is
+            ``"in-progress"`` or ``"complete"`` after an epoch and ``"interrupted"`` on Ctrl-C.
+        on_step: ``on_step(step, loss)`` after every optimizer step.
+        on_epoch: called with the epoch's record after its checkpoint is written.
+    """
+
+    step_loss: StepLoss
+    end_epoch: Callable[[EpochEnd], dict[str, Any]]
+    checkpoint: Callable[[Status, FitState], object]
+    on_step: Callable[[int, float], None] | None = None
+    on_epoch: Callable[[dict[str, Any]], None] | None = None
+
+
+@dataclass
+class Trainee:
+    """The model and what steps it: the optimizer, its per-step scheduler and a GradScaler.
+
+    It also knows the part of a checkpoint that is its own state (:meth:`state_dicts`) and
+    restores it (:meth:`restore`): the one resume-restore of every training run.
+
+    Attributes:
+        scaler: the GradScaler the step losses are scaled with (None: plain steps); a disabled
+            one is stepped through but not stored.
+    """
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler | None = None
+
+    def state_dicts(self) -> TrainerState:
+        """``model``, ``optimizer``, ``scheduler`` and ``scaler`` (None unless scaling)."""
+        scaling = self.scaler is not None and self.scaler.is_enabled()
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict() if scaling and self.scaler is not None else None,
+        }
+
+    def restore(self, stored: Mapping[str, Any], path: str | Path) -> FitState:
+        """Load a checkpoint's state dicts (as :meth:`state_dicts` wrote them); where it stands.
+
+        Raises:
+            CheckpointError: the stored weights do not fit this model (another architecture).
+        """
+        try:
+            self.model.load_state_dict(stored["model"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            raise CheckpointError(
+                f"{path}: its weights do not fit this architecture (a checkpoint of another "
+                f"network); choose another --out for a new run"
+            ) from exc
+        self.optimizer.load_state_dict(stored["optimizer"])
+        self.scheduler.load_state_dict(stored["scheduler"])
+        if self.scaler is not None and stored.get("scaler"):
+            self.scaler.load_state_dict(stored["scaler"])
+        return FitState(int(stored["step"]), list(stored["metrics"]))
 
 
 def fit(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
-    train: Split,
+    trainee: Trainee,
+    data: Splits,
     settings: TrainSettings,
+    hooks: FitHooks,
     *,
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
-    step_loss: StepLoss,
-    end_epoch: Callable[[EpochEnd], dict[str, Any]],
-    checkpoint: Callable[[str, FitState], object],
     checkpoint_path: str | Path,
     state: FitState | None = None,
-    shift: int = 0,
-    flip: bool = False,
+    augmentation: tuple[int, bool] = (0, False),
     device: torch.device | str = "cpu",
-    scaler: torch.amp.GradScaler | None = None,
     progress: bool = True,
-    on_step: Callable[[int, float], None] | None = None,
-    on_epoch: Callable[[dict[str, Any]], None] | None = None,
     desc: str = "train",
     parallel: DataParallel | None = None,
 ) -> FitState:
-    """Train ``model`` on ``train`` until ``settings.epochs`` epochs are finished; return the state.
+    """Train ``trainee`` on ``data.train`` until ``settings.epochs`` epochs are finished; return
+    the state.
 
     Args:
-        model, optimizer, scheduler: already built (and, on resume, loaded); the scheduler steps
-            once per optimizer step.
-        train: the training split (uint8 images), normalised with ``mean`` / ``std``.
+        trainee: model, optimizer, scheduler (stepped once per optimizer step) and scaler,
+            already built (and, on resume, restored).
+        data: the splits; the loop trains on ``data.train`` (uint8 images), normalised with
+            ``data.mean`` / ``data.std`` (validation is the hooks' business).
         settings: the recipe (epochs, batch_size, grad_clip and seed are used here).
-        step_loss: computes and backpropagates one step's loss (see :data:`StepLoss`).
-        end_epoch: the epoch's history record (e.g. validation accuracy), from its :class:`EpochEnd`.
-        checkpoint: ``checkpoint(status, state)`` writes a checkpoint; status is ``"in-progress"``
-            or ``"complete"`` after an epoch and ``"interrupted"`` on Ctrl-C.
-        checkpoint_path: where ``checkpoint`` writes (named in error messages).
+        hooks: the step's loss, the epoch's record, the checkpoint writer, the observers.
+        checkpoint_path: where ``hooks.checkpoint`` writes (named in error messages).
         state: where a resumed run stands (default: a fresh run).
-        shift, flip: augmentation (pixels of random translation, random horizontal flips).
+        augmentation: (shift, flip): pixels of random translation, random horizontal flips.
         device: where batches go.
-        scaler: a GradScaler that ``step_loss`` scales its losses with (None: plain steps).
         progress: show a progress bar.
-        on_step: ``on_step(step, loss)`` after every optimizer step.
-        on_epoch: called with the epoch's record after its checkpoint is written.
         desc: the progress bar's and log lines' label.
         parallel: this process's part of a data-parallel run (default: one process, whole
             batches). ``settings.batch_size`` is the global batch; ``end_epoch``,
@@ -220,15 +269,16 @@ def fit(
     state = state if state is not None else FitState()
     parallel = parallel if parallel is not None else DataParallel()
     parallel.check_batch(settings.batch_size)
-    per_epoch = steps_per_epoch(len(train), settings.batch_size)
-    total = settings.epochs * per_epoch
+    per_epoch = steps_per_epoch(len(data.train), settings.batch_size)
     if not len(state.history) * per_epoch <= state.step <= (len(state.history) + 1) * per_epoch:
         raise EvosnnError(
             f"{checkpoint_path}: inconsistent training state (step {state.step} after "
             f"{len(state.history)} finished epochs of {per_epoch} steps)"
         )
-    bar = tqdm(
-        total=total,
+    norm = (data.mean, data.std)
+    loop = _Loop(trainee, data.train, settings, hooks, norm, augmentation, device, parallel, desc)
+    loop.bar = tqdm(
+        total=settings.epochs * per_epoch,
         initial=state.step,
         disable=None if progress and parallel.main else True,
         unit="step",
@@ -237,84 +287,111 @@ def fit(
     try:
         with graceful_sigint() as sigint, logging_redirect_tqdm():
             while len(state.history) < settings.epochs:
-                epoch = len(state.history)
-                model.train()
-                order = torch.Generator().manual_seed(_epoch_seed(settings.seed, epoch))
-                batches = iter_batches(
-                    train, settings.batch_size, shuffle=True, generator=order, drop_last=True
-                )
-                done = state.step - epoch * per_epoch
-                losses: list[float] = []
-                started, seen = time.perf_counter(), 0
-                for index, (images, labels) in enumerate(batches):
-                    if index < done:
-                        continue  # resumed mid-epoch: these batches were already trained on
-                    step = state.step
-                    if shift or flip:
-                        gen = torch.Generator().manual_seed(step_seed(settings.seed, step))
-                        images = augment(images, shift=shift, flip=flip, generator=gen)
-                    optimizer.zero_grad(set_to_none=True)
-
-                    def run(part: torch.Tensor, part_labels: torch.Tensor, at: int = step) -> Any:
-                        x = normalize(part.to(device), mean, std)
-                        return step_loss(x, part_labels.to(device), at)
-
-                    loss_sum = parallel.backward(model, images, labels, run)
-                    value = parallel.average(model, loss_sum)  # the same on every rank
-                    if not math.isfinite(value):
-                        raise TrainingDiverged(
-                            f"loss became {value} at step {step} (epoch {epoch + 1}); stopped "
-                            f"without writing a checkpoint, {checkpoint_path} holds the last good "
-                            f"state. Try a lower --lr."
-                        )
-                    if scaler is not None:
-                        scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(model.parameters(), settings.grad_clip)
-                    if scaler is not None:
-                        scaler.step(optimizer)
-                        scaler.update()
-                    else:
-                        optimizer.step()
-                    scheduler.step()
-                    state.step += 1
-                    losses.append(value)
-                    seen += len(labels)
-                    if on_step is not None and parallel.main:
-                        on_step(state.step, value)
-                    bar.update(1)
-                    bar.set_postfix(
-                        loss=f"{value:.3f}",
-                        lr=f"{scheduler.get_last_lr()[0]:.2e}",
-                        img_s=f"{seen / (time.perf_counter() - started):.0f}",
-                    )
-                    if sigint["stop"] and parallel.world == 1:
-                        bar.close()
-                        checkpoint("interrupted", state)
-                        raise TrainingInterrupted(
-                            f"interrupted at step {state.step}; resumable checkpoint written to "
-                            f"{checkpoint_path} (continue with --resume)"
-                        )
-                end = EpochEnd(
-                    epoch=epoch + 1,
-                    step=state.step,
-                    loss=sum(losses) / len(losses) if losses else math.nan,
-                    lr=float(scheduler.get_last_lr()[0]),
-                    started=started,
-                    final=epoch + 1 == settings.epochs,
-                )
-                record = parallel.share(end_epoch(end) if parallel.main else None)
-                state.history.append(record)
-                if parallel.main:
-                    log.info(
-                        "%s epoch %d/%d  %s",
-                        desc,
-                        end.epoch,
-                        settings.epochs,
-                        _describe(end, record),
-                    )
-                    checkpoint("complete" if end.final else "in-progress", state)
-                    if on_epoch is not None:
-                        on_epoch(record)
+                loop.epoch(state, sigint, checkpoint_path)
     finally:
-        bar.close()
+        loop.bar.close()
     return state
+
+
+@dataclass
+class _Loop:
+    """One :func:`fit` call's fixed parts, and its epochs and steps."""
+
+    trainee: Trainee
+    train: Split
+    settings: TrainSettings
+    hooks: FitHooks
+    norm: tuple[tuple[float, ...], tuple[float, ...]]
+    augmentation: tuple[int, bool]
+    device: torch.device | str
+    parallel: DataParallel
+    desc: str
+    bar: Any = None
+
+    def epoch(self, state: FitState, sigint: dict[str, bool], path: str | Path) -> None:
+        """Train the rest of the current epoch (all of it unless resumed mid-epoch), end it."""
+        settings, epoch = self.settings, len(state.history)
+        per_epoch = steps_per_epoch(len(self.train), settings.batch_size)
+        self.trainee.model.train()
+        order = torch.Generator().manual_seed(_epoch_seed(settings.seed, epoch))
+        batches = iter_batches(
+            self.train, settings.batch_size, shuffle=True, generator=order, drop_last=True
+        )
+        done = state.step - epoch * per_epoch
+        losses: list[float] = []
+        started, seen = time.perf_counter(), 0
+        for index, (images, labels) in enumerate(batches):
+            if index < done:
+                continue  # resumed mid-epoch: these batches were already trained on
+            value = self.step(state.step, epoch, images, labels, path)
+            state.step += 1
+            losses.append(value)
+            seen += len(labels)
+            if self.hooks.on_step is not None and self.parallel.main:
+                self.hooks.on_step(state.step, value)
+            self.bar.update(1)
+            self.bar.set_postfix(
+                loss=f"{value:.3f}",
+                lr=f"{self.trainee.scheduler.get_last_lr()[0]:.2e}",
+                img_s=f"{seen / (time.perf_counter() - started):.0f}",
+            )
+            if sigint["stop"] and self.parallel.world == 1:
+                self.bar.close()
+                self.hooks.checkpoint("interrupted", state)
+                raise TrainingInterrupted(
+                    f"interrupted at step {state.step}; resumable checkpoint written to "
+                    f"{path} (continue with --resume)"
+                )
+        self.end(state, epoch, losses, started)
+
+    def step(
+        self, step: int, epoch: int, images: torch.Tensor, labels: torch.Tensor, path: str | Path
+    ) -> float:
+        """One optimizer step on a global batch; its loss (the same on every rank)."""
+        shift, flip = self.augmentation
+        if shift or flip:
+            gen = torch.Generator().manual_seed(step_seed(self.settings.seed, step))
+            images = augment(images, shift=shift, flip=flip, generator=gen)
+        model, optimizer, scaler = self.trainee.model, self.trainee.optimizer, self.trainee.scaler
+        optimizer.zero_grad(set_to_none=True)
+
+        def run(part: torch.Tensor, part_labels: torch.Tensor) -> Any:
+            x = normalize(part.to(self.device), *self.norm)
+            return self.hooks.step_loss(x, part_labels.to(self.device), step)
+
+        value = self.parallel.average(model, self.parallel.backward(model, images, labels, run))
+        if not math.isfinite(value):
+            raise TrainingDiverged(
+                f"loss became {value} at step {step} (epoch {epoch + 1}); stopped without "
+                f"writing a checkpoint, {path} holds the last good state. Try a lower --lr."
+            )
+        if scaler is not None:
+            scaler.unscale_(optimizer)
+        nn.utils.clip_grad_norm_(model.parameters(), self.settings.grad_clip)
+        if scaler is not None:
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            optimizer.step()
+        self.trainee.scheduler.step()
+        return value
+
+    def end(self, state: FitState, epoch: int, losses: list[float], started: float) -> None:
+        """Record the finished epoch (rank 0's record, on every rank); checkpoint it on rank 0."""
+        end = EpochEnd(
+            epoch=epoch + 1,
+            step=state.step,
+            loss=sum(losses) / len(losses) if losses else math.nan,
+            lr=float(self.trainee.scheduler.get_last_lr()[0]),
+            started=started,
+            final=epoch + 1 == self.settings.epochs,
+        )
+        main = self.parallel.main
+        record = self.parallel.share(self.hooks.end_epoch(end) if main else None)
+        state.history.append(record)
+        if main:
+            shown = describe({"loss": end.loss, **record}, skip=("lr", "seconds"))
+            log.info("%s epoch %d/%d  %s", self.desc, end.epoch, self.settings.epochs, shown)
+            self.hooks.checkpoint("complete" if end.final else "in-progress", state)
+            if self.hooks.on_epoch is not None:
+                self.hooks.on_epoch(record)

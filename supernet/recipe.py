@@ -16,13 +16,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any, Literal
 
 import torch
 
-from evosnn.core.errors import EvosnnError
+from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.outputs import refuse_existing
 
-__all__ = ["TrainSettings", "lr_schedule", "make_optimizer", "resumed_settings"]
+__all__ = ["TrainSettings", "lr_schedule", "make_optimizer", "open_run", "resumed_settings"]
 
 
 @dataclass(frozen=True)
@@ -79,10 +81,69 @@ class TrainSettings:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def resumed_settings(checkpoint: Mapping[str, Any], settings: TrainSettings) -> TrainSettings:
+def resumed_settings(
+    checkpoint: Mapping[str, Any],
+    settings: TrainSettings,
+    *,
+    given: Mapping[str, Any] | None = None,
+    path: str | Path = "the checkpoint",
+) -> TrainSettings:
     """The recipe stored in ``checkpoint``, run on ``settings.device`` (the only thing a resume
-    may change: the machine)."""
-    return TrainSettings.from_dict({**checkpoint["train_config"], "device": settings.device})
+    may change: the machine).
+
+    ``given`` holds the settings the user asked for explicitly (e.g. ``{"seed": 1}`` for
+    ``--seed 1``). A resume continues the run exactly as it was started, so a given setting that
+    differs from the stored one is refused, naming both values, rather than silently ignored;
+    a larger ``epochs`` for a finished run gets the way to train longer.
+
+    Raises:
+        CheckpointError: a given setting differs from the checkpoint's (the message names it).
+    """
+    stored = TrainSettings.from_dict({**checkpoint["train_config"], "device": settings.device})
+    for name, value in (given or {}).items():
+        was = getattr(stored, name)
+        if value == was:
+            continue
+        flag = "--" + name.replace("_", "-")
+        if name == "epochs" and checkpoint.get("status") == "complete":
+            raise CheckpointError(
+                f"{path} finished its {was} epochs; a resume cannot lengthen a finished run (its "
+                f"learning rate has decayed to zero): to train for {value} epochs, start a new "
+                f"run without --resume, with --epochs {value} and another --out"
+            )
+        raise CheckpointError(
+            f"{path} was trained with {flag} {was}, not {value}; a resume continues the run as "
+            f"it was started: drop {flag} to continue it, or start a new run with another --out"
+        )
+    return stored
+
+
+def open_run(
+    path: Path,
+    settings: TrainSettings,
+    *,
+    resume: bool,
+    load: Callable[[Path], Mapping[str, Any]],
+    given: Mapping[str, Any] | None = None,
+) -> tuple[Mapping[str, Any] | None, TrainSettings]:
+    """Start or continue the run whose checkpoint is ``path``: the one check every trainer makes.
+
+    A fresh run (``resume`` false) never overwrites an existing checkpoint. A resumed one reads
+    ``path`` with ``load`` (which checks it is the right kind of checkpoint, for this run) and
+    trains with its stored settings (see :func:`resumed_settings`).
+
+    Returns:
+        The checkpoint to continue (None for a fresh run) and the settings to train with.
+
+    Raises:
+        CheckpointError: a fresh run over an existing checkpoint, a checkpoint ``load`` refuses,
+            or a given setting that differs from the stored one.
+    """
+    if not resume:
+        refuse_existing(path)
+        return None, settings
+    stored = load(path)
+    return stored, resumed_settings(stored, settings, given=given, path=path)
 
 
 def lr_schedule(settings: TrainSettings, steps_per_epoch: int) -> Callable[[int], float]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +25,15 @@ import torch
 import torch.nn.functional as F
 
 from evosnn.core.config import SubnetConfig
-from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.errors import EvosnnError
+from evosnn.core.outputs import refuse_existing
 from supernet.batches import Splits
-from supernet.checkpoint import FORMAT, save_atomic
+from supernet.checkpoint import FORMAT, Status, save_atomic
 from supernet.fit import (
     EpochEnd,
+    FitHooks,
     FitState,
+    Trainee,
     TrainingDiverged,
     TrainingInterrupted,
     fit,
@@ -153,44 +157,99 @@ def train_supernet(
     clash = sorted(_RESERVED & set(metadata))
     if clash:
         raise ValueError(f"metadata may not use the checkpoint's own keys {clash}")
+    if resume_from is None and parallel.main:
+        refuse_existing(path)
     if resume_from is not None:
         settings = resumed_settings(resume_from, settings)
-        if resume_from.get("status") == "complete":
-            log.info(
-                "%s is already complete (%d epochs); nothing to do", path, resume_from["epoch"]
-            )
+        if _complete(resume_from, path):
             return dict(resume_from)
-    elif path.exists() and parallel.main:
-        raise CheckpointError(
-            f"{path} already exists; pass --resume to continue it, or choose another --out"
+    run = _SupernetRun.start(build, splits, path, settings, sample, probes, metadata)
+    state = run.trainee.restore(resume_from, path) if resume_from is not None else FitState()
+    if resume_from is not None:
+        log.info("resuming %s at step %d (epoch %d)", path, state.step, state.step // run.per_epoch)
+    hooks = FitHooks(run.step_loss, run.end_epoch, run.checkpoint, on_step, on_epoch)
+    fit(
+        run.trainee,
+        splits,
+        settings,
+        hooks,
+        checkpoint_path=path,
+        state=state,
+        augmentation=(shift, flip),
+        device=run.device,
+        progress=progress,
+        desc="supernet",
+        parallel=parallel,
+    )
+    if not run.written and parallel.main:  # resumed a finished run that was not marked complete
+        run.checkpoint("complete", state)
+    return run.written
+
+
+def _complete(checkpoint: Mapping[str, Any], path: Path) -> bool:
+    """Whether a resumed run is already finished (logged, with how to train longer)."""
+    if checkpoint.get("status") != "complete":
+        return False
+    log.info(
+        "%s is already complete (%d epochs); nothing to do (to train longer, start a new run "
+        "with a larger --epochs and another --out)",
+        path,
+        checkpoint["epoch"],
+    )
+    return True
+
+
+@dataclass
+class _SupernetRun:
+    """One supernet training run: the trainee, and the hooks :func:`fit` calls."""
+
+    net: SpikformerSupernet
+    trainee: Trainee
+    splits: Splits
+    path: Path
+    settings: TrainSettings
+    sample: Sampler
+    probes: Mapping[str, SubnetConfig]
+    metadata: Mapping[str, Any]
+    device: torch.device
+    per_epoch: int
+    written: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls,
+        build: Callable[[], SpikformerSupernet],
+        splits: Splits,
+        path: Path,
+        settings: TrainSettings,
+        sample: Sampler,
+        probes: Mapping[str, SubnetConfig],
+        metadata: Mapping[str, Any],
+    ) -> _SupernetRun:
+        """Build the supernet (initial weights from the seed), its optimizer and scaler."""
+        device = torch.device(settings.device)
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise EvosnnError("--device cuda requested but CUDA is not available on this machine")
+        per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
+        torch.manual_seed(settings.seed)
+        net = build().to(device)
+        optimizer, scheduler = make_optimizer(net.parameters(), settings, per_epoch)
+        scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
+        trainee = Trainee(net, optimizer, scheduler, scaler)
+        return cls(
+            net, trainee, splits, path, settings, sample, probes, metadata, device, per_epoch
         )
 
-    device = torch.device(settings.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise EvosnnError("--device cuda requested but CUDA is not available on this machine")
-    per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
-    torch.manual_seed(settings.seed)
-    net = build().to(device)
-    optimizer, scheduler = make_optimizer(net.parameters(), settings, per_epoch)
-    use_scaler = settings.amp and device.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
-    amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-    state = FitState()
-    if resume_from is not None:
-        net.load_state_dict(resume_from["model"])
-        optimizer.load_state_dict(resume_from["optimizer"])
-        scheduler.load_state_dict(resume_from["scheduler"])
-        if resume_from.get("scaler"):
-            scaler.load_state_dict(resume_from["scaler"])
-        state = FitState(int(resume_from["step"]), list(resume_from["metrics"]))
-        log.info("resuming %s at step %d (epoch %d)", path, state.step, state.step // per_epoch)
-
-    def step_loss(x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+    def step_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+        """Train the step's sampled subnets; the first teaches the others with ``distill``."""
+        settings, device, scaler = self.settings, self.device, self.trainee.scaler
+        assert scaler is not None
+        amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
         loss_sum = torch.zeros((), device=device)
         teacher: torch.Tensor | None = None  # in-place distillation: the first subnet's softmax
-        for config in sample(random.Random(step_seed(settings.seed, step)), step):
+        for config in self.sample(random.Random(step_seed(settings.seed, step)), step):
             with torch.autocast(device.type, dtype=amp_dtype, enabled=settings.amp):
-                logits = net(x, config)
+                logits = self.net(x, config)
                 if teacher is None:
                     loss = F.cross_entropy(logits, y, label_smoothing=settings.label_smoothing)
                 else:
@@ -201,66 +260,31 @@ def train_supernet(
             loss_sum += loss.detach()
         return loss_sum
 
-    def end_epoch(end: EpochEnd) -> dict[str, Any]:
-        return {
-            "epoch": end.epoch,
-            "step": end.step,
-            "loss": end.loss,
-            "lr": end.lr,
-            **validate_probes(
-                net,
-                probes,
-                splits,
-                recal_batches=settings.recal_batches,
-                batch_size=settings.batch_size,
-                device=device,
-            ),
-        }
+    def end_epoch(self, end: EpochEnd) -> dict[str, Any]:
+        """The epoch's record: loss, learning rate and every probe's validation accuracy."""
+        accuracies = validate_probes(
+            self.net,
+            self.probes,
+            self.splits,
+            recal_batches=self.settings.recal_batches,
+            batch_size=self.settings.batch_size,
+            device=self.device,
+        )
+        return {"epoch": end.epoch, "step": end.step, "loss": end.loss, "lr": end.lr, **accuracies}
 
-    written: dict[str, Any] = {}
-
-    def checkpoint(status: str, now: FitState) -> None:
-        data = {
+    def checkpoint(self, status: Status, now: FitState) -> None:
+        """Write the checkpoint atomically (see :mod:`supernet.checkpoint`)."""
+        data: dict[str, Any] = {
             "format": FORMAT,
             "status": status,
-            **metadata,
-            "train_config": settings.to_dict(),
-            "epoch": now.step // per_epoch,
+            **self.metadata,
+            "train_config": self.settings.to_dict(),
+            "epoch": now.step // self.per_epoch,
             "step": now.step,
-            "steps_per_epoch": per_epoch,
-            "model": net.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "scaler": scaler.state_dict() if use_scaler else None,
+            "steps_per_epoch": self.per_epoch,
+            **self.trainee.state_dicts(),
             "metrics": now.history,
         }
-        save_atomic(data, path)
-        written.clear()
-        written.update(data)
-
-    fit(
-        net,
-        optimizer,
-        scheduler,
-        splits.train,
-        settings,
-        mean=splits.mean,
-        std=splits.std,
-        step_loss=step_loss,
-        end_epoch=end_epoch,
-        checkpoint=checkpoint,
-        checkpoint_path=path,
-        state=state,
-        shift=shift,
-        flip=flip,
-        device=device,
-        scaler=scaler,
-        progress=progress,
-        on_step=on_step,
-        on_epoch=on_epoch,
-        desc="supernet",
-        parallel=parallel,
-    )
-    if not written and parallel.main:  # resumed a finished run that was not marked complete
-        checkpoint("complete", state)
-    return written
+        save_atomic(data, self.path)
+        self.written.clear()
+        self.written.update(data)

@@ -30,11 +30,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tqdm import tqdm
 
 from evosnn.core.errors import EvosnnError
+from supernet.epoch_record import describe
 
 __all__ = ["Rank", "RankLoop", "default_threads", "run_data_parallel"]
 
@@ -81,8 +82,10 @@ class Rank:
             self.events.put(("epoch", record))
 
 
-#: ``loop(config, rank)``: the training run on every worker.
-RankLoop = Callable[[dict[str, Any], Rank], None]
+J = TypeVar("J")
+
+#: ``loop(config, rank)``: the training run on every worker (``config``: its job, picklable).
+RankLoop = Callable[[J, Rank], None]
 
 
 def _worker(train_config: dict[str, Any]) -> None:
@@ -138,8 +141,8 @@ def _check_resources(workers: int, threads: int, gpus_per_worker: float) -> None
 
 
 def run_data_parallel(
-    loop: RankLoop,
-    config: dict[str, Any],
+    loop: RankLoop[J],
+    config: J,
     *,
     workers: int,
     threads: int,
@@ -156,7 +159,7 @@ def run_data_parallel(
 
     Args:
         loop: the picklable training (see the module docstring).
-        config: handed to ``loop`` on every worker (picklable plain data).
+        config: handed to ``loop`` on every worker (picklable, e.g. a frozen dataclass).
         workers: the number of worker processes (ranks).
         threads: CPUs reserved and torch threads used by each worker.
         storage: where Ray Train keeps its run (``storage/name``); on several machines, a folder
@@ -174,8 +177,6 @@ def run_data_parallel(
             (raised again here as it was), or the group failed more than ``max_failures`` times.
         KeyboardInterrupt: Ctrl-C, at once (the workers end with the driver).
     """
-    import ray.train
-    from ray.train.torch import TorchTrainer
     from ray.util.queue import Queue
 
     from workers.cluster import connect
@@ -185,59 +186,18 @@ def run_data_parallel(
     connect(ray_address, num_cpus=None)
     _check_resources(workers, threads, gpus_per_worker)
     events = Queue()
-    use_gpu = gpus_per_worker > 0
-    trainer = TorchTrainer(
-        _worker,
-        train_loop_config={"loop": loop, "config": config, "events": events, "threads": threads},
-        scaling_config=ray.train.ScalingConfig(
-            num_workers=workers,
-            use_gpu=use_gpu,
-            resources_per_worker={"CPU": threads, **({"GPU": gpus_per_worker} if use_gpu else {})},
-        ),
-        run_config=ray.train.RunConfig(
-            name=name,
-            storage_path=str(Path(storage).resolve()),
-            failure_config=ray.train.FailureConfig(max_failures=max_failures),
-        ),
+    trainer = _trainer(
+        {"loop": loop, "config": config, "events": events, "threads": threads},
+        workers=workers,
+        threads=threads,
+        gpus_per_worker=gpus_per_worker,
+        run=(Path(storage).resolve(), name, max_failures),
     )
-    outcome: dict[str, BaseException] = {}
-
-    def fit() -> None:
-        try:
-            trainer.fit()
-        except BaseException as exc:  # handed to the main thread
-            outcome["error"] = exc
-
-    runner = threading.Thread(target=fit, name="ray-train-fit", daemon=True)
-    runner.start()
-    failure: EvosnnError | None = None
-    bar = tqdm(
-        total=None,
-        disable=None if progress else True,
-        unit="step",
-        desc=desc,
-    )
+    runner, outcome = _start(trainer)
+    bar = tqdm(total=None, disable=None if progress else True, unit="step", desc=desc)
     finished = False
     try:
-        while runner.is_alive() or not events.empty():
-            try:
-                event = events.get(timeout=0.5)
-            except queue.Empty:  # ray.util.queue raises the standard library's Empty
-                continue
-            if event[0] == "begin":
-                bar.reset(total=event[1])
-                bar.update(event[2])
-            elif event[0] == "step":
-                bar.update(event[1] - bar.n)
-                bar.set_postfix(loss=f"{event[2]:.3f}")
-            elif event[0] == "epoch":
-                record = event[1]
-                bar.update(int(record.get("step", bar.n)) - bar.n)
-                log.info("%s epoch %s: %s", desc, record.get("epoch"), _brief(record))
-                if on_epoch is not None:
-                    on_epoch(record)
-            elif event[0] == "error":
-                failure = event[1]
+        failure = _follow(events, runner, bar, desc, on_epoch)
         finished = True
     finally:  # on Ctrl-C, leave at once: the workers stop with this driver
         bar.close()
@@ -253,12 +213,80 @@ def run_data_parallel(
         ) from error
 
 
-def _brief(record: dict[str, Any]) -> str:
-    return "  ".join(
-        f"{key} {100 * value:.2f}%" if "acc" in key else f"{key} {value:.4g}"
-        for key, value in record.items()
-        if isinstance(value, float)
+def _start(trainer: Any) -> tuple[threading.Thread, dict[str, BaseException]]:
+    """Run ``trainer.fit()`` in a thread; its error, if any, lands in the returned dict."""
+    outcome: dict[str, BaseException] = {}
+
+    def fit() -> None:
+        try:
+            trainer.fit()
+        except BaseException as exc:  # handed to the main thread
+            outcome["error"] = exc
+
+    runner = threading.Thread(target=fit, name="ray-train-fit", daemon=True)
+    runner.start()
+    return runner, outcome
+
+
+def _trainer(
+    train_config: dict[str, Any],
+    *,
+    workers: int,
+    threads: int,
+    gpus_per_worker: float,
+    run: tuple[Path, str, int],
+) -> Any:
+    """The ``TorchTrainer`` of ``workers`` workers; ``run`` is (storage, name, max_failures)."""
+    import ray.train
+    from ray.train.torch import TorchTrainer
+
+    storage, name, max_failures = run
+    use_gpu = gpus_per_worker > 0
+    return TorchTrainer(
+        _worker,
+        train_loop_config=train_config,
+        scaling_config=ray.train.ScalingConfig(
+            num_workers=workers,
+            use_gpu=use_gpu,
+            resources_per_worker={"CPU": threads, **({"GPU": gpus_per_worker} if use_gpu else {})},
+        ),
+        run_config=ray.train.RunConfig(
+            name=name,
+            storage_path=str(storage),
+            failure_config=ray.train.FailureConfig(max_failures=max_failures),
+        ),
     )
+
+
+def _follow(
+    events: Any,
+    runner: threading.Thread,
+    bar: tqdm[Any],
+    desc: str,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+) -> EvosnnError | None:
+    """Show rank 0's events until the run ends; the bad-input error a rank sent, if any."""
+    failure: EvosnnError | None = None
+    while runner.is_alive() or not events.empty():
+        try:
+            event = events.get(timeout=0.5)
+        except queue.Empty:  # ray.util.queue raises the standard library's Empty
+            continue
+        if event[0] == "begin":
+            bar.reset(total=event[1])
+            bar.update(event[2])
+        elif event[0] == "step":
+            bar.update(event[1] - bar.n)
+            bar.set_postfix(loss=f"{event[2]:.3f}")
+        elif event[0] == "epoch":
+            record = event[1]
+            bar.update(int(record.get("step", bar.n)) - bar.n)
+            log.info("%s epoch %s: %s", desc, record.get("epoch"), describe(record))
+            if on_epoch is not None:
+                on_epoch(record)
+        elif event[0] == "error":
+            failure = event[1]
+    return failure
 
 
 def _first_line(error: BaseException) -> str:

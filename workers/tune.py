@@ -43,8 +43,10 @@ EXPERIMENT = "evosnn-train"
 
 #: Called by the training after every epoch: (that epoch's metrics, the checkpoint file).
 Report = Callable[[dict[str, Any], Path], None]
-#: The injected training: (trial config, work folder, resume from its checkpoint, report).
-TrainOne = Callable[[dict[str, Any], Path, bool, Report], None]
+#: The injected training: (trial config, work folder, resume from its checkpoint, report). The
+#: config is a plain dict (Tune's parameter space): ``architecture``, ``lr`` and run_tune's
+#: ``config``; the application types it (e.g. ``evosnn.training.tune.TuneTrial``).
+TrainOne = Callable[[Any, Path, bool, Report], None]
 
 
 @dataclass(frozen=True)
@@ -124,57 +126,92 @@ def run_tune(
         EvosnnError: ``folder`` holds an experiment of another request.
     """
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler
 
     from workers.cluster import connect
 
     folder = folder.resolve()
-    experiment = folder / EXPERIMENT
-    request_file = folder / "request.json"
     connect(ray_address, num_cpus=None)
     trainable = tune.with_resources(
         tune.with_parameters(_trial, train_one=train_one),
         {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
     )
+    experiment = folder / EXPERIMENT
     if tune.Tuner.can_restore(str(experiment)):
-        stored = json.loads(request_file.read_text()) if request_file.is_file() else None
-        if stored != json.loads(json.dumps(request)):
-            raise EvosnnError(
-                f"{folder} holds a Tune run of other architectures or settings; "
-                f"re-run the same command to resume it, or choose another --out"
-            )
+        _check_request(folder, request)
         log.info("resuming the Tune experiment in %s", experiment)
         tuner = tune.Tuner.restore(str(experiment), trainable, resume_errored=True)
     else:
         folder.mkdir(parents=True, exist_ok=True)
-        request_file.write_text(json.dumps(request, indent=2))
-        scheduler = (
-            ASHAScheduler(
-                time_attr="epoch",
-                max_t=epochs,
-                grace_period=min(grace_epochs, epochs),
-                reduction_factor=2,
-            )
-            if asha
-            else None
-        )
-        tuner = tune.Tuner(
+        (folder / "request.json").write_text(json.dumps(request, indent=2))
+        param_space = {
+            "architecture": tune.grid_search(list(architectures)),
+            "lr": tune.grid_search(list(lrs)),
+            **config,
+        }
+        tuner = _new_tuner(
             trainable,
-            param_space={
-                "architecture": tune.grid_search(list(architectures)),
-                "lr": tune.grid_search(list(lrs)),
-                **config,
-            },
-            tune_config=tune.TuneConfig(metric=metric, mode="max", scheduler=scheduler),
-            run_config=tune.RunConfig(
-                name=EXPERIMENT,
-                storage_path=str(folder),
-                failure_config=tune.FailureConfig(max_failures=max_failures),
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
-                verbose=1,
-            ),
+            param_space,
+            folder,
+            metric=metric,
+            scheduler=_asha(epochs, grace_epochs) if asha else None,
+            max_failures=max_failures,
         )
     grid = tuner.fit()
+    return _best_per_architecture(grid, architectures, folder, metric, finished_key)
+
+
+def _check_request(folder: Path, request: dict[str, Any]) -> None:
+    """Refuse to restore an experiment that another request started."""
+    request_file = folder / "request.json"
+    stored = json.loads(request_file.read_text()) if request_file.is_file() else None
+    if stored != json.loads(json.dumps(request)):
+        raise EvosnnError(
+            f"{folder} holds a Tune run of other architectures or settings; "
+            f"re-run the same command to resume it, or choose another --out"
+        )
+
+
+def _asha(epochs: int, grace_epochs: int) -> Any:
+    from ray.tune.schedulers import ASHAScheduler
+
+    return ASHAScheduler(
+        time_attr="epoch",
+        max_t=epochs,
+        grace_period=min(grace_epochs, epochs),
+        reduction_factor=2,
+    )
+
+
+def _new_tuner(
+    trainable: Any,
+    param_space: dict[str, Any],
+    folder: Path,
+    *,
+    metric: str,
+    scheduler: Any,
+    max_failures: int,
+) -> Any:
+    """A fresh Tune experiment in ``folder/EXPERIMENT``, keeping each trial's last 2 reports."""
+    from ray import tune
+
+    return tune.Tuner(
+        trainable,
+        param_space=param_space,
+        tune_config=tune.TuneConfig(metric=metric, mode="max", scheduler=scheduler),
+        run_config=tune.RunConfig(
+            name=EXPERIMENT,
+            storage_path=str(folder),
+            failure_config=tune.FailureConfig(max_failures=max_failures),
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=2),
+            verbose=1,
+        ),
+    )
+
+
+def _best_per_architecture(
+    grid: Any, architectures: list[str], folder: Path, metric: str, finished_key: str
+) -> list[TunedResult]:
+    """Each architecture's trial count and best finished trial (its files copied to ``best``)."""
     by_architecture: dict[str, list[Any]] = {}
     for result in (grid[i] for i in range(len(grid))):
         if result.config is not None:
@@ -189,14 +226,19 @@ def run_tune(
         top = max(finished, key=lambda r: float(r.metrics[metric]), default=None)
         best = None
         if top is not None and top.checkpoint is not None and top.config is not None:
-            kept = folder / "best"
-            kept.mkdir(parents=True, exist_ok=True)
-            files = []
-            with top.checkpoint.as_directory() as checkpoint_dir:
-                for file in sorted(Path(checkpoint_dir).iterdir()):
-                    if file.is_file() and not file.name.startswith("."):
-                        shutil.copyfile(file, kept / file.name)
-                        files.append(kept / file.name)
+            files = _keep(top.checkpoint, folder / "best")
             best = BestTrial(dict(top.metrics), dict(top.config), tuple(files))
         tuned.append(TunedResult(architecture, len(results), best))
     return tuned
+
+
+def _keep(checkpoint: Any, kept: Path) -> list[Path]:
+    """Copy a Tune checkpoint's files into ``kept``; the copies."""
+    kept.mkdir(parents=True, exist_ok=True)
+    files = []
+    with checkpoint.as_directory() as checkpoint_dir:
+        for file in sorted(Path(checkpoint_dir).iterdir()):
+            if file.is_file() and not file.name.startswith("."):
+                shutil.copyfile(file, kept / file.name)
+                files.append(kept / file.name)
+    return files

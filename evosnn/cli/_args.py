@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
 __all__ = [
+    "RESUMED",
+    "Explicit",
     "add_data",
     "add_ray_address",
     "add_recipe",
+    "add_resume",
     "add_seed",
     "add_storage",
     "add_study",
+    "given_settings",
     "non_negative_int",
     "positive_float",
     "positive_int",
@@ -68,7 +73,7 @@ def add_data(parser: argparse.ArgumentParser) -> None:
 
 def add_seed(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     """``--seed N``."""
-    parser.add_argument("--seed", type=non_negative_int, default=0, help=help)
+    parser.add_argument("--seed", type=non_negative_int, default=0, action=Explicit, help=help)
 
 
 def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -90,10 +95,48 @@ def add_recipe(parser: argparse.ArgumentParser, *, epochs_from_space: bool = Fal
             "--epochs",
             type=positive_int,
             default=None,
+            action=Explicit,
             help="default: the space's training.epochs (40 when the space has none)",
         )
     else:
-        parser.add_argument("--epochs", type=positive_int, default=40)
-    parser.add_argument("--batch-size", type=positive_int, default=64)
-    parser.add_argument("--lr", type=positive_float, default=3e-3)
+        parser.add_argument("--epochs", type=positive_int, default=40, action=Explicit)
+    parser.add_argument("--batch-size", type=positive_int, default=64, action=Explicit)
+    parser.add_argument("--lr", type=positive_float, default=3e-3, action=Explicit)
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+
+
+#: The recipe settings a ``--resume`` continues as stored: given explicitly, each must match.
+RESUMED = ("epochs", "batch_size", "lr", "seed", "sampling")
+
+
+class Explicit(argparse.Action):
+    """Store the flag's value and remember that it was given (``args.explicit``), so that a
+    resume can tell a setting the user asked for from a default."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        namespace.explicit = {*getattr(namespace, "explicit", ()), self.dest}
+
+
+def add_resume(parser: argparse.ArgumentParser, *, what: str, flags: str) -> None:
+    """``--resume``: continue ``what`` with its stored settings (other ``flags`` are refused)."""
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help=f"continue {what} with its stored settings (a different {flags} is refused)",
+    )
+
+
+def given_settings(args: argparse.Namespace, names: tuple[str, ...] = RESUMED) -> dict[str, Any]:
+    """The recipe settings the user set explicitly on the command line (see :class:`Explicit`)."""
+    explicit: set[str] = getattr(args, "explicit", set())
+    given = {name: getattr(args, name) for name in names if name in explicit}
+    if getattr(args, "amp", False):
+        given["amp"] = True
+    return given

@@ -14,9 +14,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from evosnn.cli._args import non_negative_int, positive_int
+from evosnn.cli._args import add_seed, given_settings, non_negative_int, positive_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError, SpaceError
+from evosnn.core.outputs import check_out_dir
 
 __all__ = ["Demo"]
 
@@ -50,7 +51,7 @@ class Demo(Command):
             "search_spaces/digit-pairs-tiny.yaml is the other embedded task)",
         )
         parser.add_argument("--workers", type=non_negative_int, default=2)
-        parser.add_argument("--seed", type=non_negative_int, default=0)
+        add_seed(parser)
         parser.add_argument("--retrain-epochs", type=positive_int, default=15)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -72,7 +73,7 @@ class Demo(Command):
                 f"{SPACE}: the shipped digits-tiny space is missing from this checkout"
             )
         space = load_space(args.space)
-        out: Path = args.out
+        out: Path = check_out_dir(args.out)
         checkpoint = out / CHECKPOINT_NAME
         storage = f"sqlite:///{out / 'evosnn.db'}"
 
@@ -88,6 +89,7 @@ class Demo(Command):
                     out,
                     TrainSettings(epochs=epochs, sampling=sampling, seed=args.seed),
                     resume=checkpoint.is_file(),
+                    given=given_settings(args, ("seed",)),  # a --seed of another run: refused
                 )
         with _step(2, f"NSGA-II search on Ray workers, recorded in {out / 'evosnn.db'}"):
             settings = SearchSettings(workers=args.workers, seed=args.seed)

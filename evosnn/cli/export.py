@@ -8,6 +8,7 @@ from pathlib import Path
 from evosnn.cli._args import add_data, add_storage, add_study, non_negative_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
+from evosnn.core.outputs import check_out_dir
 
 __all__ = ["Export"]
 
@@ -41,6 +42,7 @@ class Export(Command):
             raise EvosnnError("--pick trial needs --trial N")
         if args.with_weights and args.supernet is None:
             raise EvosnnError("--with-weights needs --supernet (the study's supernet.pt)")
+        check_out_dir(args.out)
         written = export_study(
             args.storage,
             args.study,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from evosnn.cli._args import add_storage, add_study
 from evosnn.cli._command import Command
+from evosnn.core.outputs import check_out_dir
 
 __all__ = ["Report"]
 
@@ -25,6 +26,7 @@ class Report(Command):
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.reporting.report import write_report
 
+        check_out_dir(args.out)
         report = write_report(args.storage, args.study, args.out)
         print(
             f"report of {report.evaluations} evaluations ({report.pareto_size} on the Pareto "

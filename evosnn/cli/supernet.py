@@ -5,14 +5,18 @@ from __future__ import annotations
 import argparse
 import logging
 from pathlib import Path
+from typing import Any
 
 from evosnn.cli._args import (
+    Explicit,
     add_data,
     add_ray_address,
     add_recipe,
+    add_resume,
     add_seed,
     add_storage,
     add_study,
+    given_settings,
     non_negative_int,
     positive_float,
     positive_int,
@@ -20,8 +24,10 @@ from evosnn.cli._args import (
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
 from evosnn.core.evaluation import EvalSettings
+from evosnn.core.outputs import check_out_dir
+from evosnn.core.rank_summary import RankCheckSummary
 
-__all__ = ["SupernetRankCheck", "SupernetTrain"]
+__all__ = ["SupernetRankCheck", "SupernetTrain", "describe_summary"]
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +40,24 @@ class SupernetTrain(Command):
         parser.add_argument("--space", type=Path, required=True, help="search-space YAML file")
         parser.add_argument("--out", type=Path, required=True, help="run folder (gets supernet.pt)")
         add_data(parser)
+        self._add_recipe(parser)
+        parser.add_argument(
+            "--threads",
+            type=non_negative_int,
+            default=0,
+            help="CPU threads for torch, per worker with --workers (0: torch's default; with "
+            "--workers, this machine's cores shared out)",
+        )
+        add_resume(
+            parser,
+            what="OUT/supernet.pt",
+            flags="--seed, --sampling, --lr, --batch-size or --epochs",
+        )
+        self._add_parallel(parser)
+
+    @staticmethod
+    def _add_recipe(parser: argparse.ArgumentParser) -> None:
+        """The training recipe (a resume compares the flags given with the stored ones)."""
         add_recipe(parser, epochs_from_space=True)
         parser.add_argument(
             "--sampling",
@@ -42,17 +66,14 @@ class SupernetTrain(Command):
             help="subnets per step: one uniform random, the sandwich rule, the smallest "
             "architecture and one random subnet, or the sandwich with in-place distillation "
             "from the largest subnet (default: the space's training.sampling, else uniform)",
+            action=Explicit,
         )
         add_seed(parser)
         parser.add_argument("--amp", action="store_true", help="mixed precision")
-        parser.add_argument(
-            "--threads",
-            type=non_negative_int,
-            default=0,
-            help="CPU threads for torch, per worker with --workers (0: torch's default; with "
-            "--workers, this machine's cores shared out)",
-        )
-        parser.add_argument("--resume", action="store_true", help="continue OUT/supernet.pt")
+
+    @staticmethod
+    def _add_parallel(parser: argparse.ArgumentParser) -> None:
+        """Data-parallel training on Ray Train."""
         group = parser.add_argument_group(
             "data-parallel training on Ray Train",
             "the global batch (--batch-size) is split over the workers; rank 0 writes "
@@ -76,15 +97,13 @@ class SupernetTrain(Command):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        import torch
-
         from evosnn.core.space import load_space
-        from evosnn.evaluate.data import load_splits
-        from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME
 
         space = load_space(args.space)
+        check_out_dir(args.out)
+        given = given_settings(args)
         settings = TrainSettings(
             epochs=args.epochs or space.training.epochs,
             batch_size=args.batch_size,
@@ -95,32 +114,9 @@ class SupernetTrain(Command):
             amp=args.amp,
         )
         if args.workers:
-            from workers.train import default_threads
-
-            result = train_supernet_parallel(
-                space,
-                args.out,
-                settings,
-                workers=args.workers,
-                threads=args.threads or default_threads(args.workers),
-                data_root=args.data,
-                gpus_per_worker=args.gpus_per_worker,
-                resume=args.resume,
-                max_failures=args.max_failures,
-                ray_address=args.ray_address,
-            )
+            result = self._parallel(args, space, settings, given)
         else:
-            if args.threads:
-                torch.set_num_threads(args.threads)
-            splits = load_splits(space.dataset, root=args.data)  # fails before training
-            log.info(
-                "data %s: %d train / %d val / %d test images",
-                space.dataset.name,
-                len(splits.train),
-                len(splits.val),
-                len(splits.test),
-            )
-            result = train_supernet_for(space, splits, args.out, settings, resume=args.resume)
+            result = self._local(args, space, settings, given)
         last = result["metrics"][-1] if result["metrics"] else {}
         print(
             f"supernet written to {args.out / CHECKPOINT_NAME} "
@@ -128,6 +124,51 @@ class SupernetTrain(Command):
             f"smallest {100 * last.get('val_acc_smallest', 0):.2f}%)"
         )
         return 0
+
+    @staticmethod
+    def _parallel(
+        args: argparse.Namespace, space: Any, settings: Any, given: dict[str, Any]
+    ) -> dict[str, Any]:
+        from evosnn.training.supernet import train_supernet_parallel
+        from workers.train import default_threads
+
+        return train_supernet_parallel(
+            space,
+            args.out,
+            settings,
+            workers=args.workers,
+            threads=args.threads or default_threads(args.workers),
+            data_root=args.data,
+            gpus_per_worker=args.gpus_per_worker,
+            resume=args.resume,
+            given=given,
+            max_failures=args.max_failures,
+            ray_address=args.ray_address,
+        )
+
+    @staticmethod
+    def _local(
+        args: argparse.Namespace, space: Any, settings: Any, given: dict[str, Any]
+    ) -> dict[str, Any]:
+        import torch
+
+        from evosnn.evaluate.data import load_splits
+        from evosnn.training.supernet import open_supernet_run, train_supernet_for
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        open_supernet_run(space, args.out, settings, resume=args.resume, given=given)  # first
+        splits = load_splits(space.dataset, root=args.data)  # fails before training
+        log.info(
+            "data %s: %d train / %d val / %d test images",
+            space.dataset.name,
+            len(splits.train),
+            len(splits.val),
+            len(splits.test),
+        )
+        return train_supernet_for(
+            space, splits, args.out, settings, resume=args.resume, given=given
+        )
 
 
 class SupernetRankCheck(Command):
@@ -142,6 +183,22 @@ class SupernetRankCheck(Command):
         parser.add_argument(
             "--out", type=Path, default=None, help="folder (default: beside the supernet)"
         )
+        self._add_check(parser)
+        add_data(parser)
+        parser.add_argument(
+            "--workers",
+            type=non_negative_int,
+            default=2,
+            help="Ray worker processes for the stand-alone runs (0: in this process)",
+        )
+        parser.add_argument("--threads", type=positive_int, default=1, help="threads per run")
+        add_ray_address(parser)
+        add_storage(parser, required=False, help="store the result in this study database")
+        add_study(parser, required=False)
+
+    @staticmethod
+    def _add_check(parser: argparse.ArgumentParser) -> None:
+        """What the check trains and how it evaluates the proxy."""
         parser.add_argument("--subnets", type=positive_int, default=24)
         parser.add_argument(
             "--epochs", type=positive_int, default=40, help="stand-alone epochs per subnet"
@@ -164,17 +221,6 @@ class SupernetRankCheck(Command):
             "are used)",
         )
         add_seed(parser, help="seed of the subnet draw")
-        add_data(parser)
-        parser.add_argument(
-            "--workers",
-            type=non_negative_int,
-            default=2,
-            help="Ray worker processes for the stand-alone runs (0: in this process)",
-        )
-        parser.add_argument("--threads", type=positive_int, default=1, help="threads per run")
-        add_ray_address(parser)
-        add_storage(parser, required=False, help="store the result in this study database")
-        add_study(parser, required=False)
 
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.core.space import load_space
@@ -182,6 +228,10 @@ class SupernetRankCheck(Command):
 
         if (args.storage is None) != (args.study is None):
             raise EvosnnError("give --storage and --study together")
+        if args.storage:  # the study must exist before hours of stand-alone training
+            from evosnn.storage.ledger import read_study_attrs
+
+            read_study_attrs(args.storage, args.study)
         settings = RankCheckSettings(
             subnets=args.subnets,
             epochs=args.epochs,
@@ -191,7 +241,9 @@ class SupernetRankCheck(Command):
             lr=args.lr,
             eval=EvalSettings(recal_batches=args.recal_batches),
         )
-        out = args.out if args.out is not None else args.supernet.parent / "rank-check"
+        out = check_out_dir(
+            args.out if args.out is not None else args.supernet.parent / "rank-check"
+        )
         summary = rank_check(
             args.supernet,
             out,
@@ -204,25 +256,42 @@ class SupernetRankCheck(Command):
             reference=args.reference,
         )
         if args.storage:
-            from evosnn.core.genome import GenomeCodec
-            from evosnn.core.space import SearchSpace
-            from evosnn.storage.ledger import Ledger
-
-            space = SearchSpace.from_dict(summary["space"])
-            ledger = Ledger.open(args.storage, args.study, GenomeCodec(space), create=False)
-            ledger.set_attr("evosnn:rank_check", summary)
-        proxy, energy = summary["proxy"], summary["energy_only"]
-        print(
-            f"{summary['subnets']} subnets: inherited tau {proxy['kendall_tau']:.2f} "
-            f"(energy alone {energy['kendall_tau']:.2f}), partial rho {proxy['partial_rho']:.2f} "
-            f"(p {proxy['partial_p']:.2g}) vs the stand-alone seeds' ceiling "
-            f"{summary['ceiling_partial_rho']:.2f}; bias per energy bin "
-            + ", ".join(f"{100 * b['bias']:+.1f}" for b in summary["bias_by_energy"])
-            + f" points (offset {100 * summary['bias_offset']:+.1f}, tilt "
-            + ", ".join(f"{100 * t:+.1f}" for t in summary["bias_tilt"])
-            + f"; trend {100 * summary['bias_trend']['slope']:+.1f} per doubling of energy, "
-            + "tilt "
-            + ", ".join(f"{100 * t:+.1f}" for t in summary["bias_trend"]["tilt"])
-            + f"); written to {out / RESULT_FILE}"
-        )
+            _store(args.storage, args.study, summary)
+        print(f"{describe_summary(summary)}; written to {out / RESULT_FILE}")
         return 0
+
+
+def _store(storage: str, study: str, summary: RankCheckSummary) -> None:
+    """Record the summary in the study (``evosnn:rank_check``), where the report finds it."""
+    from evosnn.core.genome import GenomeCodec
+    from evosnn.core.space import SearchSpace
+    from evosnn.storage.ledger import Ledger
+
+    space = SearchSpace.from_dict(summary.space)
+    ledger = Ledger.open(storage, study, GenomeCodec(space), create=False)
+    ledger.set_attr("evosnn:rank_check", summary.to_dict())
+
+
+def describe_summary(summary: RankCheckSummary) -> str:
+    """The check's conclusion in one line (accuracies in points)."""
+
+    def points(values: list[float]) -> str:
+        return ", ".join(f"{100 * v:+.1f}" for v in values)
+
+    proxy, energy = summary.proxy, summary.energy_only
+    trend = summary.bias_trend
+    shown_trend = (
+        ""
+        if trend is None
+        else f"; trend {100 * trend.slope:+.1f} per doubling of energy, tilt {points(trend.tilt)}"
+    )
+    partial = "-" if proxy.partial_rho is None else f"{proxy.partial_rho:.2f}"
+    partial_p = "-" if proxy.partial_p is None else f"{proxy.partial_p:.2g}"
+    return (
+        f"{summary.subnets} subnets: inherited tau {proxy.kendall_tau:.2f} "
+        f"(energy alone {energy.kendall_tau:.2f}), partial rho {partial} "
+        f"(p {partial_p}) vs the stand-alone seeds' ceiling "
+        f"{summary.ceiling_partial_rho:.2f}; bias per energy bin "
+        f"{points([b.bias for b in summary.bias_by_energy])} points (offset "
+        f"{100 * summary.bias_offset:+.1f}, tilt {points(summary.bias_tilt)}{shown_trend})"
+    )

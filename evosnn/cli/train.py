@@ -11,17 +11,21 @@ from evosnn.cli._args import (
     add_data,
     add_ray_address,
     add_recipe,
+    add_resume,
     add_seed,
+    given_settings,
     non_negative_int,
     positive_float,
     positive_int,
 )
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
+from evosnn.core.outputs import check_out_dir
 
 if TYPE_CHECKING:
     from evosnn.reporting.export import Exported
     from evosnn.training.retrain import RetrainResult
+    from supernet.recipe import TrainSettings
 
 __all__ = ["Train", "record"]
 
@@ -46,7 +50,12 @@ class Train(Command):
         parser.add_argument(
             "--storage", default=None, help="study URL to record results in (default: the file's)"
         )
-        parser.add_argument("--resume", action="store_true")
+        add_resume(parser, what="the checkpoint", flags="--epochs, --batch-size, --lr or --seed")
+        self._add_tune(parser)
+
+    @staticmethod
+    def _add_tune(parser: argparse.ArgumentParser) -> None:
+        """Retraining as Ray Tune trials."""
         tune = parser.add_argument_group(
             "Ray Tune", "train every file (and learning rate) as a Ray Tune trial"
         )
@@ -75,6 +84,7 @@ class Train(Command):
         from evosnn.training.retrain import retrain
         from supernet.recipe import TrainSettings
 
+        given = given_settings(args, ("epochs", "batch_size", "lr", "seed"))
         settings = TrainSettings(
             epochs=args.epochs,
             batch_size=args.batch_size,
@@ -82,6 +92,8 @@ class Train(Command):
             seed=args.seed,
             device=args.device,
         )
+        if args.out is not None:
+            check_out_dir(args.out)
         exports = [load_export(path) for path in args.architectures]  # all valid before training
         if args.tune:
             return self._tune(args, exports, settings)
@@ -93,6 +105,7 @@ class Train(Command):
                 init=args.init,
                 data_root=args.data,
                 resume=args.resume,
+                given=given,
             )
             print(
                 f"{exported.path}: val {100 * result.val_accuracy:.2f}%, "
@@ -102,7 +115,9 @@ class Train(Command):
             record(args.storage, exported, result)
         return 0
 
-    def _tune(self, args: argparse.Namespace, exports: list[Exported], settings: object) -> int:
+    def _tune(
+        self, args: argparse.Namespace, exports: list[Exported], settings: TrainSettings
+    ) -> int:
         from evosnn.training.tune import TuneSettings, tune_retrain
 
         if args.resume:

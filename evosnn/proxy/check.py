@@ -34,7 +34,7 @@ import logging
 import math
 import random
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,9 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import EvosnnError
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
+from evosnn.core.rank_summary import FailedSubnet, RankCheckSummary, SummaryPoint
 from evosnn.core.space import SearchSpace
+from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
 from evosnn.proxy.stats import (
     MIN_SUBNETS,
     agreement,
@@ -119,9 +121,9 @@ def _measure(
     return measured
 
 
-def _entry(measured: tuple[float, float, SubnetConfig]) -> dict[str, Any]:
+def _entry(measured: tuple[float, float, SubnetConfig]) -> ChosenSubnet:
     energy, accuracy, config = measured
-    return {"config": config.to_dict(), "inherited": accuracy, "energy_mj": energy}
+    return ChosenSubnet(config.to_dict(), accuracy, energy)
 
 
 def _choose(
@@ -130,7 +132,7 @@ def _choose(
     settings: RankCheckSettings,
     data_root: str | Path | None,
     progress: bool,
-) -> list[dict[str, Any]]:
+) -> list[ChosenSubnet]:
     """One subnet per equal-count energy stratum of ``pool x subnets`` evaluated random ones."""
     codec = GenomeCodec(space)
     rng = random.Random(settings.seed)
@@ -164,7 +166,7 @@ class _Reference:
     folder: Path
     settings: RankCheckSettings
     configs: list[SubnetConfig]
-    results: dict[str, Any]
+    results: dict[str, StandaloneRun]
     results_sha256: str
 
     @classmethod
@@ -180,26 +182,46 @@ class _Reference:
                 f"{', '.join(files)} and {RESULT_FILE})"
             )
         try:
-            summary = json.loads(summary_file.read_text())
+            stored_space = json.loads(summary_file.read_text()).get("space", {})
+        except (ValueError, AttributeError) as exc:
+            raise EvosnnError(f"--reference {folder}: unreadable {RESULT_FILE} ({exc})") from exc
+        if stored_space != space.to_dict():
+            raise EvosnnError(
+                f"--reference {folder} checked a supernet of space "
+                f"{stored_space.get('name')!r}, this one is of {space.name!r}"
+            )
+        try:
             request = json.loads(files["request.json"].read_text())
-            chosen = json.loads(files["subnets.json"].read_text())["subnets"]
-            results = json.loads(files["results.json"].read_text())
+            chosen = _read_chosen(files["subnets.json"])
+            results = _read_results(files["results.json"])
             stored = dict(request["settings"])
             stored.pop("eval", None)
             settings = RankCheckSettings(**stored, eval=eval_settings)
-            configs = [SubnetConfig.from_dict(entry["config"]) for entry in chosen]
+            configs = [SubnetConfig.from_dict(entry.config) for entry in chosen]
         except (ValueError, KeyError, TypeError) as exc:
             raise EvosnnError(f"--reference {folder}: unreadable rank-check files ({exc})") from exc
-        if summary.get("space") != space.to_dict():
-            raise EvosnnError(
-                f"--reference {folder} checked a supernet of space "
-                f"{summary.get('space', {}).get('name')!r}, this one is of {space.name!r}"
-            )
         sha = file_sha256(files["results.json"])
         return cls(folder, settings, configs, results, sha)
 
 
-def retrain_job(job: dict[str, Any]) -> dict[str, Any]:
+def _read_chosen(path: Path) -> list[ChosenSubnet]:
+    return [ChosenSubnet.from_dict(c) for c in json.loads(path.read_text())["subnets"]]
+
+
+def _read_results(path: Path) -> dict[str, StandaloneRun]:
+    if not path.is_file():
+        return {}
+    return {k: StandaloneRun.from_dict(v) for k, v in json.loads(path.read_text()).items()}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    """Write ``path`` whole or not at all (a finished run is never lost, even if we die next)."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
+
+
+def retrain_job(job: StandaloneJob) -> StandaloneRun:
     """Train one chosen subnet stand-alone with one seed (runs on a Ray worker or here).
 
     Continues the job's checkpoint when there is one (a retried or resumed job).
@@ -211,40 +233,30 @@ def retrain_job(job: dict[str, Any]) -> dict[str, Any]:
     from supernet.fit import TrainingDiverged
     from supernet.recipe import TrainSettings
 
-    torch.set_num_threads(max(1, int(job["threads"])))
-    space = SearchSpace.from_dict(job["space"])
-    folder = Path(job["folder"])
-    name = f"subnet-{job['subnet']:02d}-seed-{job['seed']}"
+    torch.set_num_threads(max(1, job.threads))
+    folder = Path(job.folder)
     exported = Exported(
-        path=folder / f"{name}.yaml",
-        config=SubnetConfig.from_dict(job["config"]),
-        space=space,
+        path=folder / f"{job.name}.yaml",
+        config=SubnetConfig.from_dict(job.config),
+        space=SearchSpace.from_dict(job.space),
         metrics={},
         provenance={},
     )
-    settings = TrainSettings(
-        epochs=job["epochs"], batch_size=job["batch_size"], lr=job["lr"], seed=job["seed"]
-    )
+    settings = TrainSettings(epochs=job.epochs, batch_size=job.batch_size, lr=job.lr, seed=job.seed)
     history: list[float] = []
     try:
         result = retrain(
             exported,
             folder,
             settings,
-            data_root=job["data_root"],
-            resume=(folder / f"{name}.retrained.pt").is_file(),
+            data_root=job.data_root,
+            resume=(folder / f"{job.name}.retrained.pt").is_file(),
             progress=False,
             on_epoch=lambda metrics, path: history.append(float(metrics["val_acc"])),
         )
     except TrainingDiverged as exc:
-        return {"status": "diverged", "error": str(exc)}
-    return {
-        "status": "ok",
-        "val_acc": result.val_accuracy,
-        "test_acc": result.test_accuracy,
-        "energy_mj": result.energy_mj,
-        "val_history": history,
-    }
+        return StandaloneRun("diverged", error=str(exc))
+    return StandaloneRun("ok", result.val_accuracy, result.test_accuracy, result.energy_mj, history)
 
 
 def rank_check(
@@ -259,7 +271,7 @@ def rank_check(
     ray_address: str | None = None,
     progress: bool = True,
     reference: Path | None = None,
-) -> dict[str, Any]:
+) -> RankCheckSummary:
     """Run (or continue) the check in ``out_dir``; return the summary (also in ``rank_check.json``).
 
     With ``reference`` (a finished check's folder, same space) nothing is trained: its subnets
@@ -273,20 +285,73 @@ def rank_check(
             holding a check of other settings, a reference that is not a finished check of this
             space, or fewer than ``MIN_SUBNETS`` subnets whose every seed trained.
     """
-    from evosnn.evaluate.models import checkpoint_space
-    from supernet.checkpoint import file_sha256, load_checkpoint
-
     out_dir = Path(out_dir).resolve()
+    space = _supernet_space(supernet, space)
+    ref = None if reference is None else _Reference.read(reference, space, settings.eval)
+    if ref is not None:
+        settings = ref.settings
+    _claim(out_dir, supernet, settings, ref)
+    chosen = _chosen(out_dir, space, supernet, settings, ref, data_root, progress)
+    results_file = out_dir / "results.json"
+    results = _read_results(results_file)
+    if ref is not None and not results:
+        results = dict(ref.results)
+        _write_json(results_file, {k: r.to_dict() for k, r in results.items()})
+    jobs = [
+        StandaloneJob(
+            subnet=i,
+            seed=seed,
+            config=subnet.config,
+            space=space.to_dict(),
+            folder=str(out_dir / "runs"),
+            epochs=settings.epochs,
+            batch_size=settings.batch_size,
+            lr=settings.lr,
+            threads=threads,
+            data_root=None if data_root is None else str(data_root),
+        )
+        for i, subnet in enumerate(chosen)
+        for seed in range(settings.seeds)
+        if f"{i}-{seed}" not in results
+    ]
+    total = len(chosen) * settings.seeds
+    _Runner(results, results_file, total, progress).run(jobs, workers, threads, ray_address)
+    summary = _summarise(space, chosen, results, settings)
+    if ref is not None:
+        summary = replace(summary, reference=str(ref.folder))
+    if summary.plateau_gain_last_quarter > PLATEAU_TOLERANCE:
+        log.warning(
+            "the stand-alone runs have not converged: their validation accuracy still rose "
+            "%.1f points over the last quarter of %d epochs, so the check partly ranks how fast "
+            "subnets train; train longer (--epochs)",
+            100 * summary.plateau_gain_last_quarter,
+            settings.epochs,
+        )
+    (out_dir / RESULT_FILE).write_text(json.dumps(summary.to_dict(), indent=1))
+    _scatter(summary, out_dir / "rank_check.png")
+    return summary
+
+
+def _supernet_space(supernet: Path, space: SearchSpace | None) -> SearchSpace:
+    """The space stored in the supernet checkpoint, checked against the one given (if any)."""
+    from evosnn.evaluate.models import checkpoint_space
+    from supernet.checkpoint import load_checkpoint
+
     stored_space = checkpoint_space(load_checkpoint(supernet), supernet)
     if space is not None and space.to_dict() != stored_space.to_dict():
         raise EvosnnError(
             f"{supernet} was trained for a different space than the one given "
             f"({space.name!r}); give its own space, or none (it is stored in the checkpoint)"
         )
-    space = stored_space
-    ref = None if reference is None else _Reference.read(reference, space, settings.eval)
-    if ref is not None:
-        settings = ref.settings
+    return stored_space
+
+
+def _claim(
+    out_dir: Path, supernet: Path, settings: RankCheckSettings, ref: _Reference | None
+) -> None:
+    """Write ``out_dir/request.json``; refuse a folder holding a check of something else."""
+    from supernet.checkpoint import file_sha256
+
     request: dict[str, Any] = {
         "supernet": str(Path(supernet).resolve()),
         "supernet_sha256": file_sha256(supernet),  # a retrained file is another supernet
@@ -302,10 +367,22 @@ def rank_check(
         )
     out_dir.mkdir(parents=True, exist_ok=True)
     request_file.write_text(json.dumps(request, indent=1))
+
+
+def _chosen(
+    out_dir: Path,
+    space: SearchSpace,
+    supernet: Path,
+    settings: RankCheckSettings,
+    ref: _Reference | None,
+    data_root: str | Path | None,
+    progress: bool,
+) -> list[ChosenSubnet]:
+    """The subnets to check: as chosen before (``subnets.json``), the reference's, or new."""
     chosen_file = out_dir / "subnets.json"
     if chosen_file.is_file():
-        chosen = list(json.loads(chosen_file.read_text())["subnets"])
-    elif ref is not None:
+        return _read_chosen(chosen_file)
+    if ref is not None:
         measured = _measure(space, supernet, ref.configs, settings, data_root, progress)
         if len(measured) < len(ref.configs):
             raise EvosnnError(
@@ -315,188 +392,187 @@ def rank_check(
         chosen = [_entry(m) for m in measured]
     else:
         chosen = _choose(space, supernet, settings, data_root, progress)
-    if not chosen_file.is_file():
-        chosen_file.write_text(json.dumps({"subnets": chosen}, indent=1))
+    chosen_file.write_text(json.dumps({"subnets": [c.to_dict() for c in chosen]}, indent=1))
+    return chosen
 
-    results_file = out_dir / "results.json"
-    results: dict[str, Any] = json.loads(results_file.read_text()) if results_file.is_file() else {}
-    if ref is not None and not results:
-        results = dict(ref.results)
-        results_file.write_text(json.dumps(results, indent=1))
-    jobs = [
-        {
-            "subnet": i,
-            "seed": seed,
-            "config": subnet["config"],
-            "space": space.to_dict(),
-            "folder": str(out_dir / "runs"),
-            "epochs": settings.epochs,
-            "batch_size": settings.batch_size,
-            "lr": settings.lr,
-            "threads": threads,
-            "data_root": None if data_root is None else str(data_root),
-        }
-        for i, subnet in enumerate(chosen)
-        for seed in range(settings.seeds)
-        if f"{i}-{seed}" not in results
-    ]
-    bar = tqdm(
-        total=len(chosen) * settings.seeds,
-        initial=len(chosen) * settings.seeds - len(jobs),
-        desc="stand-alone",
-        unit="run",
-        disable=not progress or None,
-    )
 
-    def record(job: dict[str, Any], outcome: Any) -> None:
+@dataclass
+class _Runner:
+    """Runs the stand-alone jobs and records each finished one in ``results.json`` at once."""
+
+    results: dict[str, StandaloneRun]
+    results_file: Path
+    total: int
+    progress: bool
+
+    def run(
+        self, jobs: list[StandaloneJob], workers: int, threads: int, ray_address: str | None
+    ) -> None:
+        """On ``workers`` Ray workers, or here (also when nothing is left to train: no Ray)."""
+        bar = tqdm(
+            total=self.total,
+            initial=self.total - len(jobs),
+            desc="stand-alone",
+            unit="run",
+            disable=not self.progress or None,
+        )
+        try:
+            if workers > 0 and jobs:
+                from workers.tasks import run_tasks
+
+                for index, outcome in run_tasks(
+                    retrain_job,
+                    jobs,
+                    workers=workers,
+                    cpus_per_task=threads,
+                    ray_address=ray_address,
+                ):
+                    self.record(jobs[index], outcome)
+                    bar.update(1)
+            else:
+                for job in jobs:
+                    try:
+                        result: StandaloneRun | BaseException = retrain_job(job)
+                    except EvosnnError as exc:
+                        result = exc
+                    self.record(job, result)
+                    bar.update(1)
+        finally:
+            bar.close()
+
+    def record(self, job: StandaloneJob, outcome: StandaloneRun | BaseException) -> None:
         if isinstance(outcome, BaseException):
-            outcome = {"status": "failed", "error": f"{type(outcome).__name__}: {outcome}"}
-        results[f"{job['subnet']}-{job['seed']}"] = outcome
-        tmp = results_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(results, indent=1))
-        tmp.replace(results_file)  # a finished run is never lost, even if we die next
-        bar.update(1)
+            outcome = StandaloneRun("failed", error=f"{type(outcome).__name__}: {outcome}")
+        self.results[job.key] = outcome
+        _write_json(self.results_file, {k: r.to_dict() for k, r in self.results.items()})
         shown = (
-            f"val {100 * outcome['val_acc']:.2f} %"
-            if outcome.get("status") == "ok"
-            else f"failed: {outcome.get('error')}"
+            f"val {100 * outcome.val_acc:.2f} %"
+            if outcome.ok and outcome.val_acc is not None
+            else f"failed: {outcome.error}"
         )
         log.info(
             "stand-alone run %d/%d (subnet %d, seed %d): %s",
-            len(results),
-            len(chosen) * settings.seeds,
-            job["subnet"],
-            job["seed"],
+            len(self.results),
+            self.total,
+            job.subnet,
+            job.seed,
             shown,
         )
-
-    try:
-        if workers > 0 and jobs:  # nothing left to train (done, or a reference's): no Ray
-            from workers.tasks import run_tasks
-
-            for index, outcome in run_tasks(
-                retrain_job, jobs, workers=workers, cpus_per_task=threads, ray_address=ray_address
-            ):
-                record(jobs[index], outcome)
-        else:
-            for job in jobs:
-                try:
-                    result: Any = retrain_job(job)
-                except EvosnnError as exc:
-                    result = exc
-                record(job, result)
-    finally:
-        bar.close()
-    summary = _summarise(space, chosen, results, settings)
-    if ref is not None:
-        summary["reference"] = str(ref.folder)
-    if summary["plateau_gain_last_quarter"] > PLATEAU_TOLERANCE:
-        log.warning(
-            "the stand-alone runs have not converged: their validation accuracy still rose "
-            "%.1f points over the last quarter of %d epochs, so the check partly ranks how fast "
-            "subnets train; train longer (--epochs)",
-            100 * summary["plateau_gain_last_quarter"],
-            settings.epochs,
-        )
-    (out_dir / RESULT_FILE).write_text(json.dumps(summary, indent=1))
-    _scatter(summary, out_dir / "rank_check.png")
-    return summary
 
 
 def _summarise(
     space: SearchSpace,
-    chosen: list[dict[str, Any]],
-    results: dict[str, Any],
+    chosen: list[ChosenSubnet],
+    results: dict[str, StandaloneRun],
     settings: RankCheckSettings,
-) -> dict[str, Any]:
+) -> RankCheckSummary:
     """The statistics over the subnets whose every seed trained."""
+    kept, failed = _kept(chosen, results, settings)
+    energy = [s.energy_mj for s, _ in kept]
+    inherited = [s.inherited for s, _ in kept]
+    per_seed = [[_val(runs[k]) for _, runs in kept] for k in range(settings.seeds)]
+    reference = [statistics.fmean(_val(r) for r in runs) for _, runs in kept]
+    top_k = max(1, len(kept) // 4)
+    ceiling, ceiling_sd = seed_ceiling(per_seed, energy)
+    proxy = agreement(inherited, reference, energy, top_k=top_k)
+    bins = energy_bias(inherited, reference, energy, bins=settings.bins)
+    offset, tilt = bias_tilt(bins)
+    return RankCheckSummary(
+        settings=settings.to_dict(),
+        space=space.to_dict(),
+        subnets=len(kept),
+        failed=failed,
+        proxy=proxy,
+        energy_only=agreement(energy, reference, None, top_k=top_k),
+        ceiling_partial_rho=ceiling,
+        ceiling_partial_rho_sd=ceiling_sd,
+        partial_share_of_ceiling=(
+            proxy.partial_rho / ceiling if proxy.partial_rho is not None and ceiling > 0 else None
+        ),
+        bias_by_energy=bins,
+        bias_offset=offset,
+        bias_tilt=tilt,
+        bias_trend=bias_trend(inherited, reference, energy, bins=settings.bins),
+        plateau_gain_last_quarter=_plateau([r for _, runs in kept for r in runs]),
+        points=[
+            SummaryPoint(e, a, r) for e, a, r in zip(energy, inherited, reference, strict=True)
+        ],
+    )
+
+
+def _val(run: StandaloneRun) -> float:
+    assert run.val_acc is not None  # a run that trained has its accuracy
+    return run.val_acc
+
+
+def _kept(
+    chosen: list[ChosenSubnet], results: dict[str, StandaloneRun], settings: RankCheckSettings
+) -> tuple[list[tuple[ChosenSubnet, list[StandaloneRun]]], list[FailedSubnet]]:
+    """The subnets whose every seed trained (with their runs), and the others.
+
+    Raises:
+        EvosnnError: too few kept subnets, or a seed whose runs all reached one accuracy.
+    """
     kept, failed = [], []
+    missing = StandaloneRun("failed")
     for i, subnet in enumerate(chosen):
-        runs = [results.get(f"{i}-{s}", {}) for s in range(settings.seeds)]
-        if all(r.get("status") == "ok" for r in runs):
+        runs = [results.get(f"{i}-{s}", missing) for s in range(settings.seeds)]
+        if all(r.ok for r in runs):
             kept.append((subnet, runs))
         else:
-            failed.append({"subnet": i, "errors": [r.get("error") for r in runs if r.get("error")]})
+            failed.append(FailedSubnet(i, [r.error for r in runs if r.error]))
     if len(kept) < MIN_SUBNETS:
         raise EvosnnError(
             f"only {len(kept)} of {len(chosen)} subnets trained on every seed (at least "
             f"{MIN_SUBNETS} needed for a correlation); see the errors in results.json"
         )
     for k in range(settings.seeds):
-        accuracies = {runs[k]["val_acc"] for _, runs in kept}
+        accuracies = {runs[k].val_acc for _, runs in kept}
         if len(accuracies) == 1:
             raise EvosnnError(
                 f"every stand-alone run of seed {k} reached the same validation accuracy "
-                f"({100 * accuracies.pop():.2f}%), so they rank nothing: train longer (--epochs)"
+                f"({100 * _val(kept[0][1][k]):.2f}%), so they rank nothing: train longer (--epochs)"
             )
-    energy = [s["energy_mj"] for s, _ in kept]
-    inherited = [s["inherited"] for s, _ in kept]
-    per_seed = [[runs[k]["val_acc"] for _, runs in kept] for k in range(settings.seeds)]
-    reference = [statistics.fmean(r["val_acc"] for r in runs) for _, runs in kept]
-    top_k = max(1, len(kept) // 4)
-    ceiling, ceiling_sd = seed_ceiling(per_seed, energy)
-    proxy = agreement(inherited, reference, energy, top_k=top_k)
-    by_energy = agreement(energy, reference, None, top_k=top_k)
-    bins = energy_bias(inherited, reference, energy, bins=settings.bins)
-    offset, tilt = bias_tilt(bins)
-    trend = bias_trend(inherited, reference, energy, bins=settings.bins)
+    return kept, failed
+
+
+def _plateau(runs: list[StandaloneRun]) -> float:
+    """Mean gain of the validation accuracy over the last quarter of the epochs (NaN: none)."""
     gains = []
-    for _, runs in kept:
-        for r in runs:
-            history = r["val_history"]
-            quarter = max(1, len(history) // 4)
-            if len(history) >= 2 * quarter:
-                gains.append(
-                    statistics.fmean(history[-quarter:])
-                    - statistics.fmean(history[-2 * quarter : -quarter])
-                )
-    return {
-        "settings": settings.to_dict(),
-        "space": space.to_dict(),
-        "subnets": len(kept),
-        "failed": failed,
-        "proxy": asdict(proxy),
-        "energy_only": asdict(by_energy),
-        "ceiling_partial_rho": ceiling,
-        "ceiling_partial_rho_sd": ceiling_sd,
-        "partial_share_of_ceiling": (
-            proxy.partial_rho / ceiling if proxy.partial_rho is not None and ceiling > 0 else None
-        ),
-        "bias_by_energy": [asdict(b) for b in bins],
-        "bias_offset": offset,
-        "bias_tilt": tilt,
-        "bias_trend": asdict(trend),
-        "plateau_gain_last_quarter": statistics.fmean(gains) if gains else math.nan,
-        "points": [
-            {"energy_mj": e, "inherited": a, "standalone": r}
-            for e, a, r in zip(energy, inherited, reference, strict=True)
-        ],
-    }
+    for run in runs:
+        history = run.val_history
+        quarter = max(1, len(history) // 4)
+        if len(history) >= 2 * quarter:
+            gains.append(
+                statistics.fmean(history[-quarter:])
+                - statistics.fmean(history[-2 * quarter : -quarter])
+            )
+    return statistics.fmean(gains) if gains else math.nan
 
 
-def _scatter(summary: dict[str, Any], path: Path) -> None:
+def _scatter(summary: RankCheckSummary, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    points = summary["points"]
+    points = summary.points
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     shown = ax.scatter(
-        [100 * p["standalone"] for p in points],
-        [100 * p["inherited"] for p in points],
-        c=[math.log10(p["energy_mj"]) for p in points],
+        [100 * p.standalone for p in points],
+        [100 * p.inherited for p in points],
+        c=[math.log10(p.energy_mj) for p in points],
         cmap="viridis",
     )
-    low = min(min(p["standalone"], p["inherited"]) for p in points) * 100
-    high = max(max(p["standalone"], p["inherited"]) for p in points) * 100
+    low = min(min(p.standalone, p.inherited) for p in points) * 100
+    high = max(max(p.standalone, p.inherited) for p in points) * 100
     ax.plot([low, high], [low, high], color="grey", linewidth=0.8)
     ax.set_xlabel("stand-alone val. accuracy, seed mean (%)")
     ax.set_ylabel("inherited val. accuracy (%)")
-    proxy = summary["proxy"]
+    proxy = summary.proxy
     ax.set_title(
-        f"tau {proxy['kendall_tau']:.2f} (energy alone "
-        f"{summary['energy_only']['kendall_tau']:.2f}), partial rho {proxy['partial_rho']:.2f}",
+        f"tau {proxy.kendall_tau:.2f} (energy alone "
+        f"{summary.energy_only.kendall_tau:.2f}), partial rho {proxy.partial_rho:.2f}",
         fontsize=9,
     )
     fig.colorbar(shown, label="log10 energy (mJ)")

@@ -8,7 +8,9 @@ anything beyond size?), the same statistic between reference runs of different s
 **ceiling**: how much signal beyond size the reference itself carries), the top-k overlap, and
 the proxy's bias per energy bin (does it under-rate small subnets?) and its trend in energy.
 
-Plain floats in, plain values out; no torch.
+Plain floats in, plain values out; no torch. The records it returns (:class:`Agreement`,
+:class:`BinBias`, :class:`BiasTrend`) and :func:`bias_tilt` are defined with the summary they end
+up in, :mod:`evosnn.core.rank_summary`, and re-exported here.
 
 Example:
     >>> energy = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
@@ -30,13 +32,13 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import kendalltau, rankdata, spearmanr
 from scipy.stats import t as student_t
 
 from evosnn.core.errors import EvosnnError
+from evosnn.core.rank_summary import Agreement, BiasTrend, BinBias, bias_tilt
 
 __all__ = [
     "MIN_SUBNETS",
@@ -54,34 +56,6 @@ __all__ = [
 
 #: Fewest subnets for which a (partial) correlation is reported at all.
 MIN_SUBNETS = 6
-
-
-@dataclass(frozen=True)
-class Agreement:
-    """How a ranking agrees with a reference over the same subnets (p-values two-sided)."""
-
-    n: int
-    kendall_tau: float
-    kendall_p: float
-    spearman_rho: float
-    spearman_p: float
-    #: Spearman correlation of the two with energy's (rank) effect removed from both (None when
-    #: no energy was given, e.g. for the ranking by energy itself).
-    partial_rho: float | None
-    partial_p: float | None
-    k: int
-    #: Share of the reference's k best subnets that are among this ranking's k best.
-    top_k_overlap: float
-
-
-@dataclass(frozen=True)
-class BinBias:
-    """Proxy minus reference in one energy bin (equal-count bins, low energy first)."""
-
-    energy_low: float
-    energy_high: float
-    n: int
-    bias: float
 
 
 def _check(name: str, *columns: Sequence[float]) -> list[np.ndarray]:
@@ -188,41 +162,6 @@ def energy_bias(
             )
         )
     return out
-
-
-def bias_tilt(bins: Sequence[BinBias]) -> tuple[float, list[float]]:
-    """The common offset (the mean bias over all subnets) and each bin's bias minus it (the tilt).
-
-    The search only compares subnets with each other, so an offset shared by all of them changes
-    no comparison and leaves the Pareto ranking as it is; a tilt steepens or flattens the apparent
-    accuracy-energy trade-off (a negative tilt in the low-energy bins pushes the search toward
-    larger networks).
-    """
-    if not bins:
-        raise EvosnnError("bias tilt: no energy bins")
-    offset = sum(b.n * b.bias for b in bins) / sum(b.n for b in bins)
-    return offset, [b.bias - offset for b in bins]
-
-
-@dataclass(frozen=True)
-class BiasTrend:
-    """The bias's trend in energy: ``proxy - reference`` regressed on log2 energy (least squares).
-
-    A bin of few subnets mixes each subnet's own error (what ranking statistics measure) into its
-    mean bias; the trend pools every subnet to estimate the part of the bias that grows or shrinks
-    with energy, which is what tilts the search's trade-off.
-
-    Attributes:
-        slope: bias change per doubling of energy (accuracy units; + favours large subnets).
-        tilt: the trend's value at each bin's mean log2 energy minus its subnet-weighted mean (the
-            trend's share of :func:`bias_tilt`'s tilt), bins as :func:`energy_bias` makes them.
-        residual_sd: sd of the subnets' bias around the trend (their own errors, and the
-            reference's noise).
-    """
-
-    slope: float
-    tilt: list[float]
-    residual_sd: float
 
 
 def bias_trend(

@@ -26,6 +26,7 @@ from typing import Any
 
 from evosnn.core.errors import EvosnnError
 from evosnn.core.genome import GenomeCodec
+from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.objectives.front import hypervolume
 from evosnn.reporting.figures import Point, SearchView
 from evosnn.storage.ledger import Ledger, LedgerRecord, redact
@@ -222,51 +223,53 @@ def _predictors(diagnostics: list[dict[str, Any]]) -> str:
     )
 
 
-def _rank_check(summary: dict[str, Any] | None) -> str:
+def _rank_check(stored: dict[str, Any] | None) -> str:
     """``evosnn supernet rank-check``'s result stored in the study (empty without one)."""
-    if not summary:
+    if not stored:
         return ""
+    summary = RankCheckSummary.from_dict(stored, source="the study's evosnn:rank_check")
 
-    def num(value: Any, digits: int = 2) -> str:
-        return f"{float(value):.{digits}f}" if isinstance(value, (int, float)) else "&ndash;"
+    def num(value: float | None, digits: int = 2) -> str:
+        return "&ndash;" if value is None else f"{float(value):.{digits}f}"
 
-    proxy, energy = summary["proxy"], summary["energy_only"]
+    def points(values: list[float]) -> str:
+        return ", ".join(f"{100 * v:+.1f}" for v in values)
+
     rows = "".join(
-        f"<tr><td>{name}</td><td>{num(a['kendall_tau'])}</td><td>{num(a['spearman_rho'])}</td>"
-        f"<td>{num(a['partial_rho'])}</td><td>{num(a['top_k_overlap'])}</td></tr>"
-        for name, a in (("inherited accuracy (the proxy)", proxy), ("energy alone", energy))
+        f"<tr><td>{name}</td><td>{num(a.kendall_tau)}</td><td>{num(a.spearman_rho)}</td>"
+        f"<td>{num(a.partial_rho)}</td><td>{num(a.top_k_overlap)}</td></tr>"
+        for name, a in (
+            ("inherited accuracy (the proxy)", summary.proxy),
+            ("energy alone", summary.energy_only),
+        )
     )
     bins = ", ".join(
-        f"{b['energy_low']:.3g}&ndash;{b['energy_high']:.3g} mJ: {100 * b['bias']:+.1f}"
-        for b in summary["bias_by_energy"]
+        f"{b.energy_low:.3g}&ndash;{b.energy_high:.3g} mJ: {100 * b.bias:+.1f}"
+        for b in summary.bias_by_energy
     )
-    if "bias_tilt" in summary:  # checks stored before the offset/tilt split lack it
+    bins += (
+        f" (offset common to all subnets {100 * summary.bias_offset:+.1f}; "
+        f"each bin's tilt from it: {points(summary.bias_tilt)})"
+    )
+    trend = summary.bias_trend
+    if trend is not None:  # a bin of few subnets mixes their own errors into its tilt
         bins += (
-            f" (offset common to all subnets {100 * float(summary['bias_offset']):+.1f}; "
-            "each bin's tilt from it: "
-            + ", ".join(f"{100 * float(t):+.1f}" for t in summary["bias_tilt"])
-            + ")"
+            f"; trend in energy {100 * trend.slope:+.1f} points per doubling "
+            f"(its tilt per bin: {points(trend.tilt)}; subnets around it: "
+            f"sd {100 * trend.residual_sd:.1f})"
         )
-    if "bias_trend" in summary:  # a bin of few subnets mixes their own errors into its tilt
-        trend = summary["bias_trend"]
-        bins += (
-            f"; trend in energy {100 * float(trend['slope']):+.1f} points per doubling "
-            "(its tilt per bin: "
-            + ", ".join(f"{100 * float(t):+.1f}" for t in trend["tilt"])
-            + f"; subnets around it: sd {100 * float(trend['residual_sd']):.1f})"
-        )
-    settings = summary["settings"]
+    settings = summary.settings
     return (
         "<h2>Supernet rank check</h2><p>"
-        f"{int(summary['subnets'])} subnets stratified over energy, each trained stand-alone for "
+        f"{summary.subnets} subnets stratified over energy, each trained stand-alone for "
         f"{int(settings['epochs'])} epochs with {int(settings['seeds'])} seeds "
         "(<code>evosnn supernet rank-check</code>); agreement with the seed-mean stand-alone "
         f"validation accuracy. The stand-alone seeds agree among themselves at partial rho "
-        f"{num(summary['ceiling_partial_rho'])} (the ceiling); top-k is the top quarter.</p>"
+        f"{num(summary.ceiling_partial_rho)} (the ceiling); top-k is the top quarter.</p>"
         "<table><tr><th>ranking by</th><th>Kendall tau</th><th>Spearman rho</th>"
         f"<th>partial rho, energy removed</th><th>top-k overlap</th></tr>{rows}</table>"
         f"<p>Bias (inherited minus stand-alone, points) per energy bin: {bins}. Stand-alone "
-        f"accuracy still rose {100 * float(summary['plateau_gain_last_quarter']):+.2f} points "
+        f"accuracy still rose {100 * summary.plateau_gain_last_quarter:+.2f} points "
         "over the last quarter of its epochs.</p>"
     )
 
@@ -299,41 +302,9 @@ def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Repo
     knee = view.knee()
     largest = attrs.get("reference_largest") or {}
 
-    _pareto_png(view, out / "pareto.png")
-    _hypervolume_png(view, out / "hypervolume.png")
-    drawn = {front[0].number, front[-1].number} | ({knee.trial} if knee and knee.trial else set())
-    series = [
-        (f"trial {r.number}" + (" (knee)" if knee and r.number == knee.trial else ""), r.user_attrs)
-        for r in front
-        if r.number in drawn
-    ]
-    rates = [(label, dict(a.get("firing_rates") or {})) for label, a in series]
-    if largest.get("firing_rates"):
-        rates.append(("largest subnet", dict(largest["firing_rates"])))
-    _firing_png(rates, out / "firing_rates.png")
-
-    counts = {
-        s: sum(1 for r in records if r.state.name == s) for s in ("COMPLETE", "PRUNED", "FAIL")
-    }
+    _figures(view, front, knee, largest, out)
     hv = hypervolume([(p.accuracy, p.energy_mj) for p in front_points], ref_energy)
-    facts = {
-        "study": study_name,
-        "storage": redact(storage_url),
-        "search space": f"{space.name} ({space.dataset.name})",
-        "engine": f"{attrs.get('engine')} (seed {attrs.get('seed')}, population {attrs.get('population')})",
-        "evaluations": f"{counts['COMPLETE']} completed, {counts['PRUNED']} infeasible, "
-        f"{counts['FAIL']} failed",
-        "energy convention": f"{space.energy.convention} (E_MAC {space.energy.e_mac_pj} pJ, "
-        f"E_AC {space.energy.e_ac_pj} pJ; every trial also records energy_mj_"
-        f"{'strict' if space.energy.convention == 'spikformer' else 'spikformer'})",
-        "energy target": f"{float(attrs.get('energy_target_mj') or 0):.4g} mJ",
-        "hypervolume": f"{hv:.6g}",
-        "supernet sha256": str(attrs.get("supernet_sha256", "?")),
-        "written": dt.datetime.now().isoformat(timespec="seconds"),
-    }
-    facts_html = "".join(
-        f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts.items()
-    )
+    facts_html = _facts(study_name, storage_url, space, attrs, records, hv)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>evosnn report: {html.escape(study_name)}</title><style>{_STYLE}</style></head>
@@ -366,3 +337,54 @@ retrained column shows <code>evosnn train</code> results written back to the tri
         len(front),
         len(view.points),
     )
+
+
+def _figures(
+    view: SearchView, front: list[Any], knee: Point | None, largest: dict[str, Any], out: Path
+) -> None:
+    """The report's PNG figures: Pareto front, hypervolume, firing rates of a few front members."""
+    _pareto_png(view, out / "pareto.png")
+    _hypervolume_png(view, out / "hypervolume.png")
+    drawn = {front[0].number, front[-1].number} | ({knee.trial} if knee and knee.trial else set())
+    series = [
+        (f"trial {r.number}" + (" (knee)" if knee and r.number == knee.trial else ""), r.user_attrs)
+        for r in front
+        if r.number in drawn
+    ]
+    rates = [(label, dict(a.get("firing_rates") or {})) for label, a in series]
+    if largest.get("firing_rates"):
+        rates.append(("largest subnet", dict(largest["firing_rates"])))
+    _firing_png(rates, out / "firing_rates.png")
+
+
+def _facts(
+    study_name: str,
+    storage_url: str,
+    space: Any,
+    attrs: dict[str, Any],
+    records: list[Any],
+    hv: float,
+) -> str:
+    """The study's facts as an HTML definition list's items."""
+    counts = {
+        s: sum(1 for r in records if r.state.name == s) for s in ("COMPLETE", "PRUNED", "FAIL")
+    }
+    facts = {
+        "study": study_name,
+        "storage": redact(storage_url),
+        "search space": f"{space.name} ({space.dataset.name})",
+        "engine": f"{attrs.get('engine')} (seed {attrs.get('seed')}, population {attrs.get('population')})",
+        "evaluations": f"{counts['COMPLETE']} completed, {counts['PRUNED']} infeasible, "
+        f"{counts['FAIL']} failed",
+        "energy convention": f"{space.energy.convention} (E_MAC {space.energy.e_mac_pj} pJ, "
+        f"E_AC {space.energy.e_ac_pj} pJ; every trial also records energy_mj_"
+        f"{'strict' if space.energy.convention == 'spikformer' else 'spikformer'})",
+        "energy target": f"{float(attrs.get('energy_target_mj') or 0):.4g} mJ",
+        "hypervolume": f"{hv:.6g}",
+        "supernet sha256": str(attrs.get("supernet_sha256", "?")),
+        "written": dt.datetime.now().isoformat(timespec="seconds"),
+    }
+    facts_html = "".join(
+        f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in facts.items()
+    )
+    return facts_html

@@ -125,7 +125,7 @@ def run_search(
 
 
 def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
-    """The checkpoint's bytes, once checked to be a supernet trained for ``space``."""
+    """The checkpoint's bytes, once checked to be a finished supernet trained for ``space``."""
     from supernet.checkpoint import load_checkpoint
 
     if not path.is_file():
@@ -133,7 +133,18 @@ def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
             f"{path}: supernet checkpoint not found (train one with `evosnn supernet train`)"
         )
     blob = path.read_bytes()
-    trained = SearchSpace.from_dict(load_checkpoint(blob)["space"], source=f"{path} (stored space)")
+    data = load_checkpoint(blob)
+    if data.get("status") != "complete":
+        # refused, not warned: the study pins the checkpoint's sha256, so a search started on an
+        # unfinished supernet could not be resumed once its training goes on, and its accuracies
+        # would come from weights in mid-schedule
+        planned = data.get("train_config", {}).get("epochs", "?")
+        raise CheckpointError(
+            f"{path}: its training did not finish (status {data.get('status')!r} after "
+            f"{data['epoch']} of {planned} epochs); finish it first with `evosnn supernet train "
+            f"--space SPACE --out {path.parent} --resume`"
+        )
+    trained = SearchSpace.from_dict(data["space"], source=f"{path} (stored space)")
     why = space.incompatibility(trained)
     if why is not None:
         raise CheckpointError(f"{path}: trained for another search space: {why}")

@@ -20,17 +20,14 @@ Example:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
-import math
 import sqlite3
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import optuna
 import sqlalchemy
@@ -43,10 +40,16 @@ from sqlalchemy.engine import make_url
 from evosnn.core.errors import StorageError
 from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import Genome, GenomeCodec
-from evosnn.storage.lock import LOCK_STALE_S, DriverLock, LockHolder, lock_holder
+from evosnn.storage.figure_storage import FigureStorage
+from evosnn.storage.lock import LOCK_STALE_S, DriverLock
+from evosnn.storage.lock_delegation import LockDelegation
+from evosnn.storage.optuna_schema import OptunaTables, stored_value
+from evosnn.storage.retry import RETRY_FOR_S
+from evosnn.storage.retry import retry as _retry
 
 __all__ = [
     "LOCK_STALE_S",
+    "RETRY_FOR_S",
     "Ledger",
     "LedgerRecord",
     "open_storage",
@@ -57,10 +60,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
-#: Transient database errors (locked SQLite, restarted PostgreSQL) are retried this long.
-RETRY_FOR_S = 120.0
 #: Opening a new database is tried this often while other processes create its schema.
 SCHEMA_RACE_ATTEMPTS = 8
 
@@ -71,48 +70,6 @@ def redact(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<unparseable storage URL>"
-
-
-_TRANSIENT = (
-    sqlalchemy.exc.OperationalError,
-    sqlalchemy.exc.InterfaceError,
-    sqlite3.OperationalError,
-)
-
-
-def _transient(exc: BaseException) -> bool:
-    """A lost connection or a locked database, possibly wrapped by Optuna (which reports a
-    connection lost during a commit as ``StorageInternalError``)."""
-    if isinstance(exc, _TRANSIENT):
-        return True
-    return isinstance(exc, optuna.exceptions.StorageInternalError) and isinstance(
-        exc.__cause__, _TRANSIENT
-    )
-
-
-def _retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S) -> T:
-    """Run a database action, retrying transient errors with exponential back-off.
-
-    A write whose commit was cut off may or may not have landed; every write here is idempotent
-    (set an attribute or a state) except creating a trial, whose rare duplicate stays RUNNING and
-    is marked FAIL ('interrupted') when the search ends.
-    """
-    delay, deadline = 0.1, time.monotonic() + retry_for
-    while True:
-        try:
-            return action()
-        except Exception as exc:
-            if not _transient(exc):
-                raise
-            if time.monotonic() > deadline:
-                raise StorageError(
-                    f"{what}: the database stayed unavailable ({type(exc).__name__})"
-                ) from exc
-            log.warning(
-                "%s: database unavailable (%s); retrying in %.1fs", what, type(exc).__name__, delay
-            )
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 def open_storage(url: str, *, create: bool = True) -> RDBStorage:
@@ -188,8 +145,13 @@ class LedgerRecord:
         )
 
 
-class Ledger:
-    """Reads and writes the search's study. Build with :meth:`open`."""
+class Ledger(LockDelegation, FigureStorage):
+    """Reads and writes the search's study. Build with :meth:`open`.
+
+    The driver lock's methods come from :class:`LockDelegation`, figure storage from
+    :class:`FigureStorage`, and every statement on Optuna's own tables from
+    :class:`~evosnn.storage.optuna_schema.OptunaTables`.
+    """
 
     def __init__(
         self, storage: RDBStorage, study: optuna.Study, codec: GenomeCodec, url: str
@@ -202,7 +164,7 @@ class Ledger:
         }
         #: The driver lock, while this ledger holds it (:meth:`acquire`).
         self.lock: DriverLock | None = None
-        self._table_cache: dict[str, sqlalchemy.Table] | None = None
+        self._tables: OptunaTables | None = None
 
     @classmethod
     def open(cls, url: str, study_name: str, codec: GenomeCodec, *, create: bool = True) -> Ledger:
@@ -272,50 +234,6 @@ class Ledger:
             if key not in stored:
                 self.set_attr(key, value)
 
-    # ------------------------------------------------------------------ driver lock
-    def acquire(self, *, stale_s: float = LOCK_STALE_S) -> None:
-        """Take the study's driver lock and start its heartbeat thread (see
-        :mod:`evosnn.storage.lock`); ``stale_s``: after how long without a heartbeat, by the
-        database's clock, another driver may take this one's lock over.
-
-        Raises:
-            StorageError: another driver holds the lock.
-        """
-        if self.lock is not None:
-            return
-        lock = DriverLock(
-            self.storage.engine, self.study_id, self.study.study_name, stale_s=stale_s
-        )
-        _retry(lock.acquire, f"taking the driver lock of study {self.study.study_name!r}")
-        self.lock = lock
-
-    def heartbeat(self) -> None:
-        """One heartbeat of the driver lock now (the lock's thread beats on its own)."""
-        if self.lock is not None:
-            _retry(self.lock.beat, "refreshing the driver lock")
-
-    def release(self) -> None:
-        """Stop the lock's heartbeat and free the lock at once."""
-        if self.lock is not None:
-            _retry(self.lock.release, "releasing the driver lock")
-            self.lock = None
-
-    def lock_holder(self) -> LockHolder | None:
-        """Who holds the study's driver lock now (None when nobody does)."""
-        return _retry(
-            lambda: lock_holder(self.storage.engine, self.study_id), "reading the driver lock"
-        )
-
-    def _write(self, action: Callable[[], T], what: str) -> T:
-        """Run a write with retries; refused (StorageError) if this driver lost its lock."""
-
-        def guarded() -> T:
-            if self.lock is not None:
-                self.lock.check()
-            return action()
-
-        return _retry(guarded, what)
-
     # ------------------------------------------------------------------ trials
     def _params(self, genome: Genome) -> dict[str, Any]:
         return {g.name: g.choices[i] for g, i in zip(self.codec.genes, genome, strict=True)}
@@ -370,25 +288,8 @@ class Ledger:
         self._set_state(trial_id, state, values, "recording a result")
 
     def _set_attrs(self, trial_id: int, attrs: dict[str, Any]) -> None:
-        """Add or replace user attrs of a trial in one transaction (one commit, not one per attr).
-
-        Written into Optuna's ``trial_user_attributes`` table as Optuna writes them (``json.dumps``,
-        so ±inf and NaN read back); replacing makes a retried write idempotent.
-        """
-        if not attrs:
-            return
-        table = self._tables()["trial_user_attributes"]
-        with self.storage.engine.begin() as conn:
-            conn.execute(
-                table.delete().where(table.c.trial_id == trial_id, table.c.key.in_(list(attrs)))
-            )
-            conn.execute(
-                table.insert(),
-                [
-                    {"trial_id": trial_id, "key": key, "value_json": json.dumps(value)}
-                    for key, value in attrs.items()
-                ],
-            )
+        """Add or replace user attrs of a trial in one transaction (one commit, not one per attr)."""
+        self._optuna().write_trial_attrs(trial_id, attrs)
 
     def _set_state(
         self, trial_id: int, state: TrialState, values: list[float] | None, what: str
@@ -407,17 +308,8 @@ class Ledger:
 
     def fail_interrupted(self) -> list[Genome]:
         """Mark trials left RUNNING by a dead driver as FAIL ('interrupted'); return their genomes."""
-        trials = self._tables()["trials"]
-        query = sqlalchemy.select(trials.c.trial_id).where(
-            trials.c.study_id == self.study_id,
-            trials.c.state.in_([TrialState.RUNNING.name, TrialState.WAITING.name]),
-        )
-
-        def find() -> list[int]:  # one query, not a read of every trial of a large study
-            with self.storage.engine.connect() as conn:
-                return [int(tid) for (tid,) in conn.execute(query)]
-
-        running = _retry(find, "reading trials")
+        tables = self._optuna()
+        running = _retry(partial(tables.unfinished_trials, self.study_id), "reading trials")
         genomes = []
         for tid in running:
             trial = _retry(partial(self.storage.get_trial, tid), "reading a trial")
@@ -442,57 +334,26 @@ class Ledger:
         take about a second instead of eight. Values are decoded as Optuna stores them
         (:func:`stored_value`); attrs are JSON as Optuna writes it (``Infinity``/``NaN`` included).
         """
-        tables = self._tables()
-        trials, values, attrs = (
-            tables[n] for n in ("trials", "trial_values", "trial_user_attributes")
-        )
+        tables = self._optuna()
 
         def read() -> list[LedgerRecord]:
-            with self.storage.engine.connect() as conn:
-                rows = conn.execute(
-                    sqlalchemy.select(trials.c.trial_id, trials.c.number, trials.c.state)
-                    .where(trials.c.study_id == self.study_id)
-                    .order_by(trials.c.number)
-                ).all()
-                ids = sqlalchemy.select(trials.c.trial_id).where(trials.c.study_id == self.study_id)
-                value_of: dict[int, dict[int, float]] = {}
-                for tid, objective, value, value_type in conn.execute(
-                    sqlalchemy.select(
-                        values.c.trial_id, values.c.objective, values.c.value, values.c.value_type
-                    ).where(values.c.trial_id.in_(ids))
-                ):
-                    value_of.setdefault(tid, {})[int(objective)] = stored_value(value, value_type)
-                attrs_of: dict[int, dict[str, Any]] = {}
-                for tid, key, value_json in conn.execute(
-                    sqlalchemy.select(attrs.c.trial_id, attrs.c.key, attrs.c.value_json).where(
-                        attrs.c.trial_id.in_(ids)
-                    )
-                ):
-                    attrs_of.setdefault(tid, {})[key] = json.loads(value_json)
             out = []
-            for tid, number, state in rows:
-                user_attrs = attrs_of.get(tid, {})
-                if "genome" not in user_attrs:
+            for row in tables.read_trials(self.study_id):
+                if "genome" not in row.user_attrs:
                     continue
-                state = TrialState[state] if isinstance(state, str) else TrialState(state)
-                vals = value_of.get(tid)
-                pair = (vals[0], vals[1]) if state == TrialState.COMPLETE and vals else None
-                out.append(
-                    LedgerRecord(number, tuple(user_attrs["genome"]), state, pair, user_attrs)
-                )
+                vals = row.values
+                pair = (vals[0], vals[1]) if row.state == TrialState.COMPLETE and vals else None
+                genome = tuple(row.user_attrs["genome"])
+                out.append(LedgerRecord(row.number, genome, row.state, pair, row.user_attrs))
             return out
 
         return _retry(read, "reading trials")
 
-    def _tables(self) -> dict[str, sqlalchemy.Table]:
-        """Optuna's trial tables, reflected once."""
-        if self._table_cache is None:
-            metadata = sqlalchemy.MetaData()
-            self._table_cache = {
-                name: sqlalchemy.Table(name, metadata, autoload_with=self.storage.engine)
-                for name in ("trials", "trial_values", "trial_user_attributes")
-            }
-        return self._table_cache
+    def _optuna(self) -> OptunaTables:
+        """Optuna's trial tables, checked (schema version, columns) and reflected once."""
+        if self._tables is None:
+            self._tables = OptunaTables(self.storage.engine)
+        return self._tables
 
     def annotate_trial(self, number: int, attrs: dict[str, Any]) -> None:
         """Add or replace user attrs of a trial, finished or not (e.g. its retraining results).
@@ -513,31 +374,9 @@ class Ledger:
         except KeyError as exc:
             raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from exc
 
-    def save_figure(self, figure_id: str, figure: Any) -> None:
-        """Store (overwrite) a plotly figure in the study, where optuna-dashboard shows it."""
-        from optuna_dashboard import save_plotly_graph_object
-
-        self._write(
-            lambda: save_plotly_graph_object(self.study, figure, graph_object_id=figure_id),
-            f"storing figure {figure_id!r}",
-        )
-
     def count_complete(self) -> int:
-        trials = self._tables()["trials"]
-        query = (
-            sqlalchemy.select(sqlalchemy.func.count())
-            .select_from(trials)
-            .where(
-                trials.c.study_id == self.study_id,
-                trials.c.state == TrialState.COMPLETE.name,
-            )
-        )
-
-        def count() -> int:
-            with self.storage.engine.connect() as conn:
-                return int(conn.execute(query).scalar_one())
-
-        return _retry(count, "counting trials")
+        tables = self._optuna()
+        return _retry(partial(tables.count_complete, self.study_id), "counting trials")
 
 
 def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:
@@ -576,18 +415,6 @@ def _schema_race(exc: sqlalchemy.exc.DatabaseError) -> bool:
     if isinstance(exc, sqlalchemy.exc.IntegrityError):
         return "UNIQUE constraint failed" in text or "duplicate key" in text
     return "already exists" in text
-
-
-def stored_value(value: float | None, value_type: Any) -> float:
-    """A trial value as Optuna stores it in ``trial_values``: ±inf as NULL with type
-    ``INF_POS``/``INF_NEG`` (Optuna's ``TrialValueModel.stored_repr_to_value``); a FINITE NULL,
-    which SQLite makes of a NaN, reads as NaN."""
-    kind = getattr(value_type, "name", value_type)
-    if kind == "INF_POS":
-        return math.inf
-    if kind == "INF_NEG":
-        return -math.inf
-    return math.nan if value is None else float(value)
 
 
 def _safe_cause(exc: BaseException, secret: str | None) -> BaseException | None:

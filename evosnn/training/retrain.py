@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,17 +28,25 @@ from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported
 from evosnn.training.supernet import augmentation_for
-from supernet.checkpoint import save_atomic
-from supernet.fit import EpochEnd, FitState, fit, steps_per_epoch
-from supernet.recipe import TrainSettings, make_optimizer, resumed_settings
+from supernet.checkpoint import Status, TrainingCheckpoint, load_checkpoint, save_atomic
+from supernet.fit import EpochEnd, FitHooks, FitState, Trainee, fit, steps_per_epoch
+from supernet.recipe import TrainSettings, make_optimizer, open_run
 from supernet.standalone import Spikformer
 from supernet.stats import SpikeStats
 from supernet.validate import count_correct
 
-__all__ = ["RETRAIN_FORMAT", "RetrainResult", "record_in_study", "retrain", "retrained_attrs"]
+__all__ = [
+    "RETRAIN_FORMAT",
+    "RetrainCheckpoint",
+    "RetrainResult",
+    "record_in_study",
+    "retrain",
+    "retrained_attrs",
+]
 
 log = logging.getLogger(__name__)
 
+#: The retraining checkpoint's format and schema version (see :class:`RetrainCheckpoint`).
 RETRAIN_FORMAT = "evosnn-retrain/1"
 
 
@@ -95,6 +104,13 @@ def _load_inherited(model: Spikformer, weights: Path, device: torch.device) -> N
         ) from exc
 
 
+class RetrainCheckpoint(TrainingCheckpoint):
+    """The keys of a retraining checkpoint (format :data:`RETRAIN_FORMAT`), as stored."""
+
+    architecture: str
+    config: dict[str, Any]
+
+
 def retrain(
     exported: Exported,
     out_dir: str | Path,
@@ -103,119 +119,160 @@ def retrain(
     init: str = "scratch",
     data_root: str | Path | None = None,
     resume: bool = False,
+    given: Mapping[str, Any] | None = None,
     progress: bool = True,
     on_epoch: EpochCallback | None = None,
 ) -> RetrainResult:
     """Train ``exported`` stand-alone; see the module docstring.
 
+    With ``resume``, continue the checkpoint in ``out_dir`` with its stored settings; a setting in
+    ``given`` (the ones the user asked for) that differs from the stored one is refused.
+
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
-        CheckpointError: nothing to resume, an existing checkpoint without ``resume``, or unusable
-            inherited weights.
+        CheckpointError: nothing to resume, a truncated checkpoint or one of another
+            architecture, an existing checkpoint without ``resume``, other settings than
+            ``given``, or unusable inherited weights.
     """
-    out = Path(out_dir)
-    path = out / f"{exported.path.stem}.retrained.pt"
-    stored: dict[str, Any] | None = None
-    if resume:
-        if not path.is_file():
-            raise CheckpointError(f"{path}: nothing to resume")
-        stored = torch.load(path, map_location="cpu", weights_only=True)
-        if not isinstance(stored, dict) or stored.get("format") != RETRAIN_FORMAT:
-            raise CheckpointError(f"{path}: not an evosnn retraining checkpoint")
-        settings = resumed_settings(stored, settings)
-    elif path.exists():
-        raise CheckpointError(
-            f"{path} already exists; pass --resume to continue it, or choose another --out"
-        )
-    elif init not in ("scratch", "inherited"):
+    path = Path(out_dir) / f"{exported.path.stem}.retrained.pt"
+    stored, settings = open_run(
+        path, settings, resume=resume, load=partial(_resumable, exported), given=given
+    )
+    if stored is None and init not in ("scratch", "inherited"):
         raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")
-    device = torch.device(settings.device)
     splits = load_splits(exported.space.dataset, root=data_root)
-    per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
-    torch.manual_seed(settings.seed)  # before building: a scratch run's initial weights follow it
-    model = build_standalone(exported.config, exported.space).to(device)
-    if stored is None and init == "inherited":
-        _load_inherited(model, exported.weights_path, device)
-    optimizer, scheduler = make_optimizer(model.parameters(), settings, per_epoch)
-    state = FitState()
-    if stored is not None:
-        model.load_state_dict(stored["model"])
-        optimizer.load_state_dict(stored["optimizer"])
-        scheduler.load_state_dict(stored["scheduler"])
-        state = FitState(int(stored["step"]), list(stored["metrics"]))
+    run = _Retraining.start(
+        exported, splits, path, settings, inherit=stored is None and init == "inherited"
+    )
+    state = run.trainee.restore(stored, path) if stored is not None else FitState()
+    hooks = FitHooks(
+        run.step_loss,
+        run.end_epoch,
+        run.checkpoint,
+        on_epoch=None if on_epoch is None else lambda entry: on_epoch(entry, path),
+    )
+    history = fit(
+        run.trainee,
+        splits,
+        settings,
+        hooks,
+        checkpoint_path=path,
+        state=state,
+        augmentation=augmentation_for(exported.space),
+        device=run.device,
+        progress=progress,
+        desc="train",
+    ).history
+    return run.result(history)
 
-    def step_loss(x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
-        loss = F.cross_entropy(model(x), y, label_smoothing=settings.label_smoothing)
+
+def _resumable(exported: Exported, path: Path) -> dict[str, Any]:
+    """The retraining checkpoint at ``path``, checked to be of ``exported``'s architecture."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: nothing to resume")
+    stored = load_checkpoint(
+        path,
+        format=RETRAIN_FORMAT,
+        kind="retraining checkpoint",
+        required=("config", "train_config", "step", "model", "optimizer", "scheduler", "metrics"),
+    )
+    if stored["config"] != exported.config.to_dict():
+        raise CheckpointError(
+            f"{path}: a retraining of another architecture than {exported.path} (it trained "
+            f"{stored.get('architecture', 'another file')}); choose another --out"
+        )
+    return stored
+
+
+@dataclass
+class _Retraining:
+    """One retraining run: the stand-alone model, its trainee, and the hooks :func:`fit` calls."""
+
+    exported: Exported
+    splits: Splits
+    path: Path
+    settings: TrainSettings
+    trainee: Trainee
+    device: torch.device
+
+    @classmethod
+    def start(
+        cls,
+        exported: Exported,
+        splits: Splits,
+        path: Path,
+        settings: TrainSettings,
+        *,
+        inherit: bool,
+    ) -> _Retraining:
+        """Build the model (initial weights from the seed, or inherited) and its optimizer."""
+        device = torch.device(settings.device)
+        per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
+        torch.manual_seed(settings.seed)  # before building: a scratch run's weights follow it
+        model = build_standalone(exported.config, exported.space).to(device)
+        if inherit:
+            _load_inherited(model, exported.weights_path, device)
+        optimizer, scheduler = make_optimizer(model.parameters(), settings, per_epoch)
+        return cls(exported, splits, path, settings, Trainee(model, optimizer, scheduler), device)
+
+    def step_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
+        """Cross-entropy (label-smoothed) of one forward pass, backpropagated."""
+        logits = self.trainee.model(x)
+        loss = F.cross_entropy(logits, y, label_smoothing=self.settings.label_smoothing)
         loss.backward()
         return loss.detach()
 
-    def end_epoch(end: EpochEnd) -> dict[str, Any]:
+    def end_epoch(self, end: EpochEnd) -> dict[str, Any]:
+        """Validation accuracy; after the last epoch also test accuracy and energy."""
+        model, splits = self.trainee.model, self.splits
         model.eval()
-        correct, count, _ = count_correct(model, splits.val, splits.mean, splits.std, device=device)
+        correct, count, _ = count_correct(
+            model, splits.val, splits.mean, splits.std, device=self.device
+        )
         entry: dict[str, Any] = {
             "epoch": end.epoch,
             "val_acc": correct / count,
             "seconds": time.perf_counter() - end.started,
         }
         if end.final:  # the final figures travel with the complete checkpoint
-            _, entry["test_acc"], entry["energy_mj"] = _accuracy_and_energy(
-                model, exported, splits, device
-            )
+            _, entry["test_acc"], entry["energy_mj"] = self.figures()
         return entry
 
-    def checkpoint(status: str, now: FitState) -> None:
-        save_atomic(
-            {
-                "format": RETRAIN_FORMAT,
-                "status": status,
-                "architecture": str(exported.path),
-                "config": exported.config.to_dict(),
-                "train_config": settings.to_dict(),
-                "step": now.step,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(),
-                "metrics": now.history,
-            },
-            path,
-        )
+    def figures(self) -> tuple[float, float, float]:
+        """(validation accuracy, test accuracy, energy in mJ) of the model as it is."""
+        model = self.trainee.model
+        assert isinstance(model, Spikformer)
+        return _accuracy_and_energy(model, self.exported, self.splits, self.device)
 
-    shift, flip = augmentation_for(exported.space)
-    history = fit(
-        model,
-        optimizer,
-        scheduler,
-        splits.train,
-        settings,
-        mean=splits.mean,
-        std=splits.std,
-        step_loss=step_loss,
-        end_epoch=end_epoch,
-        checkpoint=checkpoint,
-        checkpoint_path=path,
-        state=state,
-        shift=shift,
-        flip=flip,
-        device=device,
-        progress=progress,
-        on_epoch=None if on_epoch is None else lambda entry: on_epoch(entry, path),
-        desc="train",
-    ).history
-    final = history[-1] if history else {}
-    if "test_acc" not in final:  # a checkpoint written before final figures were stored
-        final = dict(final)
-        final["val_acc"], final["test_acc"], final["energy_mj"] = _accuracy_and_energy(
-            model, exported, splits, device
+    def checkpoint(self, status: Status, now: FitState) -> None:
+        """Write the checkpoint atomically (see :class:`RetrainCheckpoint`)."""
+        data: RetrainCheckpoint = {
+            "format": RETRAIN_FORMAT,
+            "status": status,
+            "architecture": str(self.exported.path),
+            "config": self.exported.config.to_dict(),
+            "train_config": self.settings.to_dict(),
+            "step": now.step,
+            **self.trainee.state_dicts(),
+            "metrics": now.history,
+        }
+        save_atomic(data, self.path)
+
+    def result(self, history: list[dict[str, Any]]) -> RetrainResult:
+        """The finished run's figures (measured now if its checkpoint predates stored ones)."""
+        final = history[-1] if history else {}
+        if "test_acc" not in final:  # a checkpoint written before final figures were stored
+            final = dict(final)
+            final["val_acc"], final["test_acc"], final["energy_mj"] = self.figures()
+        return RetrainResult(
+            self.path,
+            float(final["val_acc"]),
+            float(final["test_acc"]),
+            float(final["energy_mj"]),
+            self.settings.epochs,
+            self.settings.lr,
         )
-    return RetrainResult(
-        path,
-        float(final["val_acc"]),
-        float(final["test_acc"]),
-        float(final["energy_mj"]),
-        settings.epochs,
-        settings.lr,
-    )
 
 
 def record_in_study(storage_url: str, exported: Exported, result: RetrainResult) -> bool:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,14 @@ from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint
 from supernet.fit import TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
-from supernet.recipe import TrainSettings, resumed_settings
+from supernet.recipe import TrainSettings, open_run, resumed_settings
 from supernet.train import CHECKPOINT_NAME, Sampler, train_supernet
 from workers.train import Rank, run_data_parallel
 
 __all__ = [
+    "SupernetJob",
     "augmentation_for",
+    "open_supernet_run",
     "probes_for",
     "sampler_for",
     "supernet_rank",
@@ -106,6 +110,23 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
     return sandwich
 
 
+@dataclass(frozen=True)
+class SupernetJob:
+    """What every Ray Train worker of :func:`train_supernet_parallel` is given (picklable).
+
+    Attributes:
+        space: the search space, as :meth:`SearchSpace.to_dict` writes it.
+        settings: the training settings, as :meth:`TrainSettings.to_dict` writes them.
+        data_root: the data folder (must exist on every node), or None for the space's.
+        path: the checkpoint file rank 0 writes (and every rank resumes from).
+    """
+
+    space: dict[str, Any]
+    settings: dict[str, Any]
+    data_root: str | None
+    path: str
+
+
 def train_supernet_for(
     space: SearchSpace,
     splits: Splits,
@@ -113,6 +134,7 @@ def train_supernet_for(
     settings: TrainSettings,
     *,
     resume: bool = False,
+    given: Mapping[str, Any] | None = None,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     micro_batches: int = 1,
@@ -120,21 +142,21 @@ def train_supernet_for(
     """Train the supernet of ``space`` and write ``out_dir/supernet.pt``; return the final checkpoint.
 
     With ``resume``, continue from ``out_dir/supernet.pt`` with its stored settings (``settings`` is
-    ignored except for ``device``). Without it, an existing checkpoint is never overwritten.
-    ``on_step(step, loss)`` is called after every optimizer step. ``micro_batches`` splits each
-    batch into that many forward/backward passes whose gradients are averaged (BatchNorm then
-    normalises over each part, as it does on separate workers: ``micro_batches=N`` trains the
-    weights :func:`train_supernet_parallel` trains with N workers).
+    ignored except for ``device``; a setting in ``given``, the ones the user asked for, that
+    differs from the stored one is refused). Without it, an existing checkpoint is never
+    overwritten. ``on_step(step, loss)`` is called after every optimizer step. ``micro_batches``
+    splits each batch into that many forward/backward passes whose gradients are averaged
+    (BatchNorm then normalises over each part, as it does on separate workers:
+    ``micro_batches=N`` trains the weights :func:`train_supernet_parallel` trains with N workers).
 
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
-        CheckpointError: resume from a missing checkpoint, or one trained for another space.
+        CheckpointError: resume from a missing checkpoint, or one trained for another space, or
+            with other settings than ``given``; an existing checkpoint without ``resume``.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
-    state = _resumable(space, path) if resume else None
-    if state is not None:
-        settings = resumed_settings(state, settings)
+    state, settings = open_supernet_run(space, out_dir, settings, resume=resume, given=given)
     return _train(
         space,
         splits,
@@ -145,6 +167,24 @@ def train_supernet_for(
         on_step=on_step,
         parallel=DataParallel(micro_batches=micro_batches),
     )
+
+
+def open_supernet_run(
+    space: SearchSpace,
+    out_dir: str | Path,
+    settings: TrainSettings,
+    *,
+    resume: bool,
+    given: Mapping[str, Any] | None = None,
+) -> tuple[Mapping[str, Any] | None, TrainSettings]:
+    """The checkpoint ``out_dir/supernet.pt`` to continue (None: a fresh run) and the settings
+    to train with; a caller may call it first, to refuse a bad resume before loading any data.
+
+    Raises:
+        CheckpointError: as :func:`train_supernet_for`.
+    """
+    path = Path(out_dir) / CHECKPOINT_NAME
+    return open_run(path, settings, resume=resume, load=partial(_resumable, space), given=given)
 
 
 def _resumable(space: SearchSpace, path: Path) -> dict[str, Any]:
@@ -161,7 +201,7 @@ def _train(
     splits: Splits,
     path: Path,
     settings: TrainSettings,
-    state: dict[str, Any] | None,
+    state: Mapping[str, Any] | None,
     **kwargs: Any,
 ) -> dict[str, Any]:
     shift, flip = augmentation_for(space)
@@ -190,6 +230,7 @@ def train_supernet_parallel(
     data_root: str | Path | None = None,
     gpus_per_worker: float = 0.0,
     resume: bool = False,
+    given: Mapping[str, Any] | None = None,
     max_failures: int = 2,
     ray_address: str | None = None,
     progress: bool = True,
@@ -197,13 +238,14 @@ def train_supernet_parallel(
 ) -> dict[str, Any]:
     """Train the supernet of ``space`` on ``workers`` Ray Train workers; return the final checkpoint.
 
-    The same run as :func:`train_supernet_for` (``settings.batch_size`` is the global batch), in
-    ``workers`` processes that each train on their part of every batch. Rank 0 writes
-    ``out_dir/supernet.pt`` after every epoch; a group whose worker died is restarted up to
-    ``max_failures`` times and continues from it, and so does a re-run with ``resume`` after the
-    driver was killed, with any number of workers (or one process). Each worker loads the data
-    itself (``data_root`` must exist on every node), and on several machines ``out_dir`` must be
-    a folder every node sees (Ray Train keeps its run in ``out_dir/ray-train``).
+    The same run as :func:`train_supernet_for` (``settings.batch_size`` is the global batch;
+    ``resume`` and ``given`` as there), in ``workers`` processes that each train on their part of
+    every batch. Rank 0 writes ``out_dir/supernet.pt`` after every epoch; a group whose worker
+    died is restarted up to ``max_failures`` times and continues from it, and so does a re-run
+    with ``resume`` after the driver was killed, with any number of workers (or one process).
+    Each worker loads the data itself (``data_root`` must exist on every node), and on several
+    machines ``out_dir`` must be a folder every node sees (Ray Train keeps its run in
+    ``out_dir/ray-train``).
 
     ``on_epoch`` gets rank 0's record of every epoch, here in the driver, with the time rank 0
     spent in training steps (``train_seconds`` over ``timed_steps``; steps across an epoch's end
@@ -214,35 +256,24 @@ def train_supernet_parallel(
             a worker's node lacks the data (the message names node and folder).
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (the workers stop; the last epoch's checkpoint is kept).
-        CheckpointError: resume from a missing checkpoint or one of another space; an existing
-            checkpoint without ``resume``.
+        CheckpointError: as :func:`train_supernet_for`.
     """
-    out = Path(out_dir).resolve()
-    path = out / CHECKPOINT_NAME
-    state = _resumable(space, path) if resume else None
-    if state is not None:
-        settings = resumed_settings(state, settings)
-        if state.get("status") == "complete":
-            return state
-    elif path.exists():
-        raise CheckpointError(
-            f"{path} already exists; pass --resume to continue it, or choose another --out"
-        )
+    path = Path(out_dir).resolve() / CHECKPOINT_NAME
+    state, settings = open_supernet_run(space, path.parent, settings, resume=resume, given=given)
+    if state is not None and state.get("status") == "complete":
+        return dict(state)
     DataParallel(world=workers).check_batch(settings.batch_size)
     if gpus_per_worker > 0 and settings.device == "cpu":
         settings = TrainSettings.from_dict({**settings.to_dict(), "device": "cuda"})
+    root = None if data_root is None else str(Path(data_root).resolve())
+    job = SupernetJob(space.to_dict(), settings.to_dict(), root, str(path))
     try:
         run_data_parallel(
             supernet_rank,
-            {
-                "space": space.to_dict(),
-                "settings": settings.to_dict(),
-                "data_root": None if data_root is None else str(Path(data_root).resolve()),
-                "path": str(path),
-            },
+            job,
             workers=workers,
             threads=threads,
-            storage=out,
+            storage=path.parent,
             gpus_per_worker=gpus_per_worker,
             max_failures=max_failures,
             ray_address=ray_address,
@@ -256,25 +287,24 @@ def train_supernet_parallel(
     return load_checkpoint(path, map_location="cpu")
 
 
-def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
-    """One Ray Train worker of :func:`train_supernet_parallel` (``torch.distributed`` is set up).
-
-    Every rank loads the data itself; the ranks agree that all have it before training (so a
-    node without the data folder stops the run with its name, instead of leaving the others
-    waiting). Rank 0 reads ``config["path"]`` if it exists (a resumed run, or this run's group
-    restarted after a worker died) and gives it to the others, so only rank 0 needs the file.
-    """
-    space = SearchSpace.from_dict(config["space"])
-    parallel = DataParallel(rank=rank.rank, world=rank.world)
+def _rank_data(job: SupernetJob, space: SearchSpace, rank: Rank, parallel: DataParallel) -> Splits:
+    """The data, loaded by every rank; the ranks agree that all have it (so a node without the
+    data folder stops the run with its name, instead of leaving the others waiting)."""
     try:
-        splits: Splits | None = load_splits(space.dataset, root=config["data_root"])
+        splits: Splits | None = load_splits(space.dataset, root=job.data_root)
         problem = None
     except EvosnnError as exc:
         splits, problem = None, f"on node {rank.node}: {exc}"
     problems = [p for p in parallel.gather(problem) if p]
     if problems or splits is None:
         raise EvosnnError(problems[0] if problems else "no data")
-    path = Path(config["path"])
+    return splits
+
+
+def _rank_checkpoint(
+    path: Path, space: SearchSpace, parallel: DataParallel
+) -> dict[str, Any] | None:
+    """Rank 0's reading of ``path`` (if it exists), given to every rank; only rank 0 needs it."""
     loaded: dict[str, Any] | EvosnnError | None = None
     if parallel.main and path.exists():
         try:
@@ -284,15 +314,27 @@ def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
     loaded = parallel.share(loaded)
     if isinstance(loaded, EvosnnError):
         raise loaded
-    state = loaded
-    settings = TrainSettings.from_dict({**config["settings"], "device": rank.device})
+    return loaded
+
+
+def supernet_rank(job: SupernetJob, rank: Rank) -> None:
+    """One Ray Train worker of :func:`train_supernet_parallel` (``torch.distributed`` is set up).
+
+    Every rank loads the data itself. Rank 0 reads ``job.path`` if it exists (a resumed run, or
+    this run's group restarted after a worker died) and gives it to the others.
+    """
+    space = SearchSpace.from_dict(job.space)
+    parallel = DataParallel(rank=rank.rank, world=rank.world)
+    splits = _rank_data(job, space, rank, parallel)
+    path = Path(job.path)
+    state = _rank_checkpoint(path, space, parallel)
+    settings = TrainSettings.from_dict({**job.settings, "device": rank.device})
     if state is not None:
         settings = resumed_settings(state, settings)
         if state.get("status") == "complete":
             return
     per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
     rank.begin(settings.epochs * per_epoch, int(state["step"]) if state is not None else 0)
-
     timing = {"last": 0.0, "seconds": 0.0, "steps": 0}
 
     def on_step(step: int, loss: float) -> None:
@@ -304,14 +346,8 @@ def supernet_rank(config: dict[str, Any], rank: Rank) -> None:
         rank.progress(step, loss)
 
     def on_epoch(record: dict[str, Any]) -> None:
-        rank.epoch(
-            {
-                **record,
-                "train_seconds": timing["seconds"],
-                "timed_steps": timing["steps"],
-                "comm_seconds": parallel.comm_seconds,
-            }
-        )
+        timings = {"train_seconds": timing["seconds"], "timed_steps": timing["steps"]}
+        rank.epoch({**record, **timings, "comm_seconds": parallel.comm_seconds})
 
     _train(
         space,

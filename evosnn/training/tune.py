@@ -21,14 +21,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from evosnn.core.errors import EvosnnError
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import RetrainResult
 from workers.tune import EXPERIMENT, Report, TrainOne, run_tune
 
-__all__ = ["EXPERIMENT", "TuneSettings", "TunedArchitecture", "train_one", "tune_retrain"]
+__all__ = [
+    "EXPERIMENT",
+    "TuneSettings",
+    "TuneTrial",
+    "TunedArchitecture",
+    "train_one",
+    "tune_retrain",
+]
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,27 @@ class TunedArchitecture:
     trials: int
 
 
-def train_one(config: dict[str, Any], work: Path, resume: bool, report: Report) -> None:
+class TuneTrial(TypedDict):
+    """The config of one Tune trial (Tune's parameter space, one grid point).
+
+    Attributes:
+        architecture: the exported YAML file retrained (absolute path).
+        lr: this trial's learning rate.
+        train: the rest of the recipe (``TrainSettings.to_dict()``; its ``lr`` is replaced).
+        init: ``scratch`` or ``inherited``.
+        data_root: the data folder, or None for the space's.
+        threads: torch threads (the trial's CPUs).
+    """
+
+    architecture: str
+    lr: float
+    train: dict[str, Any]
+    init: str
+    data_root: str | None
+    threads: float
+
+
+def train_one(config: TuneTrial, work: Path, resume: bool, report: Report) -> None:
     """One Tune trial's training (run on a Ray worker): retrain ``config["architecture"]`` at
     ``config["lr"]`` with :func:`evosnn.training.retrain.retrain` in ``work``, reporting every epoch."""
     import torch

@@ -17,7 +17,15 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import EvosnnError
 from supernet.batches import Split, Splits
 from supernet.checkpoint import load_checkpoint
-from supernet.fit import EpochEnd, FitState, TrainingInterrupted, fit, steps_per_epoch
+from supernet.fit import (
+    EpochEnd,
+    FitHooks,
+    FitState,
+    Trainee,
+    TrainingInterrupted,
+    fit,
+    steps_per_epoch,
+)
 from supernet.model import SpikformerSupernet
 from supernet.recipe import TrainSettings, make_optimizer
 from supernet.train import train_supernet
@@ -71,22 +79,14 @@ def run(path: Path, state: dict[str, Any] | None = None, **hooks: Any) -> dict[s
         )
 
     fit(
-        model,
-        optimizer,
-        scheduler,
-        train,
+        Trainee(model, optimizer, scheduler),
+        Splits(train, train, train, (0.5,), (0.25,)),  # fit trains on .train only
         SETTINGS,
-        mean=(0.5,),
-        std=(0.25,),
-        step_loss=step_loss,
-        end_epoch=end_epoch,
-        checkpoint=checkpoint,
+        FitHooks(step_loss, end_epoch, checkpoint, **hooks),
         checkpoint_path=path,
         state=progress,
-        shift=1,
-        flip=True,
+        augmentation=(1, True),
         progress=False,
-        **hooks,
     )
     return dict(torch.load(path, weights_only=True))
 
