@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
 
 from evosnn.cli._args import (
@@ -23,15 +22,13 @@ from evosnn.core.evaluation import EvalSettings
 
 __all__ = ["SupernetRankCheck", "SupernetTrain"]
 
-log = logging.getLogger(__name__)
-
 
 class SupernetTrain(Command):
     name = "supernet train"
     help = "train a supernet and write OUT/supernet.pt"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+        parser.add_argument("--space", required=True, help="search-space YAML file or shipped name")
         parser.add_argument("--out", type=Path, required=True, help="run folder (gets supernet.pt)")
         add_data(parser)
         add_recipe(parser, epochs_from_space=True)
@@ -76,56 +73,30 @@ class SupernetTrain(Command):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        import torch
+        from evosnn.api import train_supernet
 
-        from evosnn.core.space import load_space
-        from evosnn.evaluate.data import load_splits
-        from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
-        from supernet.recipe import TrainSettings
-        from supernet.train import CHECKPOINT_NAME
-
-        space = load_space(args.space)
-        settings = TrainSettings(
-            epochs=args.epochs or space.training.epochs,
+        trained = train_supernet(
+            args.space,
+            args.out,
+            epochs=args.epochs,
+            sampling=args.sampling,
             batch_size=args.batch_size,
             lr=args.lr,
-            sampling=args.sampling or space.training.sampling,
             seed=args.seed,
             device=args.device,
             amp=args.amp,
+            data_root=args.data,
+            resume=args.resume,
+            workers=args.workers,
+            threads=args.threads,
+            gpus_per_worker=args.gpus_per_worker,
+            max_failures=args.max_failures,
+            ray_address=args.ray_address,
         )
-        if args.workers:
-            from workers.train import default_threads
-
-            result = train_supernet_parallel(
-                space,
-                args.out,
-                settings,
-                workers=args.workers,
-                threads=args.threads or default_threads(args.workers),
-                data_root=args.data,
-                gpus_per_worker=args.gpus_per_worker,
-                resume=args.resume,
-                max_failures=args.max_failures,
-                ray_address=args.ray_address,
-            )
-        else:
-            if args.threads:
-                torch.set_num_threads(args.threads)
-            splits = load_splits(space.dataset, root=args.data)  # fails before training
-            log.info(
-                "data %s: %d train / %d val / %d test images",
-                space.dataset.name,
-                len(splits.train),
-                len(splits.val),
-                len(splits.test),
-            )
-            result = train_supernet_for(space, splits, args.out, settings, resume=args.resume)
-        last = result["metrics"][-1] if result["metrics"] else {}
         print(
-            f"supernet written to {args.out / CHECKPOINT_NAME} "
-            f"(val acc largest {100 * last.get('val_acc_largest', 0):.2f}%, "
-            f"smallest {100 * last.get('val_acc_smallest', 0):.2f}%)"
+            f"supernet written to {trained.checkpoint} "
+            f"(val acc largest {100 * trained.val_acc_largest:.2f}%, "
+            f"smallest {100 * trained.val_acc_smallest:.2f}%)"
         )
         return 0
 
