@@ -35,7 +35,9 @@ def test_release_metadata() -> None:
     assert "Apache License" in (ROOT / "LICENSE").read_text()
     assert project["readme"] == "README.md" and (ROOT / "README.md").stat().st_size <= 12 * 1024
     assert {"Homepage", "Documentation", "Source", "Issues"} <= set(project["urls"])
-    assert any(c.startswith("Programming Language :: Python :: 3.10") for c in project["classifiers"])
+    assert any(
+        c.startswith("Programming Language :: Python :: 3.10") for c in project["classifiers"]
+    )
     assert {"mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"} <= set(
         project["optional-dependencies"]["docs"]
     )
