@@ -61,6 +61,7 @@ import numpy as np
 from scipy.special import expit
 from sklearn.model_selection import KFold
 
+from benchmarks.common import write_json
 from benchmarks.landscape import (
     BLOCK_KINDS,
     SPS_KINDS,
@@ -831,7 +832,7 @@ def _run(args: argparse.Namespace) -> None:
             "calibration": calibration.figures,
             "wall_s": time.perf_counter() - started,
         }
-        path.write_text(json.dumps(document, indent=1, default=float))
+        write_json(path, document)
     print(report([path], default=SearchSettings().engine))
 
 

@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.common import table
+from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.evaluate.data import load_splits
@@ -163,7 +163,7 @@ def speed(args: argparse.Namespace) -> None:
     ]
     print(table(rows, ("remedy", "CPU s / epoch (median)", f"vs {args.remedies[0]}")))
     if args.json:
-        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "seconds": seconds}))
+        write_json(args.json, {"epochs": args.epochs, "seconds": seconds})
 
 
 def run(args: argparse.Namespace) -> None:
@@ -209,9 +209,7 @@ def run(args: argparse.Namespace) -> None:
             )
             print(json.dumps(rows[-1]))
             if args.json:
-                Path(args.json).write_text(
-                    json.dumps({"reference": str(reference), "rows": rows}, indent=1)
-                )
+                write_json(args.json, {"reference": str(reference), "rows": rows})
     print(report_table(rows))
 
 
@@ -284,9 +282,7 @@ def converge(args: argparse.Namespace) -> None:
             }
         )
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"reference": str(reference), "rows": rows}, indent=1)
-        )
+        write_json(args.json, {"reference": str(reference), "rows": rows})
     print(
         table(
             [
@@ -381,7 +377,7 @@ def longrun(args: argparse.Namespace) -> None:
     if args.json:
         runs = {str(i): len(runs_of[i]) for i in kept}
         document = {"subnets": kept, "seeds": seeds, "runs": runs, "tilt_noise": noise}
-        Path(args.json).write_text(json.dumps({**document, "rows": rows}, indent=1))
+        write_json(args.json, {**document, "rows": rows})
 
 
 def _tilt_noise(

@@ -41,7 +41,7 @@ import torch
 from optuna.trial import TrialState
 from pymoo.indicators.hv import HV
 
-from benchmarks.common import table
+from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
@@ -217,7 +217,7 @@ def quality(args: argparse.Namespace, space: SearchSpace) -> None:
                 )
                 log.warning("%s seed %d: %d evaluations", engine, seed, len(records))
                 if args.json:
-                    args.json.write_text(json.dumps({"budget": budget, "runs": runs}, indent=1))
+                    write_json(args.json, {"budget": budget, "runs": runs})
     print(quality_report([{"budget": budget, "runs": runs}]))
 
 

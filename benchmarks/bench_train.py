@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.common import table
+from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
@@ -153,7 +153,7 @@ def speed(args: argparse.Namespace) -> None:
     print(table(rows, header))
     print("(wall: the whole run, with Ray's start-up, validation and checkpoints)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "results": results}))
+        write_json(args.json, {"epochs": args.epochs, "results": results})
 
 
 def bn(args: argparse.Namespace) -> None:
@@ -216,7 +216,7 @@ def bn(args: argparse.Namespace) -> None:
         )
     )
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
+        write_json(args.json, out)
 
 
 def main() -> None:
