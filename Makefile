@@ -54,10 +54,10 @@ wheel-check: $(STAMP)
 # Benchmarks need a trained digits-tiny supernet: `make demo` first (or set SUPERNET=...).
 SUPERNET ?= runs/demo/supernet.pt
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks.bench_lif
-	$(BIN)/python -m benchmarks.bench_evaluate --supernet $(SUPERNET)
-	$(BIN)/python -m benchmarks.bench_search --supernet $(SUPERNET)
-	$(BIN)/python -m benchmarks.bench_train speed
+	$(BIN)/python -m benchmarks.speed.bench_lif
+	$(BIN)/python -m benchmarks.speed.bench_evaluate --supernet $(SUPERNET)
+	$(BIN)/python -m benchmarks.speed.bench_search --supernet $(SUPERNET)
+	$(BIN)/python -m benchmarks.speed.bench_train speed
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache site dist

@@ -32,11 +32,11 @@ Run (digit-pairs-tiny, 2 CPU cores):
     .venv/bin/evosnn supernet rank-check --supernet runs/pairs/supernet.pt \
         --subnets 16 --seeds 3 --epochs 30
     # meanwhile, if cores are free: the remedies' supernets (``run`` trains any still missing)
-    .venv/bin/python -m benchmarks.bench_proxy train --space search_spaces/digit-pairs-tiny.yaml \
+    .venv/bin/python -m benchmarks.experiments.bench_proxy train --space search_spaces/digit-pairs-tiny.yaml \
         --root runs/remedies --seeds 0 1 2
-    .venv/bin/python -m benchmarks.bench_proxy run --reference runs/pairs/rank-check \
+    .venv/bin/python -m benchmarks.experiments.bench_proxy run --reference runs/pairs/rank-check \
         --root runs/remedies --seeds 0 1 2 --json benchmarks/results/proxy_remedies_pairs.json
-    .venv/bin/python -m benchmarks.bench_proxy report benchmarks/results/proxy_remedies_pairs.json
+    .venv/bin/python -m benchmarks.experiments.bench_proxy report benchmarks/results/proxy_remedies_pairs.json
 """
 
 from __future__ import annotations
