@@ -27,7 +27,7 @@ from evosnn.cli.demo import Demo
 from evosnn.cli.export import Export
 from evosnn.cli.report import Report
 from evosnn.cli.search import Search
-from evosnn.cli.space import SpaceCheck
+from evosnn.cli.space import SpaceCheck, SpaceList
 from evosnn.cli.supernet import SupernetRankCheck, SupernetTrain
 from evosnn.cli.train import Train
 from evosnn.core.errors import EvosnnError
@@ -36,6 +36,7 @@ __all__ = ["COMMANDS", "build_parser", "main"]
 
 #: Every command, in the order ``evosnn --help`` lists them.
 COMMANDS: tuple[type[Command], ...] = (
+    SpaceList,
     SpaceCheck,
     SupernetTrain,
     SupernetRankCheck,

@@ -8,7 +8,6 @@ from pathlib import Path
 from evosnn.cli._args import add_data, add_storage, add_study, non_negative_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
-from evosnn.core.outputs import check_out_dir
 
 __all__ = ["Export"]
 
@@ -36,16 +35,12 @@ class Export(Command):
         add_data(parser)
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.reporting.export import export_study
+        from evosnn.api import export
 
-        if args.pick == "trial" and args.trial is None:
-            raise EvosnnError("--pick trial needs --trial N")
         if args.with_weights and args.supernet is None:
             raise EvosnnError("--with-weights needs --supernet (the study's supernet.pt)")
-        check_out_dir(args.out)
-        written = export_study(
-            args.storage,
-            args.study,
+        written = export(
+            (args.storage, args.study),
             args.out,
             pick=args.pick,
             trial=args.trial,
@@ -53,5 +48,22 @@ class Export(Command):
             data_root=args.data,
         )
         for path in written:
-            print(path)
+            print(f"{path}  {_figures(path)}")
         return 0
+
+
+def _figures(path: Path) -> str:
+    """What a written file holds, with units: the architecture's metrics, or "weights"."""
+    if path.suffix == ".pt":
+        return "(inherited weights, BN recalibrated as evaluated)"
+    from evosnn.reporting.export import load_export
+
+    metrics = load_export(path).metrics
+    parts = [f"val acc {100 * metrics['accuracy']:.2f}%"] if metrics.get("accuracy") else []
+    if metrics.get("test_accuracy") is not None:
+        parts.append(f"test acc {100 * metrics['test_accuracy']:.2f}%")
+    if metrics.get("energy_mj") is not None:
+        parts.append(f"{metrics['energy_mj']:.4g} mJ/image")
+    if metrics.get("params"):
+        parts.append(f"{metrics['params']:,} params")
+    return f"({', '.join(parts)})"

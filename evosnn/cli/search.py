@@ -33,7 +33,7 @@ class Search(Command):
         from evosnn.engines import ENGINES
         from evosnn.search.settings import SearchSettings
 
-        parser.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+        parser.add_argument("--space", required=True, help="search-space YAML file or shipped name")
         parser.add_argument("--supernet", type=Path, required=True, help="runs/NAME/supernet.pt")
         add_storage(
             parser,
@@ -75,14 +75,12 @@ class Search(Command):
         add_data(parser)
 
     def run(self, args: argparse.Namespace) -> int:
+        from evosnn.api import run_search
         from evosnn.core.evaluation import EvalSettings
         from evosnn.core.space import load_space
         from evosnn.search import SearchSettings
 
         space = load_space(args.space)
-        run_dir = args.supernet.parent
-        storage = args.storage or f"sqlite:///{run_dir / 'evosnn.db'}"
-        study = args.study or run_dir.name or "evosnn"
         settings = SearchSettings(
             engine=args.engine,
             population=args.population,
@@ -100,40 +98,24 @@ class Search(Command):
                 device="cuda" if args.gpus_per_worker > 0 else "cpu",
             ),
         )
-        print_summary(search(space, args.supernet, storage, study, settings))
+        result = run_search(
+            space, args.supernet, storage=args.storage, study=args.study, settings=settings
+        )
+        print_summary(result.summary)
         return 0
 
 
 def search(
     space: SearchSpace, supernet: Path, storage: str, study: str, settings: SearchSettings
 ) -> SearchSummary:
-    """Run the search; a local Ray instance it started is stopped afterwards."""
-    from evosnn.search import run_search
+    """Run the search (:func:`evosnn.api.run_search`); a local Ray instance it started is stopped."""
+    from evosnn.api import run_search
 
-    try:
-        return run_search(space, supernet, storage, study, settings)
-    finally:
-        if settings.workers and not settings.ray_address:
-            from workers.cluster import disconnect
-
-            disconnect()
+    return run_search(space, supernet, storage=storage, study=study, settings=settings).summary
 
 
 def print_summary(summary: SearchSummary) -> None:
-    """The search's one-paragraph result and its Pareto front."""
-    print(
-        f"study {summary.study!r} in {summary.storage}: {summary.completed} completed evaluations "
-        f"({summary.evaluated_now} this run, {summary.answered_from_ledger} answered from the ledger), "
-        f"hypervolume {summary.hypervolume:.6g}, {summary.elapsed_s:.0f}s"
-    )
-    print(f"Pareto front ({len(summary.pareto)} architectures):")
-    print(
-        f"  {'trial':>5}  {'val acc':>8}  {'test acc':>8}  {'energy mJ':>10}  {'F_AEB':>6}  "
-        f"{'params':>8}  subnet"
-    )
-    for row in summary.pareto:
-        test = "-" if row.test_accuracy is None else f"{100 * row.test_accuracy:.2f}%"
-        print(
-            f"  {row.trial:>5}  {100 * row.accuracy:>7.2f}%  {test:>8}  {row.energy_mj:>10.4g}  "
-            f"{row.f_aeb:>6.4f}  {row.params:>8,}  {row.summary}"
-        )
+    """The search's one-paragraph result and its Pareto front (units on every figure)."""
+    from evosnn.search.summary import format_summary
+
+    print("\n".join(format_summary(summary)))

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import logging
 from pathlib import Path
-from typing import Any
 
 from evosnn.cli._args import (
     Explicit,
@@ -29,15 +27,13 @@ from evosnn.core.rank_summary import RankCheckSummary
 
 __all__ = ["SupernetRankCheck", "SupernetTrain", "describe_summary"]
 
-log = logging.getLogger(__name__)
-
 
 class SupernetTrain(Command):
     name = "supernet train"
     help = "train a supernet and write OUT/supernet.pt"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--space", type=Path, required=True, help="search-space YAML file")
+        parser.add_argument("--space", required=True, help="search-space YAML file or shipped name")
         parser.add_argument("--out", type=Path, required=True, help="run folder (gets supernet.pt)")
         add_data(parser)
         self._add_recipe(parser)
@@ -97,78 +93,33 @@ class SupernetTrain(Command):
         )
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.core.space import load_space
-        from supernet.recipe import TrainSettings
-        from supernet.train import CHECKPOINT_NAME
+        from evosnn.api import train_supernet
 
-        space = load_space(args.space)
-        check_out_dir(args.out)
-        given = given_settings(args)
-        settings = TrainSettings(
-            epochs=args.epochs or space.training.epochs,
+        trained = train_supernet(
+            args.space,
+            args.out,
+            epochs=args.epochs,
+            sampling=args.sampling,
             batch_size=args.batch_size,
             lr=args.lr,
-            sampling=args.sampling or space.training.sampling,
             seed=args.seed,
             device=args.device,
             amp=args.amp,
-        )
-        if args.workers:
-            result = self._parallel(args, space, settings, given)
-        else:
-            result = self._local(args, space, settings, given)
-        last = result["metrics"][-1] if result["metrics"] else {}
-        print(
-            f"supernet written to {args.out / CHECKPOINT_NAME} "
-            f"(val acc largest {100 * last.get('val_acc_largest', 0):.2f}%, "
-            f"smallest {100 * last.get('val_acc_smallest', 0):.2f}%)"
-        )
-        return 0
-
-    @staticmethod
-    def _parallel(
-        args: argparse.Namespace, space: Any, settings: Any, given: dict[str, Any]
-    ) -> dict[str, Any]:
-        from evosnn.training.supernet import train_supernet_parallel
-        from workers.train import default_threads
-
-        return train_supernet_parallel(
-            space,
-            args.out,
-            settings,
-            workers=args.workers,
-            threads=args.threads or default_threads(args.workers),
             data_root=args.data,
-            gpus_per_worker=args.gpus_per_worker,
             resume=args.resume,
-            given=given,
+            workers=args.workers,
+            threads=args.threads,
+            gpus_per_worker=args.gpus_per_worker,
             max_failures=args.max_failures,
             ray_address=args.ray_address,
+            given=given_settings(args),
         )
-
-    @staticmethod
-    def _local(
-        args: argparse.Namespace, space: Any, settings: Any, given: dict[str, Any]
-    ) -> dict[str, Any]:
-        import torch
-
-        from evosnn.evaluate.data import load_splits
-        from evosnn.training.supernet import open_supernet_run, train_supernet_for
-
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        open_supernet_run(space, args.out, settings, resume=args.resume, given=given)  # first
-        splits = load_splits(space.dataset, root=args.data)  # fails before training
-        log.info(
-            "data %s: %d train / %d val / %d test images",
-            space.dataset.name,
-            len(splits.train),
-            len(splits.val),
-            len(splits.test),
+        print(
+            f"supernet written to {trained.checkpoint} "
+            f"(val acc largest {100 * trained.val_acc_largest:.2f}%, "
+            f"smallest {100 * trained.val_acc_smallest:.2f}%)"
         )
-        return train_supernet_for(
-            space, splits, args.out, settings, resume=args.resume, given=given
-        )
+        return 0
 
 
 class SupernetRankCheck(Command):

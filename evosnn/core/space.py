@@ -342,12 +342,17 @@ def _first_error(exc: ValidationError) -> str:
 
 
 def load_space(path: str | Path) -> SearchSpace:
-    """Read and validate a search-space YAML file.
+    """Read and validate a search-space YAML file, given by path or by shipped name.
+
+    A bare name such as ``cifar10-spikformer`` is one of the spaces shipped with evosnn
+    (:mod:`evosnn.core.shipped`); a file of that name in the working folder wins.
 
     Raises:
         SpaceError: one line naming the file and the field at fault.
     """
-    path = Path(path)
+    from evosnn.core.shipped import resolve_space
+
+    path = resolve_space(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -60,7 +60,13 @@ class ParetoRow:
 
 @dataclass(frozen=True)
 class SearchSummary:
-    """What a search (run or resumed) ended with."""
+    """What a search (run or resumed) ended with.
+
+    ``hypervolume`` is the area the feasible front dominates in the reference box, accuracy 0 to 1
+    (a fraction) by energy 0 to ``hv_reference_mj`` (mJ per image, twice the study's energy
+    target): its unit is accuracy x mJ. :attr:`hypervolume_share` divides it by the box's area, so
+    1.0 would be a single subnet of 100 % accuracy at zero energy.
+    """
 
     study: str
     storage: str
@@ -71,3 +77,12 @@ class SearchSummary:
     pareto: list[ParetoRow]
     elapsed_s: float
     workers_replaced: int
+    hv_reference_mj: float = 0.0
+    energy_target_mj: float | None = None
+
+    @property
+    def hypervolume_share(self) -> float | None:
+        """The hypervolume as a share (0-1) of the reference box; None when the box is unknown."""
+        if self.hv_reference_mj <= 0:
+            return None
+        return self.hypervolume / self.hv_reference_mj

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from benchmarks.bench_proxy import _checks, _equal_tilt, _mean_tilt, _tilt_noise
+from benchmarks.experiments.bench_proxy import _checks, _equal_tilt, _mean_tilt, _tilt_noise
 
 
 def test_tilt_noise_is_zero_for_agreeing_seeds_and_scales_with_their_spread() -> None:

@@ -1,4 +1,4 @@
-"""The exact-front lookup landscapes of the search-quality benchmark (benchmarks.landscape and
+"""The exact-front lookup landscapes of the search-quality benchmark (benchmarks.experiments.landscape and
 benchmarks/bench_landscape.py): exact fronts, metrics, and the runner through the real SearchLoop."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from pymoo.indicators.hv import HV
 from pymoo.indicators.igd_plus import IGDPlus
 
-from benchmarks.bench_landscape import (
+from benchmarks.experiments.bench_landscape import (
     BENCH_ENGINES,
     CALIBRATION,
     DIGITS_SPACE,
@@ -30,7 +30,7 @@ from benchmarks.bench_landscape import (
     score_run,
     true_model_surrogate,
 )
-from benchmarks.landscape import (
+from benchmarks.experiments.landscape import (
     AdditiveLandscape,
     FrontScorer,
 )
@@ -113,7 +113,7 @@ def test_additive_energy_is_the_energy_model_of_the_subnet() -> None:
 
 def land_rates(land, calibration, reference, genome):  # type: ignore[no-untyped-def]
     """The rates the additive landscape feeds the energy model for ``genome`` (rank-mapped)."""
-    from benchmarks.landscape import rank_mapped
+    from benchmarks.experiments.landscape import rank_mapped
 
     codec = land.codec
     ch, ref = codec.space.choices, reference.space.choices

@@ -8,7 +8,7 @@ synthetic CIFAR-shaped images: speed does not depend on the weights), on CPU:
   * (digits only) mean validation accuracy of random subnets with 0, 2, 4 and 8 recalibration
     batches.
 
-Run: .venv/bin/python -m benchmarks.bench_evaluate --supernet runs/demo/supernet.pt
+Run: .venv/bin/python -m benchmarks.speed.bench_evaluate --supernet runs/demo/supernet.pt
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from supernet import SpikeStats
 from supernet.checkpoint import FORMAT, save_atomic
 from supernet.validate import count_correct
 
-SPACES = Path(__file__).resolve().parent.parent / "search_spaces"
+SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 
 
 def random_checkpoint(space: SearchSpace, folder: Path) -> Path:

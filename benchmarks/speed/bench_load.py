@@ -1,7 +1,7 @@
 """Load: a 5,000-trial study on SQLite and PostgreSQL; how long resume, export, report and the
 dashboard's API take (issue: each must finish in seconds).
 
-    python -m benchmarks.bench_load [--trials 5000] [--backends sqlite postgres]
+    python -m benchmarks.speed.bench_load [--trials 5000] [--backends sqlite postgres]
 
 The study is seeded with real trial records (tests/seed.py), then a search resumes it with a budget
 of 8 more evaluations (reading all trials, replaying the engine, evaluating 8 genomes on 2 Ray

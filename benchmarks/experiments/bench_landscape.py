@@ -1,6 +1,6 @@
 """Engines against random search on lookup landscapes whose exact Pareto front is known.
 
-Two steps (see :mod:`benchmarks.landscape` for the models):
+Two steps (see :mod:`benchmarks.experiments.landscape` for the models):
 
 ``calibrate --supernet PATH``: evaluates a few hundred subnets of a trained digits-tiny supernet
 (depth-stratified) on the two halves of the validation set, measures split-half reliability (how
@@ -36,9 +36,9 @@ seen regret is measured against the noise-free HV*, since the front of the noisy
 subnets is not computable, so it can fall below 0).
 
 Run:
-    nice -n 10 .venv/bin/python -m benchmarks.bench_landscape calibrate --supernet runs/demo/supernet.pt
-    nice -n 10 .venv/bin/python -m benchmarks.bench_landscape run --landscape digits --seeds 20
-    nice -n 10 .venv/bin/python -m benchmarks.bench_landscape run --landscape cifar --seeds 20
+    nice -n 10 .venv/bin/python -m benchmarks.experiments.bench_landscape calibrate --supernet runs/demo/supernet.pt
+    nice -n 10 .venv/bin/python -m benchmarks.experiments.bench_landscape run --landscape digits --seeds 20
+    nice -n 10 .venv/bin/python -m benchmarks.experiments.bench_landscape run --landscape cifar --seeds 20
 """
 
 from __future__ import annotations
@@ -61,7 +61,8 @@ import numpy as np
 from scipy.special import expit
 from sklearn.model_selection import KFold
 
-from benchmarks.landscape import (
+from benchmarks.common import write_json
+from benchmarks.experiments.landscape import (
     BLOCK_KINDS,
     SPS_KINDS,
     AccuracyModel,
@@ -110,7 +111,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DIGITS_SPACE = ROOT / "search_spaces" / "digits-tiny.yaml"
 CIFAR_SPACE = ROOT / "search_spaces" / "cifar10-spikformer.yaml"
 CALIBRATION = Path(__file__).resolve().parent / "landscape_calibration.json"
@@ -292,7 +293,7 @@ def oracle_surrogate(
 
 
 class _LogisticPredictor:
-    """The digits landscape's accuracy model class (:func:`~benchmarks.landscape.accuracy_design`,
+    """The digits landscape's accuracy model class (:func:`~benchmarks.experiments.landscape.accuracy_design`,
     binomial logistic regression) fitted to seen accuracies of ``n_val`` images.
 
     ``tau`` and ``resid_sd`` are out-of-fold (5 shuffled folds), as the engine's own predictors'.
@@ -725,7 +726,7 @@ def fit_calibration(
         coef[kind] = [float(v) for v in b]
         rate_r2[kind] = 1 - float(np.var(ym - xm @ b)) / float(np.var(ym))
     rates = RateModel(coef)
-    from benchmarks.landscape import _energy
+    from benchmarks.experiments.landscape import _energy
     from evosnn.objectives.energy import EnergyModel
 
     model = EnergyModel.from_spec(space.energy)
@@ -863,7 +864,7 @@ def _run(args: argparse.Namespace) -> None:
             "calibration": calibration.figures,
             "wall_s": time.perf_counter() - started,
         }
-        path.write_text(json.dumps(document, indent=1, default=float))
+        write_json(path, document)
     print(report([path], default=SearchSettings().engine))
 
 

@@ -15,11 +15,11 @@
     accuracies of the held-out test split that the search writes onto its Pareto trials, which no
     engine could tune to. p: one-sided Mann-Whitney U that the engine's HV exceeds random's.
 
-Run: .venv/bin/python -m benchmarks.bench_search --supernet runs/demo/supernet.pt
+Run: .venv/bin/python -m benchmarks.speed.bench_search --supernet runs/demo/supernet.pt
 Search quality only, raw results kept, seeds split over two processes, merged afterwards:
-    .venv/bin/python -m benchmarks.bench_search --supernet S --skip-pool --workers 0 \\
+    .venv/bin/python -m benchmarks.speed.bench_search --supernet S --skip-pool --workers 0 \\
         --population 16 --generations 8 --seeds 5 --first-seed 0 --json a.json
-    .venv/bin/python -m benchmarks.bench_search --report a.json b.json
+    .venv/bin/python -m benchmarks.speed.bench_search --report a.json b.json
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import torch
 from optuna.trial import TrialState
 from pymoo.indicators.hv import HV
 
-from benchmarks.common import table
+from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
@@ -54,7 +54,7 @@ from evosnn.storage.ledger import Ledger
 from workers.pool import RayExecutor
 
 log = logging.getLogger(__name__)
-SPACE = Path(__file__).resolve().parent.parent / "search_spaces" / "digits-tiny.yaml"
+SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "digits-tiny.yaml"
 
 
 def pool_rate(
@@ -217,7 +217,7 @@ def quality(args: argparse.Namespace, space: SearchSpace) -> None:
                 )
                 log.warning("%s seed %d: %d evaluations", engine, seed, len(records))
                 if args.json:
-                    args.json.write_text(json.dumps({"budget": budget, "runs": runs}, indent=1))
+                    write_json(args.json, {"budget": budget, "runs": runs})
     print(quality_report([{"budget": budget, "runs": runs}]))
 
 

@@ -8,7 +8,7 @@ Compares, on the same [T=4, 32, 64, 384] float32 CPU input:
 Then the supernet's forward throughput (images/s, inference) of the largest and smallest subnets of
 digits-tiny and cifar10-spikformer.
 
-Run: .venv/bin/python -m benchmarks.bench_lif
+Run: .venv/bin/python -m benchmarks.speed.bench_lif
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from evosnn.core.space import load_space
 from evosnn.evaluate.models import build_supernet
 from supernet import LIF, Sigmoid, SpikformerSupernet
 
-SPACES = Path(__file__).resolve().parent.parent / "search_spaces"
+SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 
 
 class _Step(torch.autograd.Function):

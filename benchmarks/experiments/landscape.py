@@ -242,7 +242,7 @@ class AccuracyModel:
 
 @dataclass(frozen=True)
 class Calibration:
-    """What the landscapes are calibrated with (written by ``benchmarks.bench_landscape``).
+    """What the landscapes are calibrated with (written by ``benchmarks.experiments.bench_landscape``).
 
     Attributes:
         space: the name of the space the evaluations came from (digits-tiny).

@@ -32,11 +32,11 @@ Run (digit-pairs-tiny, 2 CPU cores):
     .venv/bin/evosnn supernet rank-check --supernet runs/pairs/supernet.pt \
         --subnets 16 --seeds 3 --epochs 30
     # meanwhile, if cores are free: the remedies' supernets (``run`` trains any still missing)
-    .venv/bin/python -m benchmarks.bench_proxy train --space search_spaces/digit-pairs-tiny.yaml \
+    .venv/bin/python -m benchmarks.experiments.bench_proxy train --space search_spaces/digit-pairs-tiny.yaml \
         --root runs/remedies --seeds 0 1 2
-    .venv/bin/python -m benchmarks.bench_proxy run --reference runs/pairs/rank-check \
+    .venv/bin/python -m benchmarks.experiments.bench_proxy run --reference runs/pairs/rank-check \
         --root runs/remedies --seeds 0 1 2 --json benchmarks/results/proxy_remedies_pairs.json
-    .venv/bin/python -m benchmarks.bench_proxy report benchmarks/results/proxy_remedies_pairs.json
+    .venv/bin/python -m benchmarks.experiments.bench_proxy report benchmarks/results/proxy_remedies_pairs.json
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from benchmarks.common import table
+from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.core.space import SearchSpace, load_space
@@ -165,7 +165,7 @@ def speed(args: argparse.Namespace) -> None:
     ]
     print(table(rows, ("remedy", "CPU s / epoch (median)", f"vs {args.remedies[0]}")))
     if args.json:
-        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "seconds": seconds}))
+        write_json(args.json, {"epochs": args.epochs, "seconds": seconds})
 
 
 def run(args: argparse.Namespace) -> None:
@@ -213,9 +213,7 @@ def run(args: argparse.Namespace) -> None:
             )
             print(json.dumps(rows[-1]))
             if args.json:
-                Path(args.json).write_text(
-                    json.dumps({"reference": str(reference), "rows": rows}, indent=1)
-                )
+                write_json(args.json, {"reference": str(reference), "rows": rows})
     print(report_table(rows))
 
 
@@ -303,9 +301,7 @@ def converge(args: argparse.Namespace) -> None:
             }
         )
     if args.json:
-        Path(args.json).write_text(
-            json.dumps({"reference": str(reference), "rows": rows}, indent=1)
-        )
+        write_json(args.json, {"reference": str(reference), "rows": rows})
     print(
         table(
             [
@@ -400,7 +396,7 @@ def longrun(args: argparse.Namespace) -> None:
     if args.json:
         runs = {str(i): len(runs_of[i]) for i in kept}
         document = {"subnets": kept, "seeds": seeds, "runs": runs, "tilt_noise": noise}
-        Path(args.json).write_text(json.dumps({**document, "rows": rows}, indent=1))
+        write_json(args.json, {**document, "rows": rows})
 
 
 def _tilt_noise(

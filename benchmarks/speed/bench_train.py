@@ -19,10 +19,10 @@ recalibrated per subnet, validation and test splits), and reports the paired dif
 rank agreement (Kendall tau) of the two supernets.
 
 Run:
-    .venv/bin/python -m benchmarks.bench_train speed [--epochs 4]
-    .venv/bin/python -m benchmarks.bench_train speed --space search_spaces/cifar10-spikformer.yaml \
+    .venv/bin/python -m benchmarks.speed.bench_train speed [--epochs 4]
+    .venv/bin/python -m benchmarks.speed.bench_train speed --space search_spaces/cifar10-spikformer.yaml \
         --synthetic 400 --epochs 2 --batch-sizes 32 --repeats 1
-    .venv/bin/python -m benchmarks.bench_train bn [--epochs 40] [--seeds 3] [--subnets 40]
+    .venv/bin/python -m benchmarks.speed.bench_train bn [--epochs 40] [--seeds 3] [--subnets 40]
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from scipy.stats import kendalltau
 
-from benchmarks.common import table
+from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
@@ -50,7 +50,7 @@ from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.fit import steps_per_epoch
 from supernet.recipe import TrainSettings
 
-SPACE = Path(__file__).resolve().parent.parent / "search_spaces" / "digits-tiny.yaml"
+SPACE = Path(__file__).resolve().parents[2] / "search_spaces" / "digits-tiny.yaml"
 
 
 def one_process(space: SearchSpace, settings: TrainSettings, threads: int) -> dict[str, float]:
@@ -153,7 +153,7 @@ def speed(args: argparse.Namespace) -> None:
     print(table(rows, header))
     print("(wall: the whole run, with Ray's start-up, validation and checkpoints)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"epochs": args.epochs, "results": results}))
+        write_json(args.json, {"epochs": args.epochs, "results": results})
 
 
 def bn(args: argparse.Namespace) -> None:
@@ -216,7 +216,7 @@ def bn(args: argparse.Namespace) -> None:
         )
     )
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
+        write_json(args.json, out)
 
 
 def main() -> None:

@@ -1,0 +1,84 @@
+"""An exported architecture as a plain ``torch.nn.Module`` for a user's own training loop."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+
+from evosnn.core.errors import CheckpointError
+from evosnn.evaluate.models import build_standalone
+from evosnn.reporting.export import Exported, load_export
+from evosnn.training.retrain import RETRAIN_FORMAT
+
+__all__ = ["load_model", "model_inputs"]
+
+log = logging.getLogger(__name__)
+
+
+def _state_dict(path: Path) -> dict[str, Any]:
+    """An exported state dict, or the model of a retraining checkpoint (never unpickles code)."""
+    if not path.is_file():
+        raise CheckpointError(f"{path}: weights file not found")
+    try:
+        stored = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise CheckpointError(f"{path}: unreadable weights file ({type(exc).__name__})") from exc
+    if isinstance(stored, dict) and stored.get("format") == RETRAIN_FORMAT:
+        return dict(stored["model"])
+    if not isinstance(stored, dict):
+        raise CheckpointError(f"{path}: not a state dict")
+    return dict(stored)
+
+
+def load_model(
+    architecture: str | Path | Exported,
+    *,
+    weights: str | Path | Literal["exported"] | None = "exported",
+) -> torch.nn.Module:
+    """The stand-alone Spikformer of an exported ``trial-NNNNN.yaml``, as a ``torch.nn.Module``.
+
+    ``weights``: ``"exported"`` loads the inherited weights written beside the file by
+    ``export --with-weights`` (fresh weights, with a warning, when there are none); a path loads
+    that file (an exported ``.pt`` or a ``.retrained.pt`` checkpoint); None keeps fresh weights.
+    The module maps normalised images ``[B, C, H, W]`` to logits ``[B, classes]``; it repeats
+    each image over its own ``T`` time steps inside. :func:`model_inputs` normalises raw images.
+
+    Raises:
+        ConfigError: not an exported architecture file.
+        CheckpointError: unusable weights.
+    """
+    exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
+    model = build_standalone(exported.config, exported.space)
+    path: Path | None
+    if weights == "exported":
+        path = exported.weights_path if exported.weights_path.is_file() else None
+        if path is None:
+            log.warning("%s: no exported weights beside it; the model is untrained", exported.path)
+    else:
+        path = None if weights is None else Path(weights)
+    if path is not None:
+        try:
+            model.load_state_dict(_state_dict(path))
+        except RuntimeError as exc:
+            raise CheckpointError(f"{path}: not the weights of {exported.path.name}") from exc
+    return model.eval()
+
+
+def model_inputs(
+    architecture: str | Path | Exported,
+    images: torch.Tensor,
+    *,
+    data_root: str | Path | None = None,
+) -> torch.Tensor:
+    """Raw ``images [B, C, H, W]`` (uint8, 0-255) as the model expects them: scaled to 0-1 and
+    standardised with the training split's per-channel mean and std, as evosnn trains and
+    evaluates (the space's data set is loaded to get them; ``data_root`` overrides its folder)."""
+    from evosnn.evaluate.data import load_splits
+    from supernet.batches import normalize
+
+    exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
+    splits = load_splits(exported.space.dataset, root=data_root)
+    return normalize(images, splits.mean, splits.std)

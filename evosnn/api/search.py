@@ -1,0 +1,83 @@
+"""Run (or resume) a search and get its Pareto front and its Optuna study back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from evosnn.api.spaces import load_space
+from evosnn.core.space import SearchSpace
+from evosnn.search.settings import ParetoRow, SearchSettings, SearchSummary
+
+if TYPE_CHECKING:
+    import optuna
+
+__all__ = ["SearchResult", "run_search"]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A finished search: its summary (front, counts, hypervolume) and where its study lives."""
+
+    summary: SearchSummary
+    storage: str
+    study_name: str
+
+    @property
+    def front(self) -> list[ParetoRow]:
+        """The feasible Pareto front (accuracies 0-1 on validation and test, energy in mJ/image)."""
+        return self.summary.pareto
+
+    @property
+    def hypervolume_share(self) -> float | None:
+        """The front's hypervolume as a share (0-1) of the reference box (see SearchSummary)."""
+        return self.summary.hypervolume_share
+
+    @property
+    def study(self) -> optuna.Study:
+        """The Optuna study: one trial per evaluated genome (``trials_dataframe()`` and so on)."""
+        import optuna
+
+        return optuna.load_study(study_name=self.study_name, storage=self.storage)
+
+
+def run_search(
+    space: str | Path | SearchSpace,
+    supernet: str | Path,
+    *,
+    storage: str | None = None,
+    study: str | None = None,
+    settings: SearchSettings | None = None,
+    progress: bool = True,
+    **fields: Any,
+) -> SearchResult:
+    """Search ``space`` over a trained ``supernet``; re-running the same call resumes it.
+
+    ``storage`` defaults to ``sqlite:///`` + the supernet's folder + ``/evosnn.db`` and ``study`` to
+    that folder's name. The search runs with ``settings`` (default :class:`SearchSettings`) with any
+    of its fields replaced by keyword: ``engine``, ``population``, ``generations``, ``workers``
+    (0: in this process, without Ray), ``seed``, ``ray_address``, ``gpus_per_worker``, ``eval``, ...
+    A local Ray instance it started is stopped at the end.
+
+    Raises:
+        SpaceError: no such space, or a field at fault.
+        CheckpointError: the supernet is missing, corrupt or of another space.
+        StorageError: an unreachable database, or a study another driver is searching.
+    """
+    from evosnn.search import run_search as _run_search
+
+    space = load_space(space)
+    supernet = Path(supernet)
+    run_dir = supernet.parent
+    storage = storage or f"sqlite:///{run_dir / 'evosnn.db'}"
+    study = study or run_dir.name or "evosnn"
+    settings = replace(settings or SearchSettings(), **fields)
+    try:
+        summary = _run_search(space, supernet, storage, study, settings, progress=progress)
+    finally:
+        if settings.workers and not settings.ray_address:
+            from workers.cluster import disconnect
+
+            disconnect()
+    return SearchResult(summary, storage, study)
