@@ -84,18 +84,20 @@ INPUT_RATE = "input"
 PIXEL_BITS = 8
 
 
-def _first_layer(
-    h: int, in_channels: int, width: int, *, event_input: bool
-) -> LayerOps:
+def _first_layer(h: int, in_channels: int, width: int, *, event_input: bool) -> LayerOps:
     """The first conv: MACs on pixels, or accumulates driven by the measured input events."""
     flops = h * h * 9 * in_channels * width
-    sizes = {"inputs": h * h * in_channels, "weights": 9 * in_channels * width}
-    sizes |= {"neurons": h * h * width, "outputs": h * h * width}
+    inputs, weights, neurons = h * h * in_channels, 9 * in_channels * width, h * h * width
+    out = (("sps.conv1", 1.0),)
     if event_input:
-        return LayerOps("sps.conv0", flops, "sop", INPUT_RATE, **sizes, out_rate=(("sps.conv1", 1.0),))
+        return LayerOps(
+            "sps.conv0", flops, "sop", INPUT_RATE, inputs=inputs, weights=weights,
+            neurons=neurons, outputs=neurons, out_rate=out,
+        )  # fmt: skip
     return LayerOps(
-        "sps.conv0", flops, "mac", None, **sizes, in_bits=PIXEL_BITS, out_rate=(("sps.conv1", 1.0),)
-    )
+        "sps.conv0", flops, "mac", None, inputs=inputs, weights=weights, neurons=neurons,
+        outputs=neurons, in_bits=PIXEL_BITS, out_rate=out,
+    )  # fmt: skip
 
 
 def _block_ops(config: SubnetConfig, i: int, n: int) -> list[LayerOps]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -133,8 +133,8 @@ def shipped_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILE_DIR.glob("*.yaml"))
 
 
-def _where(error: dict[str, Any]) -> str:
-    return ".".join(str(part) for part in error["loc"]) or "(top level)"
+def _where(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "(top level)"
 
 
 @cache
@@ -162,4 +162,4 @@ def load_profile(name_or_path: str) -> HardwareProfile:
         return HardwareProfile.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise SpaceError(f"{path}: {_where(first)}: {first['msg']}") from exc
+        raise SpaceError(f"{path}: {_where(first['loc'])}: {first['msg']}") from exc
