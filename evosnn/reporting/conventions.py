@@ -48,6 +48,9 @@ class Candidate:
     embed_dim: int
     depth: int
     break_even_rate: float | None = None
+    #: The equivalent quantised and float ANNs' energies (mJ), where recorded.
+    qnn_mj: float | None = None
+    fp32_mj: float | None = None
 
 
 def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
@@ -78,6 +81,10 @@ def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
     return found
 
 
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
 def candidates(records: Sequence[LedgerRecord], codec: GenomeCodec) -> list[Candidate]:
     """The completed, feasible trials of a study, with their energies by convention."""
     out = []
@@ -89,7 +96,7 @@ def candidates(records: Sequence[LedgerRecord], codec: GenomeCodec) -> list[Cand
         ):
             continue
         config = codec.decode(r.genome)
-        be = r.user_attrs.get("break_even_rate")
+        a = r.user_attrs
         out.append(
             Candidate(
                 trial=r.number,
@@ -98,7 +105,9 @@ def candidates(records: Sequence[LedgerRecord], codec: GenomeCodec) -> list[Cand
                 time_steps=config.time_steps,
                 embed_dim=config.embed_dim,
                 depth=config.depth,
-                break_even_rate=float(be) if isinstance(be, (int, float)) else None,
+                break_even_rate=_number(a.get("break_even_rate")),
+                qnn_mj=_number(a.get("energy_mj_qnn")),
+                fp32_mj=_number(a.get("energy_mj_fp32")),
             )
         )
     return out

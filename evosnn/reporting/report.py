@@ -259,6 +259,14 @@ def _mj(value: Any) -> str:
     return f"{float(value):.4g}" if isinstance(value, (int, float)) else "&ndash;"
 
 
+def _wins(c: Candidate) -> str:
+    """Whether the spiking network's memory-aware energy is below its equivalent QNN's."""
+    memory = c.energy_mj.get("memory")
+    if memory is None or c.qnn_mj is None:
+        return "&ndash;"
+    return f"{'yes' if memory < c.qnn_mj else 'no'} ({memory / c.qnn_mj:.2f}&times;)"
+
+
 def _conventions_section(comparison: Comparison, space_energy: Any) -> str:
     rows = []
     for conv in comparison.conventions:
@@ -270,6 +278,8 @@ def _conventions_section(comparison: Comparison, space_energy: Any) -> str:
                 f"<td>{_pct(c.accuracy)}</td><td>{c.time_steps}</td><td>{c.embed_dim}</td>"
                 f"<td>{c.depth}</td>"
                 + "".join(f"<td>{_mj(c.energy_mj.get(k))}</td>" for k in comparison.conventions)
+                + f"<td>{_mj(c.qnn_mj)}</td><td>{_mj(c.fp32_mj)}</td>"
+                + f"<td>{_wins(c)}</td>"
                 + f"<td>{_pct(be) if be is not None else '&ndash;'}</td></tr>"
             )
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in comparison.lines())
@@ -281,11 +291,13 @@ def _conventions_section(comparison: Comparison, space_energy: Any) -> str:
         f"dataflow, {space_energy.weight_bits}-bit weights and {space_energy.potential_bits}-bit "
         "membrane potentials (docs/concepts/hardware-energy.md). &#9733; marks an architecture on "
         "both fronts. The break-even rate is the uniform firing rate at which the spiking "
-        "network's memory-aware energy equals the equivalent quantised ANN's.</p>"
+        "network's memory-aware energy equals the equivalent quantised ANN's (QNN: activations of "
+        "ceil(log2(T+1)) bits; both ANNs on the same profile and dataflow).</p>"
         f"<ul>{lines}</ul>"
         '<p><img src="conventions.png" alt="Pareto fronts under two energy conventions"></p>'
         "<table><tr><th>front under</th><th>trial</th><th>val. accuracy</th><th>T</th><th>D</th>"
-        f"<th>depth</th>{heads}<th>break-even rate</th></tr>{''.join(rows)}</table>"
+        f"<th>depth</th>{heads}<th>QNN (mJ)</th><th>float ANN (mJ)</th><th>SNN beats QNN?</th>"
+        f"<th>break-even rate</th></tr>{''.join(rows)}</table>"
     )
 
 
