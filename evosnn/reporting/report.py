@@ -209,6 +209,7 @@ def _table(
 
 def _conventions_png(cands: list[Candidate], comparison: Comparison, path: Path) -> None:
     from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
 
     fig = Figure(figsize=(11, 4.6), dpi=110, layout="constrained")
     axes = fig.subplots(1, 2, sharey=True)
@@ -245,6 +246,7 @@ def _conventions_png(cands: list[Candidate], comparison: Comparison, path: Path)
                 label=f"on both fronts ({len(shared)})",
             )
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
             ax.legend(loc="lower right", fontsize=8)
             if conv == comparison.conventions[-1]:
                 fig.colorbar(dots, ax=ax, label="time steps T")
