@@ -31,6 +31,7 @@ import pytest
 import torch
 import yaml
 
+from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import SpaceError
 from evosnn.core.space import EnergySpec
 from evosnn.objectives.baseline import activation_bits, baseline, uniform_rates
@@ -215,3 +216,30 @@ def test_wrong_profile_field_is_one_error_naming_file_and_field(tmp_path: Path) 
         load_profile(str(missing))
     with pytest.raises(SpaceError, match=r"energy\.profile: no hardware profile 'nope'"):
         EnergyModel.from_spec(EnergySpec(convention="memory", profile="nope"))
+
+
+def test_every_evaluation_records_every_convention_from_its_stored_rates(
+    tiny_checkpoint: Path,
+) -> None:
+    """The evaluator stores the rates; every convention and the baselines follow from them."""
+    from evosnn.core.evaluation import EvalSettings
+    from evosnn.evaluate.evaluator import Evaluator
+
+    ev = Evaluator(tiny_checkpoint, settings=EvalSettings(recal_batches=1, recal_batch_size=16))
+    config = SubnetConfig.largest(ev.space)
+    result = ev.evaluate(config)
+    images = ev.splits.val.images
+    assert result.firing_rates["input"] == pytest.approx(float(images.double().mean()))
+    data = ev.space.dataset
+    geometry = {"image_size": data.image_size, "in_channels": data.channels}
+    model = EnergyModel.from_spec(ev.space.energy)
+    again = model.estimate_all(
+        config, num_classes=data.num_classes, rates=result.firing_rates, **geometry
+    )
+    assert again["spikformer"] == pytest.approx(result.energy_mj_spikformer)
+    assert again["strict"] == pytest.approx(result.energy_mj_strict)
+    assert again["memory"] == pytest.approx(result.energy_mj_memory)
+    assert result.energy_mj_memory > result.energy_mj_spikformer
+    ann = baseline(model, config, num_classes=data.num_classes, **geometry)
+    assert (result.energy_mj_qnn, result.energy_mj_fp32) == (ann.qnn_mj, ann.fp32_mj)
+    assert result.break_even_rate == ann.break_even_rate
