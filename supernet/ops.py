@@ -106,13 +106,15 @@ def block_forward(
     Each layer argument maps ``[T, B, N, C_in]`` to spikes ``[T, B, N, C_out]`` (Linear+BN+LIF).
     ``stats`` receives each synaptic layer's input under ``name.qkv``, ``name.attn_qk`` (q, the spike
     operand of q·kᵀ), ``name.attn_v`` (v, the spike operand of (q·kᵀ)·v), ``name.proj``,
-    ``name.fc1`` and ``name.fc2``.
+    ``name.fc1`` and ``name.fc2``; and, for the memory-aware energy's spike writes, k's spikes
+    (``name.attn_k``) and the block's output (``name.out``).
     """
     if stats is not None:
         stats.record(f"{name}.qkv", x)
     qs, ks, vs = q(x), k(x), v(x)
     if stats is not None:
         stats.record(f"{name}.attn_qk", qs)
+        stats.record(f"{name}.attn_k", ks)
         stats.record(f"{name}.attn_v", vs)
     a = attn_lif(spiking_attention(qs, ks, vs, heads))
     if stats is not None:
@@ -123,4 +125,7 @@ def block_forward(
     h = fc1(x)
     if stats is not None:
         stats.record(f"{name}.fc2", h)
-    return x + fc2(h)
+    out = x + fc2(h)
+    if stats is not None:
+        stats.record(f"{name}.out", out)
+    return out

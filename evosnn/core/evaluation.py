@@ -52,6 +52,12 @@ class Evaluation:
     energy_convention: str = "spikformer"
     energy_mj_spikformer: float = float("nan")
     energy_mj_strict: float = float("nan")
+    energy_mj_memory: float = float("nan")
+    #: The same architecture as a quantised (ceil(log2(T+1)) bits) and a float ANN, same hardware
+    #: profile; the uniform firing rate at which the spiking network breaks even with the QNN.
+    energy_mj_qnn: float = float("nan")
+    energy_mj_fp32: float = float("nan")
+    break_even_rate: float = float("nan")
     f_aeb: float = float("nan")
     sops: float = float("nan")
     macs: float = float("nan")

@@ -12,7 +12,7 @@ from typing import Literal
 
 from evosnn.core.config import SubnetConfig, sps_widths
 
-__all__ = ["LayerOps", "count_params", "layer_ops"]
+__all__ = ["INPUT_RATE", "PIXEL_BITS", "LayerOps", "count_params", "layer_ops"]
 
 
 def count_params(config: SubnetConfig, *, in_channels: int, num_classes: int) -> int:
@@ -49,6 +49,17 @@ class LayerOps:
     feed q, k, v and the MLP's first layer hold small integers, which the ``strict`` energy
     convention counts as multiplications. ``per_step`` is False for the classifier, which the
     reference model runs once per image on the time-averaged features.
+
+    The memory-aware convention also needs the layer's sizes per time step: ``inputs`` (input
+    elements), ``weights`` (operand values held in memory: weights, or for the attention products
+    the spikes of k and the integer attention map), ``neurons`` (LIF neurons updated every step; 0
+    where no LIF follows), ``outputs`` (output elements written; after a max-pool, which fuses into
+    the write, the pooled ones). ``in_bits`` is the width of one input value (1 for spikes, the
+    bit length of the largest residual sum, 8 for pixels; 0: the accumulator width),
+    ``operand_bits`` the width of one operand (0: the model's weight bits), ``out_bits`` the width of
+    one written output (0: the accumulator width). ``out_rate`` gives the output activity as a
+    linear combination of measured entries (a residual add's output rate is the sum's rate minus
+    the other summand's); empty where the output is written densely (attention map, logits).
     """
 
     name: str
@@ -57,10 +68,75 @@ class LayerOps:
     rate: str | None
     binary: bool = True
     per_step: bool = True
+    inputs: int = 0
+    weights: int = 0
+    neurons: int = 0
+    outputs: int = 0
+    in_bits: int = 1
+    operand_bits: int = 0
+    out_bits: int = 1
+    out_rate: tuple[tuple[str, float], ...] = ()
+
+
+#: The :class:`supernet.SpikeStats` entry of the network's input (event counts on event data).
+INPUT_RATE = "input"
+#: Bits of one pixel presented to the first layer.
+PIXEL_BITS = 8
+
+
+def _first_layer(h: int, in_channels: int, width: int, *, event_input: bool) -> LayerOps:
+    """The first conv: MACs on pixels, or accumulates driven by the measured input events."""
+    flops = h * h * 9 * in_channels * width
+    inputs, weights, neurons = h * h * in_channels, 9 * in_channels * width, h * h * width
+    out = (("sps.conv1", 1.0),)
+    if event_input:
+        return LayerOps(
+            "sps.conv0", flops, "sop", INPUT_RATE, inputs=inputs, weights=weights,
+            neurons=neurons, outputs=neurons, out_rate=out,
+        )  # fmt: skip
+    return LayerOps(
+        "sps.conv0", flops, "mac", None, inputs=inputs, weights=weights, neurons=neurons,
+        outputs=neurons, in_bits=PIXEL_BITS, out_rate=out,
+    )  # fmt: skip
+
+
+def _block_ops(config: SubnetConfig, i: int, n: int) -> list[LayerOps]:
+    """The six synaptic operations of block ``i`` on ``n`` tokens."""
+    d = config.embed_dim
+    b = f"blocks.{i}"
+    hidden = config.mlp_hidden(i)
+    heads = config.num_heads[i]
+    map_bits = (d // heads).bit_length()  # q·kᵀ entries lie in 0..d/heads
+    last = i == config.depth - 1
+    qkv_out = tuple((f"{b}.{x}", 1 / 3) for x in ("attn_qk", "attn_k", "attn_v"))
+    fc2_out = (f"{b}.out", 1.0) if last else (f"blocks.{i + 1}.qkv", 1.0)
+    return [
+        LayerOps(f"{b}.qkv", 3 * n * d * d, "sop", f"{b}.qkv", binary=False, inputs=n * d,
+                 weights=3 * d * d, neurons=3 * n * d, outputs=3 * n * d,
+                 in_bits=(2 + 2 * i).bit_length(), out_rate=qkv_out),
+        LayerOps(f"{b}.attn_qk", n * n * d, "sop", f"{b}.attn_qk", inputs=n * d, weights=n * d,
+                 outputs=heads * n * n, operand_bits=1, out_bits=map_bits),
+        LayerOps(f"{b}.attn_v", n * n * d, "sop", f"{b}.attn_v", inputs=n * d,
+                 weights=heads * n * n, neurons=n * d, outputs=n * d, operand_bits=map_bits,
+                 out_rate=((f"{b}.proj", 1.0),)),
+        LayerOps(f"{b}.proj", n * d * d, "sop", f"{b}.proj", inputs=n * d, weights=d * d,
+                 neurons=n * d, outputs=n * d, out_rate=((f"{b}.fc1", 1.0), (f"{b}.qkv", -1.0))),
+        LayerOps(f"{b}.fc1", n * d * hidden, "sop", f"{b}.fc1", binary=False, inputs=n * d,
+                 weights=d * hidden, neurons=n * hidden, outputs=n * hidden,
+                 in_bits=(3 + 2 * i).bit_length(), out_rate=((f"{b}.fc2", 1.0),)),
+        LayerOps(f"{b}.fc2", n * hidden * d, "sop", f"{b}.fc2", inputs=n * hidden,
+                 weights=hidden * d, neurons=n * d, outputs=n * d,
+                 out_rate=(fc2_out, (f"{b}.fc1", -1.0))),
+    ]  # fmt: skip
 
 
 def layer_ops(
-    config: SubnetConfig, *, image_size: int, in_channels: int, num_classes: int
+    config: SubnetConfig,
+    *,
+    image_size: int,
+    in_channels: int,
+    num_classes: int,
+    event_input: bool = False,
 ) -> list[LayerOps]:
     """Every synaptic layer of ``config`` with its FLOPs (multiply-accumulates) per step and image.
 
@@ -68,29 +144,33 @@ def layer_ops(
     by the spikes of q; ``(q·kᵀ)·v`` costs ``N·N·D`` and is driven by the spikes of v (the attention
     map is integer-valued, v is the spike operand). The classifier sees token- and time-averaged
     real values and counts as MACs, once per image. BatchNorm folds into the preceding layer and
-    costs nothing.
+    costs nothing. With ``event_input`` the first conv sees event counts, not pixels: its
+    operations are accumulates driven by the measured input activity (entry :data:`INPUT_RATE`).
     """
     d = config.embed_dim
     w = sps_widths(d)
     h = image_size
+    q = h // 2
     n = (h // 4) ** 2
+    first_block = "blocks.0.qkv"
     ops = [
-        LayerOps("sps.conv0", h * h * 9 * in_channels * w[0], "mac", None),
-        LayerOps("sps.conv1", h * h * 9 * w[0] * w[1], "sop", "sps.conv1"),
-        LayerOps("sps.conv2", h * h * 9 * w[1] * w[2], "sop", "sps.conv2"),
-        LayerOps("sps.conv3", (h // 2) ** 2 * 9 * w[2] * w[3], "sop", "sps.conv3"),
-        LayerOps("sps.rpe", n * 9 * d * d, "sop", "sps.rpe"),
-    ]
+        _first_layer(h, in_channels, w[0], event_input=event_input),
+        LayerOps("sps.conv1", h * h * 9 * w[0] * w[1], "sop", "sps.conv1", inputs=h * h * w[0],
+                 weights=9 * w[0] * w[1], neurons=h * h * w[1], outputs=h * h * w[1],
+                 out_rate=(("sps.conv2", 1.0),)),
+        LayerOps("sps.conv2", h * h * 9 * w[1] * w[2], "sop", "sps.conv2", inputs=h * h * w[1],
+                 weights=9 * w[1] * w[2], neurons=h * h * w[2], outputs=q * q * w[2],
+                 out_rate=(("sps.conv3", 1.0),)),
+        LayerOps("sps.conv3", q * q * 9 * w[2] * w[3], "sop", "sps.conv3", inputs=q * q * w[2],
+                 weights=9 * w[2] * w[3], neurons=q * q * w[3], outputs=n * w[3],
+                 out_rate=(("sps.rpe", 1.0),)),
+        LayerOps("sps.rpe", n * 9 * d * d, "sop", "sps.rpe", inputs=n * d, weights=9 * d * d,
+                 neurons=n * d, outputs=n * d, out_rate=((first_block, 1.0), ("sps.rpe", -1.0))),
+    ]  # fmt: skip
     for i in range(config.depth):
-        b = f"blocks.{i}"
-        hidden = config.mlp_hidden(i)
-        ops += [
-            LayerOps(f"{b}.qkv", 3 * n * d * d, "sop", f"{b}.qkv", binary=False),
-            LayerOps(f"{b}.attn_qk", n * n * d, "sop", f"{b}.attn_qk"),
-            LayerOps(f"{b}.attn_v", n * n * d, "sop", f"{b}.attn_v"),
-            LayerOps(f"{b}.proj", n * d * d, "sop", f"{b}.proj"),
-            LayerOps(f"{b}.fc1", n * d * hidden, "sop", f"{b}.fc1", binary=False),
-            LayerOps(f"{b}.fc2", n * hidden * d, "sop", f"{b}.fc2"),
-        ]
-    ops.append(LayerOps("head", d * num_classes, "mac", None, per_step=False))
+        ops += _block_ops(config, i, n)
+    ops.append(
+        LayerOps("head", d * num_classes, "mac", None, per_step=False, inputs=d,
+                 weights=d * num_classes, outputs=num_classes, in_bits=0, out_bits=0)
+    )  # fmt: skip
     return ops

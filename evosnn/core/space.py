@@ -177,19 +177,27 @@ class Objectives(_Strict):
 
 
 class EnergySpec(_Strict):
-    """The energy model: energy per operation (45 nm CMOS, picojoules) and the counting convention.
+    """The energy model: the counting convention, energy per operation and the hardware profile.
 
     ``spikformer`` (Spikformer's own counting): a synaptic layer's input counts ``mean value x T x
     FLOPs`` accumulates, so a residual sum of spike tensors counts each unit once. ``strict`` (the
     syops-counter tool and later spike-driven transformer papers): a layer whose input is not binary
     (the residual sums that feed q, k, v and the MLP's first layer) counts its FLOPs as
-    multiply-accumulates at every time step. Every evaluation records both; the objective follows
-    ``convention``.
+    multiply-accumulates at every time step. Both price operations at ``e_mac_pj`` / ``e_ac_pj``.
+    ``memory`` (memory-aware): arithmetic plus reads and writes of weights, membrane potentials and
+    spikes plus neuron updates, priced by the hardware ``profile`` (a shipped name or a profile
+    YAML file) under the ``dataflow`` (see ``evosnn.objectives.memory``), with weights of
+    ``weight_bits`` and potentials (accumulators) of ``potential_bits``. Every evaluation records
+    every convention's figure; the objective follows ``convention``.
     """
 
     e_mac_pj: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 4.6
     e_ac_pj: Annotated[float, Field(ge=0.0, le=1e6, allow_inf_nan=False)] = 0.9
-    convention: Literal["spikformer", "strict"] = "spikformer"
+    convention: Literal["spikformer", "strict", "memory"] = "spikformer"
+    profile: Annotated[str, Field(min_length=1, max_length=1000)] = "cmos45-horowitz"
+    dataflow: Literal["event-driven", "weight-stationary"] = "event-driven"
+    weight_bits: Annotated[int, Field(ge=1, le=32)] = 8
+    potential_bits: Annotated[int, Field(ge=1, le=32)] = 16
 
 
 class TrainingSpec(_Strict):

@@ -25,10 +25,11 @@ import torch
 from evosnn.core.config import SubnetConfig
 from evosnn.core.constraints import param_violation
 from evosnn.core.evaluation import EvalSettings, Evaluation
-from evosnn.core.sizes import count_params
+from evosnn.core.sizes import INPUT_RATE, count_params
 from evosnn.core.space import SearchSpace
 from evosnn.evaluate.data import load_splits
 from evosnn.evaluate.models import checkpoint_space, load_supernet
+from evosnn.objectives.baseline import Baseline, baseline
 from evosnn.objectives.energy import EnergyEstimate, EnergyModel
 from evosnn.objectives.fitness import f_aeb
 from supernet.batches import Split, Splits
@@ -50,6 +51,7 @@ class _Measurement:
     rates: dict[str, float]
     estimate: EnergyEstimate
     by_convention: dict[str, float]
+    baseline: Baseline
     recal_s: float
     forward_s: float
     bookkeeping_s: float
@@ -65,7 +67,8 @@ class Evaluator:
         data_root: data folder for data sets read from disk.
         settings: evaluation settings.
         energy_model: energy per operation and counting convention (default: the space's
-            ``energy`` section); every evaluation also reports the other convention's figure.
+            ``energy`` section); every evaluation also reports every convention's figure and the
+            equivalent-ANN baseline (:mod:`evosnn.objectives.baseline`).
         splits: already loaded data (skips loading; must come from the same data seed).
         energy_target_mj: the F_AEB target when already known (e.g. measured by the driver).
     """
@@ -159,6 +162,10 @@ class Evaluator:
             energy_convention=self.energy_model.convention,
             energy_mj_spikformer=m.by_convention["spikformer"],
             energy_mj_strict=m.by_convention["strict"],
+            energy_mj_memory=m.by_convention["memory"],
+            energy_mj_qnn=m.baseline.qnn_mj,
+            energy_mj_fp32=m.baseline.fp32_mj,
+            break_even_rate=m.baseline.break_even_rate,
             f_aeb=fitness,
             sops=m.estimate.sops,
             macs=m.estimate.macs,
@@ -201,9 +208,11 @@ class Evaluator:
         t0 = time.perf_counter()
         self._prepare(config)
         t1 = time.perf_counter()
+        split_data = splits.test if split == "test" else splits.val
+        stats.record(INPUT_RATE, split_data.images)  # the raw input's activity (event counts)
         correct, total, finite = count_correct(
             lambda x: net(x, config, stats),
-            splits.test if split == "test" else splits.val,
+            split_data,
             splits.mean,
             splits.std,
             batch_size=s.batch_size,
@@ -218,11 +227,8 @@ class Evaluator:
             "num_classes": data.num_classes,
         }
         estimate = self.energy_model.estimate(config, rates=rates, **geometry)
-        other = self.energy_model.other()
-        by_convention: dict[str, float] = {
-            self.energy_model.convention: estimate.energy_mj,
-            other.convention: other.estimate(config, rates=rates, **geometry).energy_mj,
-        }
+        by_convention = self.energy_model.estimate_all(config, rates=rates, **geometry)
+        ann = baseline(self.energy_model, config, **geometry)
         t3 = time.perf_counter()
         return _Measurement(
             correct=correct,
@@ -231,6 +237,7 @@ class Evaluator:
             rates=rates,
             estimate=estimate,
             by_convention=by_convention,
+            baseline=ann,
             recal_s=t1 - t0,
             forward_s=t2 - t1,
             bookkeeping_s=t3 - t2,

@@ -25,6 +25,7 @@ from evosnn.core.evaluation import EvalSettings, Evaluation
 from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.core.space import SearchSpace
 from evosnn.evaluate.evaluator import Evaluator
+from evosnn.objectives.energy import EnergyModel
 
 __all__ = ["EvaluationTask", "EvaluationTaskFactory", "energy_target", "reference"]
 
@@ -65,6 +66,10 @@ class EvaluationTaskFactory:
     settings: EvalSettings
     data_root: str | None = None
     energy_target_mj: float | None = None
+
+    def __post_init__(self) -> None:
+        # a wrong hardware profile is one error here, in the driver, not in every worker
+        EnergyModel.from_spec(self.space.energy)
 
     def __call__(self, checkpoint: bytes) -> EvaluationTask:
         evaluator = Evaluator(

@@ -20,6 +20,12 @@ tensors feed q, k, v and the MLP's first layer):
 
 Defaults: E_MAC = 4.6 pJ, E_AC = 0.9 pJ (Horowitz, 45 nm, 32-bit float).
 
+A third convention, ``memory`` (:mod:`evosnn.objectives.memory`), adds what the arithmetic counts
+leave out: reads and writes of weights, membrane potentials and spikes, and the neuron updates,
+priced by a hardware profile (:mod:`evosnn.objectives.hardware`) under an explicit dataflow. On
+event input (``event_input=True``) the first conv sees event counts, not pixels, and its
+operations are accumulates driven by the measured input rate under every convention.
+
 Example:
     >>> from evosnn.core.config import SubnetConfig
     >>> from evosnn.core.sizes import layer_ops
@@ -41,37 +47,49 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from evosnn.core.config import SubnetConfig
-from evosnn.core.sizes import layer_ops
+from evosnn.core.sizes import LayerOps, layer_ops
+from evosnn.objectives.hardware import load_profile
+from evosnn.objectives.memory import TERMS, Dataflow, layer_terms
 
 if TYPE_CHECKING:
     from evosnn.core.space import EnergySpec
 
 __all__ = ["CONVENTIONS", "Convention", "EnergyEstimate", "EnergyModel"]
 
-Convention = Literal["spikformer", "strict"]
+Convention = Literal["spikformer", "strict", "memory"]
 #: The counting conventions, in the order they are reported.
-CONVENTIONS: tuple[Convention, ...] = ("spikformer", "strict")
+CONVENTIONS: tuple[Convention, ...] = ("spikformer", "strict", "memory")
 
 PJ_PER_MJ = 1e9
 
 
 @dataclass(frozen=True)
 class EnergyEstimate:
-    """Per-image operation counts and energy; ``per_layer_mj`` in network order."""
+    """Per-image operation counts and energy; ``per_layer_mj`` in network order; ``terms_mj`` the
+    energy by term (memory-aware: arithmetic, weights, potentials, spikes in, neurons, spikes out;
+    the arithmetic conventions: macs and sops)."""
 
     macs: float
     sops: float
     energy_mj: float
     per_layer_mj: dict[str, float] = field(default_factory=dict)
+    terms_mj: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class EnergyModel:
-    """Energy per operation in picojoules, and the convention that counts the operations."""
+    """Energy per operation in picojoules, the convention that counts the operations, and (for the
+    memory-aware convention) the hardware profile, dataflow and bit widths."""
 
     e_mac_pj: float = 4.6
     e_ac_pj: float = 0.9
     convention: Convention = "spikformer"
+    profile: str = "cmos45-horowitz"
+    dataflow: Dataflow = "event-driven"
+    weight_bits: int = 8
+    potential_bits: int = 16
+    #: The network input is event counts (event-camera data), not pixels.
+    event_input: bool = False
 
     def __post_init__(self) -> None:
         for name in ("e_mac_pj", "e_ac_pj"):
@@ -80,16 +98,62 @@ class EnergyModel:
                 raise ValueError(f"{name} must be a finite non-negative number, got {value}")
         if self.convention not in CONVENTIONS:
             raise ValueError(f"convention must be one of {CONVENTIONS}, got {self.convention!r}")
+        for name in ("weight_bits", "potential_bits"):
+            if not 1 <= getattr(self, name) <= 32:
+                raise ValueError(f"{name} must lie in 1..32, got {getattr(self, name)}")
 
     @classmethod
-    def from_spec(cls, spec: EnergySpec) -> EnergyModel:
-        """The energy model a search space's ``energy`` section declares."""
-        return cls(e_mac_pj=spec.e_mac_pj, e_ac_pj=spec.e_ac_pj, convention=spec.convention)
+    def from_spec(cls, spec: EnergySpec, *, event_input: bool = False) -> EnergyModel:
+        """The energy model a search space's ``energy`` section declares.
 
-    def other(self) -> EnergyModel:
-        """The same energies per operation under the other convention."""
-        (name,) = [c for c in CONVENTIONS if c != self.convention]
-        return replace(self, convention=name)
+        Raises:
+            SpaceError: the profile is unknown or its file has a wrong field (named).
+        """
+        load_profile(spec.profile)  # fail now, naming the file and field, not mid-search
+        return cls(
+            e_mac_pj=spec.e_mac_pj,
+            e_ac_pj=spec.e_ac_pj,
+            convention=spec.convention,
+            profile=spec.profile,
+            dataflow=spec.dataflow,
+            weight_bits=spec.weight_bits,
+            potential_bits=spec.potential_bits,
+            event_input=event_input,
+        )
+
+    def with_convention(self, convention: Convention) -> EnergyModel:
+        """The same model under another convention."""
+        return replace(self, convention=convention)
+
+    def ops(
+        self, config: SubnetConfig, *, image_size: int, in_channels: int, num_classes: int
+    ) -> list[LayerOps]:
+        """The synaptic layers this model counts (see :func:`evosnn.core.sizes.layer_ops`)."""
+        return layer_ops(
+            config,
+            image_size=image_size,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            event_input=self.event_input,
+        )
+
+    def estimate_all(
+        self,
+        config: SubnetConfig,
+        *,
+        image_size: int,
+        in_channels: int,
+        num_classes: int,
+        rates: Mapping[str, float],
+    ) -> dict[str, float]:
+        """Energy in mJ under every convention, from the same measured rates."""
+        geometry = {"image_size": image_size, "in_channels": in_channels}
+        return {
+            c: self.with_convention(c)
+            .estimate(config, num_classes=num_classes, rates=rates, **geometry)
+            .energy_mj
+            for c in CONVENTIONS
+        }
 
     def estimate(
         self,
@@ -108,22 +172,56 @@ class EnergyModel:
         steps = config.time_steps
         macs = sops = 0.0
         per_layer: dict[str, float] = {}
-        for op in layer_ops(
+        terms = dict.fromkeys(TERMS, 0.0)
+        ops = self.ops(
             config, image_size=image_size, in_channels=in_channels, num_classes=num_classes
-        ):
+        )
+        for op in ops:
             if op.kind == "mac" or (self.convention == "strict" and not op.binary):
                 count = float((steps if op.per_step else 1) * op.flops)
                 macs += count
-                per_layer[op.name] = count * self.e_mac_pj / PJ_PER_MJ
-                continue
-            assert op.rate is not None
-            if op.rate not in rates:
-                raise ValueError(f"no measured input rate for layer {op.rate!r}")
-            rate = float(rates[op.rate])
-            if not (math.isfinite(rate) and rate >= 0):
-                raise ValueError(f"input rate of {op.rate!r} is {rate}")
-            count = rate * steps * op.flops
-            sops += count
-            per_layer[op.name] = count * self.e_ac_pj / PJ_PER_MJ
-        energy = (self.e_mac_pj * macs + self.e_ac_pj * sops) / PJ_PER_MJ
-        return EnergyEstimate(macs=macs, sops=sops, energy_mj=energy, per_layer_mj=per_layer)
+                energy = count * self.e_mac_pj / PJ_PER_MJ
+                rate = 1.0
+            else:
+                rate = _rate(op, rates)
+                count = rate * steps * op.flops
+                sops += count
+                energy = count * self.e_ac_pj / PJ_PER_MJ
+            if self.convention == "memory":
+                layer = layer_terms(
+                    op,
+                    rate=rate,
+                    rates=rates,
+                    steps=steps,
+                    profile=load_profile(self.profile),
+                    dataflow=self.dataflow,
+                    weight_bits=self.weight_bits,
+                    potential_bits=self.potential_bits,
+                )
+                for term in TERMS:
+                    terms[term] += getattr(layer, term) / PJ_PER_MJ
+                energy = layer.total / PJ_PER_MJ
+            per_layer[op.name] = energy
+        if self.convention != "memory":
+            terms = {
+                "macs": self.e_mac_pj * macs / PJ_PER_MJ,
+                "sops": self.e_ac_pj * sops / PJ_PER_MJ,
+            }
+        return EnergyEstimate(
+            macs=macs,
+            sops=sops,
+            energy_mj=sum(terms.values()),
+            per_layer_mj=per_layer,
+            terms_mj=terms,
+        )
+
+
+def _rate(op: LayerOps, rates: Mapping[str, float]) -> float:
+    """The measured input rate of a spike-driven layer (checked)."""
+    assert op.rate is not None
+    if op.rate not in rates:
+        raise ValueError(f"no measured input rate for layer {op.rate!r}")
+    rate = float(rates[op.rate])
+    if not (math.isfinite(rate) and rate >= 0):
+        raise ValueError(f"input rate of {op.rate!r} is {rate}")
+    return rate

@@ -9,7 +9,10 @@ and no notion of generations, so the search stores two figures of its own in the
     ``hv_reference``);
 ``evosnn-pareto``
     every feasible evaluation colored by generation, with a slider that shows the Pareto front as it
-    stood after each generation, and the knee marked.
+    stood after each generation, and the knee marked;
+``evosnn-conventions``
+    the same evaluations' Pareto front under Spikformer's counting and under the memory-aware
+    energy, side by side (:mod:`evosnn.reporting.conventions`).
 
 The driver refreshes both after every generation, so a running search is watched live. The same
 :class:`SearchView` feeds ``evosnn report``.
@@ -24,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 from optuna.trial import TrialState
 
 from evosnn.objectives.front import hypervolume_curve, knee_index, pareto_mask
+from evosnn.reporting.conventions import FIGURE_ID as CONVENTIONS_FIGURE_ID
+from evosnn.reporting.conventions import candidates, compare, conventions_figure
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -41,7 +46,7 @@ __all__ = [
     "store_figures",
 ]
 
-FIGURE_IDS = ("evosnn-hypervolume", "evosnn-pareto")
+FIGURE_IDS = ("evosnn-hypervolume", "evosnn-pareto", CONVENTIONS_FIGURE_ID)
 
 
 @dataclass(frozen=True)
@@ -231,3 +236,5 @@ def store_figures(ledger: Ledger, view: SearchView) -> None:
     """Save (overwrite) the search's figures in its study for optuna-dashboard."""
     ledger.save_figure(FIGURE_IDS[0], hypervolume_figure(view))
     ledger.save_figure(FIGURE_IDS[1], pareto_figure(view))
+    cands = candidates(ledger.records(), ledger.codec)
+    ledger.save_figure(CONVENTIONS_FIGURE_ID, conventions_figure(cands, compare(cands)))

@@ -9,7 +9,11 @@ attached to a paper's supplement. It shows:
   ``evosnn export --pick pareto`` writes (the knee and the front's two ends, drawn; all in the
   table), beside the largest subnet's;
 * a table of the Pareto front (search-time and, where retrained, test accuracy), compared with the
-  largest subnet at default neurons, which the search evaluates once as the baseline.
+  largest subnet at default neurons, which the search evaluates once as the baseline;
+* ``conventions.png``: the same evaluations' front under Spikformer's counting and under the
+  memory-aware energy side by side, with how many architectures the two fronts share and where
+  the chosen time steps and widths move (:mod:`evosnn.reporting.conventions`), and each front
+  member's equivalent-ANN energies and break-even firing rate.
 
 Everything is read from the study; nothing is evaluated, so a report of a 5,000-trial study takes
 seconds and works while the search is still running.
@@ -28,6 +32,7 @@ from evosnn.core.errors import EvosnnError
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.objectives.front import hypervolume
+from evosnn.reporting.conventions import Candidate, Comparison, candidates, compare
 from evosnn.reporting.figures import Point, SearchView
 from evosnn.storage.ledger import Ledger, LedgerRecord, redact
 
@@ -35,7 +40,13 @@ __all__ = ["REPORT_FILES", "Report", "write_report"]
 
 log = logging.getLogger(__name__)
 
-REPORT_FILES = ("index.html", "pareto.png", "hypervolume.png", "firing_rates.png")
+REPORT_FILES = (
+    "index.html",
+    "pareto.png",
+    "hypervolume.png",
+    "firing_rates.png",
+    "conventions.png",
+)
 
 
 @dataclass(frozen=True)
@@ -197,6 +208,102 @@ def _table(
     return f"<table>{header}{''.join(rows)}</table>"
 
 
+def _conventions_png(cands: list[Candidate], comparison: Comparison, path: Path) -> None:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import NullFormatter
+
+    fig = Figure(figsize=(11, 4.6), dpi=110, layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, conv in zip(axes, comparison.conventions, strict=True):
+        pts = [c for c in cands if all(k in c.energy_mj for k in comparison.conventions)]
+        if pts:
+            dots = ax.scatter(
+                [c.energy_mj[conv] for c in pts],
+                [c.accuracy for c in pts],
+                c=[c.time_steps for c in pts],
+                cmap="viridis",
+                s=16,
+                alpha=0.8,
+            )
+            front = comparison.fronts[conv]
+            ax.step(
+                [c.energy_mj[conv] for c in front],
+                [c.accuracy for c in front],
+                where="post",
+                color="crimson",
+                marker="o",
+                markersize=4,
+                label=f"front ({len(front)})",
+            )
+            shared = [c for c in front if c.trial in comparison.shared]
+            ax.scatter(
+                [c.energy_mj[conv] for c in shared],
+                [c.accuracy for c in shared],
+                marker="*",
+                s=140,
+                color="gold",
+                edgecolors="black",
+                zorder=5,
+                label=f"on both fronts ({len(shared)})",
+            )
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels overlap on short ranges
+            ax.legend(loc="lower right", fontsize=8)
+            if conv == comparison.conventions[-1]:
+                fig.colorbar(dots, ax=ax, label="time steps T")
+        ax.set_xlabel(f"energy per image, {conv} (mJ)")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation accuracy")
+    fig.suptitle("The same evaluations' Pareto front under two energy conventions")
+    fig.savefig(path)
+
+
+def _mj(value: Any) -> str:
+    return f"{float(value):.4g}" if isinstance(value, (int, float)) else "&ndash;"
+
+
+def _wins(c: Candidate) -> str:
+    """Whether the spiking network's memory-aware energy is below its equivalent QNN's."""
+    memory = c.energy_mj.get("memory")
+    if memory is None or c.qnn_mj is None:
+        return "&ndash;"
+    return f"{'yes' if memory < c.qnn_mj else 'no'} ({memory / c.qnn_mj:.2f}&times;)"
+
+
+def _conventions_section(comparison: Comparison, space_energy: Any) -> str:
+    rows = []
+    for conv in comparison.conventions:
+        for c in comparison.fronts[conv]:
+            be = c.break_even_rate
+            rows.append(
+                f"<tr><td>{html.escape(conv)}</td><td>{c.trial}"
+                f"{' &#9733;' if c.trial in comparison.shared else ''}</td>"
+                f"<td>{_pct(c.accuracy)}</td><td>{c.time_steps}</td><td>{c.embed_dim}</td>"
+                f"<td>{c.depth}</td>"
+                + "".join(f"<td>{_mj(c.energy_mj.get(k))}</td>" for k in comparison.conventions)
+                + f"<td>{_mj(c.qnn_mj)}</td><td>{_mj(c.fp32_mj)}</td>"
+                + f"<td>{_wins(c)}</td>"
+                + f"<td>{_pct(be) if be is not None else '&ndash;'}</td></tr>"
+            )
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in comparison.lines())
+    heads = "".join(f"<th>{html.escape(k)} (mJ)</th>" for k in comparison.conventions)
+    return (
+        "<h2>Energy conventions side by side</h2>"
+        f"<p>The memory-aware energy uses the hardware profile "
+        f"<b>{html.escape(space_energy.profile)}</b>, the {html.escape(space_energy.dataflow)} "
+        f"dataflow, {space_energy.weight_bits}-bit weights and {space_energy.potential_bits}-bit "
+        "membrane potentials (docs/concepts/hardware-energy.md). &#9733; marks an architecture on "
+        "both fronts. The break-even rate is the uniform firing rate at which the spiking "
+        "network's memory-aware energy equals the equivalent quantised ANN's (QNN: activations of "
+        "ceil(log2(T+1)) bits; both ANNs on the same profile and dataflow).</p>"
+        f"<ul>{lines}</ul>"
+        '<p><img src="conventions.png" alt="Pareto fronts under two energy conventions"></p>'
+        "<table><tr><th>front under</th><th>trial</th><th>val. accuracy</th><th>T</th><th>D</th>"
+        f"<th>depth</th>{heads}<th>QNN (mJ)</th><th>float ANN (mJ)</th><th>SNN beats QNN?</th>"
+        f"<th>break-even rate</th></tr>{''.join(rows)}</table>"
+    )
+
+
 def _predictors(diagnostics: list[dict[str, Any]]) -> str:
     """The predictor-assisted engine's models and Kendall tau per generation (empty otherwise)."""
     rows = [d for d in diagnostics if d.get("accuracy_model") is not None]
@@ -303,6 +410,9 @@ def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Repo
     largest = attrs.get("reference_largest") or {}
 
     _figures(view, front, knee, largest, out)
+    cands = candidates(records, codec)
+    comparison = compare(cands)
+    _conventions_png(cands, comparison, out / "conventions.png")
     hv = hypervolume([(p.accuracy, p.energy_mj) for p in front_points], ref_energy)
     facts_html = _facts(study_name, storage_url, space, attrs, records, hv)
     page = f"""<!doctype html>
@@ -322,6 +432,7 @@ the search never saw, when the search ended. Brackets are 95&nbsp;% Wilson inter
 evaluated images. Energies follow the <b>{html.escape(space.energy.convention)}</b> convention. The
 retrained column shows <code>evosnn train</code> results written back to the trial.</p>
 {_table(front, knee, largest, attrs.get("reference_largest_test") or {}, codec)}
+{_conventions_section(comparison, space.energy)}
 {_predictors(list(attrs.get("engine_diagnostics") or []))}
 {_rank_check(attrs.get("evosnn:rank_check"))}
 <h2>Firing rates</h2>
@@ -377,8 +488,8 @@ def _facts(
         "evaluations": f"{counts['COMPLETE']} completed, {counts['PRUNED']} infeasible, "
         f"{counts['FAIL']} failed",
         "energy convention": f"{space.energy.convention} (E_MAC {space.energy.e_mac_pj} pJ, "
-        f"E_AC {space.energy.e_ac_pj} pJ; every trial also records energy_mj_"
-        f"{'strict' if space.energy.convention == 'spikformer' else 'spikformer'})",
+        f"E_AC {space.energy.e_ac_pj} pJ, profile {space.energy.profile}; every trial records "
+        "energy_mj_spikformer, energy_mj_strict and energy_mj_memory)",
         "energy target": f"{float(attrs.get('energy_target_mj') or 0):.4g} mJ",
         "hypervolume": f"{hv:.6g}",
         "supernet sha256": str(attrs.get("supernet_sha256", "?")),

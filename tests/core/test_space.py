@@ -66,7 +66,17 @@ BAD: list[tuple[str, Any, str]] = [
     (
         "unknown energy convention",
         lambda d: d.update(energy={"convention": "syops"}),
-        "energy.convention: Input should be 'spikformer' or 'strict'",
+        "energy.convention: Input should be 'spikformer', 'strict' or 'memory'",
+    ),
+    (
+        "unknown dataflow",
+        lambda d: d.update(energy={"dataflow": "row-stationary"}),
+        "energy.dataflow: Input should be 'event-driven' or 'weight-stationary'",
+    ),
+    (
+        "zero weight bits",
+        lambda d: d.update(energy={"weight_bits": 0}),
+        "energy.weight_bits: Input should be greater than or equal to 1",
     ),
     ("negative E_MAC", lambda d: d.update(energy={"e_mac_pj": -4.6}), "energy.e_mac_pj"),
     ("negative E_AC", lambda d: d.update(energy={"e_ac_pj": -0.9}), "energy.e_ac_pj"),
