@@ -72,26 +72,32 @@ def source_name(path: str | Path | bytes) -> str:
 
 
 def load_checkpoint(
-    source: str | Path | bytes, *, map_location: str | torch.device = "cpu"
+    source: str | Path | bytes,
+    *,
+    map_location: str | torch.device = "cpu",
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Read a supernet checkpoint safely (weights only) and check its format.
 
-    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it).
+    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it); ``name`` is how
+    messages name it (default: the path, or ``<checkpoint bytes>``).
 
     Raises:
         CheckpointError: missing, truncated or corrupt file, pickled objects, or not a supernet
             checkpoint; the message names the file.
     """
-    path = source_name(source)
+    path = name or source_name(source)
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     readable = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
     try:
         data = torch.load(readable, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        # not PyTorch's text: it advises weights_only=False, which would run the file's code
+        kind = "holds pickled objects" if "GLOBAL" in str(exc) else "is not a PyTorch file"
         raise CheckpointError(
-            f"{path}: refused to load: it is corrupt or holds pickled objects ({first[:200]})"
+            f"{path}: refused to load: it {kind} or is corrupt "
+            "(evosnn loads weights only, never code)"
         ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(

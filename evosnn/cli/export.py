@@ -39,6 +39,8 @@ class Export(Command):
 
         if args.pick == "trial" and args.trial is None:
             raise EvosnnError("--pick trial needs --trial N")
+        if args.trial is not None and args.pick != "trial":
+            raise EvosnnError(f"--trial {args.trial} is for --pick trial (not --pick {args.pick})")
         if args.with_weights and args.supernet is None:
             raise EvosnnError("--with-weights needs --supernet (the study's supernet.pt)")
         written = export_study(

@@ -38,12 +38,12 @@ import sqlalchemy.exc
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
 
 from evosnn.core.errors import StorageError
 from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.storage.lock import LOCK_STALE_S, DriverLock, LockHolder, lock_holder
+from evosnn.storage.url import check_url, redact
 
 __all__ = [
     "LOCK_STALE_S",
@@ -63,14 +63,6 @@ T = TypeVar("T")
 RETRY_FOR_S = 120.0
 #: Opening a new database is tried this often while other processes create its schema.
 SCHEMA_RACE_ATTEMPTS = 8
-
-
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe to print or store)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable storage URL>"
 
 
 _TRANSIENT = (
@@ -125,11 +117,7 @@ def open_storage(url: str, *, create: bool = True) -> RDBStorage:
         StorageError: the database cannot be reached (within seconds), with the password hidden.
     """
     shown = redact(url)
-    try:
-        parsed = make_url(url)
-    except Exception:
-        # not `from exc`: the parser's message quotes the whole URL, password included
-        raise StorageError(f"not a valid SQLAlchemy storage URL: {shown}") from None
+    parsed = check_url(url)  # a URL, a known database, its driver installed, persistent
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
