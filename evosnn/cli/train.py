@@ -12,9 +12,11 @@ from evosnn.cli._args import (
     add_ray_address,
     add_recipe,
     add_seed,
+    cpus,
     non_negative_int,
     positive_float,
     positive_int,
+    resources,
 )
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
@@ -66,8 +68,8 @@ class Train(Command):
         tune.add_argument(
             "--max-failures", type=non_negative_int, default=2, help="retries of a failed trial"
         )
-        tune.add_argument("--cpus-per-trial", type=positive_float, default=1.0)
-        tune.add_argument("--gpus-per-trial", type=float, default=0.0)
+        tune.add_argument("--cpus-per-trial", type=cpus, default=1.0)
+        tune.add_argument("--gpus-per-trial", type=resources, default=0.0)
         add_ray_address(tune)
 
     def run(self, args: argparse.Namespace) -> int:

@@ -178,8 +178,10 @@ def export_study(
     trial: int | None = None,
     supernet: str | Path | None = None,
     data_root: str | Path | None = None,
+    device: str = "cpu",
 ) -> list[Path]:
-    """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too."""
+    """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too
+    (inherited and BN-recalibrated on ``device``)."""
     ledger, attrs = Ledger.open_search(storage_url, study_name)
     codec = ledger.codec
     space = codec.space
@@ -188,7 +190,9 @@ def export_study(
     storage_shown = redact(absolute(storage_url))
     claim_folder(out, study_name, storage_shown)
     evaluator = (
-        _weights_evaluator(supernet, space, attrs, data_root) if supernet is not None else None
+        _weights_evaluator(supernet, space, attrs, data_root, device)
+        if supernet is not None
+        else None
     )
     written = []
     for record in chosen:
@@ -242,7 +246,7 @@ def export_study(
     return written
 
 
-def _eval_settings(recorded: dict[str, Any]) -> Any:
+def _eval_settings(recorded: dict[str, Any], device: str = "cpu") -> Any:
     """The study's evaluation settings. Studies written before the split seed moved into the space
     also carry ``data_seed`` (never settable, always 0: the space's default ``split_seed``); it and
     any other key this version does not know are dropped."""
@@ -251,11 +255,16 @@ def _eval_settings(recorded: dict[str, Any]) -> Any:
     from evosnn.core.evaluation import EvalSettings
 
     known = {f.name for f in fields(EvalSettings)}
-    return EvalSettings(**{k: v for k, v in recorded.items() if k in known})
+    settings = {k: v for k, v in recorded.items() if k in known and k != "device"}
+    return EvalSettings(**settings, device=device)
 
 
 def _weights_evaluator(
-    supernet: str | Path, space: SearchSpace, attrs: dict[str, Any], data_root: str | Path | None
+    supernet: str | Path,
+    space: SearchSpace,
+    attrs: dict[str, Any],
+    data_root: str | Path | None,
+    device: str,
 ) -> Any:
     from evosnn.evaluate.evaluator import Evaluator
 
@@ -263,7 +272,7 @@ def _weights_evaluator(
         supernet,
         space,
         data_root=data_root,
-        settings=_eval_settings(attrs.get("evaluation", {})),
+        settings=_eval_settings(attrs.get("evaluation", {}), device),
         energy_target_mj=attrs.get("energy_target_mj"),
     )
     if attrs.get("supernet_sha256") and evaluator.checkpoint_sha256 != attrs["supernet_sha256"]:

@@ -74,7 +74,7 @@ def check_url(url: str) -> URL:
     except Exception:  # the parser's message quotes the whole URL, password included
         raise StorageError(f"storage URL {shown} cannot be parsed") from None
     try:
-        parsed.get_dialect()
+        parsed.get_dialect().import_dbapi()
     except ImportError as exc:
         raise StorageError(
             f"storage URL {shown}: its database driver is not installed ({exc.name or exc})"
