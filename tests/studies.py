@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from tests.conftest import tiny_dict
@@ -17,3 +18,9 @@ def searched_tiny_study(folder: Path, checkpoint: Path, study: str = "tiny") -> 
     settings = SearchSettings(population=2, generations=1, workers=0, seed=0)
     run_search(SearchSpace.from_dict(tiny_dict()), checkpoint, url, study, settings, progress=False)
     return url
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite study database (WAL mode: a file copy may miss trials)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)

@@ -25,7 +25,7 @@ import pytest
 
 from evosnn.cli import build_parser
 from tests.conftest import ROOT, tiny_dict, write_space
-from tests.studies import searched_tiny_study
+from tests.studies import copy_database, searched_tiny_study
 
 
 @dataclass(frozen=True)
@@ -477,7 +477,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> di
     quick = tiny_dict()
     quick["training"] = {"epochs": 1}
     url = searched_tiny_study(base, tiny_checkpoint)
-    shutil.copy(base / "study.db", base / "other.db")  # the same study name in another database
+    copy_database(base / "study.db", base / "other.db")  # the same study name in another database
     export = base / "export"
     arch = export_study(url, "tiny", export, pick="knee")[0]
     truncated = base / "truncated"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import optuna
@@ -11,7 +10,7 @@ import yaml
 
 from evosnn.core.errors import EvosnnError
 from evosnn.reporting.export import MARKER, export_study, load_export
-from tests.studies import searched_tiny_study
+from tests.studies import copy_database, searched_tiny_study
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def study(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> tu
 
 def test_export_refuses_another_studys_folder(study: tuple[Path, str], tmp_path: Path) -> None:
     base, url = study
-    shutil.copy(base / "study.db", tmp_path / "other.db")
+    copy_database(base / "study.db", tmp_path / "other.db")
     out = tmp_path / "export"
     written = export_study(url, "tiny", out, pick="pareto")
     before = {p: p.read_bytes() for p in written}
