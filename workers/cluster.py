@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 #: The ``--ray-address`` value that asks for a private local instance explicitly.
 LOCAL = "local"
+#: How long joining waits for a cluster's address to answer before saying it cannot.
+PROBE_TIMEOUT_S = 10.0
 
 
 def target(address: str | None) -> str | None:
@@ -93,10 +96,25 @@ def _join(address: str, kwargs: dict[str, Any]) -> None:
             from ray._raylet import Config  # type: ignore[attr-defined]
 
             Config.initialize("")
-    host = address.split("://")[-1].rsplit(":", 1)[0]
+    host, _, port = address.split("://")[-1].rpartition(":")
     if host in ("127.0.0.1", "localhost"):  # keep a loopback cluster on loopback
         kwargs["_node_ip_address"] = "127.0.0.1"
+    if "://" not in address and port.isdigit():
+        _probe(host, int(port))
     ray.init(address=address, **kwargs)
+
+
+def _probe(host: str, port: int) -> None:
+    """Refuse at once a GCS address nothing listens on (``ray.init`` would retry it for ever).
+
+    Raises:
+        ConnectionError: the port refuses connections or does not answer within seconds.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+            return
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from exc
 
 
 def _failure(join: str | None, address: str | None, exc: BaseException) -> str:
