@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import evosnn
-from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.errors import CheckpointError, EvosnnError, StorageError
 from evosnn.core.executor import Executor, InProcessExecutor
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
@@ -150,7 +150,7 @@ def _record_settings(
     if stored_space is not None:
         where = first_difference(stored_space, space.to_dict(), "space")
         if where is not None:
-            raise EvosnnError(
+            raise StorageError(
                 f"study {ledger.study.study_name!r} was searched with another search space "
                 f"({where}); re-run with the same space or choose another --study"
             )
