@@ -88,6 +88,8 @@ class Train(Command):
             raise EvosnnError(f"--{'lr-sweep' if args.lr_sweep else 'asha'} needs --tune")
         exports = [load_export(path) for path in args.architectures]  # all valid before training
         refused = {e.path: check(args.storage, e) for e in exports}  # storage before any work
+        for reason in filter(None, refused.values()):
+            log.warning("%s", reason)  # said before training, and again after it
         if args.tune:
             return self._tune(args, exports, settings, refused)
         for exported in exports:

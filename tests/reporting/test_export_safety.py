@@ -82,3 +82,24 @@ def test_retrainings_are_kept_per_recipe_and_edited_configs_not_recorded(
     edited.write_text(yaml.safe_dump(document, sort_keys=False))
     reason = check_record(url, load_export(edited))
     assert reason is not None and "not the architecture of trial" in reason
+
+
+def test_train_says_where_it_recorded_and_what_it_did_not(
+    study: tuple[Path, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evosnn.cli import main
+
+    _, url = study
+    path = export_study(url, "tiny", tmp_path / "e", pick="knee")[0]
+    args = ["--epochs", "1", "--batch-size", "32", "--lr", "0.002"]
+    assert main(["train", str(path), *args, "--out", str(tmp_path / "a")]) == 0
+    assert "as retrained[e1-lr0.002] (retrained_* hold the latest run" in capsys.readouterr().out
+    document = yaml.safe_load(path.read_text())
+    document["config"]["tau"][0] = next(
+        t for t in document["space"]["choices"]["tau"] if t != document["config"]["tau"][0]
+    )
+    edited = path.with_name("edited.yaml")
+    edited.write_text(yaml.safe_dump(document, sort_keys=False))
+    assert main(["train", str(edited), *args, "--out", str(tmp_path / "b")]) == 0
+    out = capsys.readouterr().out
+    assert "not the architecture of trial" in out and "recorded on trial" not in out
