@@ -124,27 +124,31 @@ def load_checkpoint(
     format: str = FORMAT,
     kind: str = "supernet checkpoint",
     required: tuple[str, ...] = ("space", "model", "step", "epoch"),
+    name: str | None = None,
 ) -> dict[str, Any]:
     """Read a checkpoint safely (weights only) and check its format and keys.
 
     ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it). ``format``,
     ``kind`` and ``required`` describe the checkpoint expected: by default a supernet's
-    (:class:`SupernetCheckpoint`); retraining checkpoints are read with their own.
+    (:class:`SupernetCheckpoint`); retraining checkpoints are read with their own. ``name`` is how
+    messages name it (default: the path, or ``<checkpoint bytes>``).
 
     Raises:
         CheckpointError: missing, truncated or corrupt file, pickled objects, or not a checkpoint
             of that kind; the message names the file.
     """
-    path = source_name(source)
+    path = name or source_name(source)
     if not isinstance(source, bytes) and not Path(source).is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
     readable = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
     try:
         data = torch.load(readable, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "unsafe content"
+        # not PyTorch's text: it advises weights_only=False, which would run the file's code
+        what = "holds pickled objects" if "GLOBAL" in str(exc) else "is not a PyTorch file"
         raise CheckpointError(
-            f"{path}: refused to load: it is corrupt or holds pickled objects ({first[:200]})"
+            f"{path}: refused to load: it {what} or is corrupt "
+            "(evosnn loads weights only, never code)"
         ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
         raise CheckpointError(

@@ -1,10 +1,24 @@
-"""Connecting to Ray: a local instance sized to the machine, or an existing cluster."""
+"""Connecting to Ray: a private local instance sized to the machine, or a cluster chosen on purpose.
+
+Which Ray a command uses (the decision of issue 34; Ray's own ``ray.init()`` would attach to any
+head it finds on the machine and then refuse evosnn's resource settings):
+
+* ``--ray-address auto``, ``host:port`` or ``ray://host:port``: join that cluster (``auto``: the
+  one ``ray start`` recorded on this machine, or ``RAY_ADDRESS``, as Ray's tools do).
+* no ``--ray-address`` and ``RAY_ADDRESS`` set in the environment: join the cluster it names, and
+  say so in one log line (as Ray's own tools do).
+* otherwise (or ``--ray-address local``): start a private local instance
+  (``ray.init(address="local")``), never attaching by accident to a live ``ray start`` head or
+  to the current-cluster file a dead one left under ``RAY_TMPDIR``. Two commands started at once
+  each get their own instance.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -12,55 +26,108 @@ import ray
 
 from evosnn.core.errors import EvosnnError
 
-__all__ = ["connect", "disconnect"]
+__all__ = ["LOCAL", "connect", "disconnect", "target"]
 
 log = logging.getLogger(__name__)
+
+#: The ``--ray-address`` value that asks for a private local instance explicitly.
+LOCAL = "local"
+#: How long joining waits for a cluster's address to answer before saying it cannot.
+PROBE_TIMEOUT_S = 10.0
+
+
+def target(address: str | None) -> str | None:
+    """The cluster to join for ``--ray-address address``, or None for a private local instance."""
+    if address == LOCAL:
+        return None
+    if address:
+        return address
+    return os.environ.get("RAY_ADDRESS") or None
 
 
 def connect(
     address: str | None = None, *, num_cpus: int | None = None, num_gpus: int | None = None
 ) -> dict[str, float]:
-    """Start a local Ray instance (``address`` None) or join a cluster (``auto``, ``host:port``,
-    ``ray://host:port``). Returns the cluster's resources.
+    """Start a private local Ray instance or join a cluster (see the module docstring).
+
+    Returns the cluster's resources.
 
     Raises:
-        EvosnnError: the cluster cannot be reached.
+        EvosnnError: the cluster cannot be reached (the message names it and how to choose).
     """
     if not ray.is_initialized():
-        if address and "RAY_AUTH_MODE" not in os.environ and _has_auth_token():
-            # Ray 2.5x+ finds its auth token for address="auto" but not for an explicit host:port;
-            # turn token mode on and refresh Ray's config, which it caches at import time.
-            os.environ["RAY_AUTH_MODE"] = "token"
-            with contextlib.suppress(ImportError, AttributeError):
-                from ray._raylet import Config  # type: ignore[attr-defined]
-
-                Config.initialize("")
+        join = target(address)
+        if join is not None and not address:
+            log.info(
+                "joining the Ray cluster at %s named by RAY_ADDRESS "
+                "(unset it, or pass --ray-address local, for a private local instance)",
+                join,
+            )
         kwargs: dict[str, Any] = {
             "logging_level": logging.WARNING,
             "log_to_driver": False,
             "configure_logging": True,
         }
         try:
-            if address:
-                host = address.split("://")[-1].rsplit(":", 1)[0]
-                if host in ("127.0.0.1", "localhost"):  # keep a loopback cluster on loopback
-                    kwargs["_node_ip_address"] = "127.0.0.1"
-                ray.init(address=address, **kwargs)
+            if join is not None:
+                _join(join, kwargs)
             else:
                 ray.init(
+                    address=LOCAL,
                     num_cpus=num_cpus or os.cpu_count() or 1,
                     num_gpus=num_gpus,
                     include_dashboard=False,
                     **kwargs,
                 )
         except (ConnectionError, RuntimeError, ValueError) as exc:
-            where = address or "a local Ray instance"
-            raise EvosnnError(
-                f"cannot connect to Ray at {where}: {str(exc).splitlines()[0][:200]}"
-            ) from exc
+            raise EvosnnError(_failure(join, address, exc)) from exc
     resources = ray.cluster_resources()
     log.info("Ray: %s CPU(s), %s GPU(s)", resources.get("CPU", 0), resources.get("GPU", 0))
     return resources
+
+
+def _join(address: str, kwargs: dict[str, Any]) -> None:
+    """``ray.init`` on an existing cluster at ``address`` (``auto`` included)."""
+    if "RAY_AUTH_MODE" not in os.environ and _has_auth_token():
+        # Ray 2.5x+ finds its auth token for address="auto" but not for an explicit host:port;
+        # turn token mode on and refresh Ray's config, which it caches at import time.
+        os.environ["RAY_AUTH_MODE"] = "token"
+        with contextlib.suppress(ImportError, AttributeError):
+            from ray._raylet import Config  # type: ignore[attr-defined]
+
+            Config.initialize("")
+    host, _, port = address.split("://")[-1].rpartition(":")
+    if host in ("127.0.0.1", "localhost"):  # keep a loopback cluster on loopback
+        kwargs["_node_ip_address"] = "127.0.0.1"
+    if "://" not in address and port.isdigit():
+        _probe(host, int(port))
+    ray.init(address=address, **kwargs)
+
+
+def _probe(host: str, port: int) -> None:
+    """Refuse at once a GCS address nothing listens on (``ray.init`` would retry it for ever).
+
+    Raises:
+        ConnectionError: the port refuses connections or does not answer within seconds.
+    """
+    try:
+        with socket.create_connection((host, port), timeout=PROBE_TIMEOUT_S):
+            return
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from exc
+
+
+def _failure(join: str | None, address: str | None, exc: BaseException) -> str:
+    """One line: which cluster was tried, why it failed, and how to choose another."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    if join is None:
+        return f"cannot start a local Ray instance: {reason}"
+    source = "--ray-address" if address else "RAY_ADDRESS"
+    return (
+        f"cannot join the Ray cluster at {join} ({source}): {reason}; start it (`ray start "
+        f"--head`), pass another --ray-address, or pass --ray-address local for a private "
+        f"local instance" + ("" if address else " (or unset RAY_ADDRESS)")
+    )
 
 
 def _has_auth_token() -> bool:

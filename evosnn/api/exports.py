@@ -18,13 +18,15 @@ def export(
     trial: int | None = None,
     supernet: str | Path | None = None,
     data_root: str | Path | None = None,
+    device: str = "cpu",
 ) -> list[Path]:
     """Write the chosen architectures of ``study`` (a :class:`SearchResult`, or ``(storage URL,
     study name)``) to ``out``; return the files written.
 
     ``pick`` is ``pareto`` (the whole front), ``knee``, ``best-faeb`` or ``trial`` (with
     ``trial``). With ``supernet`` (the study's checkpoint), each ``trial-NNNNN.yaml`` gets its
-    inherited weights ``trial-NNNNN.pt`` beside it, BN recalibrated as the search evaluated it.
+    inherited weights ``trial-NNNNN.pt`` beside it, BN recalibrated as the search evaluated it
+    (on ``device``: ``cpu``, ``cuda`` or ``cuda:N``).
 
     Raises:
         EvosnnError: ``pick="trial"`` without ``trial``.
@@ -36,8 +38,17 @@ def export(
 
     if pick == "trial" and trial is None:
         raise EvosnnError("--pick trial needs --trial N")
+    if trial is not None and pick != "trial":
+        raise EvosnnError(f"--trial {trial} is for --pick trial (not --pick {pick})")
     check_out_dir(Path(out))
     storage, name = (study.storage, study.study_name) if isinstance(study, SearchResult) else study
     return export_study(
-        storage, name, out, pick=pick, trial=trial, supernet=supernet, data_root=data_root
+        storage,
+        name,
+        out,
+        pick=pick,
+        trial=trial,
+        supernet=supernet,
+        data_root=data_root,
+        device=device,
     )

@@ -20,6 +20,7 @@ import logging
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 from evosnn.cli._command import Command
 from evosnn.cli.dashboard import Dashboard
@@ -52,16 +53,23 @@ COMMANDS: tuple[type[Command], ...] = (
 _GROUPS = {"space": "inspect search spaces", "supernet": "train the weight-entangled supernet"}
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one ``evosnn: error: ...`` line, like every other."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"evosnn: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The full argument parser (exposed for tests and documentation)."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="evosnn", description="Evolutionary search of energy-efficient spiking transformers."
     )
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="debug logging; errors show their cause"
     )
     top = parser.add_subparsers(dest="top", required=True, metavar="COMMAND")
-    groups: dict[str, argparse._SubParsersAction[argparse.ArgumentParser]] = {}
+    groups: dict[str, argparse._SubParsersAction[_Parser]] = {}
     for command_class in COMMANDS:
         command = command_class()
         *group, name = command.name.split()

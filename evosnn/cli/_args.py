@@ -3,48 +3,120 @@
 from __future__ import annotations
 
 import argparse
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from evosnn.core.errors import EvosnnError
 
 __all__ = [
     "RESUMED",
     "Explicit",
     "add_data",
+    "add_device",
+    "add_gpus_per_worker",
     "add_ray_address",
     "add_recipe",
     "add_resume",
     "add_seed",
     "add_storage",
     "add_study",
+    "bounded_float",
+    "bounded_int",
+    "cpus",
+    "device",
     "given_settings",
     "non_negative_int",
     "positive_float",
     "positive_int",
+    "resources",
 ]
 
 
-def positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+#: Upper bounds of the numeric flags: far above any real use, low enough that a typo (``1e20``)
+#: is refused instead of running for ever.
+MAX_COUNT = 1_000_000
+MAX_WORKERS = 4096
+MAX_RESOURCE = 1024.0
+
+
+def _number(text: str, kind: type[int] | type[float]) -> float:
+    """``text`` as a finite number of ``kind`` (an int flag refuses ``1e3`` and ``2.5``)."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be {'an integer' if kind is int else 'a number'}, got {text!r}"
+        ) from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
     return value
 
 
-def non_negative_int(text: str) -> int:
-    """An argparse type: an integer of at least 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+def bounded_int(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
+    """An argparse type: an integer in ``[low, high]``."""
+
+    def parse(text: str) -> int:
+        value = int(_number(text, int))
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {text}")
+        return value
+
+    parse.__name__ = f"integer from {low} to {high}"
+    return parse
 
 
-def positive_float(text: str) -> float:
-    """An argparse type: a finite number above 0."""
-    value = float(text)
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive finite number, got {text}")
-    return value
+def bounded_float(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
+
+    def parse(text: str) -> float:
+        value = _number(text, float)
+        if value > high or value < low or (low_open and value == low):
+            above = "above" if low_open else "at least"
+            raise argparse.ArgumentTypeError(
+                f"must be a number {above} {low:g} and at most {high:g}, got {text}"
+            )
+        return value
+
+    parse.__name__ = f"number from {low:g} to {high:g}"
+    return parse
+
+
+#: An integer of at least 1 (counts, epochs, sizes).
+positive_int = bounded_int(1)
+#: An integer of at least 0 (worker counts where 0 means "in this process", seeds).
+non_negative_int = bounded_int(0)
+#: A finite number above 0 (learning rates, timeouts).
+positive_float = bounded_float(0.0, 1e9, low_open=True)
+#: Ray CPUs or GPUs per worker: 0 (GPUs only) up to 1024, never nan or inf.
+resources = bounded_float(0.0, MAX_RESOURCE)
+#: Ray CPUs per worker or trial: above 0.
+cpus = bounded_float(0.0, MAX_RESOURCE, low_open=True)
+
+
+def device(text: str) -> str:
+    """An argparse type: a device that exists here (see :mod:`evosnn.evaluate.device`)."""
+    from evosnn.evaluate.device import check_device
+
+    try:
+        return check_device(text)
+    except EvosnnError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--device {text}: ")) from None
+
+
+def add_device(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--device cpu|cuda|cuda:N``: where this process runs its networks."""
+    parser.add_argument(
+        "--device", type=device, default="cpu", help="cpu, cuda or cuda:N (default: cpu)"
+    )
+
+
+def add_gpus_per_worker(
+    parser: argparse.ArgumentParser | argparse._ArgumentGroup, help: str
+) -> None:
+    """``--gpus-per-worker G``: the GPUs Ray gives each worker (how Ray workers take GPUs)."""
+    parser.add_argument("--gpus-per-worker", type=resources, default=0.0, help=help)
 
 
 def add_storage(
@@ -73,7 +145,9 @@ def add_data(parser: argparse.ArgumentParser) -> None:
 
 def add_seed(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     """``--seed N``."""
-    parser.add_argument("--seed", type=non_negative_int, default=0, action=Explicit, help=help)
+    parser.add_argument(
+        "--seed", type=bounded_int(0, 2**32 - 1), default=0, action=Explicit, help=help
+    )
 
 
 def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
@@ -81,7 +155,8 @@ def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
     parser.add_argument(
         "--ray-address",
         default=None,
-        help="join an existing Ray cluster (auto, host:port or ray://host:port)",
+        help="join an existing Ray cluster (auto, host:port or ray://host:port); default: the "
+        "cluster RAY_ADDRESS names, else a private local instance (also: local)",
     )
 
 
@@ -102,7 +177,7 @@ def add_recipe(parser: argparse.ArgumentParser, *, epochs_from_space: bool = Fal
         parser.add_argument("--epochs", type=positive_int, default=40, action=Explicit)
     parser.add_argument("--batch-size", type=positive_int, default=64, action=Explicit)
     parser.add_argument("--lr", type=positive_float, default=3e-3, action=Explicit)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    add_device(parser)
 
 
 #: The recipe settings a ``--resume`` continues as stored: given explicitly, each must match.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from evosnn.cli._args import add_data, add_storage, add_study, non_negative_int
+from evosnn.cli._args import add_data, add_device, add_storage, add_study, non_negative_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
 
@@ -33,6 +33,7 @@ class Export(Command):
         )
         parser.add_argument("--supernet", type=Path, default=None, help="the study's supernet.pt")
         add_data(parser)
+        add_device(parser)
 
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.api import export
@@ -46,6 +47,7 @@ class Export(Command):
             trial=args.trial,
             supernet=args.supernet if args.with_weights else None,
             data_root=args.data,
+            device=args.device,
         )
         for path in written:
             print(f"{path}  {_figures(path)}")

@@ -7,16 +7,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evosnn.cli._args import (
+    MAX_WORKERS,
     add_data,
+    add_device,
+    add_gpus_per_worker,
     add_ray_address,
     add_seed,
     add_storage,
     add_study,
+    bounded_int,
+    cpus,
     non_negative_int,
     positive_float,
     positive_int,
 )
 from evosnn.cli._command import Command
+from evosnn.core.errors import EvosnnError
 
 if TYPE_CHECKING:
     from evosnn.core.space import SearchSpace
@@ -47,18 +53,21 @@ class Search(Command):
             default=SearchSettings().engine,
             help="search engine (default: %(default)s, the best on the exact-front benchmark)",
         )
-        parser.add_argument("--population", type=positive_int, default=16)
-        parser.add_argument("--generations", type=positive_int, default=6)
+        parser.add_argument("--population", type=bounded_int(2, 100_000), default=16)
+        parser.add_argument("--generations", type=bounded_int(1, 100_000), default=6)
         parser.add_argument(
             "--workers",
-            type=non_negative_int,
+            type=bounded_int(0, MAX_WORKERS),
             default=2,
-            help="Ray evaluator actors (0: evaluate in this process, without Ray)",
+            help="Ray evaluator actors (0: evaluate in this process, without Ray, on --device)",
         )
         add_ray_address(parser)
         add_seed(parser)
-        parser.add_argument("--cpus-per-worker", type=positive_float, default=1.0)
-        parser.add_argument("--gpus-per-worker", type=float, default=0.0)
+        parser.add_argument("--cpus-per-worker", type=cpus, default=1.0)
+        add_gpus_per_worker(
+            parser, "GPUs Ray gives each evaluator actor (they then evaluate on cuda; default 0)"
+        )
+        add_device(parser)
         parser.add_argument(
             "--eval-timeout",
             type=positive_float,
@@ -80,6 +89,7 @@ class Search(Command):
         from evosnn.core.space import load_space
         from evosnn.search import SearchSettings
 
+        device = _eval_device(args)
         space = load_space(args.space)
         settings = SearchSettings(
             engine=args.engine,
@@ -95,7 +105,7 @@ class Search(Command):
             eval=EvalSettings(
                 recal_batches=args.recal_batches,
                 max_val_images=args.max_val_images,
-                device="cuda" if args.gpus_per_worker > 0 else "cpu",
+                device=device,
             ),
         )
         result = run_search(
@@ -103,6 +113,28 @@ class Search(Command):
         )
         print_summary(result.summary)
         return 0
+
+
+def _eval_device(args: argparse.Namespace) -> str:
+    """Where evaluations run: ``--device`` in this process (``--workers 0``), else each Ray actor's
+    GPU when ``--gpus-per-worker`` gives it one (one convention: Ray workers take GPUs by
+    ``--gpus-per-worker``, this process by ``--device``)."""
+    gpus = args.gpus_per_worker
+    if args.workers == 0:
+        if gpus > 0:
+            raise EvosnnError(
+                f"--gpus-per-worker {gpus:g} is for Ray workers; with --workers 0 the evaluation "
+                "runs in this process: use --device cuda"
+            )
+        return str(args.device)
+    if args.device != "cpu":
+        raise EvosnnError(
+            f"--device {args.device} is for --workers 0 (this process); Ray workers take GPUs "
+            "by --gpus-per-worker"
+        )
+    if gpus > 1 and gpus != int(gpus):
+        raise EvosnnError(f"--gpus-per-worker {gpus:g}: above 1 it must be a whole number")
+    return "cuda" if gpus > 0 else "cpu"
 
 
 def search(

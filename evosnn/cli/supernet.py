@@ -8,6 +8,7 @@ from pathlib import Path
 from evosnn.cli._args import (
     Explicit,
     add_data,
+    add_gpus_per_worker,
     add_ray_address,
     add_recipe,
     add_resume,
@@ -82,9 +83,7 @@ class SupernetTrain(Command):
             help="Ray Train worker processes (0: train in this process, without Ray)",
         )
         add_ray_address(group)
-        group.add_argument(
-            "--gpus-per-worker", type=float, default=0.0, help="GPUs per worker (NCCL when > 0)"
-        )
+        add_gpus_per_worker(group, "GPUs per worker (NCCL when > 0)")
         group.add_argument(
             "--max-failures",
             type=non_negative_int,

@@ -13,10 +13,12 @@ from evosnn.cli._args import (
     add_recipe,
     add_resume,
     add_seed,
+    cpus,
     given_settings,
     non_negative_int,
     positive_float,
     positive_int,
+    resources,
 )
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
@@ -75,8 +77,8 @@ class Train(Command):
         tune.add_argument(
             "--max-failures", type=non_negative_int, default=2, help="retries of a failed trial"
         )
-        tune.add_argument("--cpus-per-trial", type=positive_float, default=1.0)
-        tune.add_argument("--gpus-per-trial", type=float, default=0.0)
+        tune.add_argument("--cpus-per-trial", type=cpus, default=1.0)
+        tune.add_argument("--gpus-per-trial", type=resources, default=0.0)
         add_ray_address(tune)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -92,11 +94,16 @@ class Train(Command):
             seed=args.seed,
             device=args.device,
         )
+        if not args.tune and (args.lr_sweep or args.asha):
+            raise EvosnnError(f"--{'lr-sweep' if args.lr_sweep else 'asha'} needs --tune")
         if args.out is not None:
             check_out_dir(args.out)
         exports = [load_export(path) for path in args.architectures]  # all valid before training
+        refused = {e.path: check(args.storage, e) for e in exports}  # storage before any work
+        for reason in filter(None, refused.values()):
+            log.warning("%s", reason)  # said before training, and again after it
         if args.tune:
-            return self._tune(args, exports, settings)
+            return self._tune(args, exports, settings, refused)
         for exported in exports:
             result = retrain(
                 exported,
@@ -112,11 +119,15 @@ class Train(Command):
                 f"test {100 * result.test_accuracy:.2f}%, {result.energy_mj:.4g} mJ/image; "
                 f"checkpoint {result.checkpoint}"
             )
-            record(args.storage, exported, result)
+            record(args.storage, exported, result, refused[exported.path])
         return 0
 
     def _tune(
-        self, args: argparse.Namespace, exports: list[Exported], settings: TrainSettings
+        self,
+        args: argparse.Namespace,
+        exports: list[Exported],
+        settings: TrainSettings,
+        refused: dict[Path, str | None],
     ) -> int:
         from evosnn.training.tune import TuneSettings, tune_retrain
 
@@ -157,25 +168,58 @@ class Train(Command):
                 f"val {100 * best.val_accuracy:.2f}%, test {100 * best.test_accuracy:.2f}%, "
                 f"{best.energy_mj:.4g} mJ/image; checkpoint {best.checkpoint}"
             )
-            record(args.storage, item.exported, best)
+            record(args.storage, item.exported, best, refused[item.exported.path])
         return status
 
 
-def record(storage: str | None, exported: Exported, result: RetrainResult) -> None:
+def _storage_of(storage: str | None, exported: Exported) -> str | None:
+    """The study URL to record in: ``--storage``, else the file's (None if hidden or absent)."""
+    storage = storage or exported.provenance.get("storage")
+    if storage and "***" in storage:
+        log.warning(
+            "%s: the file's storage URL has its password hidden; pass --storage to record results",
+            exported.path,
+        )
+        return None
+    return storage or None
+
+
+def check(storage: str | None, exported: Exported) -> str | None:
+    """Before training: the reason a retraining of ``exported`` will not be recorded, or None.
+
+    Raises:
+        StorageError: the study storage cannot be reached (nothing has been trained yet).
+    """
+    from evosnn.training.retrain import check_record
+
+    url = _storage_of(storage, exported)
+    return check_record(url, exported) if url else None
+
+
+def record(
+    storage: str | None,
+    exported: Exported,
+    result: RetrainResult,
+    refused: str | None = "",
+) -> None:
     """Write a retraining's figures onto the exported architecture's source trial.
 
-    ``storage`` overrides the URL recorded in the file (which has its password hidden).
+    ``storage`` overrides the URL recorded in the file (which has its password hidden);
+    ``refused`` is what :func:`check` said before training (checked now when not given: "").
     """
     from evosnn.training.retrain import record_in_study
 
-    storage = storage or exported.provenance.get("storage")
-    if storage and "***" not in storage:
-        if record_in_study(storage, exported, result):
-            print(
-                f"  recorded on trial {exported.provenance.get('trial')} of study "
-                f"{exported.provenance.get('study')!r} (retrained_* user attrs)"
-            )
-    elif storage:
-        log.warning(
-            "the file's storage URL has its password hidden; pass --storage to record results"
+    url = _storage_of(storage, exported)
+    if url is None:
+        return
+    refused = check(storage, exported) if refused == "" else refused
+    if refused is not None:
+        print(f"  {refused}")
+        return
+    key = record_in_study(url, exported, result)
+    if key is not None:
+        print(
+            f"  recorded on trial {exported.provenance.get('trial')} of study "
+            f"{exported.provenance.get('study')!r} as {key} (retrained_* hold the latest run; "
+            "each recipe keeps its own retrained[eE-lrLR])"
         )

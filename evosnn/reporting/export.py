@@ -34,16 +34,21 @@ from evosnn.core.errors import CheckpointError, ConfigError, EvosnnError
 from evosnn.core.space import SearchSpace
 from evosnn.objectives.front import knee_index, pareto_records
 from evosnn.storage.ledger import Ledger, LedgerRecord
+from evosnn.storage.url import absolute, redact
 
 __all__ = [
     "EXPORT_FORMAT",
+    "MARKER",
     "Exported",
+    "claim_folder",
     "export_study",
     "load_export",
     "pick_trials",
 ]
 
 EXPORT_FORMAT = "evosnn-architecture/1"
+#: The file that marks an export folder as one study's (:func:`claim_folder`).
+MARKER = ".evosnn-export.yaml"
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,48 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
+def claim_folder(out: Path, study: str, storage: str) -> None:
+    """Make ``out`` this study's export folder, or refuse if it holds another study's files.
+
+    The folder is marked with :data:`MARKER` (study name and storage URL, password hidden); a
+    folder without the marker is refused when it already holds ``trial-*.yaml`` files of another
+    study, so an export never overwrites another study's architectures or leaves its weights
+    beside this study's files.
+
+    Raises:
+        EvosnnError: ``out`` belongs to another study, or is not a writable folder.
+    """
+    mine = {"study": study, "storage": storage}
+    marker = out / MARKER
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        owner = yaml.safe_load(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        if owner is None:  # an export older than the marker: its files' study name decides
+            found = next(filter(None, map(_owner, sorted(out.glob("trial-*.yaml")))), None)
+            if found is not None and found["study"] == study:
+                found = None
+            owner = found
+        if owner is not None and owner != mine:
+            raise EvosnnError(
+                f"--out {out} holds the export of study {owner.get('study')!r} in "
+                f"{owner.get('storage')}, not {study!r} in {storage}; choose another folder"
+            )
+        _write_atomic(marker, yaml.safe_dump(mine, sort_keys=False).encode())
+    except (OSError, yaml.YAMLError) as exc:
+        reason = getattr(exc, "strerror", None) or type(exc).__name__
+        raise EvosnnError(f"--out {out}: cannot write the export there ({reason})") from exc
+
+
+def _owner(path: Path) -> dict[str, Any] | None:
+    """The study and storage an exported file's provenance names (None if unreadable)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        provenance = document["provenance"]
+        return {"study": provenance["study"], "storage": provenance["storage"]}
+    except (OSError, yaml.YAMLError, TypeError, KeyError):
+        return None
+
+
 def export_study(
     storage_url: str,
     study_name: str,
@@ -116,16 +163,21 @@ def export_study(
     trial: int | None = None,
     supernet: str | Path | None = None,
     data_root: str | Path | None = None,
+    device: str = "cpu",
 ) -> list[Path]:
-    """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too."""
+    """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too
+    (inherited and BN-recalibrated on ``device``)."""
     ledger, attrs = Ledger.open_search(storage_url, study_name)
     codec = ledger.codec
     space = codec.space
     chosen = pick_trials(ledger.records(), pick, trial)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    storage_shown = redact(absolute(storage_url))
+    claim_folder(out, study_name, storage_shown)
     evaluator = (
-        _weights_evaluator(supernet, space, attrs, data_root) if supernet is not None else None
+        _weights_evaluator(supernet, space, attrs, data_root, device)
+        if supernet is not None
+        else None
     )
     written = []
     for record in chosen:
@@ -157,7 +209,7 @@ def export_study(
             "provenance": {
                 "study": study_name,
                 "trial": record.number,
-                "storage": ledger.url,
+                "storage": storage_shown,
                 "supernet_sha256": attrs.get("supernet_sha256"),
                 "evosnn_version": evosnn.__version__,
                 "pick": pick,
@@ -179,7 +231,7 @@ def export_study(
     return written
 
 
-def _eval_settings(recorded: dict[str, Any]) -> Any:
+def _eval_settings(recorded: dict[str, Any], device: str = "cpu") -> Any:
     """The study's evaluation settings. Studies written before the split seed moved into the space
     also carry ``data_seed`` (never settable, always 0: the space's default ``split_seed``); it and
     any other key this version does not know are dropped."""
@@ -188,11 +240,16 @@ def _eval_settings(recorded: dict[str, Any]) -> Any:
     from evosnn.core.evaluation import EvalSettings
 
     known = {f.name for f in fields(EvalSettings)}
-    return EvalSettings(**{k: v for k, v in recorded.items() if k in known})
+    settings = {k: v for k, v in recorded.items() if k in known and k != "device"}
+    return EvalSettings(**settings, device=device)
 
 
 def _weights_evaluator(
-    supernet: str | Path, space: SearchSpace, attrs: dict[str, Any], data_root: str | Path | None
+    supernet: str | Path,
+    space: SearchSpace,
+    attrs: dict[str, Any],
+    data_root: str | Path | None,
+    device: str,
 ) -> Any:
     from evosnn.evaluate.evaluator import Evaluator
 
@@ -200,7 +257,7 @@ def _weights_evaluator(
         supernet,
         space,
         data_root=data_root,
-        settings=_eval_settings(attrs.get("evaluation", {})),
+        settings=_eval_settings(attrs.get("evaluation", {}), device),
         energy_target_mj=attrs.get("energy_target_mj"),
     )
     if attrs.get("supernet_sha256") and evaluator.checkpoint_sha256 != attrs["supernet_sha256"]:

@@ -14,10 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import evosnn
-from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.errors import CheckpointError, EvosnnError, StorageError
 from evosnn.core.executor import Executor, InProcessExecutor
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
@@ -133,7 +133,7 @@ def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
             f"{path}: supernet checkpoint not found (train one with `evosnn supernet train`)"
         )
     blob = path.read_bytes()
-    data = load_checkpoint(blob)
+    data = load_checkpoint(blob, name=str(path))
     if data.get("status") != "complete":
         # refused, not warned: the study pins the checkpoint's sha256, so a search started on an
         # unfinished supernet could not be resumed once its training goes on, and its accuracies
@@ -154,7 +154,16 @@ def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
 def _record_settings(
     ledger: Ledger, space: SearchSpace, settings: SearchSettings, engine: Engine, blob: bytes
 ) -> None:
-    """Record the search's settings in a new study; refuse an existing one searched otherwise."""
+    """Record the search's settings in a new study; refuse an existing one searched otherwise
+    (for the space, naming the first field that differs)."""
+    stored_space = ledger.attrs().get("space")
+    if stored_space is not None:
+        where = first_difference(stored_space, space.to_dict(), "space")
+        if where is not None:
+            raise StorageError(
+                f"study {ledger.study.study_name!r} was searched with another search space "
+                f"({where}); re-run with the same space or choose another --study"
+            )
     ledger.check_or_record(
         {
             "space": space.to_dict(),
@@ -179,6 +188,28 @@ def _record_settings(
     ledger.set_attr("evosnn_version", evosnn.__version__)
 
 
+def first_difference(stored: Any, now: Any, path: str) -> str | None:
+    """Where two recorded settings first differ (``space.choices.depth: [2, 3] here, [2, 4]
+    now``), or None when they are equal."""
+    if isinstance(stored, dict) and isinstance(now, dict):
+        for key in sorted(set(stored) | set(now), key=str):
+            if key not in stored or key not in now:
+                side = "now only" if key not in stored else "recorded only"
+                return f"{path}.{key}: {side}"
+            found = first_difference(stored[key], now[key], f"{path}.{key}")
+            if found is not None:
+                return found
+        return None
+    if stored != now:
+        return f"{path}: {_short(stored)} recorded, {_short(now)} now"
+    return None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _start_executor(
     settings: SearchSettings, blob: bytes, factory: EvaluationTaskFactory
 ) -> tuple[Executor, _OnOneWorker]:
@@ -194,7 +225,12 @@ def _start_executor(
     from workers.cluster import connect
     from workers.pool import RayExecutor
 
-    connect(settings.ray_address, num_cpus=None)
+    resources = connect(settings.ray_address, num_cpus=None)
+    gpus = resources.get("GPU", 0.0)
+    if settings.gpus_per_worker > gpus:
+        raise EvosnnError(
+            f"--gpus-per-worker {settings.gpus_per_worker:g}: the Ray cluster has {gpus:g} GPU(s)"
+        )
     log.info("starting %d evaluator worker(s); each loads the supernet", settings.workers)
     pool = RayExecutor(
         blob,

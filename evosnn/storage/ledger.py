@@ -35,7 +35,6 @@ import sqlalchemy.exc
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
-from sqlalchemy.engine import make_url
 
 from evosnn.core.errors import StorageError
 from evosnn.core.evaluation import Evaluation
@@ -46,6 +45,7 @@ from evosnn.storage.lock_delegation import LockDelegation
 from evosnn.storage.optuna_schema import OptunaTables, stored_value
 from evosnn.storage.retry import RETRY_FOR_S
 from evosnn.storage.retry import retry as _retry
+from evosnn.storage.url import check_url, redact
 
 __all__ = [
     "LOCK_STALE_S",
@@ -64,14 +64,6 @@ log = logging.getLogger(__name__)
 SCHEMA_RACE_ATTEMPTS = 8
 
 
-def redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (safe to print or store)."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparseable storage URL>"
-
-
 def open_storage(url: str, *, create: bool = True) -> RDBStorage:
     """An Optuna RDB storage for ``url``; SQLite gets WAL and a long lock timeout.
 
@@ -82,11 +74,7 @@ def open_storage(url: str, *, create: bool = True) -> RDBStorage:
         StorageError: the database cannot be reached (within seconds), with the password hidden.
     """
     shown = redact(url)
-    try:
-        parsed = make_url(url)
-    except Exception:
-        # not `from exc`: the parser's message quotes the whole URL, password included
-        raise StorageError(f"not a valid SQLAlchemy storage URL: {shown}") from None
+    parsed = check_url(url)  # a URL, a known database, its driver installed, persistent
     engine_kwargs: dict[str, Any] = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database

@@ -39,9 +39,11 @@ __all__ = [
     "RETRAIN_FORMAT",
     "RetrainCheckpoint",
     "RetrainResult",
+    "check_record",
     "record_in_study",
     "retrain",
     "retrained_attrs",
+    "retrained_key",
 ]
 
 log = logging.getLogger(__name__)
@@ -275,22 +277,85 @@ class _Retraining:
         )
 
 
-def record_in_study(storage_url: str, exported: Exported, result: RetrainResult) -> bool:
-    """Write the retrained figures onto the source trial; False if the file names no trial.
+def _trial_attrs(ledger: Any, number: int) -> dict[str, Any]:
+    """The user attrs of trial ``number`` of the ledger's study."""
+    from evosnn.core.errors import StorageError
 
-    They become the trial's user attrs ``retrained_val_accuracy``, ``retrained_test_accuracy``,
-    ``retrained_energy_mj``, ``retrained_epochs`` and ``retrained_checkpoint``, beside the search-time
-    ``accuracy`` and ``energy_mj`` in the dashboard's trial table (see ``Ledger.annotate_trial``).
-    """
+    try:
+        trial_id = ledger.storage.get_trial_id_from_study_id_trial_number(ledger.study_id, number)
+    except KeyError as exc:
+        raise StorageError(f"study {ledger.study.study_name!r} has no trial {number}") from exc
+    return dict(ledger.storage.get_trial(trial_id).user_attrs)
+
+
+def _open_source(storage_url: str, exported: Exported) -> tuple[Any, int] | None:
+    """The ledger of the file's source study and its trial number (None: the file names none)."""
     from evosnn.core.genome import GenomeCodec
     from evosnn.storage.ledger import Ledger
 
     study_name, number = exported.provenance.get("study"), exported.provenance.get("trial")
     if study_name is None or number is None:
-        return False
+        return None
     ledger = Ledger.open(storage_url, str(study_name), GenomeCodec(exported.space), create=False)
-    ledger.annotate_trial(int(number), retrained_attrs(result))
-    return True
+    return ledger, int(number)
+
+
+def check_record(storage_url: str, exported: Exported) -> str | None:
+    """Before training: can the retraining of ``exported`` be recorded on its source trial?
+
+    Opens the study (so a storage that cannot be reached fails before any work) and compares the
+    file's ``config`` with the architecture of the trial it names: an edited config is not that
+    trial's architecture and is never recorded on it.
+
+    Returns:
+        None when it can be recorded, else the one-line reason it will not be.
+
+    Raises:
+        StorageError: the storage, the study or the trial cannot be reached.
+    """
+    source = _open_source(storage_url, exported)
+    if source is None:
+        return f"{exported.path}: names no study trial; not recorded"
+    ledger, number = source
+    genome = _trial_attrs(ledger, number).get("genome")
+    if genome is None or ledger.codec.decode(genome).to_dict() != exported.config.to_dict():
+        return (
+            f"{exported.path}: its config is not the architecture of trial {number} "
+            "(edited?); not recorded on it"
+        )
+    return None
+
+
+def retrained_key(epochs: Any, lr: Any) -> str:
+    """The user attr that keeps one retraining recipe's figures: ``retrained[e15-lr0.003]``."""
+    return f"retrained[e{epochs}-lr{float(lr):g}]"
+
+
+def record_in_study(storage_url: str, exported: Exported, result: RetrainResult) -> str | None:
+    """Write the retrained figures onto the source trial; returns the key written (None if the
+    file names no trial).
+
+    Every recipe keeps its own figures, keyed by epochs and learning rate
+    (``retrained[e15-lr0.003]``, a mapping), so a short run never replaces a long one's; the
+    flat ``retrained_val_accuracy``, ``retrained_test_accuracy``, ``retrained_energy_mj``,
+    ``retrained_epochs``, ``retrained_lr`` and ``retrained_checkpoint`` hold the latest run, beside
+    the search-time ``accuracy`` and ``energy_mj`` in the dashboard's trial table. A latest run
+    recorded before the keys existed is kept under its own key first.
+    """
+    source = _open_source(storage_url, exported)
+    if source is None:
+        return None
+    ledger, number = source
+    stored = _trial_attrs(ledger, number)
+    attrs = retrained_attrs(result)
+    key = retrained_key(result.epochs, result.lr)
+    annotations: dict[str, Any] = {**attrs, key: attrs}
+    if "retrained_epochs" in stored:
+        earlier = retrained_key(stored["retrained_epochs"], stored.get("retrained_lr", 0.0))
+        if earlier != key and earlier not in stored:
+            annotations[earlier] = {k: v for k, v in stored.items() if k in attrs}
+    ledger.annotate_trial(number, annotations)
+    return key
 
 
 def retrained_attrs(result: RetrainResult) -> dict[str, Any]:
