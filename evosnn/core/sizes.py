@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from evosnn.core.config import SubnetConfig, sps_widths
+from evosnn.core.config import SubnetConfig, sps_sides, sps_widths
 
 __all__ = ["LayerOps", "count_params", "layer_ops"]
 
@@ -60,7 +60,12 @@ class LayerOps:
 
 
 def layer_ops(
-    config: SubnetConfig, *, image_size: int, in_channels: int, num_classes: int
+    config: SubnetConfig,
+    *,
+    image_size: int,
+    in_channels: int,
+    num_classes: int,
+    sps_pools: int = 2,
 ) -> list[LayerOps]:
     """Every synaptic layer of ``config`` with its FLOPs (multiply-accumulates) per step and image.
 
@@ -72,13 +77,13 @@ def layer_ops(
     """
     d = config.embed_dim
     w = sps_widths(d)
-    h = image_size
-    n = (h // 4) ** 2
+    h = sps_sides(image_size, sps_pools)  # the side each stage reads, then the token grid's
+    n = h[4] ** 2
     ops = [
-        LayerOps("sps.conv0", h * h * 9 * in_channels * w[0], "mac", None),
-        LayerOps("sps.conv1", h * h * 9 * w[0] * w[1], "sop", "sps.conv1"),
-        LayerOps("sps.conv2", h * h * 9 * w[1] * w[2], "sop", "sps.conv2"),
-        LayerOps("sps.conv3", (h // 2) ** 2 * 9 * w[2] * w[3], "sop", "sps.conv3"),
+        LayerOps("sps.conv0", h[0] ** 2 * 9 * in_channels * w[0], "mac", None),
+        LayerOps("sps.conv1", h[1] ** 2 * 9 * w[0] * w[1], "sop", "sps.conv1"),
+        LayerOps("sps.conv2", h[2] ** 2 * 9 * w[1] * w[2], "sop", "sps.conv2"),
+        LayerOps("sps.conv3", h[3] ** 2 * 9 * w[2] * w[3], "sop", "sps.conv3"),
         LayerOps("sps.rpe", n * 9 * d * d, "sop", "sps.rpe"),
     ]
     for i in range(config.depth):
