@@ -44,13 +44,20 @@ NOISE = 0.02
 _EVENT = [("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)]
 
 
-def digit_events(a: np.ndarray, b: np.ndarray, *, rng: np.random.Generator) -> np.ndarray:
-    """The events of digit image ``a`` (0..16 intensities, ``[H, W]``) turning into ``b``."""
-    blank = np.zeros_like(a, dtype=np.float64)
+def digit_events(
+    a: np.ndarray, b: np.ndarray, *, rng: np.random.Generator, noise: float = NOISE
+) -> np.ndarray:
+    """The events of digit image ``a`` (0..16 intensities, ``[H, W]``) turning into ``b``.
+
+    ``noise``: background events per pixel (Poisson), either polarity, at uniform times.
+    """
+    # intensity in contrast steps: the events of a change are the steps it crosses
+    levels = [np.floor(np.asarray(img, dtype=np.float64) / CONTRAST + 0.5) for img in (a, b)]
+    blank = np.zeros_like(levels[0])
     chunks = []
-    for (lo, hi), before, after in zip(WINDOWS, (blank, a, b), (a, b, blank), strict=True):
-        delta = np.asarray(after, dtype=np.float64) - np.asarray(before, dtype=np.float64)
-        counts = np.floor(np.abs(delta) / CONTRAST + 0.5).astype(np.int64)
+    for (lo, hi), before, after in zip(WINDOWS, (blank, *levels), (*levels, blank), strict=True):
+        delta = after - before
+        counts = np.abs(delta).astype(np.int64)
         ys, xs = np.nonzero(counts)
         reps = counts[ys, xs]
         part = np.empty(int(reps.sum()), dtype=_EVENT)
@@ -59,7 +66,7 @@ def digit_events(a: np.ndarray, b: np.ndarray, *, rng: np.random.Generator) -> n
         part["t"] = (rng.uniform(lo, hi, len(part)) * 1e6).astype(np.int64)
         chunks.append(part)
     h, w = a.shape
-    n_noise = rng.poisson(NOISE * h * w)
+    n_noise = rng.poisson(noise * h * w)
     noise = np.empty(n_noise, dtype=_EVENT)
     noise["x"], noise["y"] = rng.integers(0, w, n_noise), rng.integers(0, h, n_noise)
     noise["p"], noise["t"] = rng.integers(0, 2, n_noise), (rng.uniform(0, 1, n_noise) * 1e6)

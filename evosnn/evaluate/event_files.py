@@ -72,14 +72,17 @@ def find_recordings(name: str, root: Path) -> list[Recording]:
     if name == "dvs128-gesture":
         return _gesture(_base(root, "DVSGesture", ("ibmGestureTrain", "ibmGestureTest")))
     if name == "cifar10-dvs":
-        return _cifar10_dvs(_base(root, "CIFAR10DVS", CIFAR10_CLASSES))
+        return _cifar10_dvs(_base(root, "CIFAR10DVS", CIFAR10_CLASSES, any_name=True))
     raise DataError(f"{name!r} is not an event data set read from files")
 
 
-def _base(root: Path, folder: str, needed: tuple[str, ...]) -> Path:
-    """``root/folder`` or ``root`` itself, whichever holds the ``needed`` sub-folders."""
-    # tonic reads from <save_to>/<its class name>, so ROOT itself counts only under that name.
-    for base in (root / folder, root) if root.name == folder else (root / folder,):
+def _base(root: Path, folder: str, needed: tuple[str, ...], *, any_name: bool = False) -> Path:
+    """``root/folder`` or ``root`` itself, whichever holds the ``needed`` sub-folders.
+
+    tonic's dataset classes read from ``<save_to>/<class name>``, so ``root`` itself counts only
+    under that name, unless ``any_name`` (the data set is read file by file).
+    """
+    for base in (root / folder, root) if any_name or root.name == folder else (root / folder,):
         if all((base / sub).is_dir() for sub in needed):
             return base
     base = root / folder if (root / folder).is_dir() else root

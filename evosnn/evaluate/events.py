@@ -1,7 +1,7 @@
 """Event-camera data as frame banks: binning, caching and the train/validation/test splits.
 
-A recording (events ``x, y, t, p``) is binned with tonic's ``to_frame_numpy`` into T frames of two
-polarity channels, once for every T of ``dataset.frames``, into equal numbers of events
+A recording (events ``x, y, t, p``, read with tonic) is binned into T frames of two polarity
+channels (:func:`bin_events`, spikingjelly's definitions), once for every T of ``dataset.frames``, into equal numbers of events
 (``binning: count``) or equal spans of time (``binning: time``). The frames of all T are stored one
 after the other, a *frame bank* ``[S, 2, H, W]`` with ``S = sum(frames)``, as uint8 event counts
 (saturating at 255); the model picks the T frames of a subnet's time steps
@@ -46,32 +46,35 @@ def bin_events(
 ) -> np.ndarray:
     """A frame bank ``[sum(frames), 2, size, size]`` (uint8 counts) of one recording.
 
+    The frames follow spikingjelly's ``integrate_events_by_fixed_frames_number`` (Spikformer's
+    event recipe): ``count`` cuts the events (in time order) into T runs of ``N // T`` events, the
+    last run taking the remainder; ``time`` cuts the span from the first to the last event into
+    T equal intervals, the last one closed. Every event lands in exactly one frame of every T
+    (tonic's own count binning drops the remainder, hence this function).
+
     Args:
         events: structured array with integer fields ``x, y, t, p`` (``p`` 0 or 1).
         sensor: the sensor's side in pixels; ``size`` must not exceed it.
         frames: the frame counts T to bin into, ascending.
         binning: ``count`` (equal numbers of events per frame) or ``time`` (equal time spans).
     """
-    from tonic.functional import to_frame_numpy
-
     bank = np.zeros((sum(frames), 2, size, size), dtype=np.int64)
-    if len(events) == 0:
-        return bank.astype(np.uint8)
-    scaled = np.empty(
-        len(events), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)]
-    )
-    scaled["x"] = np.clip(events["x"], 0, sensor - 1) * size // sensor
-    scaled["y"] = np.clip(events["y"], 0, sensor - 1) * size // sensor
-    scaled["t"] = events["t"]
-    scaled["p"] = (np.asarray(events["p"]) > 0).astype(np.int64)
-    scaled = scaled[np.argsort(scaled["t"], kind="stable")]
-    start = 0
-    for steps in frames:
-        key = "n_event_bins" if binning == "count" else "n_time_bins"
-        got = to_frame_numpy(scaled, (size, size, 2), **{key: steps})
-        n = min(len(got), steps)
-        bank[start : start + n] = got[:n]
-        start += steps
+    n = len(events)
+    if n:
+        order = np.argsort(np.asarray(events["t"]), kind="stable")
+        t = np.asarray(events["t"], dtype=np.int64)[order]
+        x = np.clip(np.asarray(events["x"])[order], 0, sensor - 1) * size // sensor
+        y = np.clip(np.asarray(events["y"])[order], 0, sensor - 1) * size // sensor
+        p = (np.asarray(events["p"])[order] > 0).astype(np.int64)
+        start = 0
+        for steps in frames:
+            if binning == "count":
+                frame = np.minimum(np.arange(n) // max(n // steps, 1), steps - 1)
+            else:
+                span = max(int(t[-1] - t[0]), 1)
+                frame = np.minimum((t - t[0]) * steps // span, steps - 1)
+            np.add.at(bank, (start + frame, p, y, x), 1)
+            start += steps
     return np.minimum(bank, 255).astype(np.uint8)
 
 
