@@ -67,10 +67,11 @@ def digit_events(
         chunks.append(part)
     h, w = a.shape
     n_noise = rng.poisson(noise * h * w)
-    noise = np.empty(n_noise, dtype=_EVENT)
-    noise["x"], noise["y"] = rng.integers(0, w, n_noise), rng.integers(0, h, n_noise)
-    noise["p"], noise["t"] = rng.integers(0, 2, n_noise), (rng.uniform(0, 1, n_noise) * 1e6)
-    events = np.concatenate([*chunks, noise])
+    background = np.empty(n_noise, dtype=_EVENT)
+    background["x"], background["y"] = rng.integers(0, w, n_noise), rng.integers(0, h, n_noise)
+    background["p"] = rng.integers(0, 2, n_noise)
+    background["t"] = rng.uniform(0, 1, n_noise) * 1e6
+    events = np.concatenate([*chunks, background])
     return events[np.argsort(events["t"], kind="stable")]
 
 
