@@ -216,6 +216,7 @@ class Evaluator:
             "image_size": data.image_size,
             "in_channels": data.channels,
             "num_classes": data.num_classes,
+            "sps_pools": self.space.supernet.sps_pools,
         }
         estimate = self.energy_model.estimate(config, rates=rates, **geometry)
         other = self.energy_model.other()

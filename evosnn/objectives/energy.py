@@ -99,8 +99,12 @@ class EnergyModel:
         in_channels: int,
         num_classes: int,
         rates: Mapping[str, float],
+        sps_pools: int = 2,
     ) -> EnergyEstimate:
         """Energy of one image through ``config`` given the measured input ``rates`` per layer.
+
+        ``sps_pools``: the patch splitter's max-pools (4 in the event geometry), which fix the
+        feature-map sizes and the token count.
 
         Raises:
             ValueError: a spike-driven layer has no measured rate, or a rate is not finite.
@@ -109,7 +113,11 @@ class EnergyModel:
         macs = sops = 0.0
         per_layer: dict[str, float] = {}
         for op in layer_ops(
-            config, image_size=image_size, in_channels=in_channels, num_classes=num_classes
+            config,
+            image_size=image_size,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            sps_pools=sps_pools,
         ):
             if op.kind == "mac" or (self.convention == "strict" and not op.binary):
                 count = float((steps if op.per_step else 1) * op.flops)

@@ -78,6 +78,7 @@ def _accuracy_and_energy(
             in_channels=data.channels,
             num_classes=data.num_classes,
             rates=stats.rates(),
+            sps_pools=exported.space.supernet.sps_pools,
         )
         .energy_mj
     )
