@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         grids = (
             ("digits-events", with_time_steps(events, [1, 2, 4, 6]), (1, 2, 4, 6)),
-            ("digits-tiny", digits, (2, 3, 4)),
+            ("digits-tiny", digits, (2, 4)),
         )
         for key, space, steps in grids:
             for t in steps:

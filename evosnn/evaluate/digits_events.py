@@ -1,25 +1,26 @@
-"""``digits-events``: an embedded event task in which the order of events decides the label.
+"""``digits-events``: an embedded event task in which only the timing of events tells the label.
 
-Two of scikit-learn's digits, A then B, are shown one after the other at one place, and a DVS
-watches: it emits ON events where intensity rises and OFF events where it falls, one event per
-``CONTRAST`` step of change, each at a jittered time inside its transition (A appears in
-``[0, 0.1)``, A turns into B in ``[0.45, 0.55)``, B disappears in ``[0.9, 1.0)`` of a one-second
-clip), plus sparse background events. The label is A, the first digit.
+Two of scikit-learn's digits, A then B, are flashed one after the other at one place, then their
+negatives (``16 - A``, then ``16 - B``), and a DVS watches: it emits ON events where intensity
+rises and OFF events where it falls, one per ``CONTRAST`` step of change, at jittered times
+around each flash's onset and offset (flash k of 4 is lit from ``k/4`` to ``k/4 + 0.2`` s of a
+one-second clip), plus sparse background events. The label is A, the first digit.
 
-Why order matters: per pixel the ON events total ``a + max(b - a, 0) = max(a, b)`` and the OFF
-events ``max(a - b, 0) + b = max(a, b)`` too, so the time-collapsed recording is the same for
-(A, B) and (B, A): a model that ignores the order of events sees only the unordered pair and can
-be right at most half the time (and, identifying the pair from an overlay, usually far less). In
-time, A's onset is a clean ON-only image and B's offset a clean OFF-only one.
+Why time matters: every pixel is lit, over the four flashes, to the same total (``A + B +
+(16 - A) + (16 - B) = 32``), so the time-collapsed recording (all events in one frame) is the same
+for every clip up to noise and quantisation: a model that ignores when events happen stays at
+chance. Binned into T frames, T = 4 isolates A's flash in the first frame; T = 2 mixes A with B
+(at best half right); so the number of time steps decides what can be learnt.
 
 The source digits are split first (test, then validation, stratified and seeded by
 ``split_seed``); each split's clips are drawn from its own digits only. ``synthetic_size`` clips
 in all. The recordings are binned like the real event data sets (:func:`bin_events`).
 
 Example:
-    >>> events = digit_events(np.full((2, 2), 16), np.zeros((2, 2)), rng=np.random.default_rng(0))
-    >>> int((events["p"] == 1).sum()), int((events["p"] == 0).sum()) >= 16
-    (16, True)
+    >>> ones = np.full((2, 2), 16.0)
+    >>> events = digit_events(ones, ones, rng=np.random.default_rng(0), noise=0.0)
+    >>> int((events["p"] == 1).sum()), int((events["p"] == 0).sum())
+    (32, 32)
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ __all__ = ["CONTRAST", "digit_events", "digits_events"]
 
 #: Intensity change (digits' 0..16 scale) per emitted event.
 CONTRAST = 4.0
-#: (start, end) of the three transitions, in seconds: onset of A, A -> B, offset of B.
-WINDOWS = ((0.0, 0.1), (0.45, 0.55), (0.9, 1.0))
+#: Onset time of each of the four flashes (A, B, 16 - A, 16 - B), its duration and jitter (s).
+FLASHES = (0.0, 0.25, 0.5, 0.75)
+LIT = 0.2
+JITTER = 0.02
 #: Background events per pixel per clip (either polarity, uniform in time).
 NOISE = 0.02
 _EVENT = [("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)]
@@ -47,24 +50,25 @@ _EVENT = [("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)]
 def digit_events(
     a: np.ndarray, b: np.ndarray, *, rng: np.random.Generator, noise: float = NOISE
 ) -> np.ndarray:
-    """The events of digit image ``a`` (0..16 intensities, ``[H, W]``) turning into ``b``.
+    """The events of digit images ``a`` then ``b`` (0..16 intensities, ``[H, W]``) flashed, then
+    their negatives.
 
     ``noise``: background events per pixel (Poisson), either polarity, at uniform times.
     """
-    # intensity in contrast steps: the events of a change are the steps it crosses
-    levels = [np.floor(np.asarray(img, dtype=np.float64) / CONTRAST + 0.5) for img in (a, b)]
-    blank = np.zeros_like(levels[0])
+    # intensity in contrast steps: a flash's onset and offset each emit its level in events
+    top = np.floor(16.0 / CONTRAST + 0.5)
+    first, second = (np.floor(np.asarray(img, dtype=np.float64) / CONTRAST + 0.5) for img in (a, b))
     chunks = []
-    for (lo, hi), before, after in zip(WINDOWS, (blank, *levels), (*levels, blank), strict=True):
-        delta = after - before
-        counts = np.abs(delta).astype(np.int64)
+    for onset, level in zip(FLASHES, (first, second, top - first, top - second), strict=True):
+        counts = np.clip(level, 0, None).astype(np.int64)
         ys, xs = np.nonzero(counts)
         reps = counts[ys, xs]
-        part = np.empty(int(reps.sum()), dtype=_EVENT)
-        part["y"], part["x"] = np.repeat(ys, reps), np.repeat(xs, reps)
-        part["p"] = np.repeat((delta[ys, xs] > 0).astype(np.int64), reps)
-        part["t"] = (rng.uniform(lo, hi, len(part)) * 1e6).astype(np.int64)
-        chunks.append(part)
+        for when, polarity in ((onset, 1), (onset + LIT, 0)):
+            part = np.empty(int(reps.sum()), dtype=_EVENT)
+            part["y"], part["x"] = np.repeat(ys, reps), np.repeat(xs, reps)
+            part["p"] = polarity
+            part["t"] = (rng.uniform(when, when + JITTER, len(part)) * 1e6).astype(np.int64)
+            chunks.append(part)
     h, w = a.shape
     n_noise = rng.poisson(noise * h * w)
     background = np.empty(n_noise, dtype=_EVENT)

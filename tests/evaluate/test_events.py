@@ -156,20 +156,24 @@ def test_binning_by_event_count_and_by_time() -> None:
     assert down[0, 1, 0, 0] == 2  # x = 0 and 1 fall into one downsampled pixel
 
 
-def test_digits_events_labels_the_first_digit_and_its_collapse_forgets_the_order() -> None:
+def test_digits_events_collapse_to_one_frame_for_every_clip_but_not_in_time() -> None:
     from evosnn.evaluate.digits_events import digit_events
 
     rng = np.random.default_rng(0)
-    a, b = rng.integers(0, 17, (8, 8)), rng.integers(0, 17, (8, 8))
+    a, b, c = (rng.integers(0, 17, (8, 8)) for _ in range(3))
 
-    def collapsed(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    def bank(first: np.ndarray, second: np.ndarray) -> np.ndarray:
         ev = digit_events(first, second, rng=np.random.default_rng(1), noise=0.0)
         return bin_events(ev, sensor=8, size=8, frames=[1, 4], binning="time")
 
-    ab, ba = collapsed(a, b), collapsed(b, a)
-    assert np.array_equal(ab[0], ba[0])  # T=1: the same frame for either order
-    assert not np.array_equal(ab[1:], ba[1:])  # in time they differ
-    assert np.array_equal(ab[1, 0], np.zeros((8, 8)))  # A's onset: ON events only
+    ab, ba, cb = bank(a, b), bank(b, a), bank(c, b)
+    # T=1, the time-collapsed recording: the same for every clip (8 events each way per pixel)
+    assert np.array_equal(ab[0], ba[0]) and np.array_equal(ab[0], cb[0])
+    assert np.all(ab[0] == 8)
+    # T=4: the first frame shows the first digit (its level in contrast steps), ON and OFF
+    level = np.floor(a / 4.0 + 0.5)
+    assert np.array_equal(ab[1, 1], level) and np.array_equal(ab[1, 0], level)
+    assert not np.array_equal(ab[1], ba[1])
     space = load_space(SPACES / "digits-events-tiny.yaml")
     small = space.dataset.model_copy(update={"synthetic_size": 100})
     one, two = load_splits(small), load_splits(small)
