@@ -15,7 +15,7 @@ Every Spikformer is trained from scratch with the product's own retraining
 are on the test split, with a 95 % Wilson interval.
 
 Run (the figures in docs/results/event-task.md):
-    nice .venv/bin/python -m benchmarks.bench_events --epochs 20 \
+    nice .venv/bin/python -m benchmarks.bench_events --epochs 8 \
         --out benchmarks/results/events_task.json
 """
 
@@ -116,7 +116,7 @@ def sklearn_collapsed(space: SearchSpace) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--dim", type=int, default=32)
     parser.add_argument("--heads", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/events_task.json"))
