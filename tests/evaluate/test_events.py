@@ -212,3 +212,14 @@ def test_event_spaces_bin_their_time_steps_and_check_the_geometry() -> None:
         SearchSpace.from_dict(coarse)
     with pytest.raises(SpaceError, match="only event data sets"):
         SearchSpace.from_dict({**old, "dataset": {**old["dataset"], "frames": [4]}})
+
+
+def test_reading_events_never_imports_torchvision() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, evosnn.evaluate.event_files as f, tonic.datasets, tonic.io;"
+        "sys.exit('torchvision' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
