@@ -131,7 +131,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    base = load_space(ROOT / f"{args.task}.yaml")
+    base = load_space(ROOT / f"{args.task.removesuffix('-tiny')}-tiny.yaml")
     space = with_time_steps(base, sorted(args.steps)) if base.dataset.event_input else base
     result: dict[str, Any] = {
         "command": " ".join(["python -m benchmarks.bench_events", *(argv or sys.argv[1:])]),
