@@ -58,8 +58,12 @@ def augment(
     """Random translation by up to ``shift`` pixels (zero padding) and optional horizontal flip.
 
     Digits get shifts only (a mirrored digit is another symbol); CIFAR gets the usual pad-4 crop and
-    flip. One draw per image, from ``generator``, so training is reproducible.
+    flip. Event frame banks ``[B, S, C, H, W]`` get one draw per recording, applied to all of its
+    frames (spikingjelly's CIFAR10-DVS recipe: flips and small translations of the whole clip).
+    One draw per image, from ``generator``, so training is reproducible.
     """
+    shape = images.shape
+    images = images.reshape(shape[0], -1, shape[-2], shape[-1])
     n, _, h, w = images.shape
     out = images
     if shift > 0:
@@ -73,7 +77,7 @@ def augment(
     if flip:
         mask = torch.rand(n, generator=generator) < 0.5
         out = torch.where(mask.view(-1, 1, 1, 1), out.flip(-1), out)
-    return out
+    return out.reshape(shape)
 
 
 def iter_batches(

@@ -22,7 +22,7 @@ from functools import partial
 import torch
 from torch import nn
 
-from evosnn.core.config import SubnetConfig, mlp_hidden, sps_widths
+from evosnn.core.config import SubnetConfig, mlp_hidden, sps_pool_after, sps_widths
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
@@ -91,6 +91,10 @@ class SpikformerSupernet(nn.Module):
         depth, embed_dim, mlp_ratio, num_heads: the supernet maxima.
         sps_threshold, sps_tau: neuron settings of the patch splitter's LIFs.
         surrogate: surrogate gradient for every LIF (default sigmoid, alpha 4).
+        sps_pools: max-pools of the patch splitter, 2 (CIFAR geometry) or 4 (event geometry:
+            after each stage); ``image_size`` must be divisible by ``2 ** sps_pools``.
+        frame_bank: event input only, the frame counts binned per recording (ascending); the input
+            is then a frame bank ``[B, sum(frame_bank), C, H, W]`` (:func:`supernet.ops.select_frames`).
     """
 
     def __init__(
@@ -106,10 +110,16 @@ class SpikformerSupernet(nn.Module):
         sps_threshold: float = 1.0,
         sps_tau: float = 2.0,
         surrogate: Surrogate | None = None,
+        sps_pools: int = 2,
+        frame_bank: tuple[int, ...] = (),
     ) -> None:
         super().__init__()
-        if image_size % 4 or embed_dim % 8:
-            raise ValueError("image_size must be divisible by 4 and embed_dim by 8")
+        self.pool_after = sps_pool_after(sps_pools)
+        if image_size % 2**sps_pools or embed_dim % 8:
+            raise ValueError(
+                f"image_size must be divisible by {2**sps_pools} (sps_pools) and embed_dim by 8"
+            )
+        self.sps_pools, self.frame_bank = sps_pools, tuple(frame_bank)
         self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
         self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
         self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
@@ -137,7 +147,8 @@ class SpikformerSupernet(nn.Module):
     def forward(
         self, images: torch.Tensor, config: SubnetConfig, stats: SpikeStats | None = None
     ) -> torch.Tensor:
-        """Logits ``[B, num_classes]`` of subnet ``config`` for normalised ``images [B, C, H, W]``.
+        """Logits ``[B, num_classes]`` of subnet ``config`` for normalised ``images [B, C, H, W]``
+        (or, for event input, a frame bank ``[B, S, C, H, W]``).
 
         ``stats``, when given, receives the input activity of every synaptic layer (for energy).
         """
@@ -157,6 +168,8 @@ class SpikformerSupernet(nn.Module):
             rpe=partial(self.rpe, c_in=d, c_out=d, threshold=th, tau=tau),
             steps=config.time_steps,
             stats=stats,
+            pool_after=self.pool_after,
+            bank=self.frame_bank,
         )
         for i in range(config.depth):
             block: _Block = self.blocks[i]  # type: ignore[assignment]

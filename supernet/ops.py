@@ -15,6 +15,7 @@ __all__ = [
     "block_forward",
     "classify",
     "max_pool",
+    "select_frames",
     "spiking_attention",
     "sps_forward",
 ]
@@ -57,6 +58,23 @@ def classify(tokens: torch.Tensor, head: torch.Tensor, bias: torch.Tensor | None
 Layer = Callable[[torch.Tensor], torch.Tensor]
 
 
+def select_frames(frames: torch.Tensor, steps: int, bank: Sequence[int]) -> torch.Tensor:
+    """The ``steps`` frames of a frame bank ``[B, S, C, H, W]``, time first: ``[T, B, C, H, W]``.
+
+    Event data are binned once for every frame count of ``bank`` (ascending) and the bank holds
+    them one after the other (``S = sum(bank)``), so a subnet with T time steps reads the
+    recording binned into exactly T frames.
+    """
+    if steps not in bank:
+        raise ValueError(f"time steps {steps} were not binned (frame counts {list(bank)})")
+    if frames.shape[1] != sum(bank):
+        raise ValueError(
+            f"expected a bank of {sum(bank)} frames (counts {list(bank)}), got {frames.shape[1]}"
+        )
+    start = sum(n for n in bank if n < steps)
+    return frames[:, start : start + steps].transpose(0, 1)
+
+
 def sps_forward(
     images: torch.Tensor,
     stages: Sequence[Layer],
@@ -65,21 +83,35 @@ def sps_forward(
     rpe: Layer,
     steps: int,
     stats: SpikeStats | None,
+    pool_after: Sequence[bool] = (False, False, True, True),
+    bank: Sequence[int] = (),
 ) -> torch.Tensor:
-    """Spiking patch splitting ``[B, C, H, W] -> [T, B, N, D]``.
+    """Spiking patch splitting ``[B, C, H, W]`` (or a frame bank ``[B, S, C, H, W]``) ``-> [T, B, N, D]``.
 
-    ``first_currents`` is the first conv + BN on the image; ``first_lif`` its neurons; ``stages`` the
-    three spike-driven conv+BN+LIF stages, ``rpe`` the relative-position conv+BN+LIF. The static
-    image is the same at every time step, so the first conv runs once and its currents are presented
-    T times (the energy model still counts its MACs at every step).
+    ``first_currents`` is the first conv + BN on the input; ``first_lif`` its neurons; ``stages`` the
+    three spike-driven conv+BN+LIF stages, ``rpe`` the relative-position conv+BN+LIF;
+    ``pool_after[i]`` says whether stage ``i`` ends in a max-pool (:func:`evosnn.core.config.
+    sps_pool_after`). A static image is the same at every time step, so the first conv runs once and
+    its currents are presented T times (the energy model still counts its MACs at every step). Event
+    frames differ per step: the T frames of ``bank`` are convolved one by one, and their event counts
+    are recorded as the first layer's input activity (``sps.conv0``).
     """
-    y = first_currents(images)
-    x = first_lif(y.unsqueeze(0).expand(steps, *y.shape))
+    if images.dim() == 5:
+        seq = select_frames(images, steps, bank)
+        if stats is not None:
+            stats.record("sps.conv0", seq)
+        y = first_currents(seq.flatten(0, 1))
+        x = first_lif(y.view(steps, -1, *y.shape[1:]))
+    else:
+        y = first_currents(images)
+        x = first_lif(y.unsqueeze(0).expand(steps, *y.shape))
+    if pool_after[0]:
+        x = max_pool(x)
     for i, stage in enumerate(stages, start=1):
         if stats is not None:
             stats.record(f"sps.conv{i}", x)
         x = stage(x)
-        if i >= 2:
+        if pool_after[i]:
             x = max_pool(x)
     if stats is not None:
         stats.record("sps.rpe", x)

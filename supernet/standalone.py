@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from evosnn.core.config import SubnetConfig, sps_widths
+from evosnn.core.config import SubnetConfig, sps_pool_after, sps_widths
 from supernet.lif import LIF, Surrogate
 from supernet.model import SpikformerSupernet
 from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
@@ -94,7 +94,8 @@ class _Block(nn.Module):
 
 
 class Spikformer(nn.Module):
-    """A Spikformer built exactly to ``config`` (see :mod:`supernet.model` for the neuron rule)."""
+    """A Spikformer built exactly to ``config`` (see :mod:`supernet.model` for the neuron rule and
+    for ``sps_pools`` and ``frame_bank``, the event geometry)."""
 
     def __init__(
         self,
@@ -106,9 +107,13 @@ class Spikformer(nn.Module):
         sps_threshold: float = 1.0,
         sps_tau: float = 2.0,
         surrogate: Surrogate | None = None,
+        sps_pools: int = 2,
+        frame_bank: tuple[int, ...] = (),
     ) -> None:
         super().__init__()
         self.config = config
+        self.pool_after = sps_pool_after(sps_pools)
+        self.sps_pools, self.frame_bank = sps_pools, tuple(frame_bank)
         self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
         widths = sps_widths(config.embed_dim)
         ins = (in_channels, *widths[:3])
@@ -132,7 +137,7 @@ class Spikformer(nn.Module):
         self.head = nn.Linear(d, num_classes)
 
     def forward(self, images: torch.Tensor, stats: SpikeStats | None = None) -> torch.Tensor:
-        """Logits ``[B, num_classes]`` for normalised ``images [B, C, H, W]``."""
+        """Logits ``[B, num_classes]`` for normalised ``images [B, C, H, W]`` (or a frame bank)."""
         first: _ConvBN = self.sps[0]  # type: ignore[assignment]
         x = sps_forward(
             images,
@@ -142,6 +147,8 @@ class Spikformer(nn.Module):
             rpe=self.rpe,
             steps=self.config.time_steps,
             stats=stats,
+            pool_after=self.pool_after,
+            bank=self.frame_bank,
         )
         for i, block in enumerate(self.blocks):
             x = block(x, stats, f"blocks.{i}")
@@ -162,6 +169,8 @@ def extract(supernet: SpikformerSupernet, config: SubnetConfig) -> Spikformer:
         num_classes=supernet.num_classes,
         sps_threshold=supernet.sps_threshold,
         sps_tau=supernet.sps_tau,
+        sps_pools=supernet.sps_pools,
+        frame_bank=supernet.frame_bank,
     ).to(next(supernet.parameters()).device)
     source = supernet.state_dict()
     target = model.state_dict()

@@ -729,7 +729,7 @@ def fit_calibration(
     from benchmarks.experiments.landscape import _energy
     from evosnn.objectives.energy import EnergyModel
 
-    model = EnergyModel.from_spec(space.energy)
+    model = EnergyModel.for_space(space)
     e_pred = np.array(
         [
             _energy(

@@ -330,7 +330,7 @@ def _block_energies(
     """The energy model's per-layer energies summed into stem and per-block parts (see
     :class:`_BlockEnergies`); ``mapped`` gives the gene values the rate model sees."""
     ch = codec.space.choices
-    model = EnergyModel.from_spec(codec.space.energy)
+    model = EnergyModel.for_space(codec.space)
     depth = codec.space.max_depth
     options = list(
         itertools.product(

@@ -22,7 +22,7 @@ from evosnn.core.errors import ConfigError
 if TYPE_CHECKING:
     from evosnn.core.space import SearchSpace
 
-__all__ = ["SubnetConfig", "mlp_hidden", "sps_widths"]
+__all__ = ["SubnetConfig", "mlp_hidden", "sps_pool_after", "sps_sides", "sps_widths"]
 
 
 def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
@@ -32,6 +32,32 @@ def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
     energy counts all derive the patch splitter's widths from here.
     """
     return embed_dim // 8, embed_dim // 4, embed_dim // 2, embed_dim
+
+
+def sps_pool_after(pools: int) -> tuple[bool, bool, bool, bool]:
+    """Which of the four patch-splitting stages end in Spikformer's 3x3 stride-2 max-pool.
+
+    ``pools=2``: the last two (the CIFAR geometry, 32x32 -> 8x8 tokens); ``pools=4``: every stage
+    (the event geometry of Spikformer's CIFAR10-DVS / DVS128 Gesture models, 128x128 -> 8x8).
+    """
+    if pools == 2:
+        return False, False, True, True
+    if pools == 4:
+        return True, True, True, True
+    raise ValueError(f"the patch splitter pools 2 or 4 times, not {pools}")
+
+
+def sps_sides(image_size: int, pools: int) -> tuple[int, int, int, int, int]:
+    """Side of the feature map each patch-splitting stage reads, then the token grid's side.
+
+    Example:
+        >>> sps_sides(32, 2), sps_sides(128, 4)
+        ((32, 32, 32, 16, 8), (128, 64, 32, 16, 8))
+    """
+    sides = [image_size]
+    for pooled in sps_pool_after(pools):
+        sides.append(sides[-1] // 2 if pooled else sides[-1])
+    return sides[0], sides[1], sides[2], sides[3], sides[4]
 
 
 def mlp_hidden(embed_dim: int, mlp_ratio: float) -> int:

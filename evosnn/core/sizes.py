@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from evosnn.core.config import SubnetConfig, sps_widths
+from evosnn.core.config import SubnetConfig, sps_sides, sps_widths
 
 __all__ = ["INPUT_RATE", "PIXEL_BITS", "LayerOps", "count_params", "layer_ops"]
 
@@ -84,19 +84,23 @@ INPUT_RATE = "input"
 PIXEL_BITS = 8
 
 
-def _first_layer(h: int, in_channels: int, width: int, *, event_input: bool) -> LayerOps:
-    """The first conv: MACs on pixels, or accumulates driven by the measured input events."""
+def _first_layer(
+    h: int, h_out: int, in_channels: int, width: int, *, event_input: bool
+) -> LayerOps:
+    """The first conv (reads an ``h`` x ``h`` input, hands on ``h_out`` x ``h_out`` after its
+    max-pool, if any): MACs on pixels, or accumulates driven by the measured input events."""
     flops = h * h * 9 * in_channels * width
     inputs, weights, neurons = h * h * in_channels, 9 * in_channels * width, h * h * width
+    outputs = h_out * h_out * width
     out = (("sps.conv1", 1.0),)
     if event_input:
         return LayerOps(
             "sps.conv0", flops, "sop", INPUT_RATE, inputs=inputs, weights=weights,
-            neurons=neurons, outputs=neurons, out_rate=out,
+            neurons=neurons, outputs=outputs, out_rate=out,
         )  # fmt: skip
     return LayerOps(
         "sps.conv0", flops, "mac", None, inputs=inputs, weights=weights, neurons=neurons,
-        outputs=neurons, in_bits=PIXEL_BITS, out_rate=out,
+        outputs=outputs, in_bits=PIXEL_BITS, out_rate=out,
     )  # fmt: skip
 
 
@@ -137,6 +141,7 @@ def layer_ops(
     in_channels: int,
     num_classes: int,
     event_input: bool = False,
+    sps_pools: int = 2,
 ) -> list[LayerOps]:
     """Every synaptic layer of ``config`` with its FLOPs (multiply-accumulates) per step and image.
 
@@ -149,24 +154,21 @@ def layer_ops(
     """
     d = config.embed_dim
     w = sps_widths(d)
-    h = image_size
-    q = h // 2
-    n = (h // 4) ** 2
-    first_block = "blocks.0.qkv"
-    ops = [
-        _first_layer(h, in_channels, w[0], event_input=event_input),
-        LayerOps("sps.conv1", h * h * 9 * w[0] * w[1], "sop", "sps.conv1", inputs=h * h * w[0],
-                 weights=9 * w[0] * w[1], neurons=h * h * w[1], outputs=h * h * w[1],
-                 out_rate=(("sps.conv2", 1.0),)),
-        LayerOps("sps.conv2", h * h * 9 * w[1] * w[2], "sop", "sps.conv2", inputs=h * h * w[1],
-                 weights=9 * w[1] * w[2], neurons=h * h * w[2], outputs=q * q * w[2],
-                 out_rate=(("sps.conv3", 1.0),)),
-        LayerOps("sps.conv3", q * q * 9 * w[2] * w[3], "sop", "sps.conv3", inputs=q * q * w[2],
-                 weights=9 * w[2] * w[3], neurons=q * q * w[3], outputs=n * w[3],
-                 out_rate=(("sps.rpe", 1.0),)),
+    h = sps_sides(image_size, sps_pools)  # the side each stage reads, then the token grid's
+    n = h[4] ** 2
+    ops = [_first_layer(h[0], h[1], in_channels, w[0], event_input=event_input)]
+    for i in (1, 2, 3):
+        ops.append(
+            LayerOps(f"sps.conv{i}", h[i] ** 2 * 9 * w[i - 1] * w[i], "sop", f"sps.conv{i}",
+                     inputs=h[i] ** 2 * w[i - 1], weights=9 * w[i - 1] * w[i],
+                     neurons=h[i] ** 2 * w[i], outputs=h[i + 1] ** 2 * w[i],
+                     out_rate=((f"sps.conv{i + 1}" if i < 3 else "sps.rpe", 1.0),))
+        )  # fmt: skip
+    ops.append(
         LayerOps("sps.rpe", n * 9 * d * d, "sop", "sps.rpe", inputs=n * d, weights=9 * d * d,
-                 neurons=n * d, outputs=n * d, out_rate=((first_block, 1.0), ("sps.rpe", -1.0))),
-    ]  # fmt: skip
+                 neurons=n * d, outputs=n * d,
+                 out_rate=(("blocks.0.qkv", 1.0), ("sps.rpe", -1.0)))
+    )  # fmt: skip
     for i in range(config.depth):
         ops += _block_ops(config, i, n)
     ops.append(

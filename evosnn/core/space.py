@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evosnn.core.errors import SpaceError
 
 __all__ = [
+    "EVENT_DATASETS",
     "Choices",
     "DatasetSpec",
     "EnergySpec",
@@ -57,10 +58,26 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class DatasetSpec(_Strict):
-    """Which images the space is searched on, and their geometry."""
+#: Event-camera data sets (two polarity channels, binned into T frames); see
+#: ``docs/tutorials/event-data.md``. ``digits-events`` is generated in memory from the digits.
+EVENT_DATASETS = ("dvs128-gesture", "cifar10-dvs", "nmnist", "digits-events")
 
-    name: Literal["digits", "digit-pairs", "cifar10", "cifar100", "imagefolder", "synthetic"]
+
+class DatasetSpec(_Strict):
+    """Which images (or event recordings) the space is searched on, and their geometry."""
+
+    name: Literal[
+        "digits",
+        "digit-pairs",
+        "cifar10",
+        "cifar100",
+        "imagefolder",
+        "synthetic",
+        "dvs128-gesture",
+        "cifar10-dvs",
+        "nmnist",
+        "digits-events",
+    ]
     image_size: Annotated[int, Field(ge=4, le=1024)]
     channels: Annotated[int, Field(ge=1, le=16)]
     num_classes: Annotated[int, Field(ge=2, le=100_000)]
@@ -76,6 +93,22 @@ class DatasetSpec(_Strict):
     #: the space, not to a command: supernet training, the search and retraining with any
     #: ``--seed`` must see one split, or validation would hold images the supernet trained on.
     split_seed: Annotated[int, Field(ge=0)] = 0
+    #: Event data only: how a recording is cut into T frames, into equal numbers of events
+    #: (``count``, spikingjelly's ``split_by='number'``, Spikformer's recipe) or equal spans of
+    #: time (``time``).
+    binning: Literal["count", "time"] = "count"
+    #: Event data only: the frame counts T binned for every recording (ascending). Filled in from
+    #: ``choices.time_steps`` when left out; it may list more than the choices, so that a
+    #: narrower space can reuse a supernet. Part of the data geometry.
+    frames: (
+        Annotated[list[Annotated[int, Field(ge=1, le=64)]], Field(min_length=1, max_length=64)]
+        | None
+    ) = None
+
+    @property
+    def event_input(self) -> bool:
+        """True for event-camera data: the network's input is event counts (spikes), not pixels."""
+        return self.name in EVENT_DATASETS
 
     @model_validator(mode="after")
     def _geometry(self) -> DatasetSpec:
@@ -83,11 +116,22 @@ class DatasetSpec(_Strict):
             raise ValueError(
                 f"image_size {self.image_size} must be divisible by 4 (the patch splitter pools twice)"
             )
+        if self.frames is not None:
+            if not self.event_input:
+                raise ValueError(
+                    f"frames: only event data sets are binned into frames, not {self.name}"
+                )
+            if self.frames != sorted(set(self.frames)):
+                raise ValueError(f"frames: must be distinct and ascending, got {self.frames}")
         fixed = {
             "cifar10": (3, 10),
             "cifar100": (3, 100),
             "digits": (1, 10),
             "digit-pairs": (1, 19),
+            "dvs128-gesture": (2, 11),
+            "cifar10-dvs": (2, 10),
+            "nmnist": (2, 10),
+            "digits-events": (2, 10),
         }
         if self.name in fixed:
             channels, classes = fixed[self.name]
@@ -106,6 +150,9 @@ class SupernetSpec(_Strict):
     embed_dim: Annotated[int, Field(ge=8, le=8192)]
     mlp_ratio: Annotated[float, Field(gt=0.0, le=16.0)]
     num_heads: Annotated[int, Field(ge=1, le=512)]
+    #: Max-pools of the patch splitter: 2 (after its last two stages, Spikformer's CIFAR geometry)
+    #: or 4 (after each of its four stages, Spikformer's 128x128 event geometry).
+    sps_pools: Literal[2, 4] = 2
 
     @model_validator(mode="after")
     def _divisible(self) -> SupernetSpec:
@@ -230,9 +277,41 @@ class SearchSpace(_Strict):
     energy: EnergySpec = EnergySpec()
     training: TrainingSpec = TrainingSpec()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_frames(cls, data: Any) -> Any:
+        """Event data: bin the frame counts the space allows unless ``dataset.frames`` says more."""
+        if not isinstance(data, dict):
+            return data
+        dataset, choices = data.get("dataset"), data.get("choices")
+        if (
+            isinstance(dataset, dict)
+            and dataset.get("name") in EVENT_DATASETS
+            and dataset.get("frames") is None
+            and isinstance(choices, dict)
+            and isinstance(choices.get("time_steps"), list)
+            and all(isinstance(t, int) and not isinstance(t, bool) for t in choices["time_steps"])
+        ):
+            data = {**data, "dataset": {**dataset, "frames": sorted(set(choices["time_steps"]))}}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> SearchSpace:
         net, ch = self.supernet, self.choices
+        side = self.dataset.image_size
+        if side % (2**net.sps_pools):
+            raise ValueError(
+                f"dataset.image_size {side} must be divisible by {2**net.sps_pools} "
+                f"(supernet.sps_pools: {net.sps_pools} max-pools)"
+            )
+        frames = self.dataset.frames
+        if frames is not None:
+            missing = sorted(set(ch.time_steps) - set(frames))
+            if missing:
+                raise ValueError(
+                    f"choices.time_steps: {missing} not among dataset.frames {frames} "
+                    "(the frame counts binned)"
+                )
         _fits("choices.depth", ch.depth, net.depth, "supernet.depth")
         _fits("choices.embed_dim", ch.embed_dim, net.embed_dim, "supernet.embed_dim")
         _fits("choices.mlp_ratio", ch.mlp_ratio, net.mlp_ratio, "supernet.mlp_ratio")
@@ -271,7 +350,13 @@ class SearchSpace(_Strict):
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-safe copy (stored in checkpoints, studies and exports, and compared to
         tell spaces apart), without the ``training`` defaults (see :class:`TrainingSpec`)."""
-        return self.model_dump(mode="json", exclude={"training"})
+        data = self.model_dump(mode="json", exclude={"training"})
+        # Settings added after spaces were first stored: left out at their defaults, so spaces
+        # stored in older checkpoints and studies still compare equal.
+        for section, key, default in _LATE_DEFAULTS:
+            if data[section].get(key) == default:
+                del data[section][key]
+        return data
 
     # ------------------------------------------------------------------ questions
     @property
@@ -294,7 +379,7 @@ class SearchSpace(_Strict):
 
     def geometry(self) -> dict[str, Any]:
         """What fixes the supernet's weight shapes: two spaces with equal geometry share weights."""
-        return {
+        geometry: dict[str, Any] = {
             "dataset": {
                 "image_size": self.dataset.image_size,
                 "channels": self.dataset.channels,
@@ -302,6 +387,11 @@ class SearchSpace(_Strict):
             },
             "supernet": self.supernet.model_dump(mode="json"),
         }
+        if self.dataset.frames is not None:
+            geometry["dataset"]["frames"] = list(self.dataset.frames)
+        if self.supernet.sps_pools == 2:
+            del geometry["supernet"]["sps_pools"]
+        return geometry
 
     def incompatibility(self, trained: SearchSpace) -> str | None:
         """Why a supernet trained on ``trained`` cannot serve this space, or None if it can.
@@ -323,6 +413,14 @@ class SearchSpace(_Strict):
                     f"(space {trained.name!r})"
                 )
         return None
+
+
+#: (section, key, default) of settings that :meth:`SearchSpace.to_dict` omits at their default.
+_LATE_DEFAULTS = (
+    ("dataset", "binning", "count"),
+    ("dataset", "frames", None),
+    ("supernet", "sps_pools", 2),
+)
 
 
 def _fits(field: str, values: list[Any], limit: float, limit_name: str) -> None:

@@ -13,6 +13,10 @@ One entry point, :func:`load_splits`, for every kind:
   from the bundled digits, every split from its own source digits (a validation or test pair never
   shows a digit image that any training pair shows), ``synthetic_size`` pairs in all.
 * ``synthetic``: class prototypes plus noise, deterministic; for tests.
+* ``dvs128-gesture`` / ``cifar10-dvs`` / ``nmnist``: event-camera recordings in their published
+  layouts, read with tonic and binned into frames (:mod:`evosnn.evaluate.events`).
+* ``digits-events``: two digits shown one after the other, as a DVS would see them, labelled by
+  the first (:mod:`evosnn.evaluate.digits_events`).
 
 The split types and the tensor utilities (normalisation, augmentation, batch iteration) live in
 :mod:`supernet.batches`; they are re-exported here for existing importers.
@@ -39,6 +43,9 @@ import torch.nn.functional as F
 
 from evosnn.core.errors import DataError
 from evosnn.core.space import DatasetSpec
+from evosnn.evaluate.digits_events import digits_events
+from evosnn.evaluate.events import load_event_splits
+from evosnn.evaluate.splitting import digits, hold_out, resize, stratified
 from supernet.batches import Split, Splits, augment, iter_batches, normalize
 
 __all__ = ["Split", "Splits", "augment", "iter_batches", "load_splits", "normalize"]
@@ -57,14 +64,18 @@ def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
     """
     folder = Path(root) if root is not None else (Path(spec.root) if spec.root else None)
     seed = spec.split_seed
+    if spec.name == "digits-events":
+        return digits_events(spec)
+    if spec.name in ("dvs128-gesture", "cifar10-dvs", "nmnist"):
+        return load_event_splits(spec, _need(folder, spec))
     if spec.name == "digit-pairs":
         return _with_stats(_digit_pairs(spec, seed))
     if spec.name == "digits":
-        images, labels = _digits()
-        train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
+        images, labels = digits()
+        train_images, train_labels, test = hold_out(images, labels, spec.test_fraction, seed)
     elif spec.name == "synthetic":
         images, labels = _synthetic(spec, seed)
-        train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
+        train_images, train_labels, test = hold_out(images, labels, spec.test_fraction, seed)
     elif spec.name in ("cifar10", "cifar100"):
         train_images, train_labels, test_images, test_labels = _cifar(
             spec.name, _need(folder, spec)
@@ -77,12 +88,12 @@ def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
             test = Split(*_image_folder(base / "test", spec))
         else:
             images, labels = _image_folder(base, spec)
-            train_images, train_labels, test = _hold_out(images, labels, spec.test_fraction, seed)
-    train_images = _resize(train_images, spec.image_size)
-    test = Split(_resize(test.images, spec.image_size), test.labels)
+            train_images, train_labels, test = hold_out(images, labels, spec.test_fraction, seed)
+    train_images = resize(train_images, spec.image_size)
+    test = Split(resize(test.images, spec.image_size), test.labels)
     _check_shape(train_images, train_labels, spec)
     _check_shape(test.images, test.labels, spec)
-    train_i, val_i = _stratified(train_labels, spec.val_fraction, seed + 1)
+    train_i, val_i = stratified(train_labels, spec.val_fraction, seed + 1)
     train = Split(train_images[train_i], train_labels[train_i])
     val = Split(train_images[val_i], train_labels[val_i])
     return _with_stats((train, val, test))
@@ -118,46 +129,6 @@ def _check_shape(images: torch.Tensor, labels: torch.Tensor, spec: DatasetSpec) 
         )
 
 
-def _resize(images: torch.Tensor, size: int) -> torch.Tensor:
-    if images.shape[-1] == size and images.shape[-2] == size:
-        return images
-    x = F.interpolate(images.float(), size=(size, size), mode="bilinear", align_corners=False)
-    return x.round_().clamp_(0, 255).to(torch.uint8)
-
-
-def _stratified(
-    labels: torch.Tensor, fraction: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Indices (kept, held out): ``fraction`` of every class held out, seeded."""
-    gen = torch.Generator().manual_seed(seed)
-    kept, held = [], []
-    for cls in torch.unique(labels).tolist():
-        idx = torch.nonzero(labels == cls).flatten()
-        idx = idx[torch.randperm(len(idx), generator=gen)]
-        k = round(len(idx) * fraction)
-        if len(idx) > 1:
-            k = min(max(k, 1), len(idx) - 1)
-        held.append(idx[:k])
-        kept.append(idx[k:])
-    return torch.cat(kept).sort().values, torch.cat(held).sort().values
-
-
-def _hold_out(
-    images: torch.Tensor, labels: torch.Tensor, fraction: float, seed: int
-) -> tuple[torch.Tensor, torch.Tensor, Split]:
-    kept, held = _stratified(labels, fraction, seed)
-    return images[kept], labels[kept], Split(images[held], labels[held])
-
-
-def _digits() -> tuple[torch.Tensor, torch.Tensor]:
-    from sklearn.datasets import load_digits
-
-    bunch = load_digits()
-    pixels = np.asarray(bunch.images, dtype=np.float32) * (255.0 / 16.0)
-    images = torch.from_numpy(pixels).round().clamp(0, 255).to(torch.uint8).unsqueeze(1)
-    return images, torch.as_tensor(bunch.target, dtype=torch.int64)
-
-
 def _digit_pairs(spec: DatasetSpec, seed: int) -> tuple[Split, Split, Split]:
     """Two digits side by side (each at a random height in its half), labelled with their sum.
 
@@ -166,9 +137,9 @@ def _digit_pairs(spec: DatasetSpec, seed: int) -> tuple[Split, Split, Split]:
     pair shares a digit image with a training pair. ``synthetic_size`` pairs are cut into the
     splits by the same fractions.
     """
-    images, labels = _digits()
-    rest, test_src = _stratified(labels, spec.test_fraction, seed)
-    train_i, val_i = _stratified(labels[rest], spec.val_fraction, seed + 1)
+    images, labels = digits()
+    rest, test_src = stratified(labels, spec.test_fraction, seed)
+    train_i, val_i = stratified(labels[rest], spec.val_fraction, seed + 1)
     sources = {"train": rest[train_i], "val": rest[val_i], "test": test_src}
     n_test = round(spec.synthetic_size * spec.test_fraction)
     n_val = round((spec.synthetic_size - n_test) * spec.val_fraction)
@@ -184,7 +155,7 @@ def _digit_pairs(spec: DatasetSpec, seed: int) -> tuple[Split, Split, Split]:
             for side in range(2):
                 r = int(rows[side, i])
                 canvas[i, 0, r : r + 8, 8 * side : 8 * side + 8] = images[pick[side, i], 0]
-        made.append(Split(_resize(canvas, spec.image_size), labels[pick[0]] + labels[pick[1]]))
+        made.append(Split(resize(canvas, spec.image_size), labels[pick[0]] + labels[pick[1]]))
     return made[0], made[1], made[2]
 
 

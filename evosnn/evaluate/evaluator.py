@@ -92,7 +92,7 @@ class Evaluator:
         self.space = space if space is not None else checkpoint_space(data, checkpoint)
         self.checkpoint_sha256 = file_sha256(checkpoint)
         self.energy_model = (
-            energy_model if energy_model is not None else EnergyModel.from_spec(self.space.energy)
+            energy_model if energy_model is not None else EnergyModel.for_space(self.space)
         )
         splits = splits if splits is not None else load_splits(self.space.dataset, root=data_root)
         val = splits.val
@@ -225,6 +225,7 @@ class Evaluator:
             "image_size": data.image_size,
             "in_channels": data.channels,
             "num_classes": data.num_classes,
+            "sps_pools": self.space.supernet.sps_pools,
         }
         estimate = self.energy_model.estimate(config, rates=rates, **geometry)
         by_convention = self.energy_model.estimate_all(config, rates=rates, **geometry)

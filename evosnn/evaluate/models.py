@@ -41,6 +41,8 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
         sps_threshold=space.neuron_defaults.threshold,
         sps_tau=space.neuron_defaults.tau,
         surrogate=surrogate,
+        sps_pools=net.sps_pools,
+        frame_bank=tuple(data.frames or ()),
     )
 
 
@@ -54,6 +56,8 @@ def build_standalone(config: SubnetConfig, space: SearchSpace) -> Spikformer:
         num_classes=data.num_classes,
         sps_threshold=defaults.threshold,
         sps_tau=defaults.tau,
+        sps_pools=space.supernet.sps_pools,
+        frame_bank=tuple(data.frames or ()),
     )
 
 

@@ -69,7 +69,7 @@ class EvaluationTaskFactory:
 
     def __post_init__(self) -> None:
         # a wrong hardware profile is one error here, in the driver, not in every worker
-        EnergyModel.from_spec(self.space.energy)
+        EnergyModel.for_space(self.space)
 
     def __call__(self, checkpoint: bytes) -> EvaluationTask:
         evaluator = Evaluator(

@@ -101,6 +101,7 @@ def ann_energy_mj(
     in_channels: int,
     num_classes: int,
     kind: Literal["qnn", "fp32"],
+    sps_pools: int = 2,
 ) -> float:
     """Energy per image of ``config`` run as a quantised (``qnn``) or float (``fp32``) ANN."""
     profile = load_profile(model.profile)
@@ -108,7 +109,13 @@ def ann_energy_mj(
     act = FLOAT_BITS if floating else activation_bits(config.time_steps)
     w = FLOAT_BITS if floating else model.weight_bits
     p = FLOAT_BITS if floating else model.potential_bits
-    ops = model.ops(config, image_size=image_size, in_channels=in_channels, num_classes=num_classes)
+    ops = model.ops(
+        config,
+        image_size=image_size,
+        in_channels=in_channels,
+        num_classes=num_classes,
+        sps_pools=sps_pools,
+    )
     total = sum(
         ann_layer_pj(
             op,
@@ -147,14 +154,25 @@ class Baseline:
 
 
 def baseline(
-    model: EnergyModel, config: SubnetConfig, *, image_size: int, in_channels: int, num_classes: int
+    model: EnergyModel,
+    config: SubnetConfig,
+    *,
+    image_size: int,
+    in_channels: int,
+    num_classes: int,
+    sps_pools: int = 2,
 ) -> Baseline:
     """The QNN and float ANN of ``config`` and the rate at which the SNN breaks even with the QNN.
 
     ``model`` gives the profile, dataflow and bit widths; its convention is ignored (the spiking
     side of the break-even is always memory-aware).
     """
-    geometry = {"image_size": image_size, "in_channels": in_channels, "num_classes": num_classes}
+    geometry = {
+        "image_size": image_size,
+        "in_channels": in_channels,
+        "num_classes": num_classes,
+        "sps_pools": sps_pools,
+    }
     qnn = ann_energy_mj(model, config, kind="qnn", **geometry)
     fp32 = ann_energy_mj(model, config, kind="fp32", **geometry)
     memory = model.with_convention("memory")

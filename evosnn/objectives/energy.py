@@ -52,7 +52,7 @@ from evosnn.objectives.hardware import load_profile
 from evosnn.objectives.memory import TERMS, Dataflow, layer_terms
 
 if TYPE_CHECKING:
-    from evosnn.core.space import EnergySpec
+    from evosnn.core.space import EnergySpec, SearchSpace
 
 __all__ = ["CONVENTIONS", "Convention", "EnergyEstimate", "EnergyModel"]
 
@@ -121,12 +121,24 @@ class EnergyModel:
             event_input=event_input,
         )
 
+    @classmethod
+    def for_space(cls, space: SearchSpace) -> EnergyModel:
+        """The energy model of ``space``: its ``energy`` section, and event input when its data
+        set is event data (the first layer then sees event counts, not pixels)."""
+        return cls.from_spec(space.energy, event_input=space.dataset.event_input)
+
     def with_convention(self, convention: Convention) -> EnergyModel:
         """The same model under another convention."""
         return replace(self, convention=convention)
 
     def ops(
-        self, config: SubnetConfig, *, image_size: int, in_channels: int, num_classes: int
+        self,
+        config: SubnetConfig,
+        *,
+        image_size: int,
+        in_channels: int,
+        num_classes: int,
+        sps_pools: int = 2,
     ) -> list[LayerOps]:
         """The synaptic layers this model counts (see :func:`evosnn.core.sizes.layer_ops`)."""
         return layer_ops(
@@ -135,6 +147,7 @@ class EnergyModel:
             in_channels=in_channels,
             num_classes=num_classes,
             event_input=self.event_input,
+            sps_pools=sps_pools,
         )
 
     def estimate_all(
@@ -145,9 +158,10 @@ class EnergyModel:
         in_channels: int,
         num_classes: int,
         rates: Mapping[str, float],
+        sps_pools: int = 2,
     ) -> dict[str, float]:
         """Energy in mJ under every convention, from the same measured rates."""
-        geometry = {"image_size": image_size, "in_channels": in_channels}
+        geometry = {"image_size": image_size, "in_channels": in_channels, "sps_pools": sps_pools}
         return {
             c: self.with_convention(c)
             .estimate(config, num_classes=num_classes, rates=rates, **geometry)
@@ -163,8 +177,12 @@ class EnergyModel:
         in_channels: int,
         num_classes: int,
         rates: Mapping[str, float],
+        sps_pools: int = 2,
     ) -> EnergyEstimate:
         """Energy of one image through ``config`` given the measured input ``rates`` per layer.
+
+        ``sps_pools``: the patch splitter's max-pools (4 in the event geometry), which fix the
+        feature-map sizes and the token count.
 
         Raises:
             ValueError: a spike-driven layer has no measured rate, or a rate is not finite.
@@ -174,7 +192,11 @@ class EnergyModel:
         per_layer: dict[str, float] = {}
         terms = dict.fromkeys(TERMS, 0.0)
         ops = self.ops(
-            config, image_size=image_size, in_channels=in_channels, num_classes=num_classes
+            config,
+            image_size=image_size,
+            in_channels=in_channels,
+            num_classes=num_classes,
+            sps_pools=sps_pools,
         )
         for op in ops:
             if op.kind == "mac" or (self.convention == "strict" and not op.binary):

@@ -63,7 +63,7 @@ def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
     rates = a.get("firing_rates")
     if missing and isinstance(rates, dict) and rates:
         data = codec.space.dataset
-        model = EnergyModel.from_spec(codec.space.energy)
+        model = EnergyModel.for_space(codec.space)
         # rates recorded before an entry a convention needs existed: leave that convention out
         with contextlib.suppress(ValueError):
             found |= {
@@ -74,6 +74,7 @@ def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
                     in_channels=data.channels,
                     num_classes=data.num_classes,
                     rates=rates,
+                    sps_pools=codec.space.supernet.sps_pools,
                 )
                 .energy_mj
                 for c in missing

@@ -82,13 +82,14 @@ def _accuracy_and_energy(
     )
     data = exported.space.dataset
     energy = (
-        EnergyModel.from_spec(exported.space.energy)  # the space's convention
+        EnergyModel.for_space(exported.space)  # the space's convention
         .estimate(
             exported.config,
             image_size=data.image_size,
             in_channels=data.channels,
             num_classes=data.num_classes,
             rates=stats.rates(),
+            sps_pools=exported.space.supernet.sps_pools,
         )
         .energy_mj
     )

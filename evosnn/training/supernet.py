@@ -53,7 +53,11 @@ __all__ = [
 
 
 def augmentation_for(space: SearchSpace) -> tuple[int, bool]:
-    """(shift in pixels, horizontal flip) that fits the data set."""
+    """(shift in pixels, horizontal flip) that fits the data set.
+
+    Event frame banks are shifted and flipped as a whole clip (:func:`supernet.batches.augment`);
+    see docs/tutorials/event-data.md for the event recipes.
+    """
     name, size = space.dataset.name, space.dataset.image_size
     if name in ("cifar10", "cifar100"):
         return size // 8, True  # the usual pad-4 random crop at 32x32, and flips
@@ -61,6 +65,11 @@ def augmentation_for(space: SearchSpace) -> tuple[int, bool]:
         return max(1, size // 8), False  # small shifts; a mirrored digit is another symbol
     if name == "imagefolder":
         return max(1, size // 8), True
+    if name == "cifar10-dvs":
+        return max(1, size // 8), True  # Spikformer's CIFAR10-DVS recipe: flips, small shifts
+    if name in ("dvs128-gesture", "nmnist", "digits-events"):
+        # a mirrored gesture is another class (left hand <-> right hand), a mirrored digit too
+        return max(1, size // 8), False
     return 0, False
 
 

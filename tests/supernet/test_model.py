@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any
 
@@ -8,7 +9,7 @@ import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.genome import GenomeCodec
-from evosnn.core.sizes import count_params
+from evosnn.core.sizes import count_params, layer_ops
 from evosnn.evaluate.models import build_supernet
 from supernet import SpikeStats, Spikformer, SpikformerSupernet, extract
 from supernet.ops import spiking_attention
@@ -181,3 +182,88 @@ def test_training_updates_only_the_active_slice(tiny_space: Any) -> None:
     assert not torch.equal(after[:hidden], before[:hidden])
     assert torch.equal(after[hidden:], before[hidden:])
     assert net.blocks[1].q.linear.weight.grad is None
+
+
+# ------------------------------------------------------------------ event geometry (issue 31)
+def reference_event_params(dim: int, depth: int, hidden: int, classes: int) -> int:
+    """Spikformer's CIFAR10-DVS / DVS128 Gesture model counted layer by layer (2 input channels;
+    convs without bias, every conv/linear followed by a BatchNorm of weight and bias)."""
+    widths = (2, dim // 8, dim // 4, dim // 2, dim, dim)  # four stages, then the rpe conv
+    sps = sum(9 * a * b + 2 * b for a, b in itertools.pairwise(widths))
+    linear = lambda a, b: a * b + b + 2 * b  # noqa: E731  (linear + bias + its BatchNorm)
+    block = 4 * linear(dim, dim) + linear(dim, hidden) + linear(hidden, dim)
+    return sps + depth * block + dim * classes + classes
+
+
+@pytest.mark.parametrize(
+    ("name", "classes", "expected"),
+    [("cifar10-dvs-spikformer", 10, 2_568_202), ("dvs128-gesture", 11, 2_568_459)],
+)
+def test_event_spaces_largest_subnet_is_the_reference_model(
+    name: str, classes: int, expected: int
+) -> None:
+    from evosnn.core.space import load_space
+
+    space = load_space(f"search_spaces/{name}.yaml")
+    largest = SubnetConfig.largest(space)
+    assert largest == SubnetConfig(
+        depth=2,
+        embed_dim=256,
+        mlp_ratio=(4.0, 4.0),
+        num_heads=(16, 16),
+        threshold=(1.0, 1.0),
+        tau=(2.0, 2.0),
+        time_steps=16,
+    )
+    assert reference_event_params(256, 2, 1024, classes) == expected  # 2.57 M, as published
+    assert count_params(largest, in_channels=2, num_classes=classes) == expected
+    net = build_supernet(space)
+    assert net.sps_pools == 4 and net.image_size == 128 and net.frame_bank == (8, 12, 16)
+    assert sum(p.numel() for p in extract(net, largest).parameters()) == expected
+
+
+def test_event_geometry_pools_after_every_stage_and_reads_the_subnets_frames() -> None:
+    net = lively(
+        SpikformerSupernet(
+            image_size=32,
+            in_channels=2,
+            num_classes=5,
+            depth=1,
+            embed_dim=32,
+            mlp_ratio=2.0,
+            num_heads=2,
+            sps_pools=4,
+            frame_bank=(2, 3),
+        )
+    )
+    bank = torch.randint(0, 3, (4, 5, 2, 32, 32)).float()
+    rows: list[int] = []
+    block: Any = net.blocks[0]
+    hook = block.q.linear.register_forward_hook(lambda m, i, o: rows.append(i[0].shape[0]))
+    outputs = {}
+    for steps in (2, 3):
+        config = SubnetConfig(
+            depth=1,
+            embed_dim=32,
+            mlp_ratio=(2.0,),
+            num_heads=(2,),
+            threshold=(1.0,),
+            tau=(2.0,),
+            time_steps=steps,
+        )
+        outputs[steps] = net(bank, config)
+        assert torch.allclose(extract(net, config).eval()(bank), outputs[steps], atol=1e-5)
+        # changing a frame of the other binning leaves this subnet's output alone
+        other = bank.clone()
+        (other[:, 2:] if steps == 2 else other[:, :2]).add_(5)
+        assert torch.equal(net(other, config), outputs[steps])
+    hook.remove()
+    # 32x32 pooled four times: 2x2 = 4 tokens, for T*B rows
+    assert rows[0] == 2 * 4 * 4 and rows[2] == 3 * 4 * 4
+    ops = {
+        op.name: op.flops
+        for op in layer_ops(config, image_size=128, in_channels=2, num_classes=10, sps_pools=4)
+    }
+    assert ops["sps.conv1"] == 64 * 64 * 9 * 4 * 8 and ops["blocks.0.attn_qk"] == 64 * 64 * 32
+    with pytest.raises(ValueError, match="were not binned"):
+        net(bank, SubnetConfig(**{**config.__dict__, "time_steps": 4}))
