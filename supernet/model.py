@@ -25,7 +25,7 @@ from torch import nn
 from evosnn.core.config import SubnetConfig, mlp_hidden, sps_widths
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
-from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["SpikformerSupernet"]
@@ -91,6 +91,7 @@ class SpikformerSupernet(nn.Module):
         depth, embed_dim, mlp_ratio, num_heads: the supernet maxima.
         sps_threshold, sps_tau: neuron settings of the patch splitter's LIFs.
         surrogate: surrogate gradient for every LIF (default sigmoid, alpha 4).
+        attention_scale: factor of the attention product ``q kᵀ v`` (Spikformer's 0.125).
     """
 
     def __init__(
@@ -106,6 +107,7 @@ class SpikformerSupernet(nn.Module):
         sps_threshold: float = 1.0,
         sps_tau: float = 2.0,
         surrogate: Surrogate | None = None,
+        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
         if image_size % 4 or embed_dim % 8:
@@ -114,6 +116,7 @@ class SpikformerSupernet(nn.Module):
         self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
         self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
         self.sps_threshold, self.sps_tau = sps_threshold, sps_tau
+        self.attention_scale = float(attention_scale)
         widths = sps_widths(embed_dim)
         ins = (in_channels, *widths[:3])
         self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
@@ -173,5 +176,6 @@ class SpikformerSupernet(nn.Module):
                 heads=config.num_heads[i],
                 stats=stats,
                 name=f"blocks.{i}",
+                attention_scale=self.attention_scale,
             )
         return classify(x, self.head.weight[:, :d], self.head.bias)

@@ -18,7 +18,7 @@ from torch import nn
 from evosnn.core.config import SubnetConfig, sps_widths
 from supernet.lif import LIF, Surrogate
 from supernet.model import SpikformerSupernet
-from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["Spikformer", "extract"]
@@ -66,9 +66,10 @@ class _Block(nn.Module):
         threshold: float,
         tau: float,
         surrogate: Surrogate | None,
+        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
-        self.heads = heads
+        self.heads, self.attention_scale = heads, attention_scale
         self.q = _LinearBN(dim, dim, threshold, tau, surrogate)
         self.k = _LinearBN(dim, dim, threshold, tau, surrogate)
         self.v = _LinearBN(dim, dim, threshold, tau, surrogate)
@@ -90,6 +91,7 @@ class _Block(nn.Module):
             heads=self.heads,
             stats=stats,
             name=name,
+            attention_scale=self.attention_scale,
         )
 
 
@@ -106,9 +108,10 @@ class Spikformer(nn.Module):
         sps_threshold: float = 1.0,
         sps_tau: float = 2.0,
         surrogate: Surrogate | None = None,
+        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
-        self.config = config
+        self.config, self.attention_scale = config, attention_scale
         self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
         widths = sps_widths(config.embed_dim)
         ins = (in_channels, *widths[:3])
@@ -126,6 +129,7 @@ class Spikformer(nn.Module):
                 config.threshold[i],
                 config.tau[i],
                 surrogate,
+                attention_scale,
             )
             for i in range(config.depth)
         )
@@ -162,6 +166,7 @@ def extract(supernet: SpikformerSupernet, config: SubnetConfig) -> Spikformer:
         num_classes=supernet.num_classes,
         sps_threshold=supernet.sps_threshold,
         sps_tau=supernet.sps_tau,
+        attention_scale=supernet.attention_scale,
     ).to(next(supernet.parameters()).device)
     source = supernet.state_dict()
     target = model.state_dict()

@@ -46,6 +46,8 @@ __all__ = [
 
 #: No choice list may be longer than this: a genome gene is an index, and huge lists are a typo.
 MAX_CHOICES = 64
+#: Spikformer's attention scale (the default of ``supernet.attention_scale``).
+SPIKFORMER_ATTENTION_SCALE = 0.125
 
 PositiveInt = Annotated[int, Field(gt=0, le=1_000_000)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -100,12 +102,20 @@ class DatasetSpec(_Strict):
 
 
 class SupernetSpec(_Strict):
-    """The largest network: every choice must fit inside it (weight entanglement slices it)."""
+    """The largest network: every choice must fit inside it (weight entanglement slices it).
+
+    ``attention_scale`` multiplies the spiking attention product ``q kᵀ v`` before its LIF
+    (threshold 0.5). Spikformer's 0.125 suits its 64 tokens of 32 channels a head; with fewer
+    tokens or channels a head the product rarely reaches the threshold and the attention falls
+    silent (docs/results/gene-sensitivity.md), so small geometries raise it. Left out of
+    :meth:`SearchSpace.to_dict` when it is Spikformer's, so older files compare equal.
+    """
 
     depth: Annotated[int, Field(ge=1, le=64)]
     embed_dim: Annotated[int, Field(ge=8, le=8192)]
     mlp_ratio: Annotated[float, Field(gt=0.0, le=16.0)]
     num_heads: Annotated[int, Field(ge=1, le=512)]
+    attention_scale: Annotated[float, Field(gt=0.0, le=64.0)] = SPIKFORMER_ATTENTION_SCALE
 
     @model_validator(mode="after")
     def _divisible(self) -> SupernetSpec:
@@ -263,7 +273,10 @@ class SearchSpace(_Strict):
     def to_dict(self) -> dict[str, Any]:
         """A JSON/YAML-safe copy (stored in checkpoints, studies and exports, and compared to
         tell spaces apart), without the ``training`` defaults (see :class:`TrainingSpec`)."""
-        return self.model_dump(mode="json", exclude={"training"})
+        data = self.model_dump(mode="json", exclude={"training"})
+        if self.supernet.attention_scale == SPIKFORMER_ATTENTION_SCALE:
+            del data["supernet"]["attention_scale"]
+        return data
 
     # ------------------------------------------------------------------ questions
     @property
@@ -292,7 +305,7 @@ class SearchSpace(_Strict):
                 "channels": self.dataset.channels,
                 "num_classes": self.dataset.num_classes,
             },
-            "supernet": self.supernet.model_dump(mode="json"),
+            "supernet": self.to_dict()["supernet"],
         }
 
     def incompatibility(self, trained: SearchSpace) -> str | None:

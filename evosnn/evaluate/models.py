@@ -41,6 +41,7 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
         sps_threshold=space.neuron_defaults.threshold,
         sps_tau=space.neuron_defaults.tau,
         surrogate=surrogate,
+        attention_scale=net.attention_scale,
     )
 
 
@@ -54,6 +55,7 @@ def build_standalone(config: SubnetConfig, space: SearchSpace) -> Spikformer:
         num_classes=data.num_classes,
         sps_threshold=defaults.threshold,
         sps_tau=defaults.tau,
+        attention_scale=space.supernet.attention_scale,
     )
 
 

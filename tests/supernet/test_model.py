@@ -162,7 +162,7 @@ def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
         net(torch.randn(2, 1, 8, 8), config, stats)
     names = list(stats.rates())
     assert names[:4] == ["sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe"]
-    per_block = ["qkv", "attn_qk", "attn_v", "proj", "fc1", "fc2"]
+    per_block = ["qkv", "attn_qk", "attn_k", "attn_v", "proj", "fc1", "fc2"]
     assert names[4:] == [f"blocks.{i}.{n}" for i in range(2) for n in per_block]
 
 
