@@ -123,8 +123,8 @@ def print_summary(summary: SearchSummary) -> None:
     """The search's one-paragraph result and its Pareto front."""
     print(
         f"study {summary.study!r} in {summary.storage}: {summary.completed} completed evaluations "
-        f"({summary.evaluated_now} this run, {summary.answered_from_ledger} answered from the ledger), "
-        f"hypervolume {summary.hypervolume:.6g}, {summary.elapsed_s:.0f}s"
+        f"({summary.evaluated_now} this run, {summary.answered_from_ledger} answered from the ledger, "
+        f"{summary.equivalent} equivalent trials not evaluated), hypervolume {summary.hypervolume:.6g}, {summary.elapsed_s:.0f}s"
     )
     print(f"Pareto front ({len(summary.pareto)} architectures):")
     print(

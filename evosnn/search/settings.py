@@ -71,3 +71,5 @@ class SearchSummary:
     pareto: list[ParetoRow]
     elapsed_s: float
     workers_replaced: int
+    #: Trials answered as equivalent to an evaluated network (not in ``completed``, not evaluated).
+    equivalent: int = 0
