@@ -181,3 +181,27 @@ def test_training_updates_only_the_active_slice(tiny_space: Any) -> None:
     assert not torch.equal(after[:hidden], before[:hidden])
     assert torch.equal(after[hidden:], before[hidden:])
     assert net.blocks[1].q.linear.weight.grad is None
+
+
+def test_the_attention_scale_is_a_space_setting_kept_by_extraction() -> None:
+    from evosnn.core.space import SearchSpace
+    from evosnn.evaluate.models import build_standalone
+    from tests.conftest import tiny_dict
+
+    data = tiny_dict()
+    default = SearchSpace.from_dict(data)
+    data["supernet"]["attention_scale"] = 0.5
+    scaled = SearchSpace.from_dict(data)
+    assert "attention_scale" not in default.to_dict()["supernet"]  # Spikformer's: files unchanged
+    assert scaled.to_dict()["supernet"]["attention_scale"] == 0.5
+    assert scaled.incompatibility(default) is not None  # weights trained for another attention
+    net = lively(build_supernet(scaled))
+    assert net.attention_scale == 0.5 and build_supernet(default).attention_scale == 0.125
+    config = SubnetConfig.largest(scaled)
+    x = torch.randn(3, 1, 8, 8)
+    with torch.no_grad():
+        got = extract(net, config).eval()(x)
+        assert torch.allclose(net(x, config), got, atol=1e-5)
+        net.attention_scale = 0.125
+        assert not torch.equal(net(x, config), got)  # the scale reaches the attention
+    assert build_standalone(config, scaled).attention_scale == 0.5
