@@ -40,6 +40,12 @@ class SupernetSensitivity(Command):
             default=EvalSettings().recal_batches,
             help="BN recalibration batches per subnet (the search's default)",
         )
+        parser.add_argument(
+            "--recal-batch-size",
+            type=positive_int,
+            default=EvalSettings().recal_batch_size,
+            help="images per recalibration batch (the search's default)",
+        )
         parser.add_argument("--json", type=Path, default=None, help="also write the counts here")
         add_seed(parser, help="seed of the subnet draw (and of an untrained supernet)")
         add_data(parser)
@@ -60,7 +66,9 @@ class SupernetSensitivity(Command):
             subnets=args.subnets,
             images=args.images,
             seed=args.seed,
-            eval=EvalSettings(recal_batches=args.recal_batches),
+            eval=EvalSettings(
+                recal_batches=args.recal_batches, recal_batch_size=args.recal_batch_size
+            ),
         )
         result = measure_sensitivity(
             net, space, splits, settings, supernet=what, data=data, progress=True
