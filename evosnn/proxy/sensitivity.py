@@ -95,6 +95,9 @@ class SensitivityResult:
     silent: Counter[str] = field(default_factory=Counter)
     evaluated: Counter[str] = field(default_factory=Counter)
     attention_silent_subnets: int = 0
+    #: Block evaluations, and those whose attention output was silent, by the block's tau.
+    blocks_by_tau: Counter[float] = field(default_factory=Counter)
+    silent_by_tau: Counter[float] = field(default_factory=Counter)
 
     def gene_share(self, kind: str) -> float:
         """Share of subnets whose logits changed with a gene of ``kind`` (NaN if not tried)."""
@@ -121,6 +124,10 @@ class SensitivityResult:
                 p: {"silent": self.silent[p], "evaluated": n} for p, n in self.evaluated.items()
             },
             "attention_silent_subnets": self.attention_silent_subnets,
+            "attention_silent_by_tau": {
+                str(t): {"silent": self.silent_by_tau[t], "blocks": n}
+                for t, n in sorted(self.blocks_by_tau.items())
+            },
         }
 
     def to_markdown(self) -> str:
@@ -144,6 +151,9 @@ class SensitivityResult:
         for path, n in self.evaluated.items():
             share = 100 * self.silent_share(path)
             lines.append(f"| {path} | {self.silent[path]} / {n} | {share:.0f} % |")
+        lines += ["", "| block's tau | attention silent |", "|---|---|"]
+        for tau, n in sorted(self.blocks_by_tau.items()):
+            lines.append(f"| {tau:g} | {self.silent_by_tau[tau]} / {n} |")
         return "\n".join(lines)
 
 
@@ -195,7 +205,7 @@ def measure_sensitivity(
         genome = codec.sample(rng)
         config = codec.decode(genome)
         logits, rates = _run(net, config, x, splits, settings.eval)
-        _count_silence(result, rates, config.depth)
+        _count_silence(result, rates, config)
         for kind in GENE_KINDS:
             variant = _change_one(codec, genome, kind, rng)
             if variant is None:
@@ -233,9 +243,14 @@ def _run(
     return logits, stats.rates()
 
 
-def _count_silence(result: SensitivityResult, rates: dict[str, float], depth: int) -> None:
+def _count_silence(
+    result: SensitivityResult, rates: dict[str, float], config: SubnetConfig
+) -> None:
     """Add one subnet's silent paths (block paths pooled over its active blocks)."""
     silent = set(silent_paths(rates))
+    for block, tau in enumerate(config.tau):
+        result.blocks_by_tau[tau] += 1
+        result.silent_by_tau[tau] += f"blocks.{block}.proj" in silent
     attention_dead = False
     for name in rates:
         path = _BLOCK.sub("blocks.*.", name)

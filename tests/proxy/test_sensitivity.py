@@ -44,6 +44,8 @@ def test_a_gene_made_inert_changes_no_logits(tiny_checkpoint: Path) -> None:
     assert result.tried["num_heads"] == 4 and result.changed["num_heads"] == 0
     assert result.silent_share("blocks.*.attn_v") == result.silent_share("blocks.*.proj") == 1.0
     assert result.attention_silent_subnets == 4
+    assert result.silent_by_tau == result.blocks_by_tau  # every block, whatever its tau
+    assert sum(result.blocks_by_tau.values()) == result.evaluated["blocks.*.proj"]
     assert result.changed["threshold"] > 0  # the rest of the network still responds
 
 
