@@ -25,7 +25,7 @@ from torch import nn
 from evosnn.core.config import SubnetConfig, mlp_hidden, sps_pool_after, sps_widths
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
-from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["SpikformerSupernet"]
@@ -95,6 +95,7 @@ class SpikformerSupernet(nn.Module):
             after each stage); ``image_size`` must be divisible by ``2 ** sps_pools``.
         frame_bank: event input only, the frame counts binned per recording (ascending); the input
             is then a frame bank ``[B, sum(frame_bank), C, H, W]`` (:func:`supernet.ops.select_frames`).
+        attention_scale: factor of the attention product ``q kᵀ v`` (Spikformer's 0.125).
     """
 
     def __init__(
@@ -112,6 +113,7 @@ class SpikformerSupernet(nn.Module):
         surrogate: Surrogate | None = None,
         sps_pools: int = 2,
         frame_bank: tuple[int, ...] = (),
+        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
         self.pool_after = sps_pool_after(sps_pools)
@@ -124,6 +126,7 @@ class SpikformerSupernet(nn.Module):
         self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
         self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
         self.sps_threshold, self.sps_tau = sps_threshold, sps_tau
+        self.attention_scale = float(attention_scale)
         widths = sps_widths(embed_dim)
         ins = (in_channels, *widths[:3])
         self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
@@ -186,5 +189,6 @@ class SpikformerSupernet(nn.Module):
                 heads=config.num_heads[i],
                 stats=stats,
                 name=f"blocks.{i}",
+                attention_scale=self.attention_scale,
             )
         return classify(x, self.head.weight[:, :d], self.head.bias)

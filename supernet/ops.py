@@ -27,9 +27,9 @@ ATTENTION_THRESHOLD = 0.5
 
 
 def spiking_attention(
-    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, heads: int, scale: float = ATTENTION_SCALE
 ) -> torch.Tensor:
-    """Spiking self-attention ``(q kᵀ) v * 0.125`` per head, no softmax.
+    """Spiking self-attention ``(q kᵀ) v * scale`` per head, no softmax (Spikformer: 0.125).
 
     ``q, k, v`` are spike tensors ``[T, B, N, D]``; ``D`` is split into ``heads`` heads of ``D /
     heads`` channels, so the head count changes which products are summed. Without a softmax the
@@ -40,7 +40,7 @@ def spiking_attention(
     hd = d // heads
     q, k, v = (x.reshape(t, b, n, heads, hd).transpose(2, 3) for x in (q, k, v))
     out = q @ (k.transpose(-2, -1) @ v) if n > hd else (q @ k.transpose(-2, -1)) @ v
-    return (out * ATTENTION_SCALE).transpose(2, 3).reshape(t, b, n, d)
+    return (out * scale).transpose(2, 3).reshape(t, b, n, d)
 
 
 def max_pool(x: torch.Tensor) -> torch.Tensor:
@@ -132,14 +132,17 @@ def block_forward(
     heads: int,
     stats: SpikeStats | None,
     name: str,
+    attention_scale: float = ATTENTION_SCALE,
 ) -> torch.Tensor:
     """One Spikformer block on tokens ``[T, B, N, D]``: spiking self-attention then spiking MLP.
 
     Each layer argument maps ``[T, B, N, C_in]`` to spikes ``[T, B, N, C_out]`` (Linear+BN+LIF).
     ``stats`` receives each synaptic layer's input under ``name.qkv``, ``name.attn_qk`` (q, the spike
     operand of q·kᵀ), ``name.attn_v`` (v, the spike operand of (q·kᵀ)·v), ``name.proj``,
-    ``name.fc1`` and ``name.fc2``; and, for the memory-aware energy's spike writes, k's spikes
-    (``name.attn_k``) and the block's output (``name.out``).
+    ``name.fc1`` and ``name.fc2``; and k's spikes (``name.attn_k``: a spike write of the
+    memory-aware energy, and recorded so that a silent k shows) and the block's output
+    (``name.out``). ``attention_scale`` multiplies the attention product (see
+    :func:`spiking_attention`).
     """
     if stats is not None:
         stats.record(f"{name}.qkv", x)
@@ -148,7 +151,7 @@ def block_forward(
         stats.record(f"{name}.attn_qk", qs)
         stats.record(f"{name}.attn_k", ks)
         stats.record(f"{name}.attn_v", vs)
-    a = attn_lif(spiking_attention(qs, ks, vs, heads))
+    a = attn_lif(spiking_attention(qs, ks, vs, heads, attention_scale))
     if stats is not None:
         stats.record(f"{name}.proj", a)
     x = x + proj(a)

@@ -18,7 +18,7 @@ from torch import nn
 from evosnn.core.config import SubnetConfig, sps_pool_after, sps_widths
 from supernet.lif import LIF, Surrogate
 from supernet.model import SpikformerSupernet
-from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["Spikformer", "extract"]
@@ -66,9 +66,10 @@ class _Block(nn.Module):
         threshold: float,
         tau: float,
         surrogate: Surrogate | None,
+        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
-        self.heads = heads
+        self.heads, self.attention_scale = heads, attention_scale
         self.q = _LinearBN(dim, dim, threshold, tau, surrogate)
         self.k = _LinearBN(dim, dim, threshold, tau, surrogate)
         self.v = _LinearBN(dim, dim, threshold, tau, surrogate)
@@ -90,6 +91,7 @@ class _Block(nn.Module):
             heads=self.heads,
             stats=stats,
             name=name,
+            attention_scale=self.attention_scale,
         )
 
 
@@ -109,9 +111,10 @@ class Spikformer(nn.Module):
         surrogate: Surrogate | None = None,
         sps_pools: int = 2,
         frame_bank: tuple[int, ...] = (),
+        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
-        self.config = config
+        self.config, self.attention_scale = config, attention_scale
         self.pool_after = sps_pool_after(sps_pools)
         self.sps_pools, self.frame_bank = sps_pools, tuple(frame_bank)
         self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
@@ -131,6 +134,7 @@ class Spikformer(nn.Module):
                 config.threshold[i],
                 config.tau[i],
                 surrogate,
+                attention_scale,
             )
             for i in range(config.depth)
         )
@@ -171,6 +175,7 @@ def extract(supernet: SpikformerSupernet, config: SubnetConfig) -> Spikformer:
         sps_tau=supernet.sps_tau,
         sps_pools=supernet.sps_pools,
         frame_bank=supernet.frame_bank,
+        attention_scale=supernet.attention_scale,
     ).to(next(supernet.parameters()).device)
     source = supernet.state_dict()
     target = model.state_dict()

@@ -28,6 +28,7 @@ from evosnn.cli.demo import Demo
 from evosnn.cli.export import Export
 from evosnn.cli.report import Report
 from evosnn.cli.search import Search
+from evosnn.cli.sensitivity import SupernetSensitivity
 from evosnn.cli.space import SpaceCheck, SpaceList
 from evosnn.cli.supernet import SupernetRankCheck, SupernetTrain
 from evosnn.cli.train import Train
@@ -41,6 +42,7 @@ COMMANDS: tuple[type[Command], ...] = (
     SpaceCheck,
     SupernetTrain,
     SupernetRankCheck,
+    SupernetSensitivity,
     Search,
     Export,
     Train,

@@ -6,7 +6,7 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
-__all__ = ["EvalSettings", "Evaluation", "wilson_interval"]
+__all__ = ["EvalSettings", "Evaluation", "silent_paths", "wilson_interval"]
 
 #: The two-sided 95 % normal quantile.
 Z95 = 1.959963984540054
@@ -34,6 +34,16 @@ def wilson_interval(correct: int, total: int, *, z: float = Z95) -> tuple[float,
     low = 0.0 if correct <= 0 else max(0.0, centre - half)
     high = 1.0 if correct >= total else min(1.0, centre + half)
     return low, high
+
+
+def silent_paths(rates: dict[str, float]) -> list[str]:
+    """The synaptic paths whose measured input was zero on every evaluated image, in order.
+
+    Example:
+        >>> silent_paths({"blocks.0.attn_qk": 0.1, "blocks.0.proj": 0.0})
+        ['blocks.0.proj']
+    """
+    return [name for name, rate in rates.items() if rate == 0.0]
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,9 @@ class Evaluation:
     correct: int = 0
     total: int = 0
     firing_rates: dict[str, float] = field(default_factory=dict)
+    #: Paths silent on every evaluated image (:func:`silent_paths`): e.g. ``blocks.0.proj``, the
+    #: attention's output, silent means the block's attention branch never fired.
+    silent_paths: list[str] = field(default_factory=list)
     wall_time_s: float = 0.0
     recal_s: float = 0.0
     forward_s: float = 0.0

@@ -47,6 +47,8 @@ __all__ = [
 
 #: No choice list may be longer than this: a genome gene is an index, and huge lists are a typo.
 MAX_CHOICES = 64
+#: Spikformer's attention scale (the default of ``supernet.attention_scale``).
+SPIKFORMER_ATTENTION_SCALE = 0.125
 
 PositiveInt = Annotated[int, Field(gt=0, le=1_000_000)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -144,7 +146,14 @@ class DatasetSpec(_Strict):
 
 
 class SupernetSpec(_Strict):
-    """The largest network: every choice must fit inside it (weight entanglement slices it)."""
+    """The largest network: every choice must fit inside it (weight entanglement slices it).
+
+    ``attention_scale`` multiplies the spiking attention product ``q kᵀ v`` before its LIF
+    (threshold 0.5). Spikformer's 0.125 suits its 64 tokens of 32 channels a head; with fewer
+    tokens or channels a head the product rarely reaches the threshold and the attention falls
+    silent (docs/results/gene-sensitivity.md), so small geometries raise it. Left out of
+    :meth:`SearchSpace.to_dict` when it is Spikformer's, so older files compare equal.
+    """
 
     depth: Annotated[int, Field(ge=1, le=64)]
     embed_dim: Annotated[int, Field(ge=8, le=8192)]
@@ -153,6 +162,7 @@ class SupernetSpec(_Strict):
     #: Max-pools of the patch splitter: 2 (after its last two stages, Spikformer's CIFAR geometry)
     #: or 4 (after each of its four stages, Spikformer's 128x128 event geometry).
     sps_pools: Literal[2, 4] = 2
+    attention_scale: Annotated[float, Field(gt=0.0, le=64.0)] = SPIKFORMER_ATTENTION_SCALE
 
     @model_validator(mode="after")
     def _divisible(self) -> SupernetSpec:
@@ -385,7 +395,7 @@ class SearchSpace(_Strict):
                 "channels": self.dataset.channels,
                 "num_classes": self.dataset.num_classes,
             },
-            "supernet": self.supernet.model_dump(mode="json"),
+            "supernet": self.to_dict()["supernet"],
         }
         if self.dataset.frames is not None:
             geometry["dataset"]["frames"] = list(self.dataset.frames)
@@ -420,6 +430,7 @@ _LATE_DEFAULTS = (
     ("dataset", "binning", "count"),
     ("dataset", "frames", None),
     ("supernet", "sps_pools", 2),
+    ("supernet", "attention_scale", SPIKFORMER_ATTENTION_SCALE),
 )
 
 

@@ -24,7 +24,7 @@ import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.constraints import param_violation
-from evosnn.core.evaluation import EvalSettings, Evaluation
+from evosnn.core.evaluation import EvalSettings, Evaluation, silent_paths
 from evosnn.core.sizes import INPUT_RATE, count_params
 from evosnn.core.space import SearchSpace
 from evosnn.evaluate.data import load_splits
@@ -173,6 +173,7 @@ class Evaluator:
             correct=m.correct,
             total=m.total,
             firing_rates=m.rates,
+            silent_paths=silent_paths(m.rates),
             wall_time_s=time.perf_counter() - started,
             recal_s=m.recal_s,
             forward_s=m.forward_s,

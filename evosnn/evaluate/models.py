@@ -43,6 +43,7 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
         surrogate=surrogate,
         sps_pools=net.sps_pools,
         frame_bank=tuple(data.frames or ()),
+        attention_scale=net.attention_scale,
     )
 
 
@@ -58,6 +59,7 @@ def build_standalone(config: SubnetConfig, space: SearchSpace) -> Spikformer:
         sps_tau=defaults.tau,
         sps_pools=space.supernet.sps_pools,
         frame_bank=tuple(data.frames or ()),
+        attention_scale=space.supernet.attention_scale,
     )
 
 

@@ -196,6 +196,8 @@ def export_study(
             "test_accuracy",  # the held-out test split, scored when the search ended
             "test_accuracy_ci95",
             "test_total",
+            "silent_paths",  # synaptic paths silent on every evaluation image
+            "equivalent_to",  # the evaluated trial this one's network equals (genes shown inert)
         )
         metrics = {
             "accuracy": record.values[0] if record.values else None,

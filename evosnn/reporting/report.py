@@ -33,6 +33,7 @@ from evosnn.core.genome import GenomeCodec
 from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.objectives.front import hypervolume
 from evosnn.reporting.conventions import Candidate, Comparison, candidates, compare
+from evosnn.reporting.equivalents import front_note, group_identical
 from evosnn.reporting.figures import Point, SearchView
 from evosnn.storage.ledger import Ledger, LedgerRecord, redact
 
@@ -178,7 +179,7 @@ def _table(
         "<th>retrained test acc.</th><th>architecture</th></tr>"
     )
     rows = []
-    for r in front:
+    for r, same in group_identical(front):
         acc, energy = r.values or (0.0, 0.0)
         a = r.user_attrs
         mark = " &#9733;" if knee is not None and knee.trial == r.number else ""
@@ -192,7 +193,7 @@ def _table(
             f"<td>{float(a.get('f_aeb') or 0):.4f}</td><td>{int(a.get('params') or 0):,}</td>"
             f"<td>{float(a.get('sops') or 0):.3g}</td>"
             f"<td>{_pct(a.get('retrained_test_accuracy'))}</td>"
-            f"<td class=arch>{html.escape(_config_text(codec, r))}</td></tr>"
+            f"<td class=arch>{html.escape(_config_text(codec, r) + front_note(r, same))}</td></tr>"
         )
     if base_acc is not None and base_energy:
         rows.append(

@@ -10,7 +10,10 @@ implements and ``tests/search`` checks):
   workers' timings fall (a slow evaluation can hold back up to ``window`` later ones; with
   evaluations of similar cost the workers stay busy).
 * **Every genome once.** A genome whose canonical form is already in the ledger (or in flight) is
-  never evaluated again; its recorded outcome is told instead.
+  never evaluated again; its recorded outcome is told instead. Nor is one that differs from an
+  evaluated genome only in genes that evaluation showed inert (a block whose q, k or v never fired
+  has no attention, so its heads gene cannot matter): it is recorded as its own trial with the
+  evaluated one's results and ``equivalent_to`` its number, and does not count toward the budget.
 * **Resume is replay.** Re-running the same command re-creates the engine from its seed and replays
   it; every genome already in the ledger is answered from the ledger, so the engine's population is
   rebuilt exactly without any evaluation, and the search continues where it stopped. Trials left

@@ -1,13 +1,64 @@
-"""Every genome once: outcomes already known, and genomes in flight that later asks wait for."""
+"""Every genome once: outcomes already known, genomes in flight that later asks wait for, and
+genomes whose evaluation showed some genes inert.
+
+Two kinds of sameness. A genome whose *canonical* key (genes of blocks beyond the depth zeroed) is
+known is the same network by construction. Beyond that, an evaluation can show that a gene could
+not have mattered: a block whose q, k or v was silent on every evaluation image has an attention
+product of 0, so its attention LIF never fires whatever its heads gene says (:func:`inert_genes`).
+A later genome that differs from an evaluated one only in such genes is the same network on the
+evaluation images: it is answered from the ledger (:meth:`Deduplication.equivalent`) and recorded
+as its own trial marked ``equivalent_to``, never evaluated.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from evosnn.core.genome import Genome
+from evosnn.core.evaluation import Evaluation
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.engines import Outcome
 
-__all__ = ["Deduplication"]
+__all__ = ["Deduplication", "Equivalent", "inert_genes"]
+
+#: Inputs of a block's attention whose silence makes its heads gene inert (q, k, v).
+_ATTENTION_OPERANDS = ("attn_qk", "attn_k", "attn_v")
+
+
+def inert_genes(codec: GenomeCodec, key: Genome, silent: Iterable[str]) -> tuple[int, ...]:
+    """Positions of ``key``'s active genes that its evaluation showed could not matter.
+
+    ``silent`` are the evaluation's silent paths; block ``b``'s ``num_heads`` gene is inert when its
+    q (``blocks.b.attn_qk``), k or v was silent on every image.
+
+    Example (from the repository root):
+        >>> from evosnn.core.space import load_space
+        >>> codec = GenomeCodec(load_space("search_spaces/digits-tiny.yaml"))
+        >>> inert_genes(codec, (0,) * 11, ["blocks.0.attn_v"])
+        (4,)
+    """
+    silent = set(silent)
+    return tuple(
+        codec.index(f"num_heads_{b}")
+        for b in range(codec.depth_of(key))
+        if any(f"blocks.{b}.{op}" in silent for op in _ATTENTION_OPERANDS)
+    )
+
+
+@dataclass(frozen=True)
+class Equivalent:
+    """An evaluated network that stands for every genome differing from it only in inert genes."""
+
+    key: Genome
+    number: int
+    evaluation: Evaluation
+    outcome: Outcome
+
+
+def _masked(key: Sequence[int], positions: tuple[int, ...]) -> Genome:
+    return tuple(-1 if i in positions else g for i, g in enumerate(key))
+
 
 W = TypeVar("W")
 
@@ -31,6 +82,7 @@ class Deduplication(Generic[W]):
     def __init__(self) -> None:
         self._outcomes: dict[Genome, Outcome] = {}
         self._waiting: dict[Genome, list[W]] = {}
+        self._inert: dict[tuple[int, ...], dict[Genome, Equivalent]] = {}
 
     def __len__(self) -> int:
         """How many keys have a known outcome."""
@@ -62,3 +114,17 @@ class Deduplication(Generic[W]):
         """``key``'s evaluation ended with ``outcome``: remember it; return its waiters in order."""
         self._outcomes[key] = outcome
         return self._waiting.pop(key)
+
+    def note_inert(self, positions: tuple[int, ...], source: Equivalent) -> None:
+        """``source``'s evaluation showed its genes at ``positions`` inert (nothing if none)."""
+        if positions:
+            table = self._inert.setdefault(positions, {})
+            table.setdefault(_masked(source.key, positions), source)
+
+    def equivalent(self, key: Genome) -> Equivalent | None:
+        """An evaluated network ``key`` differs from only in genes shown inert, if any."""
+        for positions, table in self._inert.items():
+            found = table.get(_masked(key, positions))
+            if found is not None and found.key != key:
+                return found
+        return None

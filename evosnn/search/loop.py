@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
+from optuna.trial import TrialState
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
@@ -29,7 +30,7 @@ from evosnn.core.evaluation import Evaluation
 from evosnn.core.executor import Executor, Finished
 from evosnn.core.genome import Genome
 from evosnn.engines import Engine, Outcome
-from evosnn.search.dedup import Deduplication
+from evosnn.search.dedup import Deduplication, Equivalent, inert_genes
 from evosnn.search.failures import FailureHandler
 from evosnn.search.filter import CandidateFilter, ParamFilter
 from evosnn.storage.ledger import Ledger, LedgerRecord
@@ -58,12 +59,15 @@ class LoopStats:
         evaluated: evaluations completed by this run.
         reused: asks answered with a known outcome (from the ledger, or found earlier this run).
         told: outcomes told to the engine by this run.
+        equivalent: asks answered, without evaluation, by an evaluated network they differ from
+            only in genes its evaluation showed inert (each recorded as a trial ``equivalent_to``).
     """
 
     completed: int
     evaluated: int
     reused: int
     told: int
+    equivalent: int = 0
 
 
 class SearchObserver(Protocol):
@@ -134,7 +138,8 @@ class SearchLoop:
         engine: asks genomes, is told outcomes (fresh from its seed: resume replays it).
         ledger: the study (the driver holds its lock).
         executor: evaluates submitted genomes.
-        budget: completed evaluations to reach; PRUNED and FAIL trials do not count.
+        budget: completed evaluations to reach; PRUNED and FAIL trials do not count, nor do
+            trials answered as equivalent to an evaluated network (they cost no evaluation).
         window: most genomes asked but not yet told (ask #k follows tell #(k - window)).
         dedup: known outcomes and genomes in flight (default: empty, filled from the ledger).
         candidate_filter: rejects genomes before evaluation (default: the space's parameter limits).
@@ -179,6 +184,7 @@ class SearchLoop:
         self._asked: deque[Asked] = deque()
         self._trials: dict[Genome, tuple[int, int]] = {}  # key -> (trial id, trial number)
         self._running = self._completed = self._evaluated = self._reused = self._told = 0
+        self._equivalent = 0
         self._generation = engine.generation
         self._bar: Any = None
 
@@ -211,18 +217,33 @@ class SearchLoop:
         # the last, partial generation (if anything is new)
         self.observer.generation_ended(self.engine.generation, self._completed)
         self.ledger.fail_interrupted()  # a trial created twice by a retried commit stays RUNNING
-        return LoopStats(self._completed, self._evaluated, self._reused, self._told)
+        if self._equivalent:
+            log.info(
+                "%d asks answered as equivalent to an evaluated network (genes shown inert), "
+                "not evaluated",
+                self._equivalent,
+            )
+        return LoopStats(
+            self._completed, self._evaluated, self._reused, self._told, self._equivalent
+        )
 
     # ------------------------------------------------------------------ rules
     def _resume(self) -> None:
         """Resume is replay: interrupted trials fail, every recorded outcome is known."""
         self.ledger.fail_interrupted()
         records = self.ledger.records()
+        equivalent = 0
         for record in records:
             outcome = self.failures.replay(record)
             if outcome is not None:
-                self.dedup.remember(self.codec.canonical(record.genome), outcome)
-        self._completed = self.ledger.count_complete()
+                key = self.codec.canonical(record.genome)
+                self.dedup.remember(key, outcome)
+                if "equivalent_to" in record.user_attrs:
+                    equivalent += record.state == TrialState.COMPLETE
+                elif record.state == TrialState.COMPLETE and record.user_attrs.get("silent_paths"):
+                    evaluation = Evaluation.from_dict({**record.user_attrs, "status": "ok"})
+                    self._note_inert(key, record.number, evaluation)
+        self._completed = self.ledger.count_complete() - equivalent
         if self._completed:
             log.info(
                 "resuming study %r: %d completed evaluations of %d",
@@ -248,9 +269,31 @@ class SearchLoop:
                 self.stall.idle()
             elif self.dedup.in_flight(key):
                 self.dedup.join(key, entry)
+            elif (same := self.dedup.equivalent(key)) is not None:
+                self._answer_equivalent(entry, same)
             else:
                 self._submit(entry)
             self.stall.check()
+
+    def _note_inert(self, key: Genome, number: int, evaluation: Evaluation) -> None:
+        """Remember which genes ``evaluation`` (ok, of trial ``number``) showed inert."""
+        if evaluation.ok and evaluation.silent_paths:
+            positions = inert_genes(self.codec, key, evaluation.silent_paths)
+            outcome = self.failures.outcome(evaluation)
+            self.dedup.note_inert(positions, Equivalent(key, number, evaluation, outcome))
+
+    def _answer_equivalent(self, entry: Asked, same: Equivalent) -> None:
+        """Record ``entry`` as its own trial with ``same``'s evaluation, marked ``equivalent_to``."""
+        meta = {"generation": entry.generation, "engine": self.engine.name}
+        extra: dict[str, Any] = {"equivalent_to": same.number}
+        if same.evaluation.ok:
+            extra |= {"violation": same.outcome.violation, "feasible": same.outcome.feasible}
+        trial_id = self.ledger.start(entry.genome, {**meta, **extra})
+        self.ledger.finish(trial_id, same.evaluation, extra)
+        entry.outcome = same.outcome
+        self.dedup.remember(entry.key, same.outcome)
+        self._equivalent += 1
+        self.stall.idle()
 
     def _submit(self, entry: Asked) -> None:
         """Reject ``entry`` by a cheap constraint (a PRUNED trial) or start its evaluation."""
@@ -298,6 +341,7 @@ class SearchLoop:
             extra["violation"], extra["feasible"] = outcome.violation, outcome.feasible
         trial_id, number = self._trials.pop(key)
         self.ledger.finish(trial_id, evaluation, extra)
+        self._note_inert(key, number, evaluation)
         entries = self.dedup.resolve(key, outcome)
         for entry in entries:
             entry.outcome = outcome

@@ -86,3 +86,6 @@ class SearchSummary:
         if self.hv_reference_mj <= 0:
             return None
         return self.hypervolume / self.hv_reference_mj
+
+    #: Trials answered as equivalent to an evaluated network (not in ``completed``, not evaluated).
+    equivalent: int = 0

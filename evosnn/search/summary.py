@@ -7,6 +7,7 @@ from optuna.trial import TrialState
 from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.objectives.fitness import f_aeb
 from evosnn.objectives.front import hypervolume, pareto_records
+from evosnn.reporting.equivalents import front_note, group_identical
 from evosnn.search.settings import ParetoRow, SearchSummary
 from evosnn.storage.ledger import Ledger
 
@@ -43,7 +44,7 @@ def summarize(
     obj = codec.space.objectives
     target = float(ledger.attrs().get("energy_target_mj") or 1.0)
     rows = []
-    for r in front:
+    for r, same in group_identical(front):
         acc, energy = r.values or (0.0, 0.0)
         fitness = float(
             r.user_attrs.get("f_aeb", f_aeb(acc, energy, target, alpha=obj.alpha, beta=obj.beta))
@@ -55,14 +56,15 @@ def summarize(
                 energy,
                 fitness,
                 int(r.user_attrs.get("params", 0)),
-                describe(codec, r.genome),
+                describe(codec, r.genome) + front_note(r, same),
                 r.user_attrs.get("test_accuracy"),
             )
         )
+    equivalent = sum("equivalent_to" in r.user_attrs for r in records if r.values)
     return SearchSummary(
         study=ledger.study.study_name,
         storage=ledger.url,
-        completed=ledger.count_complete(),
+        completed=ledger.count_complete() - equivalent,
         evaluated_now=evaluated_now,
         answered_from_ledger=answered_from_ledger,
         hypervolume=hypervolume(points, ref_energy),
@@ -71,6 +73,7 @@ def summarize(
         workers_replaced=workers_replaced,
         hv_reference_mj=ref_energy,
         energy_target_mj=target,
+        equivalent=equivalent,
     )
 
 
@@ -99,7 +102,8 @@ def format_summary(summary: SearchSummary) -> list[str]:
     lines = [
         f"study {summary.study!r} in {summary.storage}: {summary.completed} completed evaluations "
         f"({summary.evaluated_now} this run, {summary.answered_from_ledger} answered from the "
-        f"ledger) in {summary.elapsed_s:.0f} s; {hv}",
+        f"ledger; {summary.equivalent} equivalent trials not evaluated) in "
+        f"{summary.elapsed_s:.0f} s; {hv}",
         f"Pareto front ({len(summary.pareto)} architectures):",
         f"  {'trial':>5}  {'val acc':>8}  {'test acc':>8}  {'mJ/image':>10}  {'F_AEB':>6}  "
         f"{'params':>9}  subnet",

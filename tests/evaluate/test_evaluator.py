@@ -95,3 +95,18 @@ def test_scores_the_test_split_on_request(tiny_checkpoint: Path) -> None:
     val, test = ev.evaluate(config), ev.evaluate(config, split="test")
     assert (val.total, test.total) == (len(ev.splits.val), len(ev.splits.test))
     assert test.ok and test.total != val.total
+
+
+def test_silent_paths_are_recorded(tiny_checkpoint: Path) -> None:
+    ev = Evaluator(tiny_checkpoint, settings=EvalSettings(recal_batches=1, recal_batch_size=16))
+    config = SubnetConfig.largest(ev.space)
+    lively = ev.evaluate(config)
+    assert (
+        "blocks.0.attn_k" in lively.firing_rates and "blocks.0.attn_qk" not in lively.silent_paths
+    )
+    with torch.no_grad():
+        ev.supernet.blocks[0].k.bn.bias.fill_(-100.0)  # block 0's k can never fire
+    quiet = ev.evaluate(config)
+    assert quiet.silent_paths[:2] == ["blocks.0.attn_k", "blocks.0.proj"]  # so attention is off
+    assert quiet.silent_paths == [p for p, rate in quiet.firing_rates.items() if rate == 0.0]
+    assert quiet.to_dict()["silent_paths"] == quiet.silent_paths

@@ -22,7 +22,8 @@ Event = tuple[str, Genome, Outcome | None]
 class FakeEvaluator:
     """Accuracy and energy computed from the genes; genomes whose canonical form ``fail`` or
     ``raise_for`` selects return a failed Evaluation or raise; after ``stop_after`` evaluations
-    it raises :class:`DriverKilled`. ``calls`` lists every genome evaluated."""
+    it raises :class:`DriverKilled`; ``silent`` names the paths an evaluation reports silent.
+    ``calls`` lists every genome evaluated."""
 
     def __init__(
         self,
@@ -31,8 +32,10 @@ class FakeEvaluator:
         fail: Callable[[Genome], bool] = lambda key: False,
         raise_for: Callable[[Genome], bool] = lambda key: False,
         stop_after: int | None = None,
+        silent: Callable[[Genome], list[str]] = lambda key: [],
     ) -> None:
         self.codec = codec
+        self.silent = silent
         self.fail, self.raise_for = fail, raise_for
         self.stop_after = stop_after
         self.calls: list[Genome] = []
@@ -65,6 +68,7 @@ class FakeEvaluator:
             params=1000,
             correct=int(1000 * accuracy),
             total=1000,
+            silent_paths=self.silent(key),
         )
 
 

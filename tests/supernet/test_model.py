@@ -164,6 +164,8 @@ def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
     names = list(stats.rates())
     assert names[:4] == ["sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe"]
     per_block = ["qkv", "attn_qk", "attn_k", "attn_v", "proj", "fc1", "fc2", "out"]
+
+    per_block = ["qkv", "attn_qk", "attn_k", "attn_v", "proj", "fc1", "fc2"]
     assert names[4:] == [f"blocks.{i}.{n}" for i in range(2) for n in per_block]
 
 
@@ -267,3 +269,27 @@ def test_event_geometry_pools_after_every_stage_and_reads_the_subnets_frames() -
     assert ops["sps.conv1"] == 64 * 64 * 9 * 4 * 8 and ops["blocks.0.attn_qk"] == 64 * 64 * 32
     with pytest.raises(ValueError, match="were not binned"):
         net(bank, SubnetConfig(**{**config.__dict__, "time_steps": 4}))
+
+
+def test_the_attention_scale_is_a_space_setting_kept_by_extraction() -> None:
+    from evosnn.core.space import SearchSpace
+    from evosnn.evaluate.models import build_standalone
+    from tests.conftest import tiny_dict
+
+    data = tiny_dict()
+    default = SearchSpace.from_dict(data)
+    data["supernet"]["attention_scale"] = 0.5
+    scaled = SearchSpace.from_dict(data)
+    assert "attention_scale" not in default.to_dict()["supernet"]  # Spikformer's: files unchanged
+    assert scaled.to_dict()["supernet"]["attention_scale"] == 0.5
+    assert scaled.incompatibility(default) is not None  # weights trained for another attention
+    net = lively(build_supernet(scaled))
+    assert net.attention_scale == 0.5 and build_supernet(default).attention_scale == 0.125
+    config = SubnetConfig.largest(scaled)
+    x = torch.randn(3, 1, 8, 8)
+    with torch.no_grad():
+        got = extract(net, config).eval()(x)
+        assert torch.allclose(net(x, config), got, atol=1e-5)
+        net.attention_scale = 0.125
+        assert not torch.equal(net(x, config), got)  # the scale reaches the attention
+    assert build_standalone(config, scaled).attention_scale == 0.5
