@@ -59,7 +59,8 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one ``evosnn: error: ...`` line, like every other."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"evosnn: error: {self.prog}: {message} (see {self.prog} --help)\n")
+        where = "" if self.prog == "evosnn" else f"{self.prog}: "
+        self.exit(2, f"evosnn: error: {where}{message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -399,9 +399,7 @@ class SearchSpace(_Strict):
         }
         if self.dataset.frames is not None:
             geometry["dataset"]["frames"] = list(self.dataset.frames)
-        if self.supernet.sps_pools == 2:
-            del geometry["supernet"]["sps_pools"]
-        return geometry
+        return geometry  # late settings at their defaults are left out, as in to_dict
 
     def incompatibility(self, trained: SearchSpace) -> str | None:
         """Why a supernet trained on ``trained`` cannot serve this space, or None if it can.

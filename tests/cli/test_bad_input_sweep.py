@@ -49,6 +49,19 @@ CASES = [
     # space check
     Case("space-missing", ("space", "check", "{tmp}/nope.yaml"), ("nope.yaml",)),
     Case("space-not-yaml", ("space", "check", "{junk}"), ("junk.bin",)),
+    # space list
+    Case("space-list-extra", ("space", "list", "--bogus"), ("--bogus",)),
+    # supernet sensitivity
+    Case(
+        "sens-missing-supernet",
+        ("supernet", "sensitivity", "--space", "{space}", "--supernet", "{tmp}/nope.pt"),
+        ("nope.pt",),
+    ),
+    Case(
+        "sens-no-subnets",
+        ("supernet", "sensitivity", "--space", "{space}", "--subnets", "0", "--synthetic"),
+        ("--subnets",),
+    ),
     # supernet train
     Case(
         "st-device-tpu",
