@@ -149,9 +149,9 @@ class SupernetSpec(_Strict):
     """The largest network: every choice must fit inside it (weight entanglement slices it).
 
     ``attention_scale`` multiplies the spiking attention product ``q kᵀ v`` before its LIF
-    (threshold 0.5). Spikformer's 0.125 suits its 64 tokens of 32 channels a head; with fewer
-    tokens or channels a head the product rarely reaches the threshold and the attention falls
-    silent (docs/results/gene-sensitivity.md), so small geometries raise it. Left out of
+    (threshold 0.5). Spikformer's 0.125 suits its 64 tokens; the 16-token tiny spaces use 0.5
+    (0.125 x 64/16), which raised the attention's firing 1-2.3x there. What silenced their attention
+    was tau 10 with T <= 4, not the scale (docs/results/gene-sensitivity.md). Left out of
     :meth:`SearchSpace.to_dict` when it is Spikformer's, so older files compare equal.
     """
 
