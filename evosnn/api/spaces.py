@@ -15,8 +15,8 @@ def list_spaces() -> list[str]:
     """The names of the search spaces shipped with evosnn.
 
     Examples:
-        >>> list_spaces()[:2]
-        ['cifar10-spikformer', 'cifar100-spikformer']
+        >>> "digits-tiny" in list_spaces() and "cifar10-spikformer" in list_spaces()
+        True
     """
     return list(shipped_spaces())
 

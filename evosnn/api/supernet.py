@@ -70,15 +70,8 @@ def train_supernet(
         CheckpointError: nothing to resume, or a checkpoint of another space.
         TrainingDiverged: NaN loss (the last good checkpoint is kept).
     """
-    import torch
-
     from evosnn.core.outputs import check_out_dir
-    from evosnn.evaluate.data import load_splits
-    from evosnn.training.supernet import (
-        open_supernet_run,
-        train_supernet_for,
-        train_supernet_parallel,
-    )
+    from evosnn.training.supernet import train_supernet_parallel
     from supernet.recipe import TrainSettings
     from supernet.train import CHECKPOINT_NAME
 
@@ -112,18 +105,47 @@ def train_supernet(
             progress=progress,
         )
     else:
-        if threads:
-            torch.set_num_threads(threads)
-        open_supernet_run(space, out, settings, resume=resume, given=given)  # before the data
-        splits = load_splits(space.dataset, root=data_root)  # fails before training
-        log.info(
-            "data %s: %d train / %d val / %d test images",
-            space.dataset.name,
-            len(splits.train),
-            len(splits.val),
-            len(splits.test),
-        )
-        result = train_supernet_for(
-            space, splits, out, settings, resume=resume, given=given, progress=progress
+        result = _train_here(
+            space,
+            out,
+            settings,
+            data_root=data_root,
+            threads=threads,
+            resume=resume,
+            given=given,
+            progress=progress,
         )
     return TrainedSupernet(out / CHECKPOINT_NAME, list(result.get("metrics") or []))
+
+
+def _train_here(
+    space: SearchSpace,
+    out: Path,
+    settings: Any,
+    *,
+    data_root: str | Path | None,
+    threads: int,
+    resume: bool,
+    given: Mapping[str, Any] | None,
+    progress: bool,
+) -> dict[str, Any]:
+    """Supernet training in this process: the run is opened (or refused) before the data loads."""
+    import torch
+
+    from evosnn.evaluate.data import load_splits
+    from evosnn.training.supernet import open_supernet_run, train_supernet_for
+
+    if threads:
+        torch.set_num_threads(threads)
+    open_supernet_run(space, out, settings, resume=resume, given=given)  # before the data
+    splits = load_splits(space.dataset, root=data_root)  # fails before training
+    log.info(
+        "data %s: %d train / %d val / %d test images",
+        space.dataset.name,
+        len(splits.train),
+        len(splits.val),
+        len(splits.test),
+    )
+    return train_supernet_for(
+        space, splits, out, settings, resume=resume, given=given, progress=progress
+    )

@@ -102,7 +102,7 @@ def format_summary(summary: SearchSummary) -> list[str]:
     lines = [
         f"study {summary.study!r} in {summary.storage}: {summary.completed} completed evaluations "
         f"({summary.evaluated_now} this run, {summary.answered_from_ledger} answered from the "
-        f"ledger; {summary.equivalent} equivalent trials not evaluated) in "
+        f"ledger, {summary.equivalent} equivalent trials not evaluated) in "
         f"{summary.elapsed_s:.0f} s; {hv}",
         f"Pareto front ({len(summary.pareto)} architectures):",
         f"  {'trial':>5}  {'val acc':>8}  {'test acc':>8}  {'mJ/image':>10}  {'F_AEB':>6}  "

@@ -5,8 +5,7 @@ no traceback, exactly one line that starts with ``evosnn: error:`` and is the la
 the words that name the thing, none of the words that must not appear (a password, PyTorch's
 ``weights_only=False`` advice), and, where the case says so, that no file was written.
 The commands are enumerated from the argparse parser: a new command without cases fails
-:func:`test_every_command_has_cases`. Cases for items another branch (r-shape) fixes are marked
-``xfail(strict=True)``; the lead removes the mark when that branch is merged.
+:func:`test_every_command_has_cases`.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ class Case:
     marks: tuple[pytest.MarkDecorator, ...] = field(default_factory=tuple)
 
 
-R_SHAPE = pytest.mark.xfail(strict=True, reason="r-shape")
 PASSWORD = "postgresql://postgres:s3cr@tPW@127.0.0.1:1/db"
 SEARCH = ("search", "--space", "{space}", "--supernet", "{ckpt}", "--workers", "0")
 TRAIN = ("train", "{arch}", "--epochs", "1")
@@ -153,7 +151,6 @@ CASES = [
         "st-out-is-file",
         ("supernet", "train", "--space", "{space}", "--out", "{junk}", "--epochs", "1"),
         ("junk.bin",),
-        marks=(R_SHAPE,),
     ),
     Case(
         "st-resume-other-seed",
@@ -171,7 +168,6 @@ CASES = [
             "2",
         ),
         ("--seed",),
-        marks=(R_SHAPE,),
     ),
     # supernet rank-check
     Case(
@@ -207,7 +203,6 @@ CASES = [
         ),
         ("foo://bar",),
         untouched=("{tmp}/rc",),
-        marks=(R_SHAPE,),
     ),
     # search
     Case("se-in-memory", (*SEARCH, "--storage", "sqlite:///"), ("sqlite:///", "in-memory")),
@@ -301,7 +296,6 @@ CASES = [
             "{interrupted}",
         ),
         ("interrupted",),
-        marks=(R_SHAPE,),
     ),
     Case(
         "se-gpus-without-gpu",
@@ -392,13 +386,11 @@ CASES = [
         "tr-out-is-file",
         (*TRAIN, "--out", "{junk}", "--storage", "{study_url}"),
         ("junk.bin",),
-        marks=(R_SHAPE,),
     ),
     Case(
         "tr-resume-truncated",
         (*TRAIN, "--out", "{truncated_dir}", "--resume", "--storage", "{study_url}"),
         ("retrained.pt",),
-        marks=(R_SHAPE,),
     ),
     # report
     Case(
@@ -417,7 +409,6 @@ CASES = [
         "re-out-is-file",
         ("report", "--storage", "{study_url}", "--study", "tiny", "--out", "{junk}"),
         ("junk.bin",),
-        marks=(R_SHAPE,),
     ),
     # dashboard
     Case(
@@ -449,7 +440,6 @@ CASES = [
         "de-out-is-file",
         ("demo", "--space", "{quickspace}", "--workers", "0", "--out", "{junk}/sub"),
         ("junk.bin",),
-        marks=(R_SHAPE,),
     ),
 ]
 

@@ -131,7 +131,12 @@ def test_every_evaluation_is_one_trial(
     system_attrs = storage.get_study_system_attrs(storage.get_study_id_from_name("s"))
     figures = get_plotly_graph_objects(system_attrs)
     # the default engine (surrogate) also stores its predictors' quality
-    assert set(figures) == {"evosnn-hypervolume", "evosnn-pareto", "evosnn-predictor"}
+    assert set(figures) == {
+        "evosnn-hypervolume",
+        "evosnn-pareto",
+        "evosnn-predictor",
+        "evosnn-conventions",
+    }
     hv = json.loads(figures["evosnn-hypervolume"])["data"][0]
     assert hv["x"][-1] == 8 and hv["y"][-1] == pytest.approx(summary.hypervolume)
     pareto = json.loads(figures["evosnn-pareto"])

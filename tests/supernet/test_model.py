@@ -164,8 +164,6 @@ def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
     names = list(stats.rates())
     assert names[:4] == ["sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe"]
     per_block = ["qkv", "attn_qk", "attn_k", "attn_v", "proj", "fc1", "fc2", "out"]
-
-    per_block = ["qkv", "attn_qk", "attn_k", "attn_v", "proj", "fc1", "fc2"]
     assert names[4:] == [f"blocks.{i}.{n}" for i in range(2) for n in per_block]
 
 
