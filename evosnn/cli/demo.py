@@ -13,11 +13,21 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from evosnn.cli._args import add_seed, given_settings, non_negative_int, positive_int
+from evosnn.cli._args import (
+    add_device,
+    add_seed,
+    given_settings,
+    non_negative_int,
+    positive_int,
+)
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError, SpaceError
 from evosnn.core.outputs import check_out_dir
+
+if TYPE_CHECKING:
+    from evosnn.search import SearchSettings
 
 __all__ = ["Demo"]
 
@@ -51,6 +61,7 @@ class Demo(Command):
             "search_spaces/digit-pairs-tiny.yaml is the other embedded task)",
         )
         parser.add_argument("--workers", type=non_negative_int, default=2)
+        add_device(parser)
         add_seed(parser)
         parser.add_argument("--retrain-epochs", type=positive_int, default=15)
 
@@ -61,7 +72,6 @@ class Demo(Command):
         from evosnn.evaluate.data import load_splits
         from evosnn.reporting.export import export_study, load_export
         from evosnn.reporting.report import write_report
-        from evosnn.search import SearchSettings
         from evosnn.training.retrain import retrain
         from evosnn.training.supernet import train_supernet_for
         from supernet.checkpoint import load_checkpoint
@@ -87,23 +97,32 @@ class Demo(Command):
                     space,
                     splits,
                     out,
-                    TrainSettings(epochs=epochs, sampling=sampling, seed=args.seed),
+                    TrainSettings(
+                        epochs=epochs, sampling=sampling, seed=args.seed, device=args.device
+                    ),
                     resume=checkpoint.is_file(),
                     given=given_settings(args, ("seed",)),  # a --seed of another run: refused
                 )
         with _step(2, f"NSGA-II search on Ray workers, recorded in {out / 'evosnn.db'}"):
-            settings = SearchSettings(workers=args.workers, seed=args.seed)
+            settings = _search_settings(args)
             print_summary(search(space, checkpoint, storage, "demo", settings))
         with _step(3, "exporting the Pareto front and the knee with their inherited weights"):
             for pick in ("pareto", "knee"):
-                export_study(storage, "demo", out / "export" / pick, pick=pick, supernet=checkpoint)
+                export_study(
+                    storage,
+                    "demo",
+                    out / "export" / pick,
+                    pick=pick,
+                    supernet=checkpoint,
+                    device=args.device,
+                )
         with _step(4, "retraining the knee architecture stand-alone (short run)"):
             for path in sorted((out / "export" / "knee").glob("trial-*.yaml")):
                 exported = load_export(path)
                 result = retrain(
                     exported,
                     path.parent,
-                    TrainSettings(epochs=args.retrain_epochs, seed=args.seed),
+                    TrainSettings(epochs=args.retrain_epochs, seed=args.seed, device=args.device),
                     init="inherited",
                     resume=_resumable(path),
                 )
@@ -116,6 +135,21 @@ class Demo(Command):
             report = write_report(storage, "demo", out / "report")
         _where(out, checkpoint, report.index)
         return 0
+
+
+def _search_settings(args: argparse.Namespace) -> SearchSettings:
+    """The demo's search on ``--device``: in this process with ``--workers 0``, else one GPU per
+    Ray worker when the device is CUDA (the one device convention of ``evosnn search``)."""
+    from evosnn.core.evaluation import EvalSettings
+    from evosnn.search import SearchSettings
+
+    on_gpu = args.device.startswith("cuda")
+    return SearchSettings(
+        workers=args.workers,
+        seed=args.seed,
+        gpus_per_worker=1.0 if on_gpu and args.workers else 0.0,
+        eval=EvalSettings(device=args.device if not args.workers else "cuda" if on_gpu else "cpu"),
+    )
 
 
 def _resumable(architecture: Path) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 from evosnn.cli._args import (
     Explicit,
     add_data,
+    add_device,
     add_gpus_per_worker,
     add_ray_address,
     add_recipe,
@@ -142,6 +143,7 @@ class SupernetRankCheck(Command):
             help="Ray worker processes for the stand-alone runs (0: in this process)",
         )
         parser.add_argument("--threads", type=positive_int, default=1, help="threads per run")
+        add_device(parser)
         add_ray_address(parser)
         add_storage(parser, required=False, help="store the result in this study database")
         add_study(parser, required=False)
@@ -189,8 +191,13 @@ class SupernetRankCheck(Command):
             seed=args.seed,
             batch_size=args.batch_size,
             lr=args.lr,
-            eval=EvalSettings(recal_batches=args.recal_batches),
+            eval=EvalSettings(recal_batches=args.recal_batches, device=args.device),
         )
+        if args.workers and args.device != "cpu":
+            raise EvosnnError(
+                f"--device {args.device} is for --workers 0 (the runs train in this process); "
+                "rank-check's Ray workers train on CPU"
+            )
         out = check_out_dir(
             args.out if args.out is not None else args.supernet.parent / "rank-check"
         )
@@ -204,6 +211,7 @@ class SupernetRankCheck(Command):
             threads=args.threads,
             ray_address=args.ray_address,
             reference=args.reference,
+            device=args.device,
         )
         if args.storage:
             _store(args.storage, args.study, summary)

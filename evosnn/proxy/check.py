@@ -242,7 +242,9 @@ def retrain_job(job: StandaloneJob) -> StandaloneRun:
         metrics={},
         provenance={},
     )
-    settings = TrainSettings(epochs=job.epochs, batch_size=job.batch_size, lr=job.lr, seed=job.seed)
+    settings = TrainSettings(
+        epochs=job.epochs, batch_size=job.batch_size, lr=job.lr, seed=job.seed, device=job.device
+    )
     history: list[float] = []
     try:
         result = retrain(
@@ -271,6 +273,7 @@ def rank_check(
     ray_address: str | None = None,
     progress: bool = True,
     reference: Path | None = None,
+    device: str = "cpu",
 ) -> RankCheckSummary:
     """Run (or continue) the check in ``out_dir``; return the summary (also in ``rank_check.json``).
 
@@ -278,7 +281,8 @@ def rank_check(
     are evaluated on this supernet and held to its stand-alone runs, so remedies to the supernet
     (epochs, sampling, distillation, evaluation settings) are compared on one reference for the
     cost of training the supernet. The stand-alone settings (subnets, epochs, seeds, batch size,
-    learning rate) are then the reference's; ``settings.eval`` is this check's.
+    learning rate) are then the reference's; ``settings.eval`` is this check's. ``device`` is
+    where the stand-alone runs train (the evaluations run on ``settings.eval.device``).
 
     Raises:
         EvosnnError: bad settings, a supernet of another space (``CheckpointError``), ``out_dir``
@@ -309,6 +313,7 @@ def rank_check(
             lr=settings.lr,
             threads=threads,
             data_root=None if data_root is None else str(data_root),
+            device=device,
         )
         for i, subnet in enumerate(chosen)
         for seed in range(settings.seeds)

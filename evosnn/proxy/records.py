@@ -53,6 +53,8 @@ class StandaloneJob:
     lr: float
     threads: int
     data_root: str | None
+    #: Where the run trains (``cpu``, ``cuda``, ``cuda:N``).
+    device: str = "cpu"
 
     @property
     def key(self) -> str:
