@@ -437,6 +437,12 @@ CASES = [
     ),
     Case("de-workers-neg", ("demo", "--workers", "-1", "--out", "{tmp}/d"), ("--workers",)),
     Case(
+        "de-device-tpu",
+        ("demo", "--device", "tpu", "--out", "{tmp}/d"),
+        ("--device", "tpu"),
+        untouched=("{tmp}/d",),
+    ),
+    Case(
         "de-out-is-file",
         ("demo", "--space", "{quickspace}", "--workers", "0", "--out", "{junk}/sub"),
         ("junk.bin",),
