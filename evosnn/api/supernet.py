@@ -60,9 +60,8 @@ def train_supernet(
     ``epochs`` and ``sampling`` default to the space's ``training`` section. With ``workers`` > 0
     it trains data-parallel on that many Ray Train processes (``batch_size`` is the global batch);
     with 0 it trains in this process (``threads`` > 0 sets torch's thread count). An existing
-    checkpoint is never overwritten: pass ``resume=True`` to continue it. ``given`` names the
-    recipe settings the caller chose explicitly; a resume refuses any that differ from the
-    checkpoint's (the CLI passes the flags typed on the command line).
+    checkpoint is never overwritten: pass ``resume=True`` to continue it; a resume refuses the
+    ``given`` settings (those chosen explicitly, e.g. typed flags) that differ from its own.
 
     Raises:
         SpaceError: no such space, or a field at fault.
@@ -76,8 +75,7 @@ def train_supernet(
     from supernet.train import CHECKPOINT_NAME
 
     space = load_space(space)
-    out = Path(out)
-    check_out_dir(out)
+    out = check_out_dir(Path(out))
     settings = TrainSettings(
         epochs=epochs or space.training.epochs,
         batch_size=batch_size,
