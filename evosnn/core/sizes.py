@@ -78,8 +78,9 @@ class LayerOps:
     out_rate: tuple[tuple[str, float], ...] = ()
 
 
-#: The :class:`supernet.SpikeStats` entry of the network's input (event counts on event data).
-INPUT_RATE = "input"
+#: The :class:`supernet.SpikeStats` entry of the first layer's input on event data: the event
+#: counts of the frames the subnet reads (its T of the frame bank), recorded by the model itself.
+INPUT_RATE = "sps.conv0"
 #: Bits of one pixel presented to the first layer.
 PIXEL_BITS = 8
 

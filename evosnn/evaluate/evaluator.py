@@ -25,7 +25,7 @@ import torch
 from evosnn.core.config import SubnetConfig
 from evosnn.core.constraints import param_violation
 from evosnn.core.evaluation import EvalSettings, Evaluation, silent_paths
-from evosnn.core.sizes import INPUT_RATE, count_params
+from evosnn.core.sizes import count_params
 from evosnn.core.space import SearchSpace
 from evosnn.evaluate.data import load_splits
 from evosnn.evaluate.models import checkpoint_space, load_supernet
@@ -210,7 +210,6 @@ class Evaluator:
         self._prepare(config)
         t1 = time.perf_counter()
         split_data = splits.test if split == "test" else splits.val
-        stats.record(INPUT_RATE, split_data.images)  # the raw input's activity (event counts)
         correct, total, finite = count_correct(
             lambda x: net(x, config, stats),
             split_data,
