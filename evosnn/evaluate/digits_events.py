@@ -1,16 +1,20 @@
 """``digits-events``: an embedded event task in which only the timing of events tells the label.
 
-Two of scikit-learn's digits, A then B, are flashed one after the other at one place, then their
-negatives (``16 - A``, then ``16 - B``), and a DVS watches: it emits ON events where intensity
-rises and OFF events where it falls, one per ``CONTRAST`` step of change, at jittered times
-around each flash's onset and offset (flash k of 4 is lit from ``k/4`` to ``k/4 + 0.2`` s of a
-one-second clip), plus sparse background events. The label is A, the first digit.
+Two of scikit-learn's digits, A and B, and their negatives (``16 - A``, ``16 - B``) are flashed at
+one place, and a DVS watches: it emits ON events where intensity rises and OFF events where it
+falls, one per ``CONTRAST`` step of change, at jittered times around each flash's onset and
+offset, plus sparse background events. The label is A. The schedule (:data:`FLASHES`, one-second
+clip, read as T = 4 equal frames): A is switched on and off within frame 0; B is switched on in
+frame 1 and off in frame 2, where ``16 - B`` replaces it and goes off again; ``16 - A`` is switched
+on and off within frame 3. Frame by frame (ON, OFF): ``(A, A)``, ``(B, 0)``, ``(16 - B, 16)``,
+``(16 - A, 16 - A)``: a single frame (the first) carries A unambiguously, and B never appears as
+an ON/OFF coincidence, so a model that reads frames one at a time (no memory needed) can tell A
+from B.
 
 Why time matters: every pixel is lit, over the four flashes, to the same total (``A + B +
-(16 - A) + (16 - B) = 32``), so the time-collapsed recording (all events in one frame) is the same
-for every clip up to noise and quantisation: a model that ignores when events happen stays at
-chance. Binned into T frames, T = 4 isolates A's flash in the first frame; T = 2 mixes A with B
-(at best half right); so the number of time steps decides what can be learnt.
+(16 - B) + (16 - A) = 32``) and each flash emits as many ON as OFF events, so the time-collapsed
+recording (all events in one frame) is the same for every clip up to noise and quantisation: a
+model that ignores when events happen stays at chance.
 
 The source digits are split first (test, then validation, stratified and seeded by
 ``split_seed``); each split's clips are drawn from its own digits only. ``synthetic_size`` clips
@@ -38,9 +42,11 @@ __all__ = ["CONTRAST", "digit_events", "digits_events"]
 
 #: Intensity change (digits' 0..16 scale) per emitted event.
 CONTRAST = 4.0
-#: Onset time of each of the four flashes (A, B, 16 - A, 16 - B), its duration and jitter (s).
-FLASHES = (0.0, 0.25, 0.5, 0.75)
-LIT = 0.2
+#: Onset and offset (s) of the four flashes A, B, 16 - B, 16 - A, and the events' time jitter (s).
+#: Binned into T = 4 equal frames: A is switched on and off inside frame 0, B on in frame 1 and
+#: off in frame 2 (where its negative replaces it and goes off again), 16 - A on and off inside
+#: frame 3; every onset and offset is at least 0.05 s from a frame boundary.
+FLASHES = ((0.0, 0.15), (0.30, 0.55), (0.55, 0.66), (0.80, 0.98))
 JITTER = 0.02
 #: Background events per pixel per clip (either polarity, uniform in time).
 NOISE = 0.02
@@ -50,8 +56,8 @@ _EVENT = [("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)]
 def digit_events(
     a: np.ndarray, b: np.ndarray, *, rng: np.random.Generator, noise: float = NOISE
 ) -> np.ndarray:
-    """The events of digit images ``a`` then ``b`` (0..16 intensities, ``[H, W]``) flashed, then
-    their negatives.
+    """The events of digit images ``a`` and ``b`` (0..16 intensities, ``[H, W]``) and their
+    negatives flashed on the schedule :data:`FLASHES` (label: ``a``).
 
     ``noise``: background events per pixel (Poisson), either polarity, at uniform times.
     """
@@ -59,11 +65,13 @@ def digit_events(
     top = np.floor(16.0 / CONTRAST + 0.5)
     first, second = (np.floor(np.asarray(img, dtype=np.float64) / CONTRAST + 0.5) for img in (a, b))
     chunks = []
-    for onset, level in zip(FLASHES, (first, second, top - first, top - second), strict=True):
+    for (onset, offset), level in zip(
+        FLASHES, (first, second, top - second, top - first), strict=True
+    ):
         counts = np.clip(level, 0, None).astype(np.int64)
         ys, xs = np.nonzero(counts)
         reps = counts[ys, xs]
-        for when, polarity in ((onset, 1), (onset + LIT, 0)):
+        for when, polarity in ((onset, 1), (offset, 0)):
             part = np.empty(int(reps.sum()), dtype=_EVENT)
             part["y"], part["x"] = np.repeat(ys, reps), np.repeat(xs, reps)
             part["p"] = polarity

@@ -170,9 +170,13 @@ def test_digits_events_collapse_to_one_frame_for_every_clip_but_not_in_time() ->
     # T=1, the time-collapsed recording: the same for every clip (8 events each way per pixel)
     assert np.array_equal(ab[0], ba[0]) and np.array_equal(ab[0], cb[0])
     assert np.all(ab[0] == 8)
-    # T=4: the first frame shows the first digit (its level in contrast steps), ON and OFF
-    level = np.floor(a / 4.0 + 0.5)
+    # T=4: the first frame alone shows the first digit (its level in contrast steps), ON and OFF;
+    # the second digit only ever as ON events without OFF ones, or against a uniform OFF frame
+    level, other = np.floor(a / 4.0 + 0.5), np.floor(b / 4.0 + 0.5)
     assert np.array_equal(ab[1, 1], level) and np.array_equal(ab[1, 0], level)
+    assert np.array_equal(ab[2, 1], other) and not ab[2, 0].any()
+    assert np.array_equal(ab[3, 1], 4 - other) and np.all(ab[3, 0] == 4)
+    assert np.array_equal(ab[4, 1], 4 - level) and np.array_equal(ab[4, 0], 4 - level)
     assert not np.array_equal(ab[1], ba[1])
     space = load_space(SPACES / "digits-events-tiny.yaml")
     small = space.dataset.model_copy(update={"synthetic_size": 100})
