@@ -161,7 +161,7 @@ def test_event_input_makes_the_first_layer_accumulate_under_every_convention(
     assert got["weights"] == pytest.approx(2 * 576 * 4 + HEAD["weights"])
     assert got["potentials"] == pytest.approx(2 * 576 * 12)
     assert got["spikes_in"] == pytest.approx(2 * 0.5 * 64 * 6 * 0.5 + HEAD["spikes_in"])
-    with pytest.raises(ValueError, match="'sps.conv0'"):
+    with pytest.raises(ValueError, match=r"'sps\.conv0'"):
         events.estimate(
             CONFIG, rates=uniform_rates(CONFIG, 0.0) | {INPUT_RATE: float("nan")}, **GEOMETRY
         )
