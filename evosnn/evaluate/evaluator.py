@@ -34,11 +34,12 @@ from evosnn.objectives.energy import EnergyEstimate, EnergyModel
 from evosnn.objectives.fitness import f_aeb
 from supernet.batches import Split, Splits
 from supernet.checkpoint import file_sha256
+from supernet.model import SpikformerSupernet
 from supernet.standalone import Spikformer, extract
 from supernet.stats import SpikeStats
 from supernet.validate import count_correct, recalibrate_on_split
 
-__all__ = ["EvalSettings", "Evaluator"]
+__all__ = ["EvalSettings", "Evaluator", "prepare_subnet"]
 
 log = logging.getLogger(__name__)
 
@@ -182,20 +183,7 @@ class Evaluator:
 
     def _prepare(self, config: SubnetConfig) -> None:
         """Recalibrate BN for ``config`` (if enabled) on the fixed batches; leave eval mode."""
-        net, s, splits = self.supernet, self.settings, self.splits
-        if s.recal_batches:
-            recalibrate_on_split(
-                net,
-                lambda x: net(x, config),
-                splits.train,
-                splits.mean,
-                splits.std,
-                batches=s.recal_batches,
-                batch_size=s.recal_batch_size,
-                seed=s.seed,
-                device=self.device,
-            )
-        net.eval()
+        prepare_subnet(self.supernet, config, self.splits, self.settings, device=self.device)
 
     def standalone(self, config: SubnetConfig) -> Spikformer:
         """The stand-alone network of ``config`` exactly as :meth:`evaluate` evaluates it."""
@@ -243,3 +231,29 @@ class Evaluator:
             forward_s=t2 - t1,
             bookkeeping_s=t3 - t2,
         )
+
+
+def prepare_subnet(
+    net: SpikformerSupernet,
+    config: SubnetConfig,
+    splits: Splits,
+    settings: EvalSettings,
+    *,
+    device: torch.device | str,
+) -> None:
+    """Configure the supernet for ``config`` as every evaluation does: recalibrate BN (if
+    ``settings.recal_batches``) on the fixed training batches ``settings.seed`` picks, then eval
+    mode."""
+    if settings.recal_batches:
+        recalibrate_on_split(
+            net,
+            lambda x: net(x, config),
+            splits.train,
+            splits.mean,
+            splits.std,
+            batches=settings.recal_batches,
+            batch_size=settings.recal_batch_size,
+            seed=settings.seed,
+            device=device,
+        )
+    net.eval()

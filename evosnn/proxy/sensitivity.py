@@ -37,11 +37,11 @@ from evosnn.core.evaluation import EvalSettings, silent_paths
 from evosnn.core.genome import GLOBAL_GENES, Genome, GenomeCodec
 from evosnn.core.space import SearchSpace
 from evosnn.evaluate.data import load_splits
+from evosnn.evaluate.evaluator import prepare_subnet
 from evosnn.evaluate.models import build_supernet, load_supernet
 from supernet.batches import Splits, normalize
 from supernet.model import SpikformerSupernet
 from supernet.stats import SpikeStats
-from supernet.validate import recalibrate_on_split
 
 __all__ = [
     "GENE_KINDS",
@@ -224,19 +224,7 @@ def _run(
     settings: EvalSettings,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Logits and per-path input rates of ``config``, BN recalibrated as the evaluator does."""
-    if settings.recal_batches:
-        recalibrate_on_split(
-            net,
-            lambda b: net(b, config),
-            splits.train,
-            splits.mean,
-            splits.std,
-            batches=settings.recal_batches,
-            batch_size=settings.recal_batch_size,
-            seed=settings.seed,
-            device=settings.device,
-        )
-    net.eval()
+    prepare_subnet(net, config, splits, settings, device=settings.device)
     stats = SpikeStats()
     with torch.inference_mode():
         logits = net(x, config, stats)
