@@ -67,6 +67,9 @@ def load_frames(
     except Exception as exc:
         log.warning("frame cache %s is unreadable (%s): binning again", path, type(exc).__name__)
         return None
+    if not isinstance(data, dict):
+        log.warning("frame cache %s holds no frames: binning again", path)
+        return None
     if data.get("settings") != settings or data.get("sources") != manifest:
         log.warning("frame cache %s is stale (the source files changed): binning again", path)
         return None
