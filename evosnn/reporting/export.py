@@ -193,6 +193,10 @@ def export_study(
             "energy_convention",
             "energy_mj_spikformer",
             "energy_mj_strict",
+            "energy_mj_memory",  # arithmetic + memory traffic + neuron updates (the space's profile)
+            "energy_mj_qnn",  # the same architecture as a ceil(log2(T+1))-bit quantised ANN
+            "energy_mj_fp32",  # ... and as a float ANN, under the same profile
+            "break_even_rate",  # the uniform firing rate at which the SNN would cost its QNN's
             "test_accuracy",  # the held-out test split, scored when the search ended
             "test_accuracy_ci95",
             "test_total",

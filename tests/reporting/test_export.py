@@ -61,6 +61,10 @@ def test_exported_weights_reproduce_the_searched_accuracy(
         assert low <= exported.metrics["accuracy"] <= high
         assert exported.metrics["test_accuracy"] is not None  # a Pareto member: scored on test
         assert exported.metrics["energy_mj_strict"] > exported.metrics["energy_mj_spikformer"]
+        # every convention and the ANN baselines travel with the architecture (issue 33)
+        assert exported.metrics["energy_mj_memory"] > exported.metrics["energy_mj_spikformer"]
+        assert exported.metrics["energy_mj_fp32"] > exported.metrics["energy_mj_qnn"] > 0
+        assert 0 <= exported.metrics["break_even_rate"] <= 1
         data = exported.space.dataset
         model = Spikformer(
             exported.config,
