@@ -1,19 +1,25 @@
-"""A published figure reproduced by evosnn's energy model: the break-even spike rate of an SNN
+"""A published figure set beside evosnn's energy model: the break-even spike rate of an SNN
 against its equivalent QNN (Yan et al., "Reconsidering the energy efficiency of spiking neural
 networks inference from analytical perspectives", arXiv 2409.08290).
 
 The paper's headline: at T = 5 an SNN must fire below about 6 % on average to beat the
 ``ceil(log2(T+1))`` = 3-bit QNN on typical neuromorphic hardware (5.7 % in v4 of the paper,
-6.4 % for T in [5, 10] in v2/v3). Its per-operation constants were not available to us (the
-stored copies of the paper hold the abstract only), so the reproduction uses the shipped
-``cmos45-horowitz`` profile and says which setting it assumes: one fully connected layer of
+6.4 % for T in [5, 10] in v2/v3). Its per-operation constants and equations could not be read
+(the stored copies of arxiv.org/html/2409.08290v3 and v4 hold the abstract and the start of the
+introduction only), so this is a plausibility check, not a reproduction: it uses the shipped
+``cmos45-horowitz`` profile on a setting of our choosing, one fully connected layer of
 ``neurons x neurons`` 8-bit weights (16 KB at 128 neurons: a 32 KB SRAM bank, the size of a
 neuromorphic core's local synapse memory), 16-bit membrane potentials, the event-driven dataflow.
+A secondary summary (not the paper; ``Krebbet/wiki-kit``, ``wiki/snn/snn-energy-breakeven-
+conditions.md`` at ``3b0b5bd``) gives the headline's own setting as 4-bit weights and a fan-in of
+4096 with 22 nm constants; there the same model gives 18.8 %, three times the published figure.
 See ``docs/concepts/hardware-energy.md`` for the side-by-side table and every term that differs.
 
 Example:
     >>> round(yan2024_break_even(), 3)
     0.064
+    >>> round(yan2024_break_even(neurons=4096, weight_bits=4), 3)  # the summary's setting
+    0.188
 """
 
 from __future__ import annotations

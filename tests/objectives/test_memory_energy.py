@@ -178,7 +178,11 @@ def test_qnn_baseline_and_break_even_hand_count(hand: EnergyModel) -> None:
 
 
 def test_published_break_even_of_yan_et_al() -> None:
-    """arXiv 2409.08290: at T = 5 the SNN must fire below about 6 % to beat the 3-bit QNN."""
+    """arXiv 2409.08290: at T = 5 the SNN must fire below about 6 % to beat the 3-bit QNN.
+
+    A plausibility check on our constants at a setting of our choosing, not a reproduction: the
+    paper's constants could not be read (docs/concepts/hardware-energy.md).
+    """
     ours = yan2024_break_even()
     assert abs(ours - YAN2024_BREAK_EVEN["v4"]) < 0.01
     assert abs(ours - YAN2024_BREAK_EVEN["v2"]) < 0.01
