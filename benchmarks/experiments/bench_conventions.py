@@ -28,6 +28,7 @@ from statistics import mean, stdev
 from typing import Any
 
 import numpy as np
+from scipy.stats import spearmanr
 
 from benchmarks.common import write_json
 from evosnn.api import load_space, run_search
@@ -110,9 +111,11 @@ def run_seed(space: SearchSpace, supernet: Path, seed: int, args: argparse.Names
     every = studies["spikformer"] + studies["memory"]
     ref = (0.0, math.log10(max(c.energy_mj["memory"] for c in every)) + 0.01)
     union = {c.trial for f in within.fronts.values() for c in f}
+    pairs = [(c.energy_mj["spikformer"], c.energy_mj["memory"]) for c in every]
     return {
         "seed": seed,
         "evaluations": {conv: len(studies[conv]) for conv in CONVENTIONS},
+        "energy_spearman": float(spearmanr(*zip(*pairs, strict=True)).statistic),
         "jaccard_within_spikformer_study": len(within.shared) / len(union) if union else None,
         "own_front": {conv: _front_stats(own[conv]) for conv in CONVENTIONS},
         "memory_hv": {conv: _memory_hv(studies[conv], ref) for conv in CONVENTIONS},
@@ -129,8 +132,10 @@ def _spread(values: list[float]) -> str:
 def summarise(runs: list[dict]) -> list[str]:
     """Mean ± sd over seeds of what each search chose."""
     lines = [
+        "Spearman of spikformer vs memory energy over both searches' trials: "
+        + _spread([r["energy_spearman"] for r in runs]),
         "Jaccard of the spikformer study's fronts under spikformer vs memory: "
-        + _spread([r["jaccard_within_spikformer_study"] for r in runs])
+        + _spread([r["jaccard_within_spikformer_study"] for r in runs]),
     ]
     for conv in CONVENTIONS:
         fronts = [r["own_front"][conv] for r in runs]

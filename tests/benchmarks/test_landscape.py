@@ -318,8 +318,10 @@ def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(  #
 
 def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations(digits) -> None:  # type: ignore[no-untyped-def]
     """``surrogate-true-model``'s predictor is the landscape's own logistic model class: fitted to
-    the seen accuracies of many random subnets it ranks held-out subnets' true accuracies far
-    better than fitted to few (the diagnostic measures what those few cost the search)."""
+    the seen accuracies of many random subnets it ranks held-out subnets' true accuracies nearly as
+    well as the landscape's own gene model does (the ceiling: each subnet's idiosyncratic term is
+    unpredictable) and far better than fitted to few (the diagnostic measures what those few cost
+    the search)."""
     from evosnn.engines.predictors import kendall_tau
 
     keys = list(digits.table.row)
@@ -333,10 +335,15 @@ def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations
     assert many.kind == "logistic" and many.tau is not None and many.resid_sd is not None
     tau_many = kendall_tau(many.predict(held_out), truth)
     tau_few = kendall_tau(few.predict(held_out), truth)
-    assert tau_many > 0.85 and tau_many > tau_few + 0.1
-    # out-of-fold RMS error is about the validation noise once the model is learnt
-    noise = float(np.sqrt(np.mean((seen - digits.table.accuracy[rows[:1600]]) ** 2)))
-    assert many.resid_sd == pytest.approx(noise, rel=0.15)
+
+    def genes_only(genomes: np.ndarray) -> np.ndarray:  # the landscape's model without its residual
+        return 1.0 / (1.0 + np.exp(-digits.table.calibration.accuracy.logit(digits.codec, genomes)))
+
+    ceiling = kendall_tau(genes_only(held_out), truth)
+    assert ceiling > 0.75 and tau_many > ceiling - 0.05 and tau_many > tau_few + 0.1
+    # out-of-fold RMS error is what the gene model leaves (validation noise + residual) once learnt
+    left = float(np.sqrt(np.mean((seen - genes_only(X)) ** 2)))
+    assert many.resid_sd == pytest.approx(left, rel=0.15)
 
 
 def test_free_evaluations_reach_the_predictor_but_not_the_ledger(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
