@@ -154,6 +154,31 @@ def _owner(path: Path) -> dict[str, Any] | None:
         return None
 
 
+#: The trial's recorded figures an exported YAML carries under ``metrics`` (beside accuracy and
+#: the objective's energy).
+METRIC_KEYS = (
+    "accuracy_ci95",  # the 95 % Wilson interval over `total` validation images
+    "f_aeb",
+    "params",
+    "sops",
+    "macs",
+    "correct",
+    "total",
+    "energy_convention",
+    "energy_mj_spikformer",
+    "energy_mj_strict",
+    "energy_mj_memory",  # arithmetic + memory traffic + neuron updates (the space's profile)
+    "energy_mj_qnn",  # the same architecture as a ceil(log2(T+1))-bit quantised ANN
+    "energy_mj_fp32",  # ... and as a float ANN, under the same profile
+    "break_even_rate",  # the uniform firing rate at which the SNN would cost its QNN's
+    "test_accuracy",  # the held-out test split, scored when the search ended
+    "test_accuracy_ci95",
+    "test_total",
+    "silent_paths",  # synaptic paths silent on every evaluation image
+    "equivalent_to",  # the evaluated trial this one's network equals (genes shown inert)
+)
+
+
 def export_study(
     storage_url: str,
     study_name: str,
@@ -182,31 +207,10 @@ def export_study(
     written = []
     for record in chosen:
         config = codec.decode(record.genome)
-        metric_keys = (
-            "accuracy_ci95",  # the 95 % Wilson interval over `total` validation images
-            "f_aeb",
-            "params",
-            "sops",
-            "macs",
-            "correct",
-            "total",
-            "energy_convention",
-            "energy_mj_spikformer",
-            "energy_mj_strict",
-            "energy_mj_memory",  # arithmetic + memory traffic + neuron updates (the space's profile)
-            "energy_mj_qnn",  # the same architecture as a ceil(log2(T+1))-bit quantised ANN
-            "energy_mj_fp32",  # ... and as a float ANN, under the same profile
-            "break_even_rate",  # the uniform firing rate at which the SNN would cost its QNN's
-            "test_accuracy",  # the held-out test split, scored when the search ended
-            "test_accuracy_ci95",
-            "test_total",
-            "silent_paths",  # synaptic paths silent on every evaluation image
-            "equivalent_to",  # the evaluated trial this one's network equals (genes shown inert)
-        )
         metrics = {
             "accuracy": record.values[0] if record.values else None,
             "energy_mj": record.values[1] if record.values else None,
-            **{k: record.user_attrs.get(k) for k in metric_keys},
+            **{k: record.user_attrs.get(k) for k in METRIC_KEYS},
         }
         document = {
             "format": EXPORT_FORMAT,
