@@ -17,11 +17,15 @@ Command (results/energy_conventions_*.json; the docs' results page "Energy conve
     python -m benchmarks.experiments.bench_conventions --space search_spaces/digits-tiny.yaml \\
         --supernet runs/demo/supernet.pt --seeds 0 1 2 --out runs/conventions \\
         --json benchmarks/results/energy_conventions_digits.json
+
+Seeds run side by side (``--seeds 3 4 5 --json b.json``) are merged with ``--merge a.json b.json
+--json all.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from pathlib import Path
 from statistics import mean, stdev
@@ -153,28 +157,47 @@ def summarise(runs: list[dict]) -> list[str]:
     return lines
 
 
+def merge(paths: list[Path]) -> dict[str, Any]:
+    """Result files of one space run over different seeds (e.g. side by side) as one document."""
+    docs = [json.loads(p.read_text()) for p in paths]
+    if len({d["space"] for d in docs}) != 1:
+        raise SystemExit("merge: the files hold different spaces")
+    runs = sorted((r for d in docs for r in d["runs"]), key=lambda r: r["seed"])
+    seeds = [r["seed"] for r in runs]
+    if len(seeds) != len(set(seeds)):
+        raise SystemExit(f"merge: a seed occurs twice ({seeds})")
+    return {"space": docs[0]["space"], "runs": runs, "merged_from": [str(p) for p in paths]}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--supernet", type=Path, required=True)
+    parser.add_argument("--space")
+    parser.add_argument("--supernet", type=Path)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--engine", default="surrogate")
     parser.add_argument("--population", type=int, default=16)
     parser.add_argument("--generations", type=int, default=4)
     parser.add_argument("--out", type=Path, default=Path("runs/conventions"))
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--merge", type=Path, nargs="+", help="result files to merge (no search)")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    space = load_space(args.space)
-    runs = []
-    for seed in args.seeds:
-        runs.append(run_seed(space, args.supernet, seed, args))
-        print(f"seed {seed}: {runs[-1]}", flush=True)
-    lines = summarise(runs)
-    print("\n".join(lines))
+    if args.merge:
+        document = merge(args.merge)
+    else:
+        if not (args.space and args.supernet):
+            parser.error("--space and --supernet are required (or --merge FILES)")
+        args.out.mkdir(parents=True, exist_ok=True)
+        space = load_space(args.space)
+        runs = []
+        for seed in args.seeds:
+            runs.append(run_seed(space, args.supernet, seed, args))
+            print(f"seed {seed}: {runs[-1]}", flush=True)
+        document = {"space": space.name, "runs": runs}
+    document["summary"] = summarise(document["runs"])
+    print("\n".join(document["summary"]))
     if args.json:
-        write_json(args.json, {"space": space.name, "runs": runs, "summary": lines})
+        write_json(args.json, document)
 
 
 if __name__ == "__main__":

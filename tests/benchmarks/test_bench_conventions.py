@@ -10,7 +10,7 @@ import optuna
 import pytest
 import yaml
 
-from benchmarks.experiments.bench_conventions import main
+from benchmarks.experiments.bench_conventions import main, merge
 from tests.conftest import tiny_dict
 
 
@@ -40,3 +40,17 @@ def test_both_searches_minimise_their_own_convention(tiny_checkpoint: Path, tmp_
         for t in done:  # the objective the engine saw is the study's own convention's energy
             assert t.values[1] == pytest.approx(t.user_attrs[f"energy_mj_{conv}"])
             assert t.user_attrs["energy_mj_memory"] > t.user_attrs["energy_mj_spikformer"]
+
+
+def test_merge_joins_seeds_and_refuses_a_seed_twice_or_another_space(tmp_path: Path) -> None:
+    def write(name: str, space: str, seeds: list[int]) -> Path:
+        path = tmp_path / name
+        path.write_text(json.dumps({"space": space, "runs": [{"seed": s} for s in seeds]}))
+        return path
+
+    a, b = write("a.json", "digits-tiny", [0, 2]), write("b.json", "digits-tiny", [1])
+    assert [r["seed"] for r in merge([a, b])["runs"]] == [0, 1, 2]
+    with pytest.raises(SystemExit, match="seed occurs twice"):
+        merge([a, write("c.json", "digits-tiny", [2])])
+    with pytest.raises(SystemExit, match="different spaces"):
+        merge([a, write("d.json", "digit-pairs-tiny", [5])])
