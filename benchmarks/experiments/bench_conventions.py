@@ -88,7 +88,9 @@ def _spike_rates(records: list[Any]) -> dict[int, float]:
     return out
 
 
-def run_seed(space: SearchSpace, supernet: Path, seed: int, args: argparse.Namespace) -> dict:
+def run_seed(
+    space: SearchSpace, supernet: Path, seed: int, args: argparse.Namespace
+) -> dict[str, Any]:
     """Both searches at one seed, and what the fronts say."""
     codec = GenomeCodec(space)
     studies: dict[str, list[Candidate]] = {}
@@ -114,13 +116,12 @@ def run_seed(space: SearchSpace, supernet: Path, seed: int, args: argparse.Names
     own = {conv: compare(studies[conv]).fronts[conv] for conv in CONVENTIONS}
     every = studies["spikformer"] + studies["memory"]
     ref = (0.0, math.log10(max(c.energy_mj["memory"] for c in every)) + 0.01)
-    union = {c.trial for f in within.fronts.values() for c in f}
     pairs = [(c.energy_mj["spikformer"], c.energy_mj["memory"]) for c in every]
     return {
         "seed": seed,
         "evaluations": {conv: len(studies[conv]) for conv in CONVENTIONS},
         "energy_spearman": float(spearmanr(*zip(*pairs, strict=True)).statistic),
-        "jaccard_within_spikformer_study": len(within.shared) / len(union) if union else None,
+        "jaccard_within_spikformer_study": within.jaccard,
         "own_front": {conv: _front_stats(own[conv]) for conv in CONVENTIONS},
         "memory_hv": {conv: _memory_hv(studies[conv], ref) for conv in CONVENTIONS},
         "memory_front_vs_qnn": _qnn_stats(own["memory"], rates["memory"]),
@@ -133,7 +134,7 @@ def _spread(values: list[float]) -> str:
     return f"{mean(values):.3g} ± {stdev(values):.2g}"
 
 
-def summarise(runs: list[dict]) -> list[str]:
+def summarise(runs: list[dict[str, Any]]) -> list[str]:
     """Mean ± sd over seeds of what each search chose."""
     lines = [
         "Spearman of spikformer vs memory energy over both searches' trials: "

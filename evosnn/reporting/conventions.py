@@ -127,6 +127,17 @@ class Comparison:
         a, b = (self.fronts[c] for c in self.conventions)
         return {x.trial for x in a} & {x.trial for x in b}
 
+    @property
+    def union(self) -> set[int]:
+        """The trials on either front."""
+        a, b = (self.fronts[c] for c in self.conventions)
+        return {x.trial for x in a} | {x.trial for x in b}
+
+    @property
+    def jaccard(self) -> float | None:
+        """The share of the architectures on either front that are on both (None: no front)."""
+        return len(self.shared) / len(self.union) if self.union else None
+
     def lines(self) -> list[str]:
         """Plain sentences: the fronts' sizes, the overlap, and where T and width moved."""
         out = [f"{self.compared} trials carry both energies."]
@@ -139,12 +150,10 @@ class Comparison:
                 f"{_spread([x.time_steps for x in front])}; embed dim "
                 f"{_spread([x.embed_dim for x in front])}; depth {_spread([x.depth for x in front])}"
             )
-        a, b = (self.fronts[c] for c in self.conventions)
-        union = {x.trial for x in a} | {x.trial for x in b}
-        if union:
+        if self.jaccard is not None:
             out.append(
-                f"{len(self.shared)} of the {len(union)} architectures on either front are on both "
-                f"(Jaccard {len(self.shared) / len(union):.2f})."
+                f"{len(self.shared)} of the {len(self.union)} architectures on either front are on "
+                f"both (Jaccard {self.jaccard:.2f})."
             )
         return out
 
