@@ -23,9 +23,10 @@ import io
 import os
 import pickle
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypedDict
+from typing import IO, Any, Literal, TypedDict
 
 import torch
 
@@ -39,6 +40,7 @@ __all__ = [
     "TrainingCheckpoint",
     "file_sha256",
     "load_checkpoint",
+    "load_weights_only",
     "save_atomic",
     "source_name",
 ]
@@ -116,6 +118,21 @@ def source_name(path: str | Path | bytes) -> str:
     return "<checkpoint bytes>" if isinstance(path, bytes) else str(path)
 
 
+def load_weights_only(
+    source: str | Path | IO[bytes], map_location: str | torch.device = "cpu"
+) -> Any:
+    """``torch.load(..., weights_only=True)``, without torch's warnings about the file's bytes.
+
+    Damaged or foreign bytes can make torch's unpickler warn before it fails (for instance,
+    "Detected pickle protocol 97", whose text names ``weights_only``). Every caller turns a failed
+    load into one clear message naming the file, so those warnings only add noise that suggests
+    loading unsafely; they are silenced here, once, for every caller.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.load(source, map_location=map_location, weights_only=True)
+
+
 def load_checkpoint(
     source: str | Path | bytes,
     *,
@@ -141,7 +158,7 @@ def load_checkpoint(
         raise CheckpointError(f"{path}: checkpoint not found")
     readable = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
     try:
-        data = torch.load(readable, map_location=map_location, weights_only=True)
+        data = load_weights_only(readable, map_location)
     except pickle.UnpicklingError as exc:
         # not PyTorch's text: it advises weights_only=False, which would run the file's code
         what = "holds pickled objects" if "GLOBAL" in str(exc) else "is not a PyTorch file"

@@ -12,6 +12,7 @@ from evosnn.core.errors import CheckpointError
 from evosnn.evaluate.models import build_standalone
 from evosnn.reporting.export import Exported, load_export
 from evosnn.training.retrain import RETRAIN_FORMAT
+from supernet.checkpoint import load_weights_only
 
 __all__ = ["load_model", "model_inputs"]
 
@@ -23,7 +24,7 @@ def _state_dict(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise CheckpointError(f"{path}: weights file not found")
     try:
-        stored = torch.load(path, map_location="cpu", weights_only=True)
+        stored = load_weights_only(path)
     except Exception as exc:
         raise CheckpointError(f"{path}: unreadable weights file ({type(exc).__name__})") from exc
     if isinstance(stored, dict) and stored.get("format") == RETRAIN_FORMAT:

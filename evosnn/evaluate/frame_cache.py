@@ -27,6 +27,8 @@ from typing import Any
 
 import torch
 
+from supernet.checkpoint import load_weights_only
+
 __all__ = ["cache_dir", "cache_key", "load_frames", "save_frames", "source_manifest"]
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def load_frames(
     if not path.is_file():
         return None
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        data = load_weights_only(path)
     except Exception as exc:
         log.warning("frame cache %s is unreadable (%s): binning again", path, type(exc).__name__)
         return None

@@ -28,7 +28,13 @@ from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported
 from evosnn.training.supernet import augmentation_for
-from supernet.checkpoint import Status, TrainingCheckpoint, load_checkpoint, save_atomic
+from supernet.checkpoint import (
+    Status,
+    TrainingCheckpoint,
+    load_checkpoint,
+    load_weights_only,
+    save_atomic,
+)
 from supernet.fit import EpochEnd, FitHooks, FitState, Trainee, fit, steps_per_epoch
 from supernet.recipe import TrainSettings, make_optimizer, open_run
 from supernet.standalone import Spikformer
@@ -100,7 +106,7 @@ def _load_inherited(model: Spikformer, weights: Path, device: torch.device) -> N
     if not weights.is_file():
         raise CheckpointError(f"{weights}: no inherited weights (export with --with-weights)")
     try:
-        model.load_state_dict(torch.load(weights, map_location=device, weights_only=True))
+        model.load_state_dict(load_weights_only(weights, device))
     except Exception as exc:
         raise CheckpointError(
             f"{weights}: unreadable or not this architecture's weights ({type(exc).__name__})"

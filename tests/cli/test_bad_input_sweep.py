@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -493,7 +494,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> di
     truncated.mkdir()
     (truncated / f"{arch.stem}.retrained.pt").write_bytes(b"PK\x03\x04 truncated")
     junk = base / "junk.bin"
-    junk.write_bytes(os.urandom(512))
+    junk.write_bytes(b"\x80\x61" + random.Random(0).randbytes(510))  # PROTO 97: torch warns
     return {
         "space": str(write_space(base, tiny_dict(), "space.yaml")),
         "tinyspace": str(tinyspace),

@@ -45,3 +45,17 @@ def test_random_and_damaged_bytes_are_one_checkpoint_error(tmp_path: Path, seed:
             assert name in str(exc)
         else:  # a flip that left the file intact and readable is not an evosnn checkpoint
             pytest.fail(f"{name} loaded as a checkpoint")
+
+
+@pytest.mark.parametrize("protocol", [6, 97, 255])
+def test_a_foreign_pickle_protocol_fails_without_torch_s_warning(
+    tmp_path: Path, protocol: int, recwarn: pytest.WarningsRecorder
+) -> None:
+    """Bytes that open with a pickle PROTO opcode of a protocol torch does not expect made torch
+    warn "Detected pickle protocol 97 ... weights_only ..." before failing; that text advises
+    the unsafe load, so the user sees only evosnn's one message (CI once failed on such junk)."""
+    path = tmp_path / "junk.bin"
+    path.write_bytes(bytes([0x80, protocol]) + random.Random(protocol).randbytes(510))
+    with pytest.raises(CheckpointError, match=r"junk\.bin"):
+        load_checkpoint(path)
+    assert not [w for w in recwarn if "weights_only" in str(w.message)]
