@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
 
 from evosnn.core.space import SearchSpace, load_space
 
@@ -18,6 +19,13 @@ from evosnn.core.space import SearchSpace, load_space
 # suite's Ray workers (and those of the CLI subprocesses, which inherit this environment)
 # compete at the normal level. Set before any test starts Ray.
 os.environ.setdefault("RAY_worker_niceness", "0")
+
+# Property tests check results, not speed: on a busy 2-core machine a scheduler stall past
+# Hypothesis's 200 ms deadline, or slow data generation, would fail them by timing luck.
+settings.register_profile(
+    "evosnn", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("evosnn")
 
 ROOT = Path(__file__).resolve().parent.parent
 SPACES = ROOT / "search_spaces"

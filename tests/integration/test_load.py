@@ -86,7 +86,13 @@ def test_five_thousand_trials(backend: str, wide_checkpoint: Path, tmp_path: Pat
 
     # resume: the budget is 8 more than the study holds, so the driver reads all 5,000 trials,
     # replays the engine from the ledger and evaluates exactly 8 new genomes
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
     try:
         settings = SearchSettings(
             population=8,

@@ -120,12 +120,14 @@ def test_a_blocked_driver_keeps_its_lock_and_release_frees_it(
     url: str, drivers: list[Driver]
 ) -> None:
     holder, other, _ = drivers
-    study, stale = study_name(), 2.0
+    # stale 6 s: the heartbeat beats every 1.5 s, so only a stall of 4.5 s (not 1.5 s, as at
+    # 2 s) on a busy machine could let the other driver take the lock
+    study, stale = study_name(), 6.0
     assert holder.ask(f"open {study}") == other.ask(f"open {study}") == "opened"
     assert holder.ask(f"acquire {stale}") == "won"
     blocked = time.monotonic()  # holder's main thread now waits on stdin, beating nothing itself
     refusals = 0
-    while time.monotonic() - blocked < 4 * stale:
+    while time.monotonic() - blocked < 2 * stale:
         answer = other.ask("acquire 60")
         assert answer.startswith("refused: ") and "is being searched by another driver" in answer
         assert f"pid {holder.pid} on " in answer and "wait for it to finish" in answer

@@ -26,9 +26,9 @@ def two_nodes() -> Iterator[Cluster]:
         initialize_head=True,
         head_node_args={"num_cpus": 1, "include_dashboard": False},
     )
-    cluster.add_node(num_cpus=1)
-    ray.init(address=cluster.address, logging_level=logging.WARNING, log_to_driver=False)
-    try:
+    try:  # set-up inside: a failed add_node or init must not leave a head for later tests
+        cluster.add_node(num_cpus=1)
+        ray.init(address=cluster.address, logging_level=logging.WARNING, log_to_driver=False)
         yield cluster
     finally:
         ray.shutdown()

@@ -58,7 +58,11 @@ def reference(space: SearchSpace, tmp_path_factory: pytest.TempPathFactory) -> d
 @pytest.fixture(scope="module", autouse=True)
 def local_ray() -> Any:
     ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
     )
     yield
     ray.shutdown()

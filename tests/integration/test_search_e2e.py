@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -97,7 +98,8 @@ def kill_when(
             hit.set()
         time.sleep(0.05)
     driver.wait()
-    os.killpg(driver.pid, signal.SIGKILL)  # its Ray processes share the session
+    with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+        os.killpg(driver.pid, signal.SIGKILL)  # its Ray processes share the session
     reader.join(timeout=10)
 
 

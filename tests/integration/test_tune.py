@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -32,7 +33,11 @@ def exported(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) ->
     folder = tmp_path_factory.mktemp("tune-study")
     url = f"sqlite:///{folder / 'ledger.db'}"
     ray.init(
-        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
     )
     try:
         settings = SearchSettings(
@@ -166,7 +171,8 @@ def test_tune_driver_sigkill_then_rerun_resumes(exported: tuple[str, Path], tmp_
         if driver.poll() is None:
             driver.kill()
         driver.wait(timeout=60)
-        os.killpg(driver.pid, signal.SIGKILL)  # the orphaned local Ray instance and its trials
+        with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+            os.killpg(driver.pid, signal.SIGKILL)  # the orphaned local Ray instance and its trials
     before = {p.parent.name for p in experiment.glob("*/checkpoint_*")}
     run = subprocess.run(command, capture_output=True, text=True, timeout=300)
     # both streams: Tune's own progress and the command's result lines go to stdout

@@ -31,7 +31,13 @@ def searched(
     """A finished search in PostgreSQL, reached with a (planted, ignored by trust auth) password."""
     study = f"export-{uuid.uuid4().hex[:8]}"
     space = SearchSpace.from_dict(tiny_dict())
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
     try:
         settings = SearchSettings(
             population=4,
