@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +53,29 @@ TINY: dict[str, Any] = {
     },
     "neuron_defaults": {"threshold": 1.0, "tau": 2.0, "time_steps": 2},
 }
+
+
+@contextlib.contextmanager
+def local_ray(num_cpus: int = 2) -> Iterator[None]:
+    """A private local Ray instance for the block, shut down after it.
+
+    ``address="local"`` starts a new instance even where the machine has a live ``ray start``
+    head, another run's instance or a stale current-cluster file, which a bare ``ray.init()``
+    would attach to (and then refuse ``num_cpus``).
+    """
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=num_cpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level="WARNING",
+    )
+    try:
+        yield
+    finally:
+        ray.shutdown()
 
 
 def tiny_dict() -> dict[str, Any]:

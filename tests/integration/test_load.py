@@ -10,7 +10,6 @@ from typing import Any
 
 import optuna
 import pytest
-import ray
 from optuna.trial import TrialState
 
 from evosnn.core.evaluation import EvalSettings
@@ -20,7 +19,7 @@ from evosnn.reporting.export import export_study
 from evosnn.reporting.report import write_report
 from evosnn.search import SearchSettings, run_search
 from evosnn.storage.ledger import Ledger
-from tests.conftest import tiny_dict
+from tests.conftest import local_ray, tiny_dict
 from tests.integration.test_dashboard import dashboard, get
 from tests.seed import seed_study, synthetic_evaluation, trial_attrs
 
@@ -86,14 +85,7 @@ def test_five_thousand_trials(backend: str, wide_checkpoint: Path, tmp_path: Pat
 
     # resume: the budget is 8 more than the study holds, so the driver reads all 5,000 trials,
     # replays the engine from the ledger and evaluates exactly 8 new genomes
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-    )
-    try:
+    with local_ray():
         settings = SearchSettings(
             population=8,
             generations=(TRIALS + 8) // 8,
@@ -101,8 +93,6 @@ def test_five_thousand_trials(backend: str, wide_checkpoint: Path, tmp_path: Pat
             eval=EvalSettings(recal_batches=1, recal_batch_size=16),
         )
         summary = run_search(space, wide_checkpoint, url, study, settings, progress=False)
-    finally:
-        ray.shutdown()
     assert summary.completed == TRIALS + 8 and summary.evaluated_now == 8
     codec = GenomeCodec(space)
     records = Ledger.open(url, study, codec, create=False).records()

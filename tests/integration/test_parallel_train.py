@@ -8,7 +8,6 @@ worker counts; a killed driver resumes with ``--resume``; bad input stops before
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import subprocess
@@ -19,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import ray
 import torch
 import yaml
 
@@ -29,7 +27,7 @@ from evosnn.evaluate.data import load_splits
 from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings
-from tests.conftest import tiny_dict
+from tests.conftest import local_ray, tiny_dict
 
 pytestmark = pytest.mark.slow
 
@@ -56,16 +54,9 @@ def reference(space: SearchSpace, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Any:
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-    )
-    yield
-    ray.shutdown()
+def ray_instance() -> Any:
+    with local_ray():
+        yield
 
 
 def train_workers() -> list[int]:

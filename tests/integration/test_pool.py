@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import ray
 
 from evosnn.core.evaluation import EvalSettings, Evaluation
 from evosnn.core.executor import Finished
@@ -22,22 +21,16 @@ from evosnn.evaluate.worker_task import (
     energy_target,
     reference,
 )
+from tests.conftest import local_ray
 from workers.pool import RayExecutor
 
 SETTINGS = EvalSettings(recal_batches=1, recal_batch_size=16)
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-    )
-    yield
-    ray.shutdown()
+def ray_instance() -> Iterator[None]:
+    with local_ray():
+        yield
 
 
 def factory(space: SearchSpace) -> EvaluationTaskFactory:

@@ -17,7 +17,6 @@ from typing import Any
 
 import optuna
 import pytest
-import ray
 from optuna.trial import TrialState
 
 from evosnn.core.errors import StorageError
@@ -26,23 +25,16 @@ from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
 from evosnn.search import SearchSettings, run_search
 from evosnn.storage.ledger import Ledger
-from tests.conftest import tiny_dict
+from tests.conftest import local_ray, tiny_dict
 
 FAST_EVAL = EvalSettings(recal_batches=1, recal_batch_size=16)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def local_ray() -> Iterator[None]:
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-    )
-    yield
-    ray.shutdown()
+def ray_instance() -> Iterator[None]:
+    with local_ray():
+        yield
 
 
 def settings(**overrides: Any) -> SearchSettings:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -16,13 +15,12 @@ from typing import Any
 
 import optuna
 import pytest
-import ray
 
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace
 from evosnn.reporting.export import export_study
 from evosnn.search import SearchSettings, run_search
-from tests.conftest import tiny_dict
+from tests.conftest import local_ray, tiny_dict
 
 pytestmark = pytest.mark.slow
 
@@ -32,22 +30,13 @@ def exported(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """A tiny finished search in SQLite and its knee exported with weights."""
     folder = tmp_path_factory.mktemp("tune-study")
     url = f"sqlite:///{folder / 'ledger.db'}"
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level=logging.WARNING,
-    )
-    try:
+    with local_ray():
         settings = SearchSettings(
             population=4, generations=1, workers=2, eval=EvalSettings(recal_batches=1)
         )
         run_search(
             SearchSpace.from_dict(tiny_dict()), tiny_checkpoint, url, "s", settings, progress=False
         )
-    finally:
-        ray.shutdown()
     (knee,) = [
         p
         for p in export_study(url, "s", folder / "knee", pick="knee", supernet=tiny_checkpoint)

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import ray
 import torch
 import yaml
 
@@ -18,7 +17,7 @@ from evosnn.reporting.export import export_study, load_export
 from evosnn.search import SearchSettings, run_search
 from supernet import Spikformer
 from supernet.validate import count_correct
-from tests.conftest import tiny_dict
+from tests.conftest import local_ray, tiny_dict
 
 PLANTED = "planted-pw-93xq"
 POSTGRES = f"postgresql+psycopg://postgres:{PLANTED}@127.0.0.1:5432/test"
@@ -31,14 +30,7 @@ def searched(
     """A finished search in PostgreSQL, reached with a (planted, ignored by trust auth) password."""
     study = f"export-{uuid.uuid4().hex[:8]}"
     space = SearchSpace.from_dict(tiny_dict())
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        log_to_driver=False,
-        logging_level="WARNING",
-    )
-    try:
+    with local_ray():
         settings = SearchSettings(
             population=4,
             generations=2,
@@ -46,8 +38,6 @@ def searched(
             eval=EvalSettings(recal_batches=2, recal_batch_size=16),
         )
         run_search(space, tiny_checkpoint, POSTGRES, study, settings, progress=False)
-    finally:
-        ray.shutdown()
     yield POSTGRES, study
 
 
