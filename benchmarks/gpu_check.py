@@ -190,7 +190,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "device": device,
         "device_name": torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
         "space": args.space,
-        "geometry": space.geometry(),
+        "geometry": space.shape_signature(),
         "synthetic_images": args.images,
         "train_images_per_s": {"float32": float32, "amp": amp},
         "device_vs_cpu": device_vs_cpu(checkpoint, space, splits, device, configs),

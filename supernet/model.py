@@ -8,8 +8,8 @@ projection, both MLP layers); the attention LIF keeps Spikformer's threshold 0.5
 block's tau. The patch splitter's LIFs use the space's default neuron settings.
 
 Example:
-    >>> net = SpikformerSupernet(image_size=8, in_channels=1, num_classes=4, depth=2,
-    ...                          embed_dim=32, mlp_ratio=2.0, num_heads=4)  # doctest: +SKIP
+    >>> geometry = Geometry(image_size=8, in_channels=1, num_classes=4)
+    >>> net = SpikformerSupernet(geometry, depth=2, embed_dim=32, mlp_ratio=2.0, num_heads=4)
     >>> logits = net(images, config)  # doctest: +SKIP
 
 Building the supernet of a search space is the application's business (``evosnn.evaluate.models``).
@@ -23,9 +23,10 @@ import torch
 from torch import nn
 
 from evosnn.core.config import SubnetConfig, mlp_hidden, sps_pool_after, sps_widths
+from evosnn.core.geometry import Geometry
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
-from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["SpikformerSupernet"]
@@ -85,25 +86,17 @@ class SpikformerSupernet(nn.Module):
     """The largest Spikformer of a space, with weight-entangled layers.
 
     Args:
-        image_size: input height and width (divisible by 4).
-        in_channels: input channels.
-        num_classes: classifier outputs.
+        geometry: the data geometry and fixed constants (image size, channels, classes, the patch
+            splitter's pools, the event frame bank, the attention scale).
         depth, embed_dim, mlp_ratio, num_heads: the supernet maxima.
         sps_threshold, sps_tau: neuron settings of the patch splitter's LIFs.
         surrogate: surrogate gradient for every LIF (default sigmoid, alpha 4).
-        sps_pools: max-pools of the patch splitter, 2 (CIFAR geometry) or 4 (event geometry:
-            after each stage); ``image_size`` must be divisible by ``2 ** sps_pools``.
-        frame_bank: event input only, the frame counts binned per recording (ascending); the input
-            is then a frame bank ``[B, sum(frame_bank), C, H, W]`` (:func:`supernet.ops.select_frames`).
-        attention_scale: factor of the attention product ``q kᵀ v`` (Spikformer's 0.125).
     """
 
     def __init__(
         self,
+        geometry: Geometry,
         *,
-        image_size: int,
-        in_channels: int,
-        num_classes: int,
         depth: int,
         embed_dim: int,
         mlp_ratio: float,
@@ -111,30 +104,23 @@ class SpikformerSupernet(nn.Module):
         sps_threshold: float = 1.0,
         sps_tau: float = 2.0,
         surrogate: Surrogate | None = None,
-        sps_pools: int = 2,
-        frame_bank: tuple[int, ...] = (),
-        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
-        self.pool_after = sps_pool_after(sps_pools)
-        if image_size % 2**sps_pools or embed_dim % 8:
-            raise ValueError(
-                f"image_size must be divisible by {2**sps_pools} (sps_pools) and embed_dim by 8"
-            )
-        self.sps_pools, self.frame_bank = sps_pools, tuple(frame_bank)
-        self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
+        if embed_dim % 8:
+            raise ValueError(f"embed_dim must be divisible by 8, got {embed_dim}")
+        self.geometry = geometry
+        self.pool_after = sps_pool_after(geometry.sps_pools)
         self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
         self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
         self.sps_threshold, self.sps_tau = sps_threshold, sps_tau
-        self.attention_scale = float(attention_scale)
         widths = sps_widths(embed_dim)
-        ins = (in_channels, *widths[:3])
+        ins = (geometry.in_channels, *widths[:3])
         self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
         self.rpe = _ConvBN(embed_dim, embed_dim, surrogate)
         self.blocks = nn.ModuleList(
             _Block(embed_dim, self.max_hidden, surrogate) for _ in range(depth)
         )
-        self.head = EntangledLinear(embed_dim, num_classes)
+        self.head = EntangledLinear(embed_dim, geometry.num_classes)
 
     def check(self, config: SubnetConfig) -> None:
         """Raise ValueError if ``config`` does not fit inside this supernet."""
@@ -166,13 +152,13 @@ class SpikformerSupernet(nn.Module):
                 partial(self.sps[i], c_in=w[i - 1], c_out=w[i], threshold=th, tau=tau)
                 for i in (1, 2, 3)
             ],
-            first_currents=partial(first.currents, c_in=self.in_channels, c_out=w[0]),
+            first_currents=partial(first.currents, c_in=self.geometry.in_channels, c_out=w[0]),
             first_lif=partial(first.lif, threshold=th, tau=tau),
             rpe=partial(self.rpe, c_in=d, c_out=d, threshold=th, tau=tau),
             steps=config.time_steps,
             stats=stats,
             pool_after=self.pool_after,
-            bank=self.frame_bank,
+            bank=self.geometry.frame_bank,
         )
         for i in range(config.depth):
             block: _Block = self.blocks[i]  # type: ignore[assignment]
@@ -189,6 +175,6 @@ class SpikformerSupernet(nn.Module):
                 heads=config.num_heads[i],
                 stats=stats,
                 name=f"blocks.{i}",
-                attention_scale=self.attention_scale,
+                attention_scale=self.geometry.attention_scale,
             )
         return classify(x, self.head.weight[:, :d], self.head.bias)

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from evosnn.core.geometry import SPIKFORMER_ATTENTION_SCALE
 from supernet.stats import SpikeStats
 
 __all__ = [
@@ -20,8 +21,8 @@ __all__ = [
     "sps_forward",
 ]
 
-#: Spikformer's fixed attention scale (no softmax).
-ATTENTION_SCALE = 0.125
+#: Spikformer's fixed attention scale (no softmax); a geometry may set another.
+ATTENTION_SCALE = SPIKFORMER_ATTENTION_SCALE
 #: Threshold of the LIF after the attention product; it does not follow the block's threshold gene.
 ATTENTION_THRESHOLD = 0.5
 

@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from evosnn.core.config import SubnetConfig, sps_pool_after, sps_widths
+from evosnn.core.geometry import Geometry
 from supernet.lif import LIF, Surrogate
 from supernet.model import SpikformerSupernet
 from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
@@ -96,30 +97,23 @@ class _Block(nn.Module):
 
 
 class Spikformer(nn.Module):
-    """A Spikformer built exactly to ``config`` (see :mod:`supernet.model` for the neuron rule and
-    for ``sps_pools`` and ``frame_bank``, the event geometry)."""
+    """A Spikformer built exactly to ``config`` on ``geometry`` (see :mod:`supernet.model` for the
+    neuron rule)."""
 
     def __init__(
         self,
         config: SubnetConfig,
+        geometry: Geometry,
         *,
-        image_size: int,
-        in_channels: int,
-        num_classes: int,
         sps_threshold: float = 1.0,
         sps_tau: float = 2.0,
         surrogate: Surrogate | None = None,
-        sps_pools: int = 2,
-        frame_bank: tuple[int, ...] = (),
-        attention_scale: float = ATTENTION_SCALE,
     ) -> None:
         super().__init__()
-        self.config, self.attention_scale = config, attention_scale
-        self.pool_after = sps_pool_after(sps_pools)
-        self.sps_pools, self.frame_bank = sps_pools, tuple(frame_bank)
-        self.image_size, self.in_channels, self.num_classes = image_size, in_channels, num_classes
+        self.config, self.geometry = config, geometry
+        self.pool_after = sps_pool_after(geometry.sps_pools)
         widths = sps_widths(config.embed_dim)
-        ins = (in_channels, *widths[:3])
+        ins = (geometry.in_channels, *widths[:3])
         self.sps = nn.ModuleList(
             _ConvBN(i, o, sps_threshold, sps_tau, surrogate)
             for i, o in zip(ins, widths, strict=True)
@@ -134,11 +128,11 @@ class Spikformer(nn.Module):
                 config.threshold[i],
                 config.tau[i],
                 surrogate,
-                attention_scale,
+                geometry.attention_scale,
             )
             for i in range(config.depth)
         )
-        self.head = nn.Linear(d, num_classes)
+        self.head = nn.Linear(d, geometry.num_classes)
 
     def forward(self, images: torch.Tensor, stats: SpikeStats | None = None) -> torch.Tensor:
         """Logits ``[B, num_classes]`` for normalised ``images [B, C, H, W]`` (or a frame bank)."""
@@ -152,7 +146,7 @@ class Spikformer(nn.Module):
             steps=self.config.time_steps,
             stats=stats,
             pool_after=self.pool_after,
-            bank=self.frame_bank,
+            bank=self.geometry.frame_bank,
         )
         for i, block in enumerate(self.blocks):
             x = block(x, stats, f"blocks.{i}")
@@ -168,14 +162,9 @@ def extract(supernet: SpikformerSupernet, config: SubnetConfig) -> Spikformer:
     supernet.check(config)
     model = Spikformer(
         config,
-        image_size=supernet.image_size,
-        in_channels=supernet.in_channels,
-        num_classes=supernet.num_classes,
+        supernet.geometry,
         sps_threshold=supernet.sps_threshold,
         sps_tau=supernet.sps_tau,
-        sps_pools=supernet.sps_pools,
-        frame_bank=supernet.frame_bank,
-        attention_scale=supernet.attention_scale,
     ).to(next(supernet.parameters()).device)
     source = supernet.state_dict()
     target = model.state_dict()

@@ -287,14 +287,7 @@ def _energy(
     rates: Mapping[str, float],
     model: EnergyModel,
 ) -> tuple[float, dict[str, float]]:
-    data = codec.space.dataset
-    est = model.estimate(
-        config,
-        image_size=data.image_size,
-        in_channels=data.channels,
-        num_classes=data.num_classes,
-        rates=rates,
-    )
+    est = model.estimate(config, codec.space.geometry, rates=rates)
     return est.energy_mj, est.per_layer_mj
 
 

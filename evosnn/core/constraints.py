@@ -18,8 +18,8 @@ def param_violation(config: SubnetConfig, space: SearchSpace) -> tuple[float, st
 
     ``(0.0, None)`` when within limits. Needs no network: the count is analytic.
     """
-    obj, data = space.objectives, space.dataset
-    params_m = count_params(config, in_channels=data.channels, num_classes=data.num_classes) / 1e6
+    obj = space.objectives
+    params_m = count_params(config, space.geometry) / 1e6
     if obj.max_params_m is not None and params_m > obj.max_params_m:
         return (
             params_m - obj.max_params_m,

@@ -10,23 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from evosnn.core.config import SubnetConfig, sps_sides, sps_widths
+from evosnn.core.config import SubnetConfig, sps_widths
+from evosnn.core.geometry import Geometry
 
 __all__ = ["INPUT_RATE", "PIXEL_BITS", "LayerOps", "count_params", "layer_ops"]
 
 
-def count_params(config: SubnetConfig, *, in_channels: int, num_classes: int) -> int:
-    """Number of parameters of the stand-alone Spikformer of ``config``.
+def count_params(config: SubnetConfig, geometry: Geometry) -> int:
+    """Number of parameters of the stand-alone Spikformer of ``config`` on ``geometry``.
 
     Example:
         >>> cfg = SubnetConfig(depth=4, embed_dim=384, mlp_ratio=(4.0,) * 4, num_heads=(12,) * 4,
         ...                    threshold=(1.0,) * 4, tau=(2.0,) * 4, time_steps=4)
-        >>> count_params(cfg, in_channels=3, num_classes=10)  # Spikformer-4-384 on CIFAR-10
+        >>> cifar10 = Geometry(image_size=32, in_channels=3, num_classes=10)
+        >>> count_params(cfg, cifar10)  # Spikformer-4-384 on CIFAR-10
         9324730
     """
     d = config.embed_dim
     total = 0
-    c_in = in_channels
+    c_in = geometry.in_channels
     for width in (*sps_widths(d), d):  # four stages, then the relative-position conv (d -> d)
         total += 9 * c_in * width + 2 * width
         c_in = width
@@ -35,7 +37,7 @@ def count_params(config: SubnetConfig, *, in_channels: int, num_classes: int) ->
         total += 4 * (d * d + d + 2 * d)  # q, k, v, projection: linear + BN
         total += d * hidden + hidden + 2 * hidden  # fc1 + BN
         total += hidden * d + d + 2 * d  # fc2 + BN
-    return total + d * num_classes + num_classes
+    return total + d * geometry.num_classes + geometry.num_classes
 
 
 @dataclass(frozen=True)
@@ -135,29 +137,22 @@ def _block_ops(config: SubnetConfig, i: int, n: int) -> list[LayerOps]:
     ]  # fmt: skip
 
 
-def layer_ops(
-    config: SubnetConfig,
-    *,
-    image_size: int,
-    in_channels: int,
-    num_classes: int,
-    event_input: bool = False,
-    sps_pools: int = 2,
-) -> list[LayerOps]:
+def layer_ops(config: SubnetConfig, geometry: Geometry) -> list[LayerOps]:
     """Every synaptic layer of ``config`` with its FLOPs (multiply-accumulates) per step and image.
 
     The attention products are counted in Spikformer's order: ``q·kᵀ`` costs ``N·N·D`` and is driven
     by the spikes of q; ``(q·kᵀ)·v`` costs ``N·N·D`` and is driven by the spikes of v (the attention
     map is integer-valued, v is the spike operand). The classifier sees token- and time-averaged
     real values and counts as MACs, once per image. BatchNorm folds into the preceding layer and
-    costs nothing. With ``event_input`` the first conv sees event counts, not pixels: its
-    operations are accumulates driven by the measured input activity (entry :data:`INPUT_RATE`).
+    costs nothing. On event input (``geometry.event_input``) the first conv sees event counts, not
+    pixels: its operations are accumulates driven by the measured input activity (entry
+    :data:`INPUT_RATE`).
     """
     d = config.embed_dim
     w = sps_widths(d)
-    h = sps_sides(image_size, sps_pools)  # the side each stage reads, then the token grid's
-    n = h[4] ** 2
-    ops = [_first_layer(h[0], h[1], in_channels, w[0], event_input=event_input)]
+    h = geometry.sides  # the side each stage reads, then the token grid's
+    n = geometry.tokens
+    ops = [_first_layer(h[0], h[1], geometry.in_channels, w[0], event_input=geometry.event_input)]
     for i in (1, 2, 3):
         ops.append(
             LayerOps(f"sps.conv{i}", h[i] ** 2 * 9 * w[i - 1] * w[i], "sop", f"sps.conv{i}",
@@ -173,7 +168,8 @@ def layer_ops(
     for i in range(config.depth):
         ops += _block_ops(config, i, n)
     ops.append(
-        LayerOps("head", d * num_classes, "mac", None, per_step=False, inputs=d,
-                 weights=d * num_classes, outputs=num_classes, in_bits=0, out_bits=0)
+        LayerOps("head", d * geometry.num_classes, "mac", None, per_step=False, inputs=d,
+                 weights=d * geometry.num_classes, outputs=geometry.num_classes, in_bits=0,
+                 out_bits=0)
     )  # fmt: skip
     return ops

@@ -31,6 +31,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from evosnn.core.errors import SpaceError
+from evosnn.core.geometry import SPIKFORMER_ATTENTION_SCALE, Geometry
 
 __all__ = [
     "EVENT_DATASETS",
@@ -47,8 +48,6 @@ __all__ = [
 
 #: No choice list may be longer than this: a genome gene is an index, and huge lists are a typo.
 MAX_CHOICES = 64
-#: Spikformer's attention scale (the default of ``supernet.attention_scale``).
-SPIKFORMER_ATTENTION_SCALE = 0.125
 
 PositiveInt = Annotated[int, Field(gt=0, le=1_000_000)]
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
@@ -387,8 +386,16 @@ class SearchSpace(_Strict):
         per_block = len(ch.mlp_ratio) * len(ch.num_heads)
         return len(ch.embed_dim) * sum(per_block**d for d in ch.depth)
 
-    def geometry(self) -> dict[str, Any]:
-        """What fixes the supernet's weight shapes: two spaces with equal geometry share weights."""
+    @property
+    def geometry(self) -> Geometry:
+        """The network geometry of this space (data shape, patch-splitter pools, frame bank)."""
+        return Geometry.of(self)
+
+    def shape_signature(self) -> dict[str, Any]:
+        """What fixes the supernet's weight shapes: two spaces with equal signatures share weights.
+
+        Plain data (it is shown in messages and compared with spaces stored in checkpoints).
+        """
         geometry: dict[str, Any] = {
             "dataset": {
                 "image_size": self.dataset.image_size,
@@ -406,10 +413,10 @@ class SearchSpace(_Strict):
 
         It can when the weight shapes agree and every choice here was sampled during training.
         """
-        if self.geometry() != trained.geometry():
+        if self.shape_signature() != trained.shape_signature():
             return (
-                f"supernet geometry {trained.geometry()} (space {trained.name!r}) differs from "
-                f"{self.geometry()} (space {self.name!r})"
+                f"supernet geometry {trained.shape_signature()} (space {trained.name!r}) differs "
+                f"from {self.shape_signature()} (space {self.name!r})"
             )
         if self.dataset.name != trained.dataset.name:
             return f"trained on data set {trained.dataset.name!r}, not {self.dataset.name!r}"

@@ -130,8 +130,7 @@ class Evaluator:
         """
         started = time.perf_counter()
         config.check_in(self.space)
-        data = self.space.dataset
-        params = count_params(config, in_channels=data.channels, num_classes=data.num_classes)
+        params = count_params(config, self.space.geometry)
         violation, why = param_violation(config, self.space)
         if violation > 0:
             return Evaluation(
@@ -208,16 +207,10 @@ class Evaluator:
         )
         t2 = time.perf_counter()
         rates = stats.rates()
-        data = self.space.dataset
-        geometry = {
-            "image_size": data.image_size,
-            "in_channels": data.channels,
-            "num_classes": data.num_classes,
-            "sps_pools": self.space.supernet.sps_pools,
-        }
-        estimate = self.energy_model.estimate(config, rates=rates, **geometry)
-        by_convention = self.energy_model.estimate_all(config, rates=rates, **geometry)
-        ann = baseline(self.energy_model, config, **geometry)
+        geometry = self.space.geometry
+        estimate = self.energy_model.estimate(config, geometry, rates=rates)
+        by_convention = self.energy_model.estimate_all(config, geometry, rates=rates)
+        ann = baseline(self.energy_model, config, geometry)
         t3 = time.perf_counter()
         return _Measurement(
             correct=correct,

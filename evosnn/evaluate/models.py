@@ -29,11 +29,9 @@ __all__ = ["build_standalone", "build_supernet", "checkpoint_space", "load_super
 
 def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) -> SpikformerSupernet:
     """The supernet of ``space`` (its maxima, data geometry and default neuron settings)."""
-    net, data = space.supernet, space.dataset
+    net = space.supernet
     return SpikformerSupernet(
-        image_size=data.image_size,
-        in_channels=data.channels,
-        num_classes=data.num_classes,
+        space.geometry,
         depth=net.depth,
         embed_dim=net.embed_dim,
         mlp_ratio=net.mlp_ratio,
@@ -41,25 +39,14 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
         sps_threshold=space.neuron_defaults.threshold,
         sps_tau=space.neuron_defaults.tau,
         surrogate=surrogate,
-        sps_pools=net.sps_pools,
-        frame_bank=tuple(data.frames or ()),
-        attention_scale=net.attention_scale,
     )
 
 
 def build_standalone(config: SubnetConfig, space: SearchSpace) -> Spikformer:
     """The stand-alone Spikformer of ``config`` on ``space``'s data (untrained)."""
-    data, defaults = space.dataset, space.neuron_defaults
+    defaults = space.neuron_defaults
     return Spikformer(
-        config,
-        image_size=data.image_size,
-        in_channels=data.channels,
-        num_classes=data.num_classes,
-        sps_threshold=defaults.threshold,
-        sps_tau=defaults.tau,
-        sps_pools=space.supernet.sps_pools,
-        frame_bank=tuple(data.frames or ()),
-        attention_scale=space.supernet.attention_scale,
+        config, space.geometry, sps_threshold=defaults.threshold, sps_tau=defaults.tau
     )
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from evosnn.core.config import SubnetConfig
+from evosnn.core.geometry import Geometry
 from evosnn.core.sizes import INPUT_RATE, PIXEL_BITS, LayerOps
 from evosnn.objectives.hardware import HardwareProfile, load_profile
 from evosnn.objectives.memory import address_bits
@@ -96,12 +97,9 @@ def ann_layer_pj(
 def ann_energy_mj(
     model: EnergyModel,
     config: SubnetConfig,
+    geometry: Geometry,
     *,
-    image_size: int,
-    in_channels: int,
-    num_classes: int,
     kind: Literal["qnn", "fp32"],
-    sps_pools: int = 2,
 ) -> float:
     """Energy per image of ``config`` run as a quantised (``qnn``) or float (``fp32``) ANN."""
     profile = load_profile(model.profile)
@@ -109,13 +107,7 @@ def ann_energy_mj(
     act = FLOAT_BITS if floating else activation_bits(config.time_steps)
     w = FLOAT_BITS if floating else model.weight_bits
     p = FLOAT_BITS if floating else model.potential_bits
-    ops = model.ops(
-        config,
-        image_size=image_size,
-        in_channels=in_channels,
-        num_classes=num_classes,
-        sps_pools=sps_pools,
-    )
+    ops = model.ops(config, geometry)
     total = sum(
         ann_layer_pj(
             op,
@@ -153,31 +145,17 @@ class Baseline:
     break_even_rate: float
 
 
-def baseline(
-    model: EnergyModel,
-    config: SubnetConfig,
-    *,
-    image_size: int,
-    in_channels: int,
-    num_classes: int,
-    sps_pools: int = 2,
-) -> Baseline:
+def baseline(model: EnergyModel, config: SubnetConfig, geometry: Geometry) -> Baseline:
     """The QNN and float ANN of ``config`` and the rate at which the SNN breaks even with the QNN.
 
     ``model`` gives the profile, dataflow and bit widths; its convention is ignored (the spiking
     side of the break-even is always memory-aware).
     """
-    geometry = {
-        "image_size": image_size,
-        "in_channels": in_channels,
-        "num_classes": num_classes,
-        "sps_pools": sps_pools,
-    }
-    qnn = ann_energy_mj(model, config, kind="qnn", **geometry)
-    fp32 = ann_energy_mj(model, config, kind="fp32", **geometry)
+    qnn = ann_energy_mj(model, config, geometry, kind="qnn")
+    fp32 = ann_energy_mj(model, config, geometry, kind="fp32")
     memory = model.with_convention("memory")
-    silent = memory.estimate(config, rates=uniform_rates(config, 0.0), **geometry).energy_mj
-    firing = memory.estimate(config, rates=uniform_rates(config, 1.0), **geometry).energy_mj
+    silent = memory.estimate(config, geometry, rates=uniform_rates(config, 0.0)).energy_mj
+    firing = memory.estimate(config, geometry, rates=uniform_rates(config, 1.0)).energy_mj
     slope = firing - silent
     rate = max(0.0, (qnn - silent) / slope) if slope > 0 else math.inf
     return Baseline(qnn_mj=qnn, fp32_mj=fp32, break_even_rate=rate)

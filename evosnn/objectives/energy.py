@@ -23,7 +23,7 @@ Defaults: E_MAC = 4.6 pJ, E_AC = 0.9 pJ (Horowitz, 45 nm, 32-bit float).
 A third convention, ``memory`` (:mod:`evosnn.objectives.memory`), adds what the arithmetic counts
 leave out: reads and writes of weights, membrane potentials and spikes, and the neuron updates,
 priced by a hardware profile (:mod:`evosnn.objectives.hardware`) under an explicit dataflow. On
-event input (``event_input=True``) the first conv sees event counts, not pixels, and its
+event input (:attr:`Geometry.event_input`) the first conv sees event counts, not pixels, and its
 operations are accumulates driven by the measured input rate under every convention.
 
 Example:
@@ -31,10 +31,10 @@ Example:
     >>> from evosnn.core.sizes import layer_ops
     >>> config = SubnetConfig(depth=1, embed_dim=16, mlp_ratio=(1.0,), num_heads=(2,),
     ...                       threshold=(1.0,), tau=(2.0,), time_steps=2)
-    >>> geometry = {"image_size": 8, "in_channels": 1, "num_classes": 4}
-    >>> rates = {op.rate: 0.1 for op in layer_ops(config, **geometry) if op.rate}
-    >>> spikformer = EnergyModel().estimate(config, rates=rates, **geometry)
-    >>> strict = EnergyModel(convention="strict").estimate(config, rates=rates, **geometry)
+    >>> geometry = Geometry(image_size=8, in_channels=1, num_classes=4)
+    >>> rates = {op.rate: 0.1 for op in layer_ops(config, geometry) if op.rate}
+    >>> spikformer = EnergyModel().estimate(config, geometry, rates=rates)
+    >>> strict = EnergyModel(convention="strict").estimate(config, geometry, rates=rates)
     >>> spikformer.macs, strict.macs  # first conv twice + head once; strict adds qkv and fc1
     (2368.0, 10560.0)
 """
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
 from evosnn.core.config import SubnetConfig
+from evosnn.core.geometry import Geometry
 from evosnn.core.sizes import LayerOps, layer_ops
 from evosnn.objectives.hardware import load_profile
 from evosnn.objectives.memory import TERMS, Dataflow, layer_terms
@@ -88,8 +89,6 @@ class EnergyModel:
     dataflow: Dataflow = "event-driven"
     weight_bits: int = 8
     potential_bits: int = 16
-    #: The network input is event counts (event-camera data), not pixels.
-    event_input: bool = False
 
     def __post_init__(self) -> None:
         for name in ("e_mac_pj", "e_ac_pj"):
@@ -103,7 +102,7 @@ class EnergyModel:
                 raise ValueError(f"{name} must lie in 1..32, got {getattr(self, name)}")
 
     @classmethod
-    def from_spec(cls, spec: EnergySpec, *, event_input: bool = False) -> EnergyModel:
+    def from_spec(cls, spec: EnergySpec) -> EnergyModel:
         """The energy model a search space's ``energy`` section declares.
 
         Raises:
@@ -118,71 +117,35 @@ class EnergyModel:
             dataflow=spec.dataflow,
             weight_bits=spec.weight_bits,
             potential_bits=spec.potential_bits,
-            event_input=event_input,
         )
 
     @classmethod
     def for_space(cls, space: SearchSpace) -> EnergyModel:
-        """The energy model of ``space``: its ``energy`` section, and event input when its data
-        set is event data (the first layer then sees event counts, not pixels)."""
-        return cls.from_spec(space.energy, event_input=space.dataset.event_input)
+        """The energy model of ``space`` (its ``energy`` section)."""
+        return cls.from_spec(space.energy)
 
     def with_convention(self, convention: Convention) -> EnergyModel:
         """The same model under another convention."""
         return replace(self, convention=convention)
 
-    def ops(
-        self,
-        config: SubnetConfig,
-        *,
-        image_size: int,
-        in_channels: int,
-        num_classes: int,
-        sps_pools: int = 2,
-    ) -> list[LayerOps]:
+    def ops(self, config: SubnetConfig, geometry: Geometry) -> list[LayerOps]:
         """The synaptic layers this model counts (see :func:`evosnn.core.sizes.layer_ops`)."""
-        return layer_ops(
-            config,
-            image_size=image_size,
-            in_channels=in_channels,
-            num_classes=num_classes,
-            event_input=self.event_input,
-            sps_pools=sps_pools,
-        )
+        return layer_ops(config, geometry)
 
     def estimate_all(
-        self,
-        config: SubnetConfig,
-        *,
-        image_size: int,
-        in_channels: int,
-        num_classes: int,
-        rates: Mapping[str, float],
-        sps_pools: int = 2,
+        self, config: SubnetConfig, geometry: Geometry, *, rates: Mapping[str, float]
     ) -> dict[str, float]:
         """Energy in mJ under every convention, from the same measured rates."""
-        geometry = {"image_size": image_size, "in_channels": in_channels, "sps_pools": sps_pools}
         return {
-            c: self.with_convention(c)
-            .estimate(config, num_classes=num_classes, rates=rates, **geometry)
-            .energy_mj
+            c: self.with_convention(c).estimate(config, geometry, rates=rates).energy_mj
             for c in CONVENTIONS
         }
 
     def estimate(
-        self,
-        config: SubnetConfig,
-        *,
-        image_size: int,
-        in_channels: int,
-        num_classes: int,
-        rates: Mapping[str, float],
-        sps_pools: int = 2,
+        self, config: SubnetConfig, geometry: Geometry, *, rates: Mapping[str, float]
     ) -> EnergyEstimate:
-        """Energy of one image through ``config`` given the measured input ``rates`` per layer.
-
-        ``sps_pools``: the patch splitter's max-pools (4 in the event geometry), which fix the
-        feature-map sizes and the token count.
+        """Energy of one image through ``config`` on ``geometry`` given the measured input
+        ``rates`` per layer.
 
         Raises:
             ValueError: a spike-driven layer has no measured rate, or a rate is not finite.
@@ -191,14 +154,7 @@ class EnergyModel:
         macs = sops = 0.0
         per_layer: dict[str, float] = {}
         terms = dict.fromkeys(TERMS, 0.0)
-        ops = self.ops(
-            config,
-            image_size=image_size,
-            in_channels=in_channels,
-            num_classes=num_classes,
-            sps_pools=sps_pools,
-        )
-        for op in ops:
+        for op in self.ops(config, geometry):
             if op.kind == "mac" or (self.convention == "strict" and not op.binary):
                 count = float((steps if op.per_step else 1) * op.flops)
                 macs += count

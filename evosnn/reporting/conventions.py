@@ -62,21 +62,12 @@ def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
     missing = [c for c in CONVENTIONS if c not in found]
     rates = a.get("firing_rates")
     if missing and isinstance(rates, dict) and rates:
-        data = codec.space.dataset
-        model = EnergyModel.for_space(codec.space)
+        model, geometry = EnergyModel.for_space(codec.space), codec.space.geometry
+        config = codec.decode(record.genome)
         # rates recorded before an entry a convention needs existed: leave that convention out
         with contextlib.suppress(ValueError):
             found |= {
-                c: model.with_convention(c)
-                .estimate(
-                    codec.decode(record.genome),
-                    image_size=data.image_size,
-                    in_channels=data.channels,
-                    num_classes=data.num_classes,
-                    rates=rates,
-                    sps_pools=codec.space.supernet.sps_pools,
-                )
-                .energy_mj
+                c: model.with_convention(c).estimate(config, geometry, rates=rates).energy_mj
                 for c in missing
             }
     return found

@@ -86,17 +86,10 @@ def _accuracy_and_energy(
     test_correct, test_total, _ = count_correct(
         lambda x: model(x, stats), splits.test, splits.mean, splits.std, device=device
     )
-    data = exported.space.dataset
+    space = exported.space
     energy = (
-        EnergyModel.for_space(exported.space)  # the space's convention
-        .estimate(
-            exported.config,
-            image_size=data.image_size,
-            in_channels=data.channels,
-            num_classes=data.num_classes,
-            rates=stats.rates(),
-            sps_pools=exported.space.supernet.sps_pools,
-        )
+        EnergyModel.for_space(space)  # the space's convention
+        .estimate(exported.config, space.geometry, rates=stats.rates())
         .energy_mj
     )
     return val_correct / val_total, test_correct / test_total, energy

@@ -95,19 +95,12 @@ def test_additive_energy_is_the_energy_model_of_the_subnet() -> None:
     calibration = load_calibration(CALIBRATION)
     land = AdditiveLandscape(codec, calibration, reference, n_val=5000)
     rng = random.Random(0)
-    data = codec.space.dataset
     model = EnergyModel.from_spec(codec.space.energy)
     for _ in range(20):
         genome = codec.sample(rng)
         config = codec.decode(genome)
         rates = {k: v for k, v in land_rates(land, calibration, reference, genome).items()}
-        direct = model.estimate(
-            config,
-            image_size=data.image_size,
-            in_channels=data.channels,
-            num_classes=data.num_classes,
-            rates=rates,
-        ).energy_mj
+        direct = model.estimate(config, codec.space.geometry, rates=rates).energy_mj
         assert land.outcome(genome)[1] == pytest.approx(direct, rel=1e-9)
 
 
@@ -152,16 +145,11 @@ def test_digits_exact_front_dominates_or_equals_every_subnet(digits) -> None:  #
 
 def test_digits_energy_is_evosnns_energy_model(digits) -> None:  # type: ignore[no-untyped-def]
     table, codec = digits.table, digits.codec
-    data = codec.space.dataset
     model = EnergyModel.from_spec(codec.space.energy)
     for row in np.random.default_rng(1).integers(0, len(table), 25):
         config = codec.decode(table.genomes[row])
         direct = model.estimate(
-            config,
-            image_size=data.image_size,
-            in_channels=data.channels,
-            num_classes=data.num_classes,
-            rates=table.calibration.rates.rates(config),
+            config, codec.space.geometry, rates=table.calibration.rates.rates(config)
         ).energy_mj
         assert table.energy[row] == pytest.approx(direct, rel=1e-9)
 

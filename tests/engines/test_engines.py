@@ -17,7 +17,7 @@ CODEC = GenomeCodec(load_space(SPACES / "digits-tiny.yaml"))
 def objective(genome: Genome) -> Outcome:
     """Bigger is more accurate and costs more; low thresholds cost more too."""
     c = CODEC.decode(genome)
-    params = count_params(c, in_channels=1, num_classes=10)
+    params = count_params(c, CODEC.space.geometry)
     accuracy = 1 - 1 / (1 + params / 20_000)
     energy = params * c.time_steps * (1.5 - sum(c.threshold) / c.depth) / 1e7
     return Outcome(accuracy, energy)

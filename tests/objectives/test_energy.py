@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from evosnn.core.config import SubnetConfig
+from evosnn.core.geometry import Geometry
 from evosnn.objectives.energy import EnergyModel
 from supernet import SpikeStats, SpikformerSupernet
 
@@ -19,7 +20,7 @@ CONFIG = SubnetConfig(
     tau=(2.0,),
     time_steps=2,
 )
-GEOMETRY = {"image_size": 8, "in_channels": 1, "num_classes": 4}
+GEOMETRY = Geometry(image_size=8, in_channels=1, num_classes=4)
 # MACs per image: the first conv on pixels every step (2 x 1152) + the classifier once (16 x 4)
 MACS = 2 * 8 * 8 * 9 * 1 * 2 + 16 * 4  # 2368
 SOP_FLOPS = {
@@ -38,28 +39,26 @@ SOP_FLOPS = {
 
 def test_counts_from_given_rates() -> None:
     model = EnergyModel()
-    ones = model.estimate(CONFIG, rates=dict.fromkeys(SOP_FLOPS, 1.0), **GEOMETRY)
+    ones = model.estimate(CONFIG, GEOMETRY, rates=dict.fromkeys(SOP_FLOPS, 1.0))
     assert ones.macs == MACS
     assert ones.sops == 2 * 57344
     assert ones.energy_mj == pytest.approx((4.6 * MACS + 0.9 * 114688) / 1e9)
-    zeros = model.estimate(CONFIG, rates=dict.fromkeys(SOP_FLOPS, 0.0), **GEOMETRY)
+    zeros = model.estimate(CONFIG, GEOMETRY, rates=dict.fromkeys(SOP_FLOPS, 0.0))
     assert zeros.sops == 0 and zeros.energy_mj == pytest.approx(4.6 * MACS / 1e9)
-    quarter = model.estimate(CONFIG, rates=dict.fromkeys(SOP_FLOPS, 0.25), **GEOMETRY)
+    quarter = model.estimate(CONFIG, GEOMETRY, rates=dict.fromkeys(SOP_FLOPS, 0.25))
     assert quarter.sops == 0.25 * 2 * 57344
     custom = EnergyModel(e_mac_pj=1.0, e_ac_pj=0.0).estimate(
-        CONFIG, rates=dict.fromkeys(SOP_FLOPS, 1.0), **GEOMETRY
+        CONFIG, GEOMETRY, rates=dict.fromkeys(SOP_FLOPS, 1.0)
     )
     assert custom.energy_mj == pytest.approx(MACS / 1e9)
     with pytest.raises(ValueError, match=r"blocks\.0\.fc2"):
-        model.estimate(CONFIG, rates={k: 1.0 for k in SOP_FLOPS if k != "blocks.0.fc2"}, **GEOMETRY)
+        model.estimate(CONFIG, GEOMETRY, rates={k: 1.0 for k in SOP_FLOPS if k != "blocks.0.fc2"})
 
 
 def forced_network(bias: float) -> SpikformerSupernet:
     """Every BN outputs ``bias`` whatever its input, so every LIF fires always (or never)."""
     net = SpikformerSupernet(
-        image_size=8,
-        in_channels=1,
-        num_classes=4,
+        GEOMETRY,
         depth=1,
         embed_dim=16,
         mlp_ratio=1.0,
@@ -100,7 +99,7 @@ def test_all_neurons_firing_gives_hand_computed_rates_and_energy() -> None:
     }
     assert rates == expected
     sops = 2 * sum(SOP_FLOPS[k] * r for k, r in expected.items() if k in SOP_FLOPS)
-    estimate = EnergyModel().estimate(CONFIG, rates=rates, **GEOMETRY)
+    estimate = EnergyModel().estimate(CONFIG, GEOMETRY, rates=rates)
     assert estimate.sops == sops
     assert estimate.energy_mj == pytest.approx((4.6 * MACS + 0.9 * sops) / 1e9)
 
@@ -108,7 +107,7 @@ def test_all_neurons_firing_gives_hand_computed_rates_and_energy() -> None:
 def test_silent_network_costs_only_its_macs() -> None:
     rates = measured(bias=-100.0)
     assert set(rates.values()) == {0.0}
-    estimate = EnergyModel().estimate(CONFIG, rates=rates, **GEOMETRY)
+    estimate = EnergyModel().estimate(CONFIG, GEOMETRY, rates=rates)
     assert estimate.sops == 0.0
     assert estimate.energy_mj == pytest.approx(4.6 * MACS / 1e9)
 
@@ -125,11 +124,10 @@ def test_spikformer_4_384_at_full_activity() -> None:
     )
     from evosnn.core.sizes import layer_ops
 
-    ops = layer_ops(config, image_size=32, in_channels=3, num_classes=10)
+    cifar10 = Geometry(image_size=32, in_channels=3, num_classes=10)
+    ops = layer_ops(config, cifar10)
     ones = {o.rate: 1.0 for o in ops if o.rate}
-    estimate = EnergyModel().estimate(
-        config, image_size=32, in_channels=3, num_classes=10, rates=ones
-    )
+    estimate = EnergyModel().estimate(config, cifar10, rates=ones)
     # first conv 32*32*9*3*48 at each of four steps + head 384*10 once
     assert estimate.macs == 4 * 32 * 32 * 9 * 3 * 48 + 3840
     assert estimate.energy_mj == pytest.approx(3.3822, rel=1e-4)
@@ -138,8 +136,8 @@ def test_spikformer_4_384_at_full_activity() -> None:
 def test_strict_convention_counts_non_binary_inputs_as_macs() -> None:
     """qkv and fc1 see residual sums of spikes: strict counts their FLOPs as MACs every step."""
     rates = dict.fromkeys(SOP_FLOPS, 0.25) | {"blocks.0.qkv": 1.5, "blocks.0.fc1": 2.0}
-    spikformer = EnergyModel().estimate(CONFIG, rates=rates, **GEOMETRY)
-    strict = EnergyModel(convention="strict").estimate(CONFIG, rates=rates, **GEOMETRY)
+    spikformer = EnergyModel().estimate(CONFIG, GEOMETRY, rates=rates)
+    strict = EnergyModel(convention="strict").estimate(CONFIG, GEOMETRY, rates=rates)
     binary = {k: v for k, v in SOP_FLOPS.items() if k not in ("blocks.0.qkv", "blocks.0.fc1")}
     assert spikformer.macs == MACS
     assert spikformer.sops == 2 * (sum(0.25 * f for f in binary.values()) + 1.5 * 3072 + 2.0 * 1024)
@@ -152,7 +150,7 @@ def test_strict_convention_counts_non_binary_inputs_as_macs() -> None:
 
 def test_strict_on_the_forced_all_firing_network() -> None:
     rates = measured(bias=100.0)
-    strict = EnergyModel(convention="strict").estimate(CONFIG, rates=rates, **GEOMETRY)
+    strict = EnergyModel(convention="strict").estimate(CONFIG, GEOMETRY, rates=rates)
     binary_sops = sum(f for k, f in SOP_FLOPS.items() if k not in ("blocks.0.qkv", "blocks.0.fc1"))
     assert strict.sops == 2 * binary_sops  # every binary input fires at rate 1
     assert strict.macs == MACS + 2 * (3072 + 1024)
@@ -167,6 +165,6 @@ def test_strict_never_counts_less_below_the_mac_to_ac_ratio() -> None:
     """A non-binary input of mean value below E_MAC / E_AC (5.1) costs more as MACs."""
     for value in (0.0, 0.5, 2.0, 5.0):
         rates = dict.fromkeys(SOP_FLOPS, 0.3) | {"blocks.0.qkv": value, "blocks.0.fc1": value}
-        spikformer = EnergyModel().estimate(CONFIG, rates=rates, **GEOMETRY).energy_mj
-        strict = EnergyModel(convention="strict").estimate(CONFIG, rates=rates, **GEOMETRY)
+        spikformer = EnergyModel().estimate(CONFIG, GEOMETRY, rates=rates).energy_mj
+        strict = EnergyModel(convention="strict").estimate(CONFIG, GEOMETRY, rates=rates)
         assert strict.energy_mj >= spikformer

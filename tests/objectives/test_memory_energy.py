@@ -25,6 +25,7 @@ multiply (8) = 22 pJ.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ import yaml
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import SpaceError
+from evosnn.core.geometry import Geometry
 from evosnn.core.sizes import INPUT_RATE
 from evosnn.core.space import EnergySpec
 from evosnn.objectives.baseline import activation_bits, baseline, uniform_rates
@@ -63,8 +65,10 @@ def hand(tmp_path: Path) -> EnergyModel:
     return EnergyModel(convention="memory", profile=str(path))
 
 
-def terms_pj(model: EnergyModel, rates: dict[str, float]) -> dict[str, float]:
-    estimate = model.estimate(CONFIG, rates=rates, **GEOMETRY)
+def terms_pj(
+    model: EnergyModel, rates: dict[str, float], geometry: Geometry = GEOMETRY
+) -> dict[str, float]:
+    estimate = model.estimate(CONFIG, geometry, rates=rates)
     assert estimate.energy_mj == pytest.approx(sum(estimate.terms_mj.values()))
     return {t: estimate.terms_mj[t] * 1e9 for t in TERMS}
 
@@ -125,8 +129,8 @@ def test_measured_all_firing_network_matches_the_uniform_rates(hand: EnergyModel
     stats = SpikeStats()
     with torch.no_grad():
         forced_network(100.0)(torch.randn(3, 1, 8, 8), CONFIG, stats)
-    measured = hand.estimate(CONFIG, rates=stats.rates(), **GEOMETRY)
-    expected = hand.estimate(CONFIG, rates=uniform_rates(CONFIG, 1.0), **GEOMETRY)
+    measured = hand.estimate(CONFIG, GEOMETRY, rates=stats.rates())
+    expected = hand.estimate(CONFIG, GEOMETRY, rates=uniform_rates(CONFIG, 1.0))
     assert measured.energy_mj == pytest.approx(expected.energy_mj)
 
 
@@ -148,13 +152,14 @@ def test_event_input_makes_the_first_layer_accumulate_under_every_convention(
 ) -> None:
     """On event data the first conv sees event counts: rate x T x F accumulates, no pixel MACs."""
     rates = uniform_rates(CONFIG, 0.0) | {INPUT_RATE: 0.5}
-    spikformer = EnergyModel(event_input=True).estimate(CONFIG, rates=rates, **GEOMETRY)
+    events_geometry = replace(GEOMETRY, frame_bank=(2,))  # event input: a frame bank
+    spikformer = EnergyModel().estimate(CONFIG, events_geometry, rates=rates)
     assert spikformer.macs == 64  # only the classifier
     assert spikformer.sops == 0.5 * 2 * 1152
-    strict = EnergyModel(convention="strict", event_input=True)
-    assert strict.estimate(CONFIG, rates=rates, **GEOMETRY).sops == 0.5 * 2 * 1152
-    events = EnergyModel(convention="memory", profile=hand.profile, event_input=True)
-    got = terms_pj(events, rates)
+    strict = EnergyModel(convention="strict")
+    assert strict.estimate(CONFIG, events_geometry, rates=rates).sops == 0.5 * 2 * 1152
+    events = EnergyModel(convention="memory", profile=hand.profile)
+    got = terms_pj(events, rates, events_geometry)
     # 576 events per step: 1 pJ add, 8-bit weight read 4 pJ, potential read+write 12 pJ;
     # 0.5 x 64 input events of 6 address bits read
     assert got["arithmetic"] == pytest.approx(2 * 576 + HEAD["arithmetic"])
@@ -163,15 +168,17 @@ def test_event_input_makes_the_first_layer_accumulate_under_every_convention(
     assert got["spikes_in"] == pytest.approx(2 * 0.5 * 64 * 6 * 0.5 + HEAD["spikes_in"])
     with pytest.raises(ValueError, match=r"'sps\.conv0'"):
         events.estimate(
-            CONFIG, rates=uniform_rates(CONFIG, 0.0) | {INPUT_RATE: float("nan")}, **GEOMETRY
+            CONFIG,
+            events_geometry,
+            rates=uniform_rates(CONFIG, 0.0) | {INPUT_RATE: float("nan")},
         )
 
 
 def test_qnn_baseline_and_break_even_hand_count(hand: EnergyModel) -> None:
     assert [activation_bits(t) for t in (1, 2, 3, 4, 5, 15, 16)] == [1, 2, 2, 3, 3, 4, 5]
-    result = baseline(hand, CONFIG, **GEOMETRY)
+    result = baseline(hand, CONFIG, GEOMETRY)
     memory = hand.with_convention("memory")
-    at = memory.estimate(CONFIG, rates=uniform_rates(CONFIG, result.break_even_rate), **GEOMETRY)
+    at = memory.estimate(CONFIG, GEOMETRY, rates=uniform_rates(CONFIG, result.break_even_rate))
     if result.break_even_rate > 0:
         assert at.energy_mj == pytest.approx(result.qnn_mj)
     assert result.fp32_mj > result.qnn_mj
@@ -235,16 +242,12 @@ def test_every_evaluation_records_every_convention_from_its_stored_rates(
     result = ev.evaluate(config)
     # static images: the first layer's MACs need no rate; event input records its own (sps.conv0)
     assert INPUT_RATE not in result.firing_rates
-    data = ev.space.dataset
-    geometry = {"image_size": data.image_size, "in_channels": data.channels}
     model = EnergyModel.from_spec(ev.space.energy)
-    again = model.estimate_all(
-        config, num_classes=data.num_classes, rates=result.firing_rates, **geometry
-    )
+    again = model.estimate_all(config, ev.space.geometry, rates=result.firing_rates)
     assert again["spikformer"] == pytest.approx(result.energy_mj_spikformer)
     assert again["strict"] == pytest.approx(result.energy_mj_strict)
     assert again["memory"] == pytest.approx(result.energy_mj_memory)
     assert result.energy_mj_memory > result.energy_mj_spikformer
-    ann = baseline(model, config, num_classes=data.num_classes, **geometry)
+    ann = baseline(model, config, ev.space.geometry)
     assert (result.energy_mj_qnn, result.energy_mj_fp32) == (ann.qnn_mj, ann.fp32_mj)
     assert result.break_even_rate == ann.break_even_rate

@@ -55,9 +55,7 @@ def test_energies_missing_from_a_trial_are_recomputed_from_its_stored_rates(
     ledger.finish(trial, stored, {"worker": 0})
     (got,) = candidates(ledger.records(), codec)
     assert got.energy_mj["spikformer"] == 1e-3  # stored: kept as recorded
-    data = tiny_space.dataset
-    geometry = {"image_size": data.image_size, "in_channels": data.channels}
     model = EnergyModel.from_spec(tiny_space.energy).with_convention("memory")
-    expected = model.estimate(config, num_classes=data.num_classes, rates=rates, **geometry)
+    expected = model.estimate(config, tiny_space.geometry, rates=rates)
     assert got.energy_mj["memory"] == pytest.approx(expected.energy_mj)
     assert compare([got]).compared == 1

@@ -62,12 +62,7 @@ def test_exported_weights_reproduce_the_searched_accuracy(
         assert exported.metrics["energy_mj_fp32"] > exported.metrics["energy_mj_qnn"] > 0
         assert 0 <= exported.metrics["break_even_rate"] <= 1
         data = exported.space.dataset
-        model = Spikformer(
-            exported.config,
-            image_size=data.image_size,
-            in_channels=data.channels,
-            num_classes=data.num_classes,
-        )
+        model = Spikformer(exported.config, exported.space.geometry)
         model.load_state_dict(torch.load(exported.weights_path, weights_only=True))
         splits = load_splits(data)
         correct, total, _ = count_correct(model.eval(), splits.val, splits.mean, splits.std)

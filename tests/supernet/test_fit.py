@@ -15,6 +15,7 @@ from torch import nn
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import EvosnnError
+from evosnn.core.geometry import Geometry
 from supernet.batches import Split, Splits
 from supernet.checkpoint import load_checkpoint
 from supernet.fit import (
@@ -143,8 +144,8 @@ def test_the_supernet_trainer_needs_no_search_space(tmp_path: Path) -> None:
 
     def build() -> SpikformerSupernet:
         return SpikformerSupernet(
-            image_size=8, in_channels=1, num_classes=4, depth=1, embed_dim=16, mlp_ratio=1.0,
-            num_heads=2,
+            Geometry(image_size=8, in_channels=1, num_classes=4), depth=1, embed_dim=16,
+            mlp_ratio=1.0, num_heads=2,
         )  # fmt: skip
 
     settings = TrainSettings(epochs=1, batch_size=16, warmup_epochs=0, recal_batches=1)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import random
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -9,6 +10,7 @@ import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.genome import GenomeCodec
+from evosnn.core.geometry import Geometry
 from evosnn.core.sizes import count_params, layer_ops
 from evosnn.evaluate.models import build_supernet
 from supernet import SpikeStats, Spikformer, SpikformerSupernet, extract
@@ -48,14 +50,13 @@ def spikformer(depth: int, dim: int, heads: int = 12) -> SubnetConfig:
 )
 def test_published_spikformer_sizes(depth: int, dim: int, heads: int, expected: int) -> None:
     config = spikformer(depth, dim, heads)
-    assert count_params(config, in_channels=3, num_classes=10) == expected
-    direct = Spikformer(config, image_size=32, in_channels=3, num_classes=10)
+    cifar10 = Geometry(image_size=32, in_channels=3, num_classes=10)
+    assert count_params(config, cifar10) == expected
+    direct = Spikformer(config, cifar10)
     assert sum(p.numel() for p in direct.parameters()) == expected
     for big_depth, big_dim in ((4, 384), (6, 512)):
         big = SpikformerSupernet(
-            image_size=32,
-            in_channels=3,
-            num_classes=10,
+            cifar10,
             depth=big_depth,
             embed_dim=big_dim,
             mlp_ratio=4.0,
@@ -77,7 +78,7 @@ def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: Any) 
         with torch.no_grad():
             expected, got = net(x, config), model(x)
         assert torch.allclose(expected, got, atol=1e-5)
-        assert count_params(config, in_channels=1, num_classes=4) == sum(
+        assert count_params(config, tiny_space.geometry) == sum(
             p.numel() for p in model.parameters()
         )
         fired += sum(m.firing_rate for m in model.modules() if hasattr(m, "firing_rate"))
@@ -216,24 +217,22 @@ def test_event_spaces_largest_subnet_is_the_reference_model(
         time_steps=16,
     )
     assert reference_event_params(256, 2, 1024, classes) == expected  # 2.57 M, as published
-    assert count_params(largest, in_channels=2, num_classes=classes) == expected
+    assert count_params(largest, space.geometry) == expected
     net = build_supernet(space)
-    assert net.sps_pools == 4 and net.image_size == 128 and net.frame_bank == (8, 12, 16)
+    assert net.geometry == Geometry(
+        image_size=128, in_channels=2, num_classes=classes, sps_pools=4, frame_bank=(8, 12, 16)
+    )
     assert sum(p.numel() for p in extract(net, largest).parameters()) == expected
 
 
 def test_event_geometry_pools_after_every_stage_and_reads_the_subnets_frames() -> None:
     net = lively(
         SpikformerSupernet(
-            image_size=32,
-            in_channels=2,
-            num_classes=5,
+            Geometry(image_size=32, in_channels=2, num_classes=5, sps_pools=4, frame_bank=(2, 3)),
             depth=1,
             embed_dim=32,
             mlp_ratio=2.0,
             num_heads=2,
-            sps_pools=4,
-            frame_bank=(2, 3),
         )
     )
     bank = torch.randint(0, 3, (4, 5, 2, 32, 32)).float()
@@ -260,10 +259,8 @@ def test_event_geometry_pools_after_every_stage_and_reads_the_subnets_frames() -
     hook.remove()
     # 32x32 pooled four times: 2x2 = 4 tokens, for T*B rows
     assert rows[0] == 2 * 4 * 4 and rows[2] == 3 * 4 * 4
-    ops = {
-        op.name: op.flops
-        for op in layer_ops(config, image_size=128, in_channels=2, num_classes=10, sps_pools=4)
-    }
+    events = Geometry(image_size=128, in_channels=2, num_classes=10, sps_pools=4, frame_bank=(2,))
+    ops = {op.name: op.flops for op in layer_ops(config, events)}
     assert ops["sps.conv1"] == 64 * 64 * 9 * 4 * 8 and ops["blocks.0.attn_qk"] == 64 * 64 * 32
     with pytest.raises(ValueError, match="were not binned"):
         net(bank, SubnetConfig(**{**config.__dict__, "time_steps": 4}))
@@ -282,12 +279,13 @@ def test_the_attention_scale_is_a_space_setting_kept_by_extraction() -> None:
     assert scaled.to_dict()["supernet"]["attention_scale"] == 0.5
     assert scaled.incompatibility(default) is not None  # weights trained for another attention
     net = lively(build_supernet(scaled))
-    assert net.attention_scale == 0.5 and build_supernet(default).attention_scale == 0.125
+    assert net.geometry.attention_scale == 0.5
+    assert build_supernet(default).geometry.attention_scale == 0.125
     config = SubnetConfig.largest(scaled)
     x = torch.randn(3, 1, 8, 8)
     with torch.no_grad():
         got = extract(net, config).eval()(x)
         assert torch.allclose(net(x, config), got, atol=1e-5)
-        net.attention_scale = 0.125
+        net.geometry = replace(net.geometry, attention_scale=0.125)
         assert not torch.equal(net(x, config), got)  # the scale reaches the attention
-    assert build_standalone(config, scaled).attention_scale == 0.5
+    assert build_standalone(config, scaled).geometry.attention_scale == 0.5
