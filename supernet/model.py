@@ -4,8 +4,9 @@
 stored on the model, so running A, then B, then A gives A's outputs bit for bit.
 
 Neuron rule: a block's ``threshold`` and ``tau`` genes apply to all LIFs of that block (q, k, v,
-projection, both MLP layers); the attention LIF keeps Spikformer's threshold 0.5 and takes the
-block's tau. The patch splitter's LIFs use the space's default neuron settings.
+a token linear, projection, both MLP layers); an attention neuron (SSA's after ``q kᵀ v``, SDSA's
+on ``kv``) keeps the threshold 0.5 and takes the block's tau. The patch splitter's LIFs use the
+space's default neuron settings.
 
 Example:
     >>> geometry = Geometry(image_size=8, in_channels=1, num_classes=4)
@@ -17,6 +18,7 @@ Building the supernet of a search space is the application's business (``evosnn.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial
 
 import torch
@@ -24,9 +26,11 @@ from torch import nn
 
 from evosnn.core.config import SubnetConfig, mlp_hidden, sps_pool_after, sps_widths
 from evosnn.core.geometry import Geometry
+from evosnn.core.mixers import DEFAULT_MIXER
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
-from supernet.ops import ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.mixers import MIXERS, Layer, Parts
+from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["SpikformerSupernet"]
@@ -71,15 +75,48 @@ class _ConvBN(nn.Module):
 
 
 class _Block(nn.Module):
-    def __init__(self, dim: int, hidden: int, surrogate: Surrogate | None) -> None:
+    """One block's layers for every token mixer the space offers (entangled widths).
+
+    q, k and v exist where an offered mixer uses them (shared by those mixers), then each mixer's
+    own neurons, the shared projection and the MLP, then each mixer's token linears: for a space
+    of ``ssa`` alone, exactly Spikformer's layers, created in the order they always were.
+    """
+
+    def __init__(
+        self, dim: int, hidden: int, tokens: int, mixers: Sequence[str], surrogate: Surrogate | None
+    ) -> None:
         super().__init__()
-        self.q = _LinearBN(dim, dim, surrogate)
-        self.k = _LinearBN(dim, dim, surrogate)
-        self.v = _LinearBN(dim, dim, surrogate)
-        self.attn_lif = LIF(threshold=ATTENTION_THRESHOLD, surrogate=surrogate)
+        self.tokens = tokens
+        offered = [MIXERS[m] for m in mixers]
+        if any(m.uses_qkv for m in offered):
+            self.q = _LinearBN(dim, dim, surrogate)
+            self.k = _LinearBN(dim, dim, surrogate)
+            self.v = _LinearBN(dim, dim, surrogate)
+        for mixer in offered:
+            for name in mixer.neurons:
+                self.add_module(name, LIF(threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
         self.proj = _LinearBN(dim, dim, surrogate)
         self.fc1 = _LinearBN(dim, hidden, surrogate)
         self.fc2 = _LinearBN(hidden, dim, surrogate)
+        for mixer in offered:
+            for name in mixer.token_linears:
+                self.add_module(name, _LinearBN(tokens, tokens, surrogate))
+
+    def parts(self, config: SubnetConfig, i: int, scale: float) -> Parts:
+        """The layers block ``i`` of ``config`` computes with, bound to its widths and neurons."""
+        mixer = MIXERS[config.mixer[i]]
+        d, th, tau = config.embed_dim, config.threshold[i], config.tau[i]
+        q = k = v = None
+        if mixer.uses_qkv:
+            q, k, v = (
+                partial(getattr(self, n), d_in=d, d_out=d, threshold=th, tau=tau) for n in "qkv"
+            )
+        own: dict[str, Layer] = {n: partial(getattr(self, n), tau=tau) for n in mixer.neurons}
+        for name in mixer.token_linears:
+            n = self.tokens  # a token linear's size: N is not searched
+            layer = partial(getattr(self, name), d_in=n, d_out=n, threshold=th, tau=tau)
+            own[name] = partial(along_tokens, layer)
+        return Parts(q, k, v, own=own, heads=config.num_heads[i], scale=scale)
 
 
 class SpikformerSupernet(nn.Module):
@@ -89,7 +126,8 @@ class SpikformerSupernet(nn.Module):
         geometry: the data geometry and fixed constants (image size, channels, classes, the patch
             splitter's pools, the event frame bank, the attention scale).
         depth, embed_dim, mlp_ratio, num_heads: the supernet maxima.
-        sps_threshold, sps_tau: neuron settings of the patch splitter's LIFs.
+        mixers: the token mixers its blocks offer (:mod:`supernet.mixers`).
+        sps: threshold and tau of the patch splitter's LIFs.
         surrogate: surrogate gradient for every LIF (default sigmoid, alpha 4).
     """
 
@@ -101,8 +139,8 @@ class SpikformerSupernet(nn.Module):
         embed_dim: int,
         mlp_ratio: float,
         num_heads: int,
-        sps_threshold: float = 1.0,
-        sps_tau: float = 2.0,
+        mixers: Sequence[str] = (DEFAULT_MIXER,),
+        sps: tuple[float, float] = (1.0, 2.0),
         surrogate: Surrogate | None = None,
     ) -> None:
         super().__init__()
@@ -112,13 +150,15 @@ class SpikformerSupernet(nn.Module):
         self.pool_after = sps_pool_after(geometry.sps_pools)
         self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
         self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
-        self.sps_threshold, self.sps_tau = sps_threshold, sps_tau
+        self.mixers = tuple(mixers)
+        self.sps_threshold, self.sps_tau = sps
         widths = sps_widths(embed_dim)
         ins = (geometry.in_channels, *widths[:3])
         self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
         self.rpe = _ConvBN(embed_dim, embed_dim, surrogate)
         self.blocks = nn.ModuleList(
-            _Block(embed_dim, self.max_hidden, surrogate) for _ in range(depth)
+            _Block(embed_dim, self.max_hidden, geometry.tokens, self.mixers, surrogate)
+            for _ in range(depth)
         )
         self.head = EntangledLinear(embed_dim, geometry.num_classes)
 
@@ -130,6 +170,8 @@ class SpikformerSupernet(nn.Module):
                 f"{self.max_depth} / {self.max_dim}"
             )
         for i in range(config.depth):
+            if config.mixer[i] not in self.mixers:
+                raise ValueError(f"block {i}: mixer {config.mixer[i]!r} not among {self.mixers}")
             if config.mlp_hidden(i) > self.max_hidden:
                 raise ValueError(f"block {i}: MLP width {config.mlp_hidden(i)} > {self.max_hidden}")
 
@@ -163,18 +205,16 @@ class SpikformerSupernet(nn.Module):
         for i in range(config.depth):
             block: _Block = self.blocks[i]  # type: ignore[assignment]
             hidden, th, tau = config.mlp_hidden(i), config.threshold[i], config.tau[i]
+            name = f"blocks.{i}"
+            parts = block.parts(config, i, self.geometry.attention_scale)
+            mixer = MIXERS[config.mixer[i]]
             x = block_forward(
                 x,
-                q=partial(block.q, d_in=d, d_out=d, threshold=th, tau=tau),
-                k=partial(block.k, d_in=d, d_out=d, threshold=th, tau=tau),
-                v=partial(block.v, d_in=d, d_out=d, threshold=th, tau=tau),
-                attn_lif=partial(block.attn_lif, tau=tau),
+                mix=partial(mixer.mix, parts=parts, stats=stats, name=name),
                 proj=partial(block.proj, d_in=d, d_out=d, threshold=th, tau=tau),
                 fc1=partial(block.fc1, d_in=d, d_out=hidden, threshold=th, tau=tau),
                 fc2=partial(block.fc2, d_in=hidden, d_out=d, threshold=th, tau=tau),
-                heads=config.num_heads[i],
                 stats=stats,
-                name=f"blocks.{i}",
-                attention_scale=self.geometry.attention_scale,
+                name=name,
             )
         return classify(x, self.head.weight[:, :d], self.head.bias)

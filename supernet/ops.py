@@ -13,6 +13,7 @@ from supernet.stats import SpikeStats
 __all__ = [
     "ATTENTION_SCALE",
     "ATTENTION_THRESHOLD",
+    "along_tokens",
     "block_forward",
     "classify",
     "max_pool",
@@ -42,6 +43,11 @@ def spiking_attention(
     q, k, v = (x.reshape(t, b, n, heads, hd).transpose(2, 3) for x in (q, k, v))
     out = q @ (k.transpose(-2, -1) @ v) if n > hd else (q @ k.transpose(-2, -1)) @ v
     return (out * scale).transpose(2, 3).reshape(t, b, n, d)
+
+
+def along_tokens(layer: Layer, x: torch.Tensor) -> torch.Tensor:
+    """Apply a layer of the last dim along the token axis of ``[T, B, N, D]`` (token mixing)."""
+    return layer(x.transpose(2, 3)).transpose(2, 3)
 
 
 def max_pool(x: torch.Tensor) -> torch.Tensor:
@@ -123,36 +129,21 @@ def sps_forward(
 def block_forward(
     x: torch.Tensor,
     *,
-    q: Layer,
-    k: Layer,
-    v: Layer,
-    attn_lif: Layer,
+    mix: Layer,
     proj: Layer,
     fc1: Layer,
     fc2: Layer,
-    heads: int,
     stats: SpikeStats | None,
     name: str,
-    attention_scale: float = ATTENTION_SCALE,
 ) -> torch.Tensor:
-    """One Spikformer block on tokens ``[T, B, N, D]``: spiking self-attention then spiking MLP.
+    """One block on tokens ``[T, B, N, D]``: ``x + proj(mix(x))``, then the spiking MLP.
 
-    Each layer argument maps ``[T, B, N, C_in]`` to spikes ``[T, B, N, C_out]`` (Linear+BN+LIF).
-    ``stats`` receives each synaptic layer's input under ``name.qkv``, ``name.attn_qk`` (q, the spike
-    operand of q·kᵀ), ``name.attn_v`` (v, the spike operand of (q·kᵀ)·v), ``name.proj``,
-    ``name.fc1`` and ``name.fc2``; and k's spikes (``name.attn_k``: a spike write of the
-    memory-aware energy, and recorded so that a silent k shows) and the block's output
-    (``name.out``). ``attention_scale`` multiplies the attention product (see
-    :func:`spiking_attention`).
+    ``mix`` is the block's token mixer (:mod:`supernet.mixers`), which records its own inputs;
+    the other layers map ``[T, B, N, C_in]`` to spikes ``[T, B, N, C_out]`` (Linear+BN+LIF).
+    ``stats`` receives ``name.proj`` (the mixer's output spikes), ``name.fc1``, ``name.fc2`` and the
+    block's output (``name.out``).
     """
-    if stats is not None:
-        stats.record(f"{name}.qkv", x)
-    qs, ks, vs = q(x), k(x), v(x)
-    if stats is not None:
-        stats.record(f"{name}.attn_qk", qs)
-        stats.record(f"{name}.attn_k", ks)
-        stats.record(f"{name}.attn_v", vs)
-    a = attn_lif(spiking_attention(qs, ks, vs, heads, attention_scale))
+    a = mix(x)
     if stats is not None:
         stats.record(f"{name}.proj", a)
     x = x + proj(a)

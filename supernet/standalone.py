@@ -12,14 +12,17 @@ Example:
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from torch import nn
 
 from evosnn.core.config import SubnetConfig, sps_pool_after, sps_widths
 from evosnn.core.geometry import Geometry
 from supernet.lif import LIF, Surrogate
+from supernet.mixers import MIXERS, Layer, Parts
 from supernet.model import SpikformerSupernet
-from supernet.ops import ATTENTION_SCALE, ATTENTION_THRESHOLD, block_forward, classify, sps_forward
+from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
 __all__ = ["Spikformer", "extract"]
@@ -59,40 +62,46 @@ class _ConvBN(nn.Module):
 
 
 class _Block(nn.Module):
+    """Block ``i`` of ``config``: its mixer's layers, the projection and the MLP (parameter names
+    as in the supernet's block)."""
+
     def __init__(
-        self,
-        dim: int,
-        hidden: int,
-        heads: int,
-        threshold: float,
-        tau: float,
-        surrogate: Surrogate | None,
-        attention_scale: float = ATTENTION_SCALE,
+        self, config: SubnetConfig, i: int, geometry: Geometry, surrogate: Surrogate | None
     ) -> None:
         super().__init__()
-        self.heads, self.attention_scale = heads, attention_scale
-        self.q = _LinearBN(dim, dim, threshold, tau, surrogate)
-        self.k = _LinearBN(dim, dim, threshold, tau, surrogate)
-        self.v = _LinearBN(dim, dim, threshold, tau, surrogate)
-        self.attn_lif = LIF(tau=tau, threshold=ATTENTION_THRESHOLD, surrogate=surrogate)
-        self.proj = _LinearBN(dim, dim, threshold, tau, surrogate)
-        self.fc1 = _LinearBN(dim, hidden, threshold, tau, surrogate)
-        self.fc2 = _LinearBN(hidden, dim, threshold, tau, surrogate)
+        d, th, tau = config.embed_dim, config.threshold[i], config.tau[i]
+        self.mixer, self.heads = MIXERS[config.mixer[i]], config.num_heads[i]
+        self.attention_scale = geometry.attention_scale
+        if self.mixer.uses_qkv:
+            self.q = _LinearBN(d, d, th, tau, surrogate)
+            self.k = _LinearBN(d, d, th, tau, surrogate)
+            self.v = _LinearBN(d, d, th, tau, surrogate)
+        for name in self.mixer.neurons:
+            self.add_module(name, LIF(tau=tau, threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
+        self.proj = _LinearBN(d, d, th, tau, surrogate)
+        self.fc1 = _LinearBN(d, config.mlp_hidden(i), th, tau, surrogate)
+        self.fc2 = _LinearBN(config.mlp_hidden(i), d, th, tau, surrogate)
+        n = geometry.tokens
+        for name in self.mixer.token_linears:
+            self.add_module(name, _LinearBN(n, n, th, tau, surrogate))
+
+    def parts(self) -> Parts:
+        """This block's layers as its mixer computes with them."""
+        m = self.mixer
+        own: dict[str, Layer] = {n: getattr(self, n) for n in m.neurons}
+        own |= {n: partial(along_tokens, getattr(self, n)) for n in m.token_linears}
+        q, k, v = (getattr(self, n) for n in "qkv") if m.uses_qkv else (None, None, None)
+        return Parts(q, k, v, own=own, heads=self.heads, scale=self.attention_scale)
 
     def forward(self, x: torch.Tensor, stats: SpikeStats | None, name: str) -> torch.Tensor:
         return block_forward(
             x,
-            q=self.q,
-            k=self.k,
-            v=self.v,
-            attn_lif=self.attn_lif,
+            mix=partial(self.mixer.mix, parts=self.parts(), stats=stats, name=name),
             proj=self.proj,
             fc1=self.fc1,
             fc2=self.fc2,
-            heads=self.heads,
             stats=stats,
             name=name,
-            attention_scale=self.attention_scale,
         )
 
 
@@ -105,12 +114,12 @@ class Spikformer(nn.Module):
         config: SubnetConfig,
         geometry: Geometry,
         *,
-        sps_threshold: float = 1.0,
-        sps_tau: float = 2.0,
+        sps: tuple[float, float] = (1.0, 2.0),
         surrogate: Surrogate | None = None,
     ) -> None:
         super().__init__()
         self.config, self.geometry = config, geometry
+        sps_threshold, sps_tau = sps
         self.pool_after = sps_pool_after(geometry.sps_pools)
         widths = sps_widths(config.embed_dim)
         ins = (geometry.in_channels, *widths[:3])
@@ -121,16 +130,7 @@ class Spikformer(nn.Module):
         d = config.embed_dim
         self.rpe = _ConvBN(d, d, sps_threshold, sps_tau, surrogate)
         self.blocks = nn.ModuleList(
-            _Block(
-                d,
-                config.mlp_hidden(i),
-                config.num_heads[i],
-                config.threshold[i],
-                config.tau[i],
-                surrogate,
-                geometry.attention_scale,
-            )
-            for i in range(config.depth)
+            _Block(config, i, geometry, surrogate) for i in range(config.depth)
         )
         self.head = nn.Linear(d, geometry.num_classes)
 
@@ -163,8 +163,7 @@ def extract(supernet: SpikformerSupernet, config: SubnetConfig) -> Spikformer:
     model = Spikformer(
         config,
         supernet.geometry,
-        sps_threshold=supernet.sps_threshold,
-        sps_tau=supernet.sps_tau,
+        sps=(supernet.sps_threshold, supernet.sps_tau),
     ).to(next(supernet.parameters()).device)
     source = supernet.state_dict()
     target = model.state_dict()

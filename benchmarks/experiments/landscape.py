@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from evosnn.core.config import SubnetConfig
-from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, Genome, GenomeCodec
+from evosnn.core.genome import BLOCK_GENES, Genome, GenomeCodec
 from evosnn.objectives.energy import EnergyModel
 from evosnn.objectives.front import hypervolume_2d, igd_plus, pareto_indices, pareto_sum
 
@@ -122,7 +122,7 @@ def enumerate_genomes(codec: GenomeCodec) -> list[Genome]:
     upper = codec.bounds()[1]
     out: list[Genome] = []
     for depth_index, depth in enumerate(codec.space.choices.depth):
-        n_active = len(GLOBAL_GENES) + int(depth) * len(BLOCK_GENES)
+        n_active = codec.active_length(int(depth))
         ranges = [range(u + 1) for u in upper[1:n_active]]
         for rest in itertools.product(*ranges):
             out.append((depth_index, *rest) + (0,) * (len(upper) - n_active))

@@ -41,7 +41,7 @@ class SpaceCheck(Command):
         parser.add_argument("file", metavar="SPACE", help="search-space YAML file or shipped name")
 
     def run(self, args: argparse.Namespace) -> int:
-        from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, GenomeCodec
+        from evosnn.core.genome import GLOBAL_GENES, GenomeCodec
         from evosnn.core.shipped import resolve_space
         from evosnn.core.space import load_space
 
@@ -60,7 +60,7 @@ class SpaceCheck(Command):
         )
         print(
             f"  genome        {len(codec)} genes ({len(GLOBAL_GENES)} global + "
-            f"{len(BLOCK_GENES)} x {space.max_depth} blocks)"
+            f"{len(codec.block_genes)} x {space.max_depth} blocks)"
         )
         print(f"  architectures {space.num_architectures():,}")
         print(f"  subnets       {space.num_subnets():,} (architectures x neuron settings)")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from evosnn.core.errors import ConfigError
+from evosnn.core.mixers import DEFAULT_MIXER, MIXERS
 
 if TYPE_CHECKING:
     from evosnn.core.space import SearchSpace
@@ -77,6 +78,9 @@ class SubnetConfig:
         threshold: per block, firing threshold of the block's LIF neurons.
         tau: per block, membrane time constant of the block's LIF neurons.
         time_steps: T, how often the static image is presented.
+        mixer: per block, the token mixer (:mod:`evosnn.core.mixers`); left out, every block
+            uses Spikformer's ``ssa`` (so configs and exports written before the gene existed
+            read as all-``ssa``).
     """
 
     depth: int
@@ -86,6 +90,7 @@ class SubnetConfig:
     threshold: tuple[float, ...]
     tau: tuple[float, ...]
     time_steps: int
+    mixer: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.depth, int) or self.depth < 1:
@@ -96,7 +101,9 @@ class SubnetConfig:
             )
         if not isinstance(self.time_steps, int) or self.time_steps < 1:
             raise ConfigError(f"time_steps: must be a positive integer, got {self.time_steps!r}")
-        for name in ("mlp_ratio", "num_heads", "threshold", "tau"):
+        if self.mixer == ():
+            object.__setattr__(self, "mixer", (DEFAULT_MIXER,) * self.depth)
+        for name in ("mlp_ratio", "num_heads", "threshold", "tau", "mixer"):
             values = getattr(self, name)
             if not isinstance(values, tuple) or len(values) != self.depth:
                 raise ConfigError(
@@ -107,6 +114,9 @@ class SubnetConfig:
                 raise ConfigError(
                     f"num_heads[{i}]: {heads!r} does not divide embed_dim {self.embed_dim}"
                 )
+        for i, mixer in enumerate(self.mixer):
+            if mixer not in MIXERS:
+                raise ConfigError(f"mixer[{i}]: {mixer!r} is not one of {list(MIXERS)}")
         for name, low in (("mlp_ratio", 0.0), ("threshold", 0.0), ("tau", 1.0)):
             for i, value in enumerate(getattr(self, name)):
                 ok = isinstance(value, float) and math.isfinite(value)
@@ -123,11 +133,14 @@ class SubnetConfig:
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:
-        """Plain lists and numbers, safe for YAML and JSON."""
+        """Plain lists and numbers, safe for YAML and JSON; ``mixer`` is left out when every
+        block uses the default (so such a config writes what it wrote before the gene existed)."""
         data = asdict(self)
         for key, value in data.items():
             if isinstance(value, tuple):
                 data[key] = list(value)
+        if all(m == DEFAULT_MIXER for m in self.mixer):
+            del data["mixer"]
         return data
 
     @classmethod
@@ -139,7 +152,7 @@ class SubnetConfig:
         unknown = sorted(str(k) for k in set(data) - names)
         if unknown:
             raise ConfigError(f"{source}: unknown field(s) {unknown}")
-        missing = sorted(names - set(data))
+        missing = sorted(names - set(data) - {"mixer"})
         if missing:
             raise ConfigError(f"{source}: missing field(s) {missing}")
         try:
@@ -151,6 +164,7 @@ class SubnetConfig:
                 threshold=_floats(data["threshold"], "threshold"),
                 tau=_floats(data["tau"], "tau"),
                 time_steps=_int(data["time_steps"], "time_steps"),
+                mixer=tuple(_str(v, "mixer") for v in _seq(data.get("mixer", []), "mixer")),
             )
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from exc
@@ -182,7 +196,7 @@ class SubnetConfig:
                 raise ConfigError(
                     f"{name}: {value} is not a choice of space {space.name!r} {allowed}"
                 )
-        for name in ("mlp_ratio", "num_heads", "threshold", "tau"):
+        for name in ("mlp_ratio", "num_heads", "threshold", "tau", "mixer"):
             allowed = getattr(ch, name)
             for i, value in enumerate(getattr(self, name)):
                 if value not in allowed:
@@ -202,6 +216,7 @@ class SubnetConfig:
             threshold=(space.neuron_defaults.threshold,) * d,
             tau=(space.neuron_defaults.tau,) * d,
             time_steps=space.neuron_defaults.time_steps,
+            mixer=(ch.mixer[0],) * d,
         )
 
     @classmethod
@@ -216,12 +231,19 @@ class SubnetConfig:
             threshold=(space.neuron_defaults.threshold,) * d,
             tau=(space.neuron_defaults.tau,) * d,
             time_steps=space.neuron_defaults.time_steps,
+            mixer=(ch.mixer[0],) * d,
         )
 
 
 def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name}: expected an integer, got {value!r}")
+    return value
+
+
+def _str(value: Any, name: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}: expected a name, got {value!r}")
     return value
 
 

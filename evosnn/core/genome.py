@@ -4,11 +4,16 @@ Layout (``L`` = the space's largest depth)::
 
     [depth, embed_dim, time_steps,  mlp_ratio_0, num_heads_0, threshold_0, tau_0,  ...  _{L-1}]
 
+A block also carries a ``mixer_b`` gene (after ``tau_b``) when the space offers more than one
+token mixer; with one mixer the genome is exactly the layout above, so spaces, studies and
+trained supernets from before the gene existed are unchanged.
+
 Each gene is an index into the space's choice list. The length never changes with the depth, because
 Optuna's NSGA-II samples a parameter that is missing from some trials at random, and pymoo and DEAP
 want fixed-length vectors. Genes of blocks at or beyond the decoded depth are *inert*: they do not
 change the subnet, and :meth:`GenomeCodec.canonical` zeroes them so that two genomes that decode to
-the same subnet share one key and are never evaluated twice.
+the same subnet share one key and are never evaluated twice. So is the heads gene of a block whose
+mixer does not use heads (``sdsa``, ``mlp``).
 
 Example (from the repository root):
     >>> from evosnn.core.space import load_space
@@ -28,9 +33,17 @@ from dataclasses import dataclass
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import ConfigError
+from evosnn.core.mixers import MIXERS
 from evosnn.core.space import SearchSpace
 
-__all__ = ["BLOCK_GENES", "GLOBAL_GENES", "GeneSpec", "Genome", "GenomeCodec"]
+__all__ = [
+    "BLOCK_GENES",
+    "GLOBAL_GENES",
+    "OPTIONAL_BLOCK_GENES",
+    "GeneSpec",
+    "Genome",
+    "GenomeCodec",
+]
 
 Genome = tuple[int, ...]
 
@@ -38,6 +51,8 @@ Genome = tuple[int, ...]
 GLOBAL_GENES = ("depth", "embed_dim", "time_steps")
 #: Genes carried once per block, in genome order.
 BLOCK_GENES = ("mlp_ratio", "num_heads", "threshold", "tau")
+#: Per-block genes carried (after those) only where the space offers more than one choice.
+OPTIONAL_BLOCK_GENES = ("mixer",)
 
 
 @dataclass(frozen=True)
@@ -47,7 +62,7 @@ class GeneSpec:
     name: str
     field: str
     block: int | None
-    choices: tuple[float | int, ...]
+    choices: tuple[float | int | str, ...]
 
     @property
     def upper(self) -> int:
@@ -61,10 +76,14 @@ class GenomeCodec:
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
         ch = space.choices
+        #: The per-block genes of this space, in genome order.
+        self.block_genes: tuple[str, ...] = BLOCK_GENES + tuple(
+            f for f in OPTIONAL_BLOCK_GENES if len(getattr(ch, f)) > 1
+        )
         genes = [GeneSpec(f, f, None, tuple(getattr(ch, f))) for f in GLOBAL_GENES]
         for block in range(space.max_depth):
             genes += [
-                GeneSpec(f"{f}_{block}", f, block, tuple(getattr(ch, f))) for f in BLOCK_GENES
+                GeneSpec(f"{f}_{block}", f, block, tuple(getattr(ch, f))) for f in self.block_genes
             ]
         self.genes: tuple[GeneSpec, ...] = tuple(genes)
         self._index = {g.name: i for i, g in enumerate(self.genes)}
@@ -88,8 +107,12 @@ class GenomeCodec:
 
     def block_slice(self, block: int) -> slice:
         """Positions of the genes of ``block``."""
-        start = len(GLOBAL_GENES) + block * len(BLOCK_GENES)
-        return slice(start, start + len(BLOCK_GENES))
+        start = self.active_length(block)
+        return slice(start, start + len(self.block_genes))
+
+    def active_length(self, depth: int) -> int:
+        """How many leading genes a genome of ``depth`` blocks uses (the rest are inert)."""
+        return len(GLOBAL_GENES) + depth * len(self.block_genes)
 
     # ------------------------------------------------------------------ conversion
     def validate(self, genome: Sequence[int]) -> Genome:
@@ -113,9 +136,16 @@ class GenomeCodec:
         genome = self.validate(genome)
         values = [gene.choices[i] for gene, i in zip(self.genes, genome, strict=True)]
         depth = int(values[0])
-        per_block: dict[str, list[float | int]] = {f: [] for f in BLOCK_GENES}
+        ch = self.space.choices
+        per_block: dict[str, list[float | int | str]] = {
+            f: [] for f in BLOCK_GENES + OPTIONAL_BLOCK_GENES
+        }
         for block in range(depth):
-            for field, value in zip(BLOCK_GENES, values[self.block_slice(block)], strict=True):
+            own = dict(zip(self.block_genes, values[self.block_slice(block)], strict=True))
+            own.setdefault("mixer", ch.mixer[0])
+            if not MIXERS[str(own["mixer"])].uses_heads:
+                own["num_heads"] = ch.num_heads[0]  # inert: the canonical value
+            for field, value in own.items():
                 per_block[field].append(value)
         return SubnetConfig(
             depth=depth,
@@ -125,6 +155,7 @@ class GenomeCodec:
             num_heads=tuple(int(v) for v in per_block["num_heads"]),
             threshold=tuple(float(v) for v in per_block["threshold"]),
             tau=tuple(float(v) for v in per_block["tau"]),
+            mixer=tuple(str(v) for v in per_block["mixer"]),
         )
 
     def encode(self, config: SubnetConfig) -> Genome:
@@ -136,18 +167,29 @@ class GenomeCodec:
         for field in GLOBAL_GENES:
             genome[self._index[field]] = self._choice_index(field, getattr(config, field))
         for block in range(config.depth):
-            for field in BLOCK_GENES:
+            for field in self.block_genes:
                 value = getattr(config, field)[block]
                 genome[self._index[f"{field}_{block}"]] = self._choice_index(field, value)
-        return tuple(genome)
+        return self.canonical(genome)
 
     def canonical(self, genome: Sequence[int]) -> Genome:
         """``genome`` with its inert genes set to 0: equal keys <=> equal subnets."""
         genome = self.validate(genome)
-        active = len(GLOBAL_GENES) + self.depth_of(genome) * len(BLOCK_GENES)
-        return genome[:active] + (0,) * (len(genome) - active)
+        depth = self.depth_of(genome)
+        active = self.active_length(depth)
+        out = list(genome[:active]) + [0] * (len(genome) - active)
+        for block in range(depth):
+            if not MIXERS[self._mixer(out, block)].uses_heads:
+                out[self._index[f"num_heads_{block}"]] = 0
+        return tuple(out)
 
-    def _choice_index(self, field: str, value: float | int) -> int:
+    def _mixer(self, genome: Sequence[int], block: int) -> str:
+        """The token mixer of ``block`` (the space's only one where it is not a gene)."""
+        mixers = self.space.choices.mixer
+        gene = self._index.get(f"mixer_{block}")
+        return mixers[0] if gene is None else mixers[genome[gene]]
+
+    def _choice_index(self, field: str, value: float | int | str) -> int:
         choices = list(getattr(self.space.choices, field))
         try:
             return choices.index(value)

@@ -7,11 +7,10 @@ linear layers do; BN has a weight and a bias per channel; running statistics are
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
 from evosnn.core.config import SubnetConfig, sps_widths
 from evosnn.core.geometry import Geometry
+from evosnn.core.layer_ops import LayerOps
+from evosnn.core.mixers import MIXERS
 
 __all__ = ["INPUT_RATE", "PIXEL_BITS", "LayerOps", "count_params", "layer_ops"]
 
@@ -34,50 +33,11 @@ def count_params(config: SubnetConfig, geometry: Geometry) -> int:
         c_in = width
     for i in range(config.depth):
         hidden = config.mlp_hidden(i)
-        total += 4 * (d * d + d + 2 * d)  # q, k, v, projection: linear + BN
+        total += MIXERS[config.mixer[i]].params(d, geometry.tokens)  # e.g. q, k, v
+        total += d * d + d + 2 * d  # projection: linear + BN
         total += d * hidden + hidden + 2 * hidden  # fc1 + BN
         total += hidden * d + d + 2 * d  # fc2 + BN
     return total + d * geometry.num_classes + geometry.num_classes
-
-
-@dataclass(frozen=True)
-class LayerOps:
-    """One synaptic operation of the network, per image.
-
-    ``kind`` is "mac" for real-valued inputs (pixels, averaged features: multiply-accumulates) and
-    "sop" for spike-driven inputs (an accumulate per input event: counted as rate x FLOPs). ``rate``
-    names the :class:`supernet.SpikeStats` entry holding the measured activity of the input (None
-    for MACs). ``binary`` says whether that input holds only 0/1 spikes: the residual sums that
-    feed q, k, v and the MLP's first layer hold small integers, which the ``strict`` energy
-    convention counts as multiplications. ``per_step`` is False for the classifier, which the
-    reference model runs once per image on the time-averaged features.
-
-    The memory-aware convention also needs the layer's sizes per time step: ``inputs`` (input
-    elements), ``weights`` (operand values held in memory: weights, or for the attention products
-    the spikes of k and the integer attention map), ``neurons`` (LIF neurons updated every step; 0
-    where no LIF follows), ``outputs`` (output elements written; after a max-pool, which fuses into
-    the write, the pooled ones). ``in_bits`` is the width of one input value (1 for spikes, the
-    bit length of the largest residual sum, 8 for pixels; 0: the accumulator width),
-    ``operand_bits`` the width of one operand (0: the model's weight bits), ``out_bits`` the width of
-    one written output (0: the accumulator width). ``out_rate`` gives the output activity as a
-    linear combination of measured entries (a residual add's output rate is the sum's rate minus
-    the other summand's); empty where the output is written densely (attention map, logits).
-    """
-
-    name: str
-    flops: int
-    kind: Literal["mac", "sop"]
-    rate: str | None
-    binary: bool = True
-    per_step: bool = True
-    inputs: int = 0
-    weights: int = 0
-    neurons: int = 0
-    outputs: int = 0
-    in_bits: int = 1
-    operand_bits: int = 0
-    out_bits: int = 1
-    out_rate: tuple[tuple[str, float], ...] = ()
 
 
 #: The :class:`supernet.SpikeStats` entry of the first layer's input on event data: the event
@@ -108,26 +68,19 @@ def _first_layer(
 
 
 def _block_ops(config: SubnetConfig, i: int, n: int) -> list[LayerOps]:
-    """The six synaptic operations of block ``i`` on ``n`` tokens."""
+    """The synaptic operations of block ``i`` on ``n`` tokens: its mixer's, then the shared
+    projection and the MLP."""
     d = config.embed_dim
     b = f"blocks.{i}"
     hidden = config.mlp_hidden(i)
-    heads = config.num_heads[i]
-    map_bits = (d // heads).bit_length()  # q·kᵀ entries lie in 0..d/heads
     last = i == config.depth - 1
-    qkv_out = tuple((f"{b}.{x}", 1 / 3) for x in ("attn_qk", "attn_k", "attn_v"))
-    fc2_out = (f"{b}.out", 1.0) if last else (f"blocks.{i + 1}.qkv", 1.0)
+    mixer = MIXERS[config.mixer[i]]
+    fc2_out = (f"{b}.out", 1.0) if last else (f"blocks.{i + 1}.{_input(config, i + 1)}", 1.0)
     return [
-        LayerOps(f"{b}.qkv", 3 * n * d * d, "sop", f"{b}.qkv", binary=False, inputs=n * d,
-                 weights=3 * d * d, neurons=3 * n * d, outputs=3 * n * d,
-                 in_bits=(2 + 2 * i).bit_length(), out_rate=qkv_out),
-        LayerOps(f"{b}.attn_qk", n * n * d, "sop", f"{b}.attn_qk", inputs=n * d, weights=n * d,
-                 outputs=heads * n * n, operand_bits=1, out_bits=map_bits),
-        LayerOps(f"{b}.attn_v", n * n * d, "sop", f"{b}.attn_v", inputs=n * d,
-                 weights=heads * n * n, neurons=n * d, outputs=n * d, operand_bits=map_bits,
-                 out_rate=((f"{b}.proj", 1.0),)),
+        *mixer.ops(b, d, config.num_heads[i], n, (2 + 2 * i).bit_length()),
         LayerOps(f"{b}.proj", n * d * d, "sop", f"{b}.proj", inputs=n * d, weights=d * d,
-                 neurons=n * d, outputs=n * d, out_rate=((f"{b}.fc1", 1.0), (f"{b}.qkv", -1.0))),
+                 neurons=n * d, outputs=n * d,
+                 out_rate=((f"{b}.fc1", 1.0), (f"{b}.{mixer.input}", -1.0))),
         LayerOps(f"{b}.fc1", n * d * hidden, "sop", f"{b}.fc1", binary=False, inputs=n * d,
                  weights=d * hidden, neurons=n * hidden, outputs=n * hidden,
                  in_bits=(3 + 2 * i).bit_length(), out_rate=((f"{b}.fc2", 1.0),)),
@@ -135,6 +88,11 @@ def _block_ops(config: SubnetConfig, i: int, n: int) -> list[LayerOps]:
                  weights=hidden * d, neurons=n * d, outputs=n * d,
                  out_rate=(fc2_out, (f"{b}.fc1", -1.0))),
     ]  # fmt: skip
+
+
+def _input(config: SubnetConfig, i: int) -> str:
+    """The rate entry suffix of block ``i``'s input (its mixer's)."""
+    return MIXERS[config.mixer[i]].input
 
 
 def layer_ops(config: SubnetConfig, geometry: Geometry) -> list[LayerOps]:
@@ -163,7 +121,7 @@ def layer_ops(config: SubnetConfig, geometry: Geometry) -> list[LayerOps]:
     ops.append(
         LayerOps("sps.rpe", n * 9 * d * d, "sop", "sps.rpe", inputs=n * d, weights=9 * d * d,
                  neurons=n * d, outputs=n * d,
-                 out_rate=(("blocks.0.qkv", 1.0), ("sps.rpe", -1.0)))
+                 out_rate=((f"blocks.0.{_input(config, 0)}", 1.0), ("sps.rpe", -1.0)))
     )  # fmt: skip
     for i in range(config.depth):
         ops += _block_ops(config, i, n)

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from evosnn.core.errors import SpaceError
 from evosnn.core.geometry import SPIKFORMER_ATTENTION_SCALE, Geometry
+from evosnn.core.mixers import DEFAULT_MIXER, MIXERS
 
 __all__ = [
     "EVENT_DATASETS",
@@ -186,6 +187,9 @@ class Choices(_Strict):
     time_steps: _choice_list(Annotated[int, Field(ge=1, le=64)])  # type: ignore[valid-type]
     threshold: _choice_list(Annotated[float, Field(gt=0.0, le=100.0)])  # type: ignore[valid-type]
     tau: _choice_list(Annotated[float, Field(ge=1.0, le=1000.0)])  # type: ignore[valid-type]
+    #: Token mixers of a block (:mod:`evosnn.core.mixers`); the first is the reference
+    #: architecture's (:meth:`SubnetConfig.largest`). One choice: not a gene of the genome.
+    mixer: _choice_list(str) = [DEFAULT_MIXER]  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _unique(self) -> Choices:
@@ -193,6 +197,9 @@ class Choices(_Strict):
             values = getattr(self, field)
             if len(set(values)) != len(values):
                 raise ValueError(f"{field}: choices must be distinct, got {values}")
+        unknown = [m for m in self.mixer if m not in MIXERS]
+        if unknown:
+            raise ValueError(f"mixer: {unknown} not among the token mixers {list(MIXERS)}")
         return self
 
 
@@ -376,15 +383,21 @@ class SearchSpace(_Strict):
     def num_subnets(self) -> int:
         """Distinct subnets: architectures x neuron settings (inert genes not counted)."""
         ch = self.choices
-        per_block = len(ch.mlp_ratio) * len(ch.num_heads) * len(ch.threshold) * len(ch.tau)
+        per_block = self._block_operators() * len(ch.threshold) * len(ch.tau)
         blocks = sum(per_block**d for d in ch.depth)
         return len(ch.embed_dim) * len(ch.time_steps) * blocks
 
     def num_architectures(self) -> int:
         """Distinct architectures, ignoring neuron settings."""
         ch = self.choices
-        per_block = len(ch.mlp_ratio) * len(ch.num_heads)
+        per_block = self._block_operators()
         return len(ch.embed_dim) * sum(per_block**d for d in ch.depth)
+
+    def _block_operators(self) -> int:
+        """Distinct (mixer, heads, MLP width) of one block: heads count only where they matter."""
+        ch = self.choices
+        mixers = sum(len(ch.num_heads) if MIXERS[m].uses_heads else 1 for m in ch.mixer)
+        return mixers * len(ch.mlp_ratio)
 
     @property
     def geometry(self) -> Geometry:
@@ -436,6 +449,7 @@ _LATE_DEFAULTS = (
     ("dataset", "frames", None),
     ("supernet", "sps_pools", 2),
     ("supernet", "attention_scale", SPIKFORMER_ATTENTION_SCALE),
+    ("choices", "mixer", [DEFAULT_MIXER]),
 )
 
 

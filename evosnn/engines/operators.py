@@ -42,7 +42,7 @@ from collections.abc import Container, Sequence
 
 import numpy as np
 
-from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, Genome, GenomeCodec
+from evosnn.core.genome import Genome, GenomeCodec
 
 __all__ = ["GeneOperators"]
 
@@ -95,7 +95,7 @@ class GeneOperators:
         """Positions of the genes that shape ``genome``'s subnet and have more than one choice."""
         depth = self.codec.depth_of(genome)
         if depth not in self._active:
-            n = len(GLOBAL_GENES) + depth * len(BLOCK_GENES)
+            n = self.codec.active_length(depth)
             positions = np.arange(n)
             self._active[depth] = positions[self.upper[:n] > 0]
         return self._active[depth]

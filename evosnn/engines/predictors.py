@@ -37,7 +37,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.neighbors import KNeighborsRegressor
 
-from evosnn.core.genome import BLOCK_GENES, GLOBAL_GENES, GenomeCodec
+from evosnn.core.genome import GenomeCodec
 
 __all__ = ["MODEL_KINDS", "FittedPredictor", "GeneFeatures", "fit_predictor", "kendall_tau"]
 
@@ -59,7 +59,7 @@ class GeneFeatures:
     def active(self, X: np.ndarray) -> np.ndarray:
         """Boolean mask of the active genes of every row."""
         X = np.atleast_2d(np.asarray(X, dtype=np.int64))
-        n_active = len(GLOBAL_GENES) + self.depths[X[:, 0]] * len(BLOCK_GENES)
+        n_active = self.codec.active_length(0) + self.depths[X[:, 0]] * len(self.codec.block_genes)
         return np.arange(X.shape[1])[None, :] < n_active[:, None]
 
     def onehot(self, X: np.ndarray) -> np.ndarray:

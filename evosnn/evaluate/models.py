@@ -36,8 +36,8 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
         embed_dim=net.embed_dim,
         mlp_ratio=net.mlp_ratio,
         num_heads=net.num_heads,
-        sps_threshold=space.neuron_defaults.threshold,
-        sps_tau=space.neuron_defaults.tau,
+        mixers=space.choices.mixer,
+        sps=(space.neuron_defaults.threshold, space.neuron_defaults.tau),
         surrogate=surrogate,
     )
 
@@ -45,9 +45,7 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
 def build_standalone(config: SubnetConfig, space: SearchSpace) -> Spikformer:
     """The stand-alone Spikformer of ``config`` on ``space``'s data (untrained)."""
     defaults = space.neuron_defaults
-    return Spikformer(
-        config, space.geometry, sps_threshold=defaults.threshold, sps_tau=defaults.tau
-    )
+    return Spikformer(config, space.geometry, sps=(defaults.threshold, defaults.tau))
 
 
 def checkpoint_space(data: dict[str, Any], path: str | Path | bytes) -> SearchSpace:

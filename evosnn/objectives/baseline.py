@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Literal
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.geometry import Geometry
+from evosnn.core.mixers import MIXERS
 from evosnn.core.sizes import INPUT_RATE, PIXEL_BITS, LayerOps
 from evosnn.objectives.hardware import HardwareProfile, load_profile
 from evosnn.objectives.memory import address_bits
@@ -127,11 +128,9 @@ def uniform_rates(config: SubnetConfig, rate: float) -> dict[str, float]:
     """Every spike tensor of ``config`` firing at ``rate`` (residual sums: ``k x rate``)."""
     rates = dict.fromkeys(("sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe", INPUT_RATE), rate)
     for i in range(config.depth):
-        b = f"blocks.{i}"
-        rates |= dict.fromkeys(
-            (f"{b}.{x}" for x in ("attn_qk", "attn_k", "attn_v", "proj", "fc2")), rate
-        )
-        rates |= {f"{b}.qkv": (2 + 2 * i) * rate, f"{b}.fc1": (3 + 2 * i) * rate}
+        b, mixer = f"blocks.{i}", MIXERS[config.mixer[i]]
+        rates |= dict.fromkeys((f"{b}.{x}" for x in (*mixer.spike_entries, "proj", "fc2")), rate)
+        rates |= {f"{b}.{mixer.input}": (2 + 2 * i) * rate, f"{b}.fc1": (3 + 2 * i) * rate}
         rates[f"{b}.out"] = (4 + 2 * i) * rate
     return rates
 

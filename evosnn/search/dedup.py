@@ -18,13 +18,10 @@ from typing import Generic, TypeVar
 
 from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.mixers import MIXERS
 from evosnn.engines import Outcome
 
 __all__ = ["Deduplication", "Equivalent", "inert_genes"]
-
-#: Inputs of a block's attention whose silence makes its heads gene inert (q, k, v).
-_ATTENTION_OPERANDS = ("attn_qk", "attn_k", "attn_v")
-
 
 def inert_genes(codec: GenomeCodec, key: Genome, silent: Iterable[str]) -> tuple[int, ...]:
     """Positions of ``key``'s active genes that its evaluation showed could not matter.
@@ -39,10 +36,11 @@ def inert_genes(codec: GenomeCodec, key: Genome, silent: Iterable[str]) -> tuple
         (4,)
     """
     silent = set(silent)
+    mixers = codec.decode(key).mixer
     return tuple(
         codec.index(f"num_heads_{b}")
         for b in range(codec.depth_of(key))
-        if any(f"blocks.{b}.{op}" in silent for op in _ATTENTION_OPERANDS)
+        if any(f"blocks.{b}.{op}" in silent for op in MIXERS[mixers[b]].operands)
     )
 
 
