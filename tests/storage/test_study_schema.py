@@ -1,13 +1,74 @@
-"""The study's schema: typed study and trial attributes, read with the documented defaults."""
+"""The study's schema: one module names every attribute; nothing else reads them by string."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import pytest
 from optuna.trial import TrialState
 
 from evosnn.core.evaluation import Evaluation
 from evosnn.storage import study_schema as schema
 from evosnn.storage.ledger import LedgerRecord
 from evosnn.storage.study_schema import StudyRecord, TrialAttrs
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = ROOT / "evosnn" / "storage" / "study_schema.py"
+STORAGE = ROOT / "evosnn" / "storage"
+
+_MAPPING = r"(?:\w*attrs(?:\(\))?|\.raw)"
+#: A study or trial attribute read by a string key: ``attrs.get("x")``, ``user_attrs["x"]``,
+#: ``"x" in ledger.attrs()``, ``.raw.get("x")``.
+STRING_KEYED = re.compile(
+    rf"{_MAPPING}\s*(?:\.get\(|\[)\s*f?[\"']|[\"'][\w:\[\].-]+[\"']\s+(?:not\s+)?in\s+[\w.]*{_MAPPING}"
+)
+#: The raw mappings, which only the storage package hands to the schema's typed views.
+RAW = re.compile(r"\buser_attrs\b|\.attrs\(\)")
+
+
+def attribute_reads(roots: list[Path]) -> list[str]:
+    """``file:line: text`` of every string-keyed attribute read (anywhere but the schema) and
+    every use of a raw attribute mapping outside ``evosnn/storage``.
+
+    A line-by-line grep, not a type check: a raw mapping renamed to something without ``attrs``
+    escapes the first rule, which is why the second keeps raw mappings inside the storage package.
+    """
+    found = []
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            if path == SCHEMA:
+                continue
+            in_storage = STORAGE in path.parents
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if STRING_KEYED.search(line) or (not in_storage and RAW.search(line)):
+                    found.append(f"{path.relative_to(root.parent)}:{number}: {line.strip()}")
+    return found
+
+
+def test_no_string_keyed_attribute_read_outside_the_schema() -> None:
+    found = attribute_reads([ROOT / "evosnn", ROOT / "workers"])
+    assert not found, "read these through evosnn.storage.study_schema:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        'target = ledger.attrs().get("energy_target_mj")',
+        'x = study_attrs["space"]',
+        'if "reference_largest" not in attrs:',
+        'f = record.user_attrs.get("f_aeb", 0.0)',
+        "a = r.user_attrs",
+        "rank = attrs.get('evosnn:rank_check')",
+    ],
+)
+def test_the_guard_finds_a_string_keyed_read(tmp_path: Path, line: str) -> None:
+    package = tmp_path / "evosnn"
+    package.mkdir()
+    (package / "reader.py").write_text(
+        f"def f(ledger, record, r, attrs, study_attrs):\n    {line}\n"
+    )
+    assert attribute_reads([package]) == [f"evosnn/reader.py:2: {line}"]
 
 
 def test_a_study_record_round_trips() -> None:
