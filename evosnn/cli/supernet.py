@@ -224,10 +224,11 @@ def _store(storage: str, study: str, summary: RankCheckSummary) -> None:
     from evosnn.core.genome import GenomeCodec
     from evosnn.core.space import SearchSpace
     from evosnn.storage.ledger import Ledger
+    from evosnn.storage.study_schema import RANK_CHECK
 
     space = SearchSpace.from_dict(summary.space)
     ledger = Ledger.open(storage, study, GenomeCodec(space), create=False)
-    ledger.set_attr("evosnn:rank_check", summary.to_dict())
+    ledger.set_attr(RANK_CHECK, summary.to_dict())
 
 
 def describe_summary(summary: RankCheckSummary) -> str:

@@ -12,13 +12,10 @@ optuna-dashboard (``evosnn-conventions``).
 from __future__ import annotations
 
 import contextlib
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from statistics import mean
 from typing import TYPE_CHECKING, Any
-
-from optuna.trial import TrialState
 
 from evosnn.core.genome import GenomeCodec
 from evosnn.objectives.energy import CONVENTIONS, EnergyModel
@@ -54,14 +51,11 @@ class Candidate:
 
 
 def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
-    a = record.user_attrs
-    stored = {c: a.get(f"energy_mj_{c}") for c in CONVENTIONS}
-    found: dict[str, float] = {
-        c: float(v) for c, v in stored.items() if isinstance(v, (int, float)) and math.isfinite(v)
-    }
+    stored = {c: record.attrs.energy_mj(c) for c in CONVENTIONS}
+    found: dict[str, float] = {c: v for c, v in stored.items() if v is not None}
     missing = [c for c in CONVENTIONS if c not in found]
-    rates = a.get("firing_rates")
-    if missing and isinstance(rates, dict) and rates:
+    rates = record.attrs.firing_rates
+    if missing and rates:
         model, geometry = EnergyModel.for_space(codec.space), codec.space.geometry
         config = codec.decode(record.genome)
         # rates recorded before an entry a convention needs existed: leave that convention out
@@ -73,22 +67,13 @@ def _energies(record: LedgerRecord, codec: GenomeCodec) -> dict[str, float]:
     return found
 
 
-def _number(value: Any) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
-
-
 def candidates(records: Sequence[LedgerRecord], codec: GenomeCodec) -> list[Candidate]:
     """The completed, feasible trials of a study, with their energies by convention."""
     out = []
     for r in records:
-        if (
-            r.state != TrialState.COMPLETE
-            or r.values is None
-            or not r.user_attrs.get("feasible", True)
-        ):
+        if not r.feasible or r.values is None:
             continue
         config = codec.decode(r.genome)
-        a = r.user_attrs
         out.append(
             Candidate(
                 trial=r.number,
@@ -97,9 +82,9 @@ def candidates(records: Sequence[LedgerRecord], codec: GenomeCodec) -> list[Cand
                 time_steps=config.time_steps,
                 embed_dim=config.embed_dim,
                 depth=config.depth,
-                break_even_rate=_number(a.get("break_even_rate")),
-                qnn_mj=_number(a.get("energy_mj_qnn")),
-                fp32_mj=_number(a.get("energy_mj_fp32")),
+                break_even_rate=r.attrs.break_even_rate,
+                qnn_mj=r.attrs.energy_mj_qnn,
+                fp32_mj=r.attrs.energy_mj_fp32,
             )
         )
     return out

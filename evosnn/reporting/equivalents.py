@@ -22,9 +22,9 @@ __all__ = ["front_note", "group_identical", "silence_note"]
 
 
 def _identity(record: LedgerRecord) -> tuple[object, ...]:
-    a = record.user_attrs
-    rates = json.dumps(a.get("firing_rates") or {}, sort_keys=True)
-    return (record.values, a.get("sops"), a.get("correct"), rates)
+    a = record.attrs
+    rates = json.dumps(a.firing_rates, sort_keys=True)
+    return (record.values, a.sops, a.correct, rates)
 
 
 def group_identical(
@@ -51,7 +51,7 @@ def front_note(record: LedgerRecord, same: Sequence[LedgerRecord]) -> str:
     parts = []
     if same:
         parts.append(f"and {len(same)} equivalent (trial {', '.join(str(r.number) for r in same)})")
-    silence = silence_note(record.user_attrs.get("silent_paths"))
+    silence = silence_note(record.attrs.silent_paths)
     if silence:
         parts.append(silence)
     return f" [{'; '.join(parts)}]" if parts else ""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from evosnn.core.errors import CheckpointError, ConfigError, EvosnnError
 from evosnn.core.space import SearchSpace
 from evosnn.objectives.front import knee_index, pareto_records
 from evosnn.storage.ledger import Ledger, LedgerRecord
+from evosnn.storage.study_schema import StudyRecord
 from evosnn.storage.url import absolute, redact
 
 __all__ = [
@@ -87,7 +89,7 @@ def pick_trials(
     if not feasible:
         raise EvosnnError("the study has no completed feasible trial yet")
     if pick == "best-faeb":
-        return [max(feasible, key=lambda r: float(r.user_attrs.get("f_aeb", 0.0)))]
+        return [max(feasible, key=lambda r: r.attrs.f_aeb or 0.0)]
     front = pareto_records(feasible)
     if pick == "pareto":
         return front
@@ -98,7 +100,7 @@ def pick_trials(
 
 def _knee(front: list[LedgerRecord]) -> LedgerRecord:
     values = [r.values for r in front if r.values]
-    return front[knee_index(values, [float(r.user_attrs.get("f_aeb", 0.0)) for r in front])]
+    return front[knee_index(values, [r.attrs.f_aeb or 0.0 for r in front])]
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
@@ -192,7 +194,7 @@ def export_study(
 ) -> list[Path]:
     """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too
     (inherited and BN-recalibrated on ``device``)."""
-    ledger, attrs = Ledger.open_search(storage_url, study_name)
+    ledger, study = Ledger.open_search(storage_url, study_name)
     codec = ledger.codec
     space = codec.space
     chosen = pick_trials(ledger.records(), pick, trial)
@@ -200,7 +202,7 @@ def export_study(
     storage_shown = redact(absolute(storage_url))
     claim_folder(out, study_name, storage_shown)
     evaluator = (
-        _weights_evaluator(supernet, space, attrs, data_root, device)
+        _weights_evaluator(supernet, space, study, data_root, device)
         if supernet is not None
         else None
     )
@@ -210,7 +212,7 @@ def export_study(
         metrics = {
             "accuracy": record.values[0] if record.values else None,
             "energy_mj": record.values[1] if record.values else None,
-            **{k: record.user_attrs.get(k) for k in METRIC_KEYS},
+            **{k: record.attrs.raw.get(k) for k in METRIC_KEYS},
         }
         document = {
             "format": EXPORT_FORMAT,
@@ -220,7 +222,7 @@ def export_study(
                 "study": study_name,
                 "trial": record.number,
                 "storage": storage_shown,
-                "supernet_sha256": attrs.get("supernet_sha256"),
+                "supernet_sha256": study.supernet_sha256,
                 "evosnn_version": evosnn.__version__,
                 "pick": pick,
             },
@@ -241,7 +243,7 @@ def export_study(
     return written
 
 
-def _eval_settings(recorded: dict[str, Any], device: str = "cpu") -> Any:
+def _eval_settings(recorded: Mapping[str, Any], device: str = "cpu") -> Any:
     """The study's evaluation settings. Studies written before the split seed moved into the space
     also carry ``data_seed`` (never settable, always 0: the space's default ``split_seed``); it and
     any other key this version does not know are dropped."""
@@ -257,7 +259,7 @@ def _eval_settings(recorded: dict[str, Any], device: str = "cpu") -> Any:
 def _weights_evaluator(
     supernet: str | Path,
     space: SearchSpace,
-    attrs: dict[str, Any],
+    study: StudyRecord,
     data_root: str | Path | None,
     device: str,
 ) -> Any:
@@ -267,13 +269,13 @@ def _weights_evaluator(
         supernet,
         space,
         data_root=data_root,
-        settings=_eval_settings(attrs.get("evaluation", {}), device),
-        energy_target_mj=attrs.get("energy_target_mj"),
+        settings=_eval_settings(study.evaluation or {}, device),
+        energy_target_mj=study.energy_target_mj,
     )
-    if attrs.get("supernet_sha256") and evaluator.checkpoint_sha256 != attrs["supernet_sha256"]:
+    if study.supernet_sha256 and evaluator.checkpoint_sha256 != study.supernet_sha256:
         raise CheckpointError(
             f"{supernet}: not the supernet this study searched (sha256 {evaluator.checkpoint_sha256[:12]}..., "
-            f"the study used {str(attrs['supernet_sha256'])[:12]}...)"
+            f"the study used {study.supernet_sha256[:12]}...)"
         )
     return evaluator
 

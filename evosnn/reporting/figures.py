@@ -24,8 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from optuna.trial import TrialState
-
 from evosnn.objectives.front import hypervolume_curve, knee_index, pareto_mask
 from evosnn.reporting.conventions import FIGURE_ID as CONVENTIONS_FIGURE_ID
 from evosnn.reporting.conventions import candidates, compare, conventions_figure
@@ -73,14 +71,12 @@ class SearchView:
             Point(
                 r.values[0],
                 r.values[1],
-                int(r.user_attrs.get("generation", 0)),
-                float(r.user_attrs.get("f_aeb") or 0.0),
+                r.attrs.generation,
+                r.attrs.f_aeb or 0.0,
                 r.number,
             )
             for r in records
-            if r.state == TrialState.COMPLETE
-            and r.values is not None
-            and r.user_attrs.get("feasible", True)
+            if r.feasible and r.values is not None
         ]
         return cls(points, ref_energy)
 

@@ -36,6 +36,7 @@ from evosnn.reporting.conventions import Candidate, Comparison, candidates, comp
 from evosnn.reporting.equivalents import front_note, group_identical
 from evosnn.reporting.figures import Point, SearchView
 from evosnn.storage.ledger import Ledger, LedgerRecord, redact
+from evosnn.storage.study_schema import StudyRecord
 
 __all__ = ["REPORT_FILES", "Report", "write_report"]
 
@@ -181,18 +182,18 @@ def _table(
     rows = []
     for r, same in group_identical(front):
         acc, energy = r.values or (0.0, 0.0)
-        a = r.user_attrs
+        a = r.attrs
         mark = " &#9733;" if knee is not None and knee.trial == r.number else ""
         rows.append(
             "<tr>"
-            f"<td>{r.number}{mark}</td><td>{_with_interval(acc, a.get('accuracy_ci95'))}</td>"
-            f"<td>{_with_interval(a.get('test_accuracy'), a.get('test_accuracy_ci95'))}</td>"
+            f"<td>{r.number}{mark}</td><td>{_with_interval(acc, a.accuracy_ci95)}</td>"
+            f"<td>{_with_interval(a.test_accuracy, a.test_accuracy_ci95)}</td>"
             f"<td>{f'{100 * (acc - base_acc):+.2f} pt' if base_acc is not None else '&ndash;'}</td>"
             f"<td>{energy:.4g}</td>"
             f"<td>{f'{energy / base_energy:.2f}&times;' if base_energy else '&ndash;'}</td>"
-            f"<td>{float(a.get('f_aeb') or 0):.4f}</td><td>{int(a.get('params') or 0):,}</td>"
-            f"<td>{float(a.get('sops') or 0):.3g}</td>"
-            f"<td>{_pct(a.get('retrained_test_accuracy'))}</td>"
+            f"<td>{a.f_aeb or 0:.4f}</td><td>{a.params:,}</td>"
+            f"<td>{a.sops or 0:.3g}</td>"
+            f"<td>{_pct(a.retrained_test_accuracy)}</td>"
             f"<td class=arch>{html.escape(_config_text(codec, r) + front_note(r, same))}</td></tr>"
         )
     if base_acc is not None and base_energy:
@@ -393,12 +394,11 @@ width: 13em; } dd { margin-left: 13em; }
 
 def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Report:
     """Write ``index.html`` and the PNG figures of ``study_name`` into ``out_dir``."""
-    ledger, attrs = Ledger.open_search(storage_url, study_name)
+    ledger, study = Ledger.open_search(storage_url, study_name)
     codec = ledger.codec
     space = codec.space
     records = ledger.records()
-    ref = attrs.get("hv_reference") or {}
-    ref_energy = float(ref.get("energy_mj") or 2.0 * float(attrs.get("energy_target_mj") or 1.0))
+    ref_energy = study.hv_reference_energy_mj
     view = SearchView.from_records(records, ref_energy)
     if not view.points:
         raise EvosnnError(f"study {study_name!r} has no completed feasible trial yet")
@@ -408,14 +408,14 @@ def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Repo
     by_number = {r.number: r for r in records}
     front = [by_number[p.trial] for p in front_points if p.trial is not None]
     knee = view.knee()
-    largest = attrs.get("reference_largest") or {}
+    largest = study.reference_largest or {}
 
     _figures(view, front, knee, largest, out)
     cands = candidates(records, codec)
     comparison = compare(cands)
     _conventions_png(cands, comparison, out / "conventions.png")
     hv = hypervolume([(p.accuracy, p.energy_mj) for p in front_points], ref_energy)
-    facts_html = _facts(study_name, storage_url, space, attrs, records, hv)
+    facts_html = _facts(study_name, storage_url, space, study, records, hv)
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>evosnn report: {html.escape(study_name)}</title><style>{_STYLE}</style></head>
@@ -432,10 +432,10 @@ validation accuracy with inherited weights; the test column scores them on the h
 the search never saw, when the search ended. Brackets are 95&nbsp;% Wilson intervals over the
 evaluated images. Energies follow the <b>{html.escape(space.energy.convention)}</b> convention. The
 retrained column shows <code>evosnn train</code> results written back to the trial.</p>
-{_table(front, knee, largest, attrs.get("reference_largest_test") or {}, codec)}
+{_table(front, knee, largest, study.reference_largest_test or {}, codec)}
 {_conventions_section(comparison, space.energy)}
-{_predictors(list(attrs.get("engine_diagnostics") or []))}
-{_rank_check(attrs.get("evosnn:rank_check"))}
+{_predictors(study.engine_diagnostics)}
+{_rank_check(study.rank_check)}
 <h2>Firing rates</h2>
 <p><img src="firing_rates.png" alt="per-layer firing rates"></p>
 </body></html>
@@ -459,11 +459,11 @@ def _figures(
     _hypervolume_png(view, out / "hypervolume.png")
     drawn = {front[0].number, front[-1].number} | ({knee.trial} if knee and knee.trial else set())
     series = [
-        (f"trial {r.number}" + (" (knee)" if knee and r.number == knee.trial else ""), r.user_attrs)
+        (f"trial {r.number}" + (" (knee)" if knee and r.number == knee.trial else ""), r.attrs)
         for r in front
         if r.number in drawn
     ]
-    rates = [(label, dict(a.get("firing_rates") or {})) for label, a in series]
+    rates = [(label, a.firing_rates) for label, a in series]
     if largest.get("firing_rates"):
         rates.append(("largest subnet", dict(largest["firing_rates"])))
     _firing_png(rates, out / "firing_rates.png")
@@ -473,7 +473,7 @@ def _facts(
     study_name: str,
     storage_url: str,
     space: Any,
-    attrs: dict[str, Any],
+    study: StudyRecord,
     records: list[Any],
     hv: float,
 ) -> str:
@@ -485,15 +485,19 @@ def _facts(
         "study": study_name,
         "storage": redact(storage_url),
         "search space": f"{space.name} ({space.dataset.name})",
-        "engine": f"{attrs.get('engine')} (seed {attrs.get('seed')}, population {attrs.get('population')})",
+        "engine": f"{study.engine} (seed {study.seed}, population {study.population})",
         "evaluations": f"{counts['COMPLETE']} completed, {counts['PRUNED']} infeasible, "
         f"{counts['FAIL']} failed",
         "energy convention": f"{space.energy.convention} (E_MAC {space.energy.e_mac_pj} pJ, "
         f"E_AC {space.energy.e_ac_pj} pJ, profile {space.energy.profile}; every trial records "
         "energy_mj_spikformer, energy_mj_strict and energy_mj_memory)",
-        "energy target": f"{float(attrs.get('energy_target_mj') or 0):.4g} mJ",
+        "energy target": (
+            f"{study.energy_target_mj:.4g} mJ"
+            if study.energy_target_mj is not None
+            else "not recorded"
+        ),
         "hypervolume": f"{hv:.6g}",
-        "supernet sha256": str(attrs.get("supernet_sha256", "?")),
+        "supernet sha256": study.supernet_sha256 or "?",
         "written": dt.datetime.now().isoformat(timespec="seconds"),
     }
     facts_html = "".join(

@@ -27,6 +27,7 @@ from evosnn.search.holdout import rescore_front
 from evosnn.search.loop import SearchLoop, StallGuard
 from evosnn.search.settings import SearchSettings, SearchSummary
 from evosnn.search.summary import summarize
+from evosnn.storage import study_schema as schema
 from evosnn.storage.ledger import Ledger
 
 if TYPE_CHECKING:
@@ -79,18 +80,18 @@ def run_search(
     executor: Executor | None = None
     try:
         _record_settings(ledger, space, settings, engine, blob)
-        attrs = ledger.attrs()
-        target = attrs.get("energy_target_mj") or space.objectives.energy_target_mj
+        study = ledger.record()
+        target = study.energy_target_mj or space.objectives.energy_target_mj
         factory = EvaluationTaskFactory(space, settings.eval, settings.data_root, target)
         executor, on_one_worker = _start_executor(settings, blob, factory)
         if target is None:
             target = on_one_worker(energy_target)
-        if "energy_target_mj" not in attrs:
-            ledger.set_attr("energy_target_mj", target)
-            ledger.set_attr("hv_reference", {"accuracy": 0.0, "energy_mj": 2.0 * target})
-        if "reference_largest" not in attrs:
-            ledger.set_attr("reference_largest", on_one_worker(reference).to_dict())
-        ref_energy = float(ledger.attrs()["hv_reference"]["energy_mj"])
+        if study.energy_target_mj is None:
+            ledger.set_attr(schema.ENERGY_TARGET_MJ, target)
+            ledger.set_attr(schema.HV_REFERENCE, {"accuracy": 0.0, "energy_mj": 2.0 * target})
+        if study.reference_largest is None:
+            ledger.set_attr(schema.REFERENCE_LARGEST, on_one_worker(reference).to_dict())
+        ref_energy = ledger.record().hv_reference_energy_mj
         loop = SearchLoop(
             engine,
             ledger,
@@ -156,7 +157,7 @@ def _record_settings(
 ) -> None:
     """Record the search's settings in a new study; refuse an existing one searched otherwise
     (for the space, naming the first field that differs)."""
-    stored_space = ledger.attrs().get("space")
+    stored_space = ledger.record().space
     if stored_space is not None:
         where = first_difference(stored_space, space.to_dict(), "space")
         if where is not None:
@@ -166,16 +167,16 @@ def _record_settings(
             )
     ledger.check_or_record(
         {
-            "space": space.to_dict(),
-            "supernet_sha256": hashlib.sha256(blob).hexdigest(),
-            "engine": settings.engine,
-            "engine_settings": engine.settings(),
-            "seed": settings.seed,
-            "population": settings.population,
-            "evaluation": {k: v for k, v in asdict(settings.eval).items() if k != "device"},
+            schema.SPACE: space.to_dict(),
+            schema.SUPERNET_SHA256: hashlib.sha256(blob).hexdigest(),
+            schema.ENGINE: settings.engine,
+            schema.ENGINE_SETTINGS: engine.settings(),
+            schema.SEED: settings.seed,
+            schema.POPULATION: settings.population,
+            schema.EVALUATION: {k: v for k, v in asdict(settings.eval).items() if k != "device"},
         }
     )
-    stored_workers = ledger.attrs().get("workers")
+    stored_workers = ledger.record().workers
     if stored_workers is not None and stored_workers != settings.workers:
         log.warning(
             "this study was searched with %s workers, now %d: completed genomes are reused, but the "
@@ -183,9 +184,9 @@ def _record_settings(
             stored_workers,
             settings.workers,
         )
-    ledger.set_attr("workers", settings.workers)
-    ledger.set_attr("budget", settings.budget)
-    ledger.set_attr("evosnn_version", evosnn.__version__)
+    ledger.set_attr(schema.WORKERS, settings.workers)
+    ledger.set_attr(schema.BUDGET, settings.budget)
+    ledger.set_attr(schema.EVOSNN_VERSION, evosnn.__version__)
 
 
 def first_difference(stored: Any, now: Any, path: str) -> str | None:

@@ -63,7 +63,8 @@ class FailureHandler:
             accuracy, energy = record.values
             return Outcome(accuracy, energy, self.energy_violation(energy))
         if record.state == TrialState.PRUNED:
-            return self.rejected(float(record.user_attrs.get("violation", FAILED_ENERGY)))
-        if record.state == TrialState.FAIL and record.user_attrs.get("failure") == "evaluation":
+            violation = record.attrs.violation
+            return self.rejected(FAILED_ENERGY if violation is None else violation)
+        if record.state == TrialState.FAIL and record.attrs.failure == "evaluation":
             return Outcome.failed()
         return None

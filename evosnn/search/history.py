@@ -16,6 +16,7 @@ from evosnn.reporting.figures import (
     store_figures,
 )
 from evosnn.storage.ledger import Ledger, LedgerRecord
+from evosnn.storage.study_schema import HYPERVOLUME_HISTORY
 
 __all__ = ["GenerationRecorder"]
 
@@ -68,8 +69,8 @@ class GenerationRecorder:
         front = self.view.front()
         hv = hypervolume([(p.accuracy, p.energy_mj) for p in front], self.ref_energy)
         best = max((p.f_aeb for p in self.view.points), default=float("nan"))
-        history = self.ledger.attrs().get("hypervolume_history") or []
-        self.ledger.set_attr("hypervolume_history", [*history, [completed, hv]])
+        history = self.ledger.record().hypervolume_history
+        self.ledger.set_attr(HYPERVOLUME_HISTORY, [*history, [completed, hv]])
         store_figures(self.ledger, self.view)
         self._record_engine()
         log.info(

@@ -19,6 +19,7 @@ from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import Genome
 from evosnn.objectives.front import pareto_records
 from evosnn.storage.ledger import Ledger
+from evosnn.storage.study_schema import REFERENCE_LARGEST_TEST
 
 if TYPE_CHECKING:
     from evosnn.evaluate.worker_task import EvaluationTask
@@ -56,8 +57,7 @@ def holdout_attrs(evaluation: Evaluation) -> dict[str, Any]:
 
 def rescore_front(ledger: Ledger, on_one_worker: OnOneWorker[Any]) -> int:
     """Score the study's Pareto front (and the baseline) on the test split; returns how many."""
-    todo = [r for r in pareto_records(ledger.records()) if "test_accuracy" not in r.user_attrs]
-    todo = [r for r in todo if "test_error" not in r.user_attrs]
+    todo = [r for r in pareto_records(ledger.records()) if not r.attrs.test_scored]
     if todo:
         log.info(
             "scoring the %d new Pareto architecture(s) on the test split (never seen by the search)",
@@ -66,6 +66,6 @@ def rescore_front(ledger: Ledger, on_one_worker: OnOneWorker[Any]) -> int:
     for record in todo:
         evaluation = on_one_worker(partial(test_evaluation, record.genome))
         ledger.annotate_trial(record.number, holdout_attrs(evaluation))
-    if "reference_largest_test" not in ledger.attrs():
-        ledger.set_attr("reference_largest_test", on_one_worker(test_reference).to_dict())
+    if ledger.record().reference_largest_test is None:
+        ledger.set_attr(REFERENCE_LARGEST_TEST, on_one_worker(test_reference).to_dict())
     return len(todo)

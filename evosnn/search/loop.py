@@ -33,6 +33,7 @@ from evosnn.engines import Engine, Outcome
 from evosnn.search.dedup import Deduplication, Equivalent, inert_genes
 from evosnn.search.failures import FailureHandler
 from evosnn.search.filter import CandidateFilter, ParamFilter
+from evosnn.storage import study_schema as schema
 from evosnn.storage.ledger import Ledger, LedgerRecord
 
 __all__ = ["Asked", "LoopStats", "SearchLoop", "SearchObserver", "StallGuard"]
@@ -238,10 +239,10 @@ class SearchLoop:
             if outcome is not None:
                 key = self.codec.canonical(record.genome)
                 self.dedup.remember(key, outcome)
-                if "equivalent_to" in record.user_attrs:
+                if record.attrs.equivalent_to is not None:
                     equivalent += record.state == TrialState.COMPLETE
-                elif record.state == TrialState.COMPLETE and record.user_attrs.get("silent_paths"):
-                    evaluation = Evaluation.from_dict({**record.user_attrs, "status": "ok"})
+                elif record.state == TrialState.COMPLETE and record.attrs.silent_paths:
+                    evaluation = record.attrs.evaluation()
                     self._note_inert(key, record.number, evaluation)
         self._completed = self.ledger.count_complete() - equivalent
         if self._completed:
@@ -284,10 +285,13 @@ class SearchLoop:
 
     def _answer_equivalent(self, entry: Asked, same: Equivalent) -> None:
         """Record ``entry`` as its own trial with ``same``'s evaluation, marked ``equivalent_to``."""
-        meta = {"generation": entry.generation, "engine": self.engine.name}
-        extra: dict[str, Any] = {"equivalent_to": same.number}
+        meta = {schema.GENERATION: entry.generation, schema.ENGINE: self.engine.name}
+        extra: dict[str, Any] = {schema.EQUIVALENT_TO: same.number}
         if same.evaluation.ok:
-            extra |= {"violation": same.outcome.violation, "feasible": same.outcome.feasible}
+            extra |= {
+                schema.VIOLATION: same.outcome.violation,
+                schema.FEASIBLE: same.outcome.feasible,
+            }
         trial_id = self.ledger.start(entry.genome, {**meta, **extra})
         self.ledger.finish(trial_id, same.evaluation, extra)
         entry.outcome = same.outcome
@@ -297,7 +301,7 @@ class SearchLoop:
 
     def _submit(self, entry: Asked) -> None:
         """Reject ``entry`` by a cheap constraint (a PRUNED trial) or start its evaluation."""
-        meta = {"generation": entry.generation, "engine": self.engine.name}
+        meta = {schema.GENERATION: entry.generation, schema.ENGINE: self.engine.name}
         rejection = self.candidate_filter(entry.genome)
         if rejection is not None:
             self.ledger.record_infeasible(entry.genome, rejection.reason, rejection.violation, meta)
@@ -333,12 +337,12 @@ class SearchLoop:
         """Record a finished evaluation and hand its outcome to every ask waiting for it."""
         key = cast(Genome, done.key)  # submitted under its canonical genome
         evaluation = done.evaluation
-        extra: dict[str, Any] = {"attempts": done.attempts}
+        extra: dict[str, Any] = {schema.ATTEMPTS: done.attempts}
         if done.worker is not None:
-            extra["worker"], extra["worker_pid"] = done.worker, done.worker_pid
+            extra[schema.WORKER], extra[schema.WORKER_PID] = done.worker, done.worker_pid
         outcome = self.failures.outcome(evaluation)
         if evaluation.ok:
-            extra["violation"], extra["feasible"] = outcome.violation, outcome.feasible
+            extra[schema.VIOLATION], extra[schema.FEASIBLE] = outcome.violation, outcome.feasible
         trial_id, number = self._trials.pop(key)
         self.ledger.finish(trial_id, evaluation, extra)
         self._note_inert(key, number, evaluation)

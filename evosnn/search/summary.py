@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from optuna.trial import TrialState
-
 from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.objectives.fitness import f_aeb
 from evosnn.objectives.front import hypervolume, pareto_records
@@ -36,31 +34,27 @@ def summarize(
     codec = ledger.codec
     records = ledger.records()
     front = pareto_records(records)
-    points = [
-        r.values
-        for r in records
-        if r.state == TrialState.COMPLETE and r.values and r.user_attrs.get("feasible", True)
-    ]
+    points = [r.values for r in records if r.feasible and r.values]
     obj = codec.space.objectives
-    target = float(ledger.attrs().get("energy_target_mj") or 1.0)
+    target = ledger.record().effective_energy_target_mj
     rows = []
     for r, same in group_identical(front):
         acc, energy = r.values or (0.0, 0.0)
-        fitness = float(
-            r.user_attrs.get("f_aeb", f_aeb(acc, energy, target, alpha=obj.alpha, beta=obj.beta))
-        )
+        fitness = r.attrs.f_aeb
+        if fitness is None:
+            fitness = f_aeb(acc, energy, target, alpha=obj.alpha, beta=obj.beta)
         rows.append(
             ParetoRow(
                 r.number,
                 acc,
                 energy,
                 fitness,
-                int(r.user_attrs.get("params", 0)),
+                r.attrs.params,
                 describe(codec, r.genome) + front_note(r, same),
-                r.user_attrs.get("test_accuracy"),
+                r.attrs.test_accuracy,
             )
         )
-    equivalent = sum("equivalent_to" in r.user_attrs for r in records if r.values)
+    equivalent = sum(r.attrs.equivalent_to is not None for r in records if r.values)
     return SearchSummary(
         study=ledger.study.study_name,
         storage=ledger.url,

@@ -9,7 +9,8 @@ Infeasible genomes (cheap constraints) are recorded as PRUNED trials and never e
 
 Only the search driver writes the ledger. Study user attrs record the space, the supernet sha256,
 the engine, its settings and seed, the worker count, the energy target and the hypervolume
-reference point. The driver lock (:mod:`evosnn.storage.lock`: a row kept fresh by a heartbeat thread,
+reference point; :mod:`evosnn.storage.study_schema` names every study and trial attr and reads
+them typed (:class:`~evosnn.storage.study_schema.StudyRecord`, :attr:`LedgerRecord.attrs`). The driver lock (:mod:`evosnn.storage.lock`: a row kept fresh by a heartbeat thread,
 judged by the database's clock) refuses a second driver while one is running, and the ledger
 refuses writes once its driver has lost the lock.
 
@@ -45,6 +46,14 @@ from evosnn.storage.lock_delegation import LockDelegation
 from evosnn.storage.optuna_schema import OptunaTables, stored_value
 from evosnn.storage.retry import RETRY_FOR_S
 from evosnn.storage.retry import retry as _retry
+from evosnn.storage.study_schema import (
+    FAILURE,
+    GENOME,
+    INFEASIBLE,
+    VIOLATION,
+    StudyRecord,
+    TrialAttrs,
+)
 from evosnn.storage.url import check_url, redact
 
 __all__ = [
@@ -124,13 +133,17 @@ class LedgerRecord:
     user_attrs: dict[str, Any]
 
     @property
+    def attrs(self) -> TrialAttrs:
+        """The trial's user attrs, typed (:mod:`evosnn.storage.study_schema`)."""
+        return TrialAttrs(self.user_attrs)
+
+    @property
     def feasible(self) -> bool:
-        """Completed, with values, and within the space's limits: a candidate for the front."""
-        return (
-            self.state == TrialState.COMPLETE
-            and self.values is not None
-            and bool(self.user_attrs.get("feasible", True))
-        )
+        """Completed, with values, and within the space's limits: a candidate for the front.
+
+        The one definition of feasibility: every reader (front, report, export) asks this.
+        """
+        return self.state == TrialState.COMPLETE and self.values is not None and self.attrs.feasible
 
 
 class Ledger(LockDelegation, FigureStorage):
@@ -185,23 +198,28 @@ class Ledger(LockDelegation, FigureStorage):
         return cls(storage, study, codec, url)
 
     @classmethod
-    def open_search(cls, url: str, study_name: str) -> tuple[Ledger, dict[str, Any]]:
+    def open_search(cls, url: str, study_name: str) -> tuple[Ledger, StudyRecord]:
         """Open an existing study written by ``evosnn search``, decoded with the search space it
-        recorded; also returns the study's attrs."""
+        recorded; also returns the study's record."""
         from evosnn.core.errors import EvosnnError
         from evosnn.core.space import SearchSpace
 
-        attrs = read_study_attrs(url, study_name)
-        if "space" not in attrs:
+        study = StudyRecord.from_attrs(read_study_attrs(url, study_name))
+        if study.space is None:
             raise EvosnnError(
                 f"study {study_name!r} was not written by evosnn search (no search space recorded)"
             )
-        space = SearchSpace.from_dict(attrs["space"], source=f"study {study_name!r}")
-        return cls.open(url, study_name, GenomeCodec(space), create=False), attrs
+        space = SearchSpace.from_dict(study.space, source=f"study {study_name!r}")
+        return cls.open(url, study_name, GenomeCodec(space), create=False), study
 
     # ------------------------------------------------------------------ study attributes
     def attrs(self) -> dict[str, Any]:
+        """The study's user attrs as stored; read them through :meth:`record`."""
         return _retry(lambda: dict(self.study.user_attrs), "reading study attributes")
+
+    def record(self) -> StudyRecord:
+        """The study's attributes, typed (:mod:`evosnn.storage.study_schema`)."""
+        return StudyRecord.from_attrs(self.attrs())
 
     def set_attr(self, key: str, value: Any) -> None:
         self._write(
@@ -236,7 +254,7 @@ class Ledger(LockDelegation, FigureStorage):
             datetime_complete=now if state.is_finished() else None,
             params=self._params(genome),
             distributions=self._distributions,
-            user_attrs={"genome": list(genome), **attrs},
+            user_attrs={GENOME: list(genome), **attrs},
             system_attrs={},
             intermediate_values={},
             trial_id=-1,
@@ -257,9 +275,7 @@ class Ledger(LockDelegation, FigureStorage):
         self, genome: Genome, reason: str, violation: float, attrs: dict[str, Any]
     ) -> None:
         """A PRUNED trial for a genome rejected by cheap constraints (never evaluated)."""
-        self._create(
-            genome, TrialState.PRUNED, {**attrs, "infeasible": reason, "violation": violation}
-        )
+        self._create(genome, TrialState.PRUNED, {**attrs, INFEASIBLE: reason, VIOLATION: violation})
 
     def finish(self, trial_id: int, evaluation: Evaluation, attrs: dict[str, Any]) -> None:
         """Complete (ok) or fail (failed) a RUNNING trial with its evaluation."""
@@ -270,7 +286,7 @@ class Ledger(LockDelegation, FigureStorage):
             state = TrialState.COMPLETE
         else:
             state = TrialState.FAIL
-            attrs = {**attrs, "failure": "evaluation"}
+            attrs = {**attrs, FAILURE: "evaluation"}
         record = {k: v for k, v in {**data, **attrs}.items() if k != "status"}
         self._write(partial(self._set_attrs, trial_id, record), "recording a result")
         self._set_state(trial_id, state, values, "recording a result")
@@ -302,11 +318,11 @@ class Ledger(LockDelegation, FigureStorage):
         for tid in running:
             trial = _retry(partial(self.storage.get_trial, tid), "reading a trial")
             self._write(
-                partial(self.storage.set_trial_user_attr, tid, "failure", "interrupted"),
+                partial(self.storage.set_trial_user_attr, tid, FAILURE, "interrupted"),
                 "failing a trial",
             )
             self._set_state(tid, TrialState.FAIL, None, "failing a trial")
-            genomes.append(tuple(trial.user_attrs.get("genome", [])))
+            genomes.append(tuple(TrialAttrs(trial.user_attrs).genome or []))
         if running:
             log.info(
                 "%d trial(s) left RUNNING (by a dead driver, or created twice by a retried write) marked FAIL; their genomes are evaluated again when the engine reaches them",
@@ -327,11 +343,12 @@ class Ledger(LockDelegation, FigureStorage):
         def read() -> list[LedgerRecord]:
             out = []
             for row in tables.read_trials(self.study_id):
-                if "genome" not in row.user_attrs:
+                stored = TrialAttrs(row.user_attrs).genome
+                if stored is None:
                     continue
                 vals = row.values
                 pair = (vals[0], vals[1]) if row.state == TrialState.COMPLETE and vals else None
-                genome = tuple(row.user_attrs["genome"])
+                genome = tuple(stored)
                 out.append(LedgerRecord(row.number, genome, row.state, pair, row.user_attrs))
             return out
 
@@ -361,6 +378,20 @@ class Ledger(LockDelegation, FigureStorage):
             self._write(write, f"annotating trial {number}")
         except KeyError as exc:
             raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from exc
+
+    def trial_attrs(self, number: int) -> TrialAttrs:
+        """The user attrs of trial ``number``, finished or not (StorageError if there is none)."""
+        try:
+            trial_id = _retry(
+                partial(
+                    self.storage.get_trial_id_from_study_id_trial_number, self.study_id, number
+                ),
+                "reading a trial",
+            )
+        except KeyError as exc:
+            raise StorageError(f"study {self.study.study_name!r} has no trial {number}") from exc
+        trial = _retry(partial(self.storage.get_trial, trial_id), "reading a trial")
+        return TrialAttrs(dict(trial.user_attrs))
 
     def count_complete(self) -> int:
         tables = self._optuna()

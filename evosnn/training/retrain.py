@@ -27,6 +27,7 @@ from evosnn.evaluate.data import Splits, load_splits
 from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported
+from evosnn.storage.study_schema import TrialAttrs
 from evosnn.training.supernet import augmentation_for
 from supernet.checkpoint import (
     Status,
@@ -277,15 +278,10 @@ class _Retraining:
         )
 
 
-def _trial_attrs(ledger: Any, number: int) -> dict[str, Any]:
+def _trial_attrs(ledger: Any, number: int) -> TrialAttrs:
     """The user attrs of trial ``number`` of the ledger's study."""
-    from evosnn.core.errors import StorageError
-
-    try:
-        trial_id = ledger.storage.get_trial_id_from_study_id_trial_number(ledger.study_id, number)
-    except KeyError as exc:
-        raise StorageError(f"study {ledger.study.study_name!r} has no trial {number}") from exc
-    return dict(ledger.storage.get_trial(trial_id).user_attrs)
+    attrs: TrialAttrs = ledger.trial_attrs(number)
+    return attrs
 
 
 def _open_source(storage_url: str, exported: Exported) -> tuple[Any, int] | None:
@@ -317,7 +313,7 @@ def check_record(storage_url: str, exported: Exported) -> str | None:
     if source is None:
         return f"{exported.path}: names no study trial; not recorded"
     ledger, number = source
-    genome = _trial_attrs(ledger, number).get("genome")
+    genome = _trial_attrs(ledger, number).genome
     if genome is None or ledger.codec.decode(genome).to_dict() != exported.config.to_dict():
         return (
             f"{exported.path}: its config is not the architecture of trial {number} "
@@ -350,10 +346,10 @@ def record_in_study(storage_url: str, exported: Exported, result: RetrainResult)
     attrs = retrained_attrs(result)
     key = retrained_key(result.epochs, result.lr)
     annotations: dict[str, Any] = {**attrs, key: attrs}
-    if "retrained_epochs" in stored:
-        earlier = retrained_key(stored["retrained_epochs"], stored.get("retrained_lr", 0.0))
-        if earlier != key and earlier not in stored:
-            annotations[earlier] = {k: v for k, v in stored.items() if k in attrs}
+    if stored.retrained_epochs is not None:
+        earlier = retrained_key(stored.retrained_epochs, stored.retrained_lr)
+        if earlier != key and earlier not in stored.raw:
+            annotations[earlier] = {k: v for k, v in stored.raw.items() if k in attrs}
     ledger.annotate_trial(number, annotations)
     return key
 
