@@ -34,6 +34,9 @@ class LayerOps:
     one written output (0: the accumulator width). ``out_rate`` gives the output activity as a
     linear combination of measured entries (a residual add's output rate is the sum's rate minus
     the other summand's); empty where the output is written densely (attention map, logits).
+    ``accumulates`` is False for a mask (SDSA's ``q ⊙ kv``): each input event reads one operand bit
+    and may write one output spike, with no add and no potential (the memory-aware convention
+    prices it so; the arithmetic conventions still count each event as one operation).
     """
 
     name: str
@@ -50,3 +53,4 @@ class LayerOps:
     operand_bits: int = 0
     out_bits: int = 1
     out_rate: tuple[tuple[str, float], ...] = ()
+    accumulates: bool = True

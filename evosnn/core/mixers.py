@@ -93,7 +93,8 @@ def _sdsa_ops(b: str, d: int, heads: int, n: int, in_bits: int) -> list[LayerOps
         LayerOps(f"{b}.attn_kv", n * d, "sop", f"{b}.attn_v", inputs=n * d, weights=n * d,
                  neurons=d, outputs=d, operand_bits=1, out_rate=((f"{b}.attn_kv", 1.0),)),
         LayerOps(f"{b}.attn_mask", n * d, "sop", f"{b}.attn_q", inputs=n * d, weights=d,
-                 outputs=n * d, operand_bits=1, out_rate=((f"{b}.proj", 1.0),)),
+                 outputs=n * d, operand_bits=1, out_rate=((f"{b}.proj", 1.0),),
+                 accumulates=False),
     ]  # fmt: skip
 
 

@@ -26,7 +26,10 @@ runs once per image, and writes its logits (``p`` bits each). The attention prod
 same rules with their own operands: ``q·kᵀ`` is driven by q's spikes and reads k's spikes (1 bit)
 as its "weights", accumulating an integer map (``heads x N x N`` entries, written densely every
 step, no neuron); ``(q·kᵀ)·v`` is driven by v's spikes, reads the map entries and feeds the
-attention LIF. A max-pool fuses into the write of the layer before it (only pooled spikes are
+attention LIF. SDSA's ``Σ_tokens k ⊙ v`` is driven by v's spikes reading k's bits into one
+potential per channel (its LIF), and its mask ``q ⊙ kv`` by q's spikes reading kv's bits: a mask
+adds nothing and keeps no potential (weights, input and output spikes only). A max-pool fuses into
+the write of the layer before it (only pooled spikes are
 written). With a profile's lumped ``events`` (a neuromorphic core) and the event-driven dataflow,
 a spike-driven layer costs ``synaptic_op_pj`` per synaptic event (weight fetch, accumulate,
 potential update), ``neuron_update_pj`` per neuron and step and ``spike_pj`` per output spike.
@@ -112,7 +115,7 @@ def layer_terms(
     if dense:
         arith = events * (profile.mult_pj(in_bits, w_bits) + profile.add_pj(p))
     else:
-        arith = events * profile.add_pj(p)
+        arith = events * profile.add_pj(p) if op.accumulates else 0.0
     in_size = op.inputs * in_bits
     if dataflow == "event-driven":
         weights = events * profile.read_pj(w_bits, size_bits=w_size)
@@ -122,6 +125,7 @@ def layer_terms(
         potentials = events * (
             profile.read_pj(p, size_bits=pot_size) + profile.write_pj(p, size_bits=pot_size)
         )
+        potentials *= op.accumulates
         spikes_in = r * op.inputs * profile.read_pj(address_bits(op.inputs), size_bits=in_size)
     else:
         potentials = 0.0
@@ -139,6 +143,7 @@ def layer_terms(
         spikes_out = op.outputs * profile.write_pj(out_bits, size_bits=out_size)
     if lumped is not None:  # the core's synaptic op covers add, weight fetch, potential update
         arith, weights, potentials, spikes_in = events * lumped.synaptic_op_pj, 0.0, 0.0, 0.0
+        arith *= op.accumulates
     return MemoryTerms(
         arithmetic=steps_run * arith,
         weights=steps_run * weights,

@@ -23,6 +23,7 @@ from evosnn.engines import Outcome
 
 __all__ = ["Deduplication", "Equivalent", "inert_genes"]
 
+
 def inert_genes(codec: GenomeCodec, key: Genome, silent: Iterable[str]) -> tuple[int, ...]:
     """Positions of ``key``'s active genes that its evaluation showed could not matter.
 
