@@ -196,6 +196,19 @@ class GenomeCodec:
         except ValueError:
             raise ConfigError(f"{field}: {value} is not one of {choices}") from None
 
+    def describe(self, genome: Sequence[int]) -> str:
+        """A one-line description of ``genome``'s subnet (its mixers where the space searches
+        them; heads a mixer does not use shown as ``-``)."""
+        c = self.decode(genome)
+        heads = [
+            h if MIXERS[m].uses_heads else "-" for h, m in zip(c.num_heads, c.mixer, strict=True)
+        ]
+        text = (
+            f"depth {c.depth}, D {c.embed_dim}, T {c.time_steps}, mlp {list(c.mlp_ratio)}, "
+            f"heads {heads}, thr {list(c.threshold)}, tau {list(c.tau)}"
+        )
+        return text + (f", mixer {list(c.mixer)}" if "mixer" in self.block_genes else "")
+
     # ------------------------------------------------------------------ sampling
     def sample(self, rng: random.Random) -> Genome:
         """A uniformly random genome (every gene independent and uniform)."""

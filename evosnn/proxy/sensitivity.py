@@ -54,7 +54,16 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Every kind of searched gene, in the order the table lists them.
-GENE_KINDS = ("depth", "embed_dim", "mlp_ratio", "num_heads", "threshold", "tau", "time_steps")
+GENE_KINDS = (
+    "depth",
+    "embed_dim",
+    "mlp_ratio",
+    "num_heads",
+    "threshold",
+    "tau",
+    "time_steps",
+    "mixer",
+)
 _BLOCK = re.compile(r"^blocks\.\d+\.")
 
 
@@ -253,6 +262,8 @@ def _change_one(codec: GenomeCodec, genome: Genome, kind: str, rng: random.Rando
     """``genome`` with one gene of ``kind`` (in a random active block) set to another choice."""
     if kind in GLOBAL_GENES:
         position = codec.index(kind)
+    elif kind not in codec.block_genes:  # one choice in this space: not a gene (no draw)
+        return None
     else:
         block = rng.randrange(codec.depth_of(genome))
         position = codec.index(f"{kind}_{block}")

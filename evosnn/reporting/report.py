@@ -61,14 +61,6 @@ class Report:
     evaluations: int
 
 
-def _config_text(codec: GenomeCodec, record: LedgerRecord) -> str:
-    c = codec.decode(record.genome)
-    return (
-        f"depth {c.depth}, D {c.embed_dim}, T {c.time_steps}, mlp {list(c.mlp_ratio)}, "
-        f"heads {list(c.num_heads)}, threshold {list(c.threshold)}, tau {list(c.tau)}"
-    )
-
-
 def _pareto_png(view: SearchView, path: Path) -> None:
     from matplotlib.figure import Figure
 
@@ -194,7 +186,7 @@ def _table(
             f"<td>{a.f_aeb or 0:.4f}</td><td>{a.params:,}</td>"
             f"<td>{a.sops or 0:.3g}</td>"
             f"<td>{_pct(a.retrained_test_accuracy)}</td>"
-            f"<td class=arch>{html.escape(_config_text(codec, r) + front_note(r, same))}</td></tr>"
+            f"<td class=arch>{html.escape(codec.describe(r.genome) + front_note(r, same))}</td></tr>"
         )
     if base_acc is not None and base_energy:
         rows.append(

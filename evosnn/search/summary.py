@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.objectives.fitness import f_aeb
 from evosnn.objectives.front import hypervolume, pareto_records
 from evosnn.reporting.equivalents import front_note, group_identical
 from evosnn.search.settings import ParetoRow, SearchSummary
 from evosnn.storage.ledger import Ledger
 
-__all__ = ["describe", "format_summary", "summarize"]
-
-
-def describe(codec: GenomeCodec, genome: Genome) -> str:
-    """A one-line description of ``genome``'s subnet."""
-    c = codec.decode(genome)
-    return (
-        f"depth {c.depth}, D {c.embed_dim}, T {c.time_steps}, mlp {list(c.mlp_ratio)}, "
-        f"heads {list(c.num_heads)}, thr {list(c.threshold)}, tau {list(c.tau)}"
-    )
+__all__ = ["format_summary", "summarize"]
 
 
 def summarize(
@@ -50,7 +40,7 @@ def summarize(
                 energy,
                 fitness,
                 r.attrs.params,
-                describe(codec, r.genome) + front_note(r, same),
+                codec.describe(r.genome) + front_note(r, same),
                 r.attrs.test_accuracy,
             )
         )

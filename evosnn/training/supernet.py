@@ -87,6 +87,10 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
     small subnets' share of the updates grows without the largest one's cost). ``distill``: the
     sandwich whose largest subnet has the default neuron settings, as the teacher of the other two
     (the trainer distils from the first config). Every draw comes from the step's ``rng``.
+
+    The token mixer is a categorical gene with no largest or smallest choice: the extremes draw
+    each block's mixer at random, as they draw neuron genes (nothing is drawn where a space offers
+    one mixer, so such spaces train as before).
     """
     codec = GenomeCodec(space)
     if sampling == "uniform":
@@ -109,6 +113,7 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
                     threshold=tuple(rng.choice(ch.threshold) for _ in range(d)),
                     tau=tuple(rng.choice(ch.tau) for _ in range(d)),
                     time_steps=rng.choice(ch.time_steps),
+                    mixer=_mixers(rng, ch.mixer, extreme.mixer),
                 )
             )
         out.append(codec.sample_config(rng))
@@ -117,6 +122,11 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
         return out
 
     return sandwich
+
+
+def _mixers(rng: random.Random, offered: list[str], fixed: tuple[str, ...]) -> tuple[str, ...]:
+    """A random mixer per block where the space offers several, else ``fixed`` (no draw)."""
+    return tuple(rng.choice(offered) for _ in fixed) if len(offered) > 1 else fixed
 
 
 @dataclass(frozen=True)
