@@ -83,15 +83,20 @@ class _Block(nn.Module):
     """
 
     def __init__(
-        self, dim: int, hidden: int, tokens: int, mixers: Sequence[str], surrogate: Surrogate | None
+        self,
+        dim: int,
+        hidden: int,
+        geometry: Geometry,
+        mixers: Sequence[str],
+        surrogate: Surrogate | None,
     ) -> None:
         super().__init__()
-        self.tokens = tokens
+        self.geometry, tokens = geometry, geometry.tokens
         offered = [MIXERS[m] for m in mixers]
-        if any(m.uses_qkv for m in offered):
-            self.q = _LinearBN(dim, dim, surrogate)
-            self.k = _LinearBN(dim, dim, surrogate)
-            self.v = _LinearBN(dim, dim, surrogate)
+        for mixer in offered:
+            for name in geometry.qkv_names(mixer.name) if mixer.uses_qkv else ():
+                if not hasattr(self, name):  # shared q, k, v: built once
+                    self.add_module(name, _LinearBN(dim, dim, surrogate))
         for mixer in offered:
             for name in mixer.neurons:
                 self.add_module(name, LIF(threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
@@ -109,11 +114,12 @@ class _Block(nn.Module):
         q = k = v = None
         if mixer.uses_qkv:
             q, k, v = (
-                partial(getattr(self, n), d_in=d, d_out=d, threshold=th, tau=tau) for n in "qkv"
+                partial(getattr(self, n), d_in=d, d_out=d, threshold=th, tau=tau)
+                for n in self.geometry.qkv_names(mixer.name)
             )
         own: dict[str, Layer] = {n: partial(getattr(self, n), tau=tau) for n in mixer.neurons}
         for name in mixer.token_linears:
-            n = self.tokens  # a token linear's size: N is not searched
+            n = self.geometry.tokens  # a token linear's size: N is not searched
             layer = partial(getattr(self, name), d_in=n, d_out=n, threshold=th, tau=tau)
             own[name] = partial(along_tokens, layer)
         return Parts(q, k, v, own=own, heads=config.num_heads[i], scale=scale)
@@ -157,7 +163,7 @@ class SpikformerSupernet(nn.Module):
         self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
         self.rpe = _ConvBN(embed_dim, embed_dim, surrogate)
         self.blocks = nn.ModuleList(
-            _Block(embed_dim, self.max_hidden, geometry.tokens, self.mixers, surrogate)
+            _Block(embed_dim, self.max_hidden, geometry, self.mixers, surrogate)
             for _ in range(depth)
         )
         self.head = EntangledLinear(embed_dim, geometry.num_classes)

@@ -72,10 +72,9 @@ class _Block(nn.Module):
         d, th, tau = config.embed_dim, config.threshold[i], config.tau[i]
         self.mixer, self.heads = MIXERS[config.mixer[i]], config.num_heads[i]
         self.attention_scale = geometry.attention_scale
-        if self.mixer.uses_qkv:
-            self.q = _LinearBN(d, d, th, tau, surrogate)
-            self.k = _LinearBN(d, d, th, tau, surrogate)
-            self.v = _LinearBN(d, d, th, tau, surrogate)
+        self.qkv = geometry.qkv_names(self.mixer.name) if self.mixer.uses_qkv else ()
+        for name in self.qkv:
+            self.add_module(name, _LinearBN(d, d, th, tau, surrogate))
         for name in self.mixer.neurons:
             self.add_module(name, LIF(tau=tau, threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
         self.proj = _LinearBN(d, d, th, tau, surrogate)
@@ -90,7 +89,7 @@ class _Block(nn.Module):
         m = self.mixer
         own: dict[str, Layer] = {n: getattr(self, n) for n in m.neurons}
         own |= {n: partial(along_tokens, getattr(self, n)) for n in m.token_linears}
-        q, k, v = (getattr(self, n) for n in "qkv") if m.uses_qkv else (None, None, None)
+        q, k, v = (getattr(self, n) for n in self.qkv) if self.qkv else (None, None, None)
         return Parts(q, k, v, own=own, heads=self.heads, scale=self.attention_scale)
 
     def forward(self, x: torch.Tensor, stats: SpikeStats | None, name: str) -> torch.Tensor:

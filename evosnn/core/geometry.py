@@ -43,6 +43,9 @@ class Geometry:
         frame_bank: event input only: the frame counts binned per recording (ascending); the
             network's input is then a frame bank ``[B, sum(frame_bank), C, H, W]``.
         attention_scale: factor of the spiking attention product ``q kᵀ v``.
+        mixer_weights: ``shared``: the token mixers that use q, k and v (``ssa``, ``sdsa``) use
+            the block's one set; ``separate``: each has its own (``ssa`` the block's ``q``,
+            ``k``, ``v``, another mixer ``<name>_q`` ...). See docs/concepts/token-mixers.md.
     """
 
     image_size: int
@@ -51,8 +54,13 @@ class Geometry:
     sps_pools: int = 2
     frame_bank: tuple[int, ...] = ()
     attention_scale: float = SPIKFORMER_ATTENTION_SCALE
+    mixer_weights: str = "shared"
 
     def __post_init__(self) -> None:
+        if self.mixer_weights not in ("shared", "separate"):
+            raise ValueError(
+                f"mixer_weights must be shared or separate, not {self.mixer_weights!r}"
+            )
         sps_pool_after(self.sps_pools)  # 2 or 4, else ValueError
         if self.image_size % 2**self.sps_pools:
             raise ValueError(
@@ -78,6 +86,7 @@ class Geometry:
             sps_pools=net.sps_pools,
             frame_bank=tuple(data.frames or ()),
             attention_scale=net.attention_scale,
+            mixer_weights=net.mixer_weights,
         )
 
     @property
@@ -89,6 +98,11 @@ class Geometry:
     def sides(self) -> tuple[int, int, int, int, int]:
         """Side of the feature map each patch-splitting stage reads, then the token grid's."""
         return sps_sides(self.image_size, self.sps_pools)
+
+    def qkv_names(self, mixer: str) -> tuple[str, str, str]:
+        """The block's layer names of ``mixer``'s q, k and v (see ``mixer_weights``)."""
+        prefix = "" if self.mixer_weights == "shared" or mixer == "ssa" else f"{mixer}_"
+        return f"{prefix}q", f"{prefix}k", f"{prefix}v"
 
     @property
     def tokens(self) -> int:

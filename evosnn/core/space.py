@@ -163,6 +163,9 @@ class SupernetSpec(_Strict):
     #: or 4 (after each of its four stages, Spikformer's 128x128 event geometry).
     sps_pools: Literal[2, 4] = 2
     attention_scale: Annotated[float, Field(gt=0.0, le=64.0)] = SPIKFORMER_ATTENTION_SCALE
+    #: Whether the token mixers that use q, k and v share one set per block (``shared``) or
+    #: each have their own (``separate``); see docs/concepts/token-mixers.md.
+    mixer_weights: Literal["shared", "separate"] = "shared"
 
     @model_validator(mode="after")
     def _divisible(self) -> SupernetSpec:
@@ -450,6 +453,7 @@ _LATE_DEFAULTS = (
     ("supernet", "sps_pools", 2),
     ("supernet", "attention_scale", SPIKFORMER_ATTENTION_SCALE),
     ("choices", "mixer", [DEFAULT_MIXER]),
+    ("supernet", "mixer_weights", "shared"),
 )
 
 

@@ -70,6 +70,7 @@ def standalone(mixer: str, heads: int = 2) -> tuple[Spikformer, Any]:
     data = tiny_dict()
     data["choices"]["mixer"] = ALL
     space = SearchSpace.from_dict(data)
+    torch.manual_seed(0)  # the same weights whatever ran before
     model = lively(Spikformer(one_block(mixer, heads), space.geometry), seed=1)
     return model, model.blocks[0]
 
@@ -102,6 +103,7 @@ def test_sdsa_heads_are_inert_and_ssa_heads_are_not() -> None:
             with torch.no_grad():
                 outs[mixer, heads] = block.mixer.mix(x, block.parts(), None, "b")
     assert torch.equal(outs["sdsa", 2], outs["sdsa", 4])
+    assert 0 < float(outs["sdsa", 2].mean()) and 0 < float(outs["ssa", 2].mean())
     assert not torch.equal(outs["ssa", 2], outs["ssa", 4])
 
 
@@ -200,3 +202,30 @@ def test_heads_of_heads_free_mixers_are_canonical_and_counted_once(mixed_space: 
 
 def genome_heads(codec: GenomeCodec, genome: tuple[int, ...], block: int) -> int:
     return genome[codec.index(f"num_heads_{block}")]
+
+
+def test_separate_mixer_weights_give_sdsa_its_own_q_k_v(mixed_space: Any) -> None:
+    data = mixed_space.to_dict()
+    data["supernet"]["mixer_weights"] = "separate"
+    separate = SearchSpace.from_dict(data)
+    assert separate.incompatibility(mixed_space) is not None  # other weight shapes
+    net = lively(build_supernet(separate))
+    shared = build_supernet(mixed_space)
+    block = net.blocks[0]
+    assert hasattr(block, "sdsa_q") and not hasattr(shared.blocks[0], "sdsa_q")
+    extra = sum(p.numel() for p in net.parameters()) - sum(p.numel() for p in shared.parameters())
+    assert extra == 2 * 3 * (32 * 32 + 32 + 2 * 32)  # two blocks, q, k, v of width 32
+    x = torch.randn(2, 1, 8, 8)
+    config = SubnetConfig.largest(separate)
+    for mixer in ("ssa", "sdsa"):
+        config = SubnetConfig(**{**config.__dict__, "mixer": (mixer, mixer)})
+        model = extract(net, config).eval()
+        with torch.no_grad():
+            assert torch.equal(net(x, config), model(x))
+        assert count_params(config, separate.geometry) == sum(
+            p.numel() for p in model.parameters()
+        )
+    with torch.no_grad():  # sdsa reads its own q: changing the shared one leaves it alone
+        before = net(x, config)
+        block.q.linear.weight.add_(1.0)
+        assert torch.equal(before, net(x, config))
