@@ -24,7 +24,7 @@ import torch
 
 from supernet.stats import SpikeStats
 
-__all__ = ["Layer", "Mixer", "Parts"]
+__all__ = ["Layer", "Mixer", "Parts", "qkv_spikes"]
 
 Layer = Callable[[torch.Tensor], torch.Tensor]
 
@@ -45,6 +45,16 @@ class Parts:
     own: Mapping[str, Layer]
     heads: int
     scale: float
+
+
+def qkv_spikes(
+    x: torch.Tensor, parts: Parts, stats: SpikeStats | None, name: str
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The spikes of the block's q, k and v for ``x`` (recorded as ``name.qkv``, their input)."""
+    assert parts.q is not None and parts.k is not None and parts.v is not None
+    if stats is not None:
+        stats.record(f"{name}.qkv", x)
+    return parts.q(x), parts.k(x), parts.v(x)
 
 
 class Mixer(ABC):

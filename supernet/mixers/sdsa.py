@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from supernet.mixers.base import Mixer, Parts
+from supernet.mixers.base import Mixer, Parts, qkv_spikes
 from supernet.stats import SpikeStats
 
 __all__ = ["SDSA"]
@@ -32,10 +32,7 @@ class SDSA(Mixer):
     def mix(
         self, x: torch.Tensor, parts: Parts, stats: SpikeStats | None, name: str
     ) -> torch.Tensor:
-        assert parts.q is not None and parts.k is not None and parts.v is not None
-        if stats is not None:
-            stats.record(f"{name}.qkv", x)
-        qs, ks, vs = parts.q(x), parts.k(x), parts.v(x)
+        qs, ks, vs = qkv_spikes(x, parts, stats, name)
         kv = parts.own["kv_lif"]((ks * vs).sum(dim=2, keepdim=True))
         if stats is not None:
             stats.record(f"{name}.attn_q", qs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from supernet.mixers.base import Mixer, Parts
+from supernet.mixers.base import Mixer, Parts, qkv_spikes
 from supernet.ops import spiking_attention
 from supernet.stats import SpikeStats
 
@@ -22,10 +22,7 @@ class SSA(Mixer):
     def mix(
         self, x: torch.Tensor, parts: Parts, stats: SpikeStats | None, name: str
     ) -> torch.Tensor:
-        assert parts.q is not None and parts.k is not None and parts.v is not None
-        if stats is not None:
-            stats.record(f"{name}.qkv", x)
-        qs, ks, vs = parts.q(x), parts.k(x), parts.v(x)
+        qs, ks, vs = qkv_spikes(x, parts, stats, name)
         if stats is not None:
             stats.record(f"{name}.attn_qk", qs)
             stats.record(f"{name}.attn_k", ks)

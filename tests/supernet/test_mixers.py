@@ -103,7 +103,7 @@ def test_sdsa_heads_are_inert_and_ssa_heads_are_not() -> None:
             with torch.no_grad():
                 outs[mixer, heads] = block.mixer.mix(x, block.parts(), None, "b")
     assert torch.equal(outs["sdsa", 2], outs["sdsa", 4])
-    assert 0 < float(outs["sdsa", 2].mean()) and 0 < float(outs["ssa", 2].mean())
+    assert float(outs["sdsa", 2].mean()) > 0 and float(outs["ssa", 2].mean()) > 0
     assert not torch.equal(outs["ssa", 2], outs["ssa", 4])
 
 
@@ -222,9 +222,7 @@ def test_separate_mixer_weights_give_sdsa_its_own_q_k_v(mixed_space: Any) -> Non
         model = extract(net, config).eval()
         with torch.no_grad():
             assert torch.equal(net(x, config), model(x))
-        assert count_params(config, separate.geometry) == sum(
-            p.numel() for p in model.parameters()
-        )
+        assert count_params(config, separate.geometry) == sum(p.numel() for p in model.parameters())
     with torch.no_grad():  # sdsa reads its own q: changing the shared one leaves it alone
         before = net(x, config)
         block.q.linear.weight.add_(1.0)
