@@ -18,7 +18,6 @@ Building the supernet of a search space is the application's business (``evosnn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import partial
 
 import torch
@@ -26,10 +25,10 @@ from torch import nn
 
 from evosnn.core.config import SubnetConfig, mlp_hidden, sps_pool_after, sps_widths
 from evosnn.core.geometry import Geometry
-from evosnn.core.mixers import DEFAULT_MIXER
 from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
 from supernet.mixers import MIXERS, Layer, Parts
+from supernet.neurons import FIRE, plif_weight
 from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
@@ -39,18 +38,29 @@ __all__ = ["SpikformerSupernet"]
 class _LinearBN(nn.Module):
     """Linear + BatchNorm over the last dim of ``[T, B, N, C]``, then a LIF (entangled widths)."""
 
-    def __init__(self, d_in: int, d_out: int, surrogate: Surrogate | None) -> None:
+    def __init__(
+        self, d_in: int, d_out: int, surrogate: Surrogate | None, *, plif: bool = False
+    ) -> None:
         super().__init__()
         self.linear = EntangledLinear(d_in, d_out)
         self.bn = EntangledBatchNorm(d_out)
         self.lif = LIF(surrogate=surrogate)
+        if plif:  # the parametric LIF's learned time constant (spaces offering plif)
+            self.plif_w = plif_weight()
 
     def forward(
-        self, x: torch.Tensor, d_in: int, d_out: int, threshold: float, tau: float
+        self,
+        x: torch.Tensor,
+        d_in: int,
+        d_out: int,
+        threshold: float,
+        tau: float,
+        neuron: str = "lif",
+        level: int = 1,
     ) -> torch.Tensor:
         t, b, n, _ = x.shape
         y = self.bn(self.linear(x.reshape(-1, d_in), d_in, d_out), d_out)
-        return self.lif(y.view(t, b, n, d_out), threshold=threshold, tau=tau)
+        return FIRE[neuron](self, y.view(t, b, n, d_out), threshold, tau, level)
 
 
 class _ConvBN(nn.Module):
@@ -87,12 +97,12 @@ class _Block(nn.Module):
         dim: int,
         hidden: int,
         geometry: Geometry,
-        mixers: Sequence[str],
         surrogate: Surrogate | None,
     ) -> None:
         super().__init__()
         self.geometry, tokens = geometry, geometry.tokens
-        offered = [MIXERS[m] for m in mixers]
+        offered = [MIXERS[m] for m in geometry.mixers]
+        plif = "plif" in geometry.neurons
         for mixer in offered:
             for name in geometry.qkv_names(mixer.name) if mixer.uses_qkv else ():
                 if not hasattr(self, name):  # shared q, k, v: built once
@@ -100,9 +110,9 @@ class _Block(nn.Module):
         for mixer in offered:
             for name in mixer.neurons:
                 self.add_module(name, LIF(threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
-        self.proj = _LinearBN(dim, dim, surrogate)
-        self.fc1 = _LinearBN(dim, hidden, surrogate)
-        self.fc2 = _LinearBN(hidden, dim, surrogate)
+        self.proj = _LinearBN(dim, dim, surrogate, plif=plif)
+        self.fc1 = _LinearBN(dim, hidden, surrogate, plif=plif)
+        self.fc2 = _LinearBN(hidden, dim, surrogate, plif=plif)
         for mixer in offered:
             for name in mixer.token_linears:
                 self.add_module(name, _LinearBN(tokens, tokens, surrogate))
@@ -132,7 +142,6 @@ class SpikformerSupernet(nn.Module):
         geometry: the data geometry and fixed constants (image size, channels, classes, the patch
             splitter's pools, the event frame bank, the attention scale).
         depth, embed_dim, mlp_ratio, num_heads: the supernet maxima.
-        mixers: the token mixers its blocks offer (:mod:`supernet.mixers`).
         sps: threshold and tau of the patch splitter's LIFs.
         surrogate: surrogate gradient for every LIF (default sigmoid, alpha 4).
     """
@@ -145,7 +154,6 @@ class SpikformerSupernet(nn.Module):
         embed_dim: int,
         mlp_ratio: float,
         num_heads: int,
-        mixers: Sequence[str] = (DEFAULT_MIXER,),
         sps: tuple[float, float] = (1.0, 2.0),
         surrogate: Surrogate | None = None,
     ) -> None:
@@ -156,28 +164,29 @@ class SpikformerSupernet(nn.Module):
         self.pool_after = sps_pool_after(geometry.sps_pools)
         self.max_depth, self.max_dim, self.max_heads = depth, embed_dim, num_heads
         self.max_hidden = mlp_hidden(embed_dim, mlp_ratio)
-        self.mixers = tuple(mixers)
         self.sps_threshold, self.sps_tau = sps
         widths = sps_widths(embed_dim)
         ins = (geometry.in_channels, *widths[:3])
         self.sps = nn.ModuleList(_ConvBN(i, o, surrogate) for i, o in zip(ins, widths, strict=True))
         self.rpe = _ConvBN(embed_dim, embed_dim, surrogate)
         self.blocks = nn.ModuleList(
-            _Block(embed_dim, self.max_hidden, geometry, self.mixers, surrogate)
-            for _ in range(depth)
+            _Block(embed_dim, self.max_hidden, geometry, surrogate) for _ in range(depth)
         )
         self.head = EntangledLinear(embed_dim, geometry.num_classes)
 
     def check(self, config: SubnetConfig) -> None:
         """Raise ValueError if ``config`` does not fit inside this supernet."""
+        g = self.geometry
         if config.depth > self.max_depth or config.embed_dim > self.max_dim:
             raise ValueError(
                 f"config depth {config.depth} / embed_dim {config.embed_dim} exceeds the supernet's "
                 f"{self.max_depth} / {self.max_dim}"
             )
         for i in range(config.depth):
-            if config.mixer[i] not in self.mixers:
-                raise ValueError(f"block {i}: mixer {config.mixer[i]!r} not among {self.mixers}")
+            for field, offered in (("mixer", g.mixers), ("neuron", g.neurons)):
+                if getattr(config, field)[i] not in offered:
+                    value = getattr(config, field)[i]
+                    raise ValueError(f"block {i}: {field} {value!r} not among {offered}")
             if config.mlp_hidden(i) > self.max_hidden:
                 raise ValueError(f"block {i}: MLP width {config.mlp_hidden(i)} > {self.max_hidden}")
 
@@ -211,15 +220,21 @@ class SpikformerSupernet(nn.Module):
         for i in range(config.depth):
             block: _Block = self.blocks[i]  # type: ignore[assignment]
             hidden, th, tau = config.mlp_hidden(i), config.threshold[i], config.tau[i]
+            fire = {
+                "threshold": th,
+                "tau": tau,
+                "neuron": config.neuron[i],
+                "level": config.level[i],
+            }
             name = f"blocks.{i}"
             parts = block.parts(config, i, self.geometry.attention_scale)
             mixer = MIXERS[config.mixer[i]]
             x = block_forward(
                 x,
                 mix=partial(mixer.mix, parts=parts, stats=stats, name=name),
-                proj=partial(block.proj, d_in=d, d_out=d, threshold=th, tau=tau),
-                fc1=partial(block.fc1, d_in=d, d_out=hidden, threshold=th, tau=tau),
-                fc2=partial(block.fc2, d_in=hidden, d_out=d, threshold=th, tau=tau),
+                proj=partial(block.proj, d_in=d, d_out=d, **fire),
+                fc1=partial(block.fc1, d_in=d, d_out=hidden, **fire),
+                fc2=partial(block.fc2, d_in=hidden, d_out=d, **fire),
                 stats=stats,
                 name=name,
             )

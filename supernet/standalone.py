@@ -22,6 +22,7 @@ from evosnn.core.geometry import Geometry
 from supernet.lif import LIF, Surrogate
 from supernet.mixers import MIXERS, Layer, Parts
 from supernet.model import SpikformerSupernet
+from supernet.neurons import FIRE, plif_weight, spike_driven_linear
 from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
 from supernet.stats import SpikeStats
 
@@ -30,17 +31,34 @@ __all__ = ["Spikformer", "extract"]
 
 class _LinearBN(nn.Module):
     def __init__(
-        self, d_in: int, d_out: int, threshold: float, tau: float, surrogate: Surrogate | None
+        self,
+        d_in: int,
+        d_out: int,
+        threshold: float,
+        tau: float,
+        surrogate: Surrogate | None,
+        neuron: tuple[str, int] = ("lif", 1),
     ) -> None:
         super().__init__()
         self.linear = nn.Linear(d_in, d_out)
         self.bn = nn.BatchNorm1d(d_out)
         self.lif = LIF(tau=tau, threshold=threshold, surrogate=surrogate)
+        self.neuron, self.level = neuron
+        if self.neuron == "plif":
+            self.plif_w = plif_weight()
+        #: Spike levels of this layer's input to send as unit spikes on virtual steps (0: send
+        #: integer spikes as they are); see :meth:`Spikformer.set_inference`.
+        self.expand = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         t, b, n, d_in = x.shape
-        y = self.bn(self.linear(x.reshape(-1, d_in)))
-        return self.lif(y.view(t, b, n, -1))
+        flat = x.reshape(-1, d_in)
+        if self.expand:
+            y = spike_driven_linear(flat, self.linear.weight, self.linear.bias, self.expand)
+        else:
+            y = self.linear(flat)
+        y = self.bn(y).view(t, b, n, -1)
+        return FIRE[self.neuron](self, y, self.lif.threshold, self.lif.tau, self.level)
 
 
 class _ConvBN(nn.Module):
@@ -77,9 +95,10 @@ class _Block(nn.Module):
             self.add_module(name, _LinearBN(d, d, th, tau, surrogate))
         for name in self.mixer.neurons:
             self.add_module(name, LIF(tau=tau, threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
-        self.proj = _LinearBN(d, d, th, tau, surrogate)
-        self.fc1 = _LinearBN(d, config.mlp_hidden(i), th, tau, surrogate)
-        self.fc2 = _LinearBN(config.mlp_hidden(i), d, th, tau, surrogate)
+        fire = (config.neuron[i], config.level[i])
+        self.proj = _LinearBN(d, d, th, tau, surrogate, fire)
+        self.fc1 = _LinearBN(d, config.mlp_hidden(i), th, tau, surrogate, fire)
+        self.fc2 = _LinearBN(config.mlp_hidden(i), d, th, tau, surrogate, fire)
         n = geometry.tokens
         for name in self.mixer.token_linears:
             self.add_module(name, _LinearBN(n, n, th, tau, surrogate))
@@ -132,6 +151,21 @@ class Spikformer(nn.Module):
             _Block(config, i, geometry, surrogate) for i in range(config.depth)
         )
         self.head = nn.Linear(d, geometry.num_classes)
+
+    def set_inference(self, mode: str) -> Spikformer:
+        """Run integer neurons' spikes as integers (``"integer"``, the training form) or as
+        spike-driven hardware would (``"binary"``): a spike of level ``s`` from an ``ilif`` MLP
+        neuron is sent to the next layer as ``s`` unit spikes on ``D`` virtual steps, which that
+        layer accumulates before its neuron acts. Both give the same logits up to float rounding.
+        The residual stream (sums of spike tensors) is the same in both modes.
+        """
+        if mode not in ("integer", "binary"):
+            raise ValueError(f"inference mode must be integer or binary, not {mode!r}")
+        for block in self.blocks:
+            fc1, fc2 = block.fc1, block.fc2
+            assert isinstance(fc1, _LinearBN) and isinstance(fc2, _LinearBN)
+            fc2.expand = fc1.level if mode == "binary" and fc1.neuron == "ilif" else 0
+        return self
 
     def forward(self, images: torch.Tensor, stats: SpikeStats | None = None) -> torch.Tensor:
         """Logits ``[B, num_classes]`` for normalised ``images [B, C, H, W]`` (or a frame bank)."""

@@ -19,11 +19,36 @@ import yaml
 
 from evosnn.core.errors import ConfigError
 from evosnn.core.mixers import DEFAULT_MIXER, MIXERS
+from evosnn.core.neurons import DEFAULT_LEVEL, DEFAULT_NEURON, NEURONS
 
 if TYPE_CHECKING:
     from evosnn.core.space import SearchSpace
 
-__all__ = ["SubnetConfig", "mlp_hidden", "sps_pool_after", "sps_sides", "sps_widths"]
+__all__ = [
+    "SubnetConfig",
+    "inert_block_genes",
+    "mlp_hidden",
+    "sps_pool_after",
+    "sps_sides",
+    "sps_widths",
+]
+
+
+def inert_block_genes(mixer: str, neuron: str) -> frozenset[str]:
+    """The per-block genes a block with this token mixer and neuron model does not use.
+
+    Example:
+        >>> sorted(inert_block_genes("sdsa", "ilif"))
+        ['num_heads', 'tau', 'threshold']
+    """
+    m, n = MIXERS[mixer], NEURONS[neuron]
+    unused = {
+        "num_heads": not m.uses_heads,
+        "threshold": not n.uses_threshold,
+        "tau": not n.uses_tau,
+        "level": not n.uses_level,
+    }
+    return frozenset(gene for gene, inert in unused.items() if inert)
 
 
 def sps_widths(embed_dim: int) -> tuple[int, int, int, int]:
@@ -81,6 +106,10 @@ class SubnetConfig:
         mixer: per block, the token mixer (:mod:`evosnn.core.mixers`); left out, every block
             uses Spikformer's ``ssa`` (so configs and exports written before the gene existed
             read as all-``ssa``).
+        neuron: per block, the neuron model of its projection and MLP (:mod:`evosnn.core.neurons`);
+            left out, ``lif``.
+        level: per block, the largest spike value ``D`` of an integer neuron (``ilif``); left out,
+            4 (it means nothing for binary neurons).
     """
 
     depth: int
@@ -91,6 +120,8 @@ class SubnetConfig:
     tau: tuple[float, ...]
     time_steps: int
     mixer: tuple[str, ...] = ()
+    neuron: tuple[str, ...] = ()
+    level: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.depth, int) or self.depth < 1:
@@ -101,9 +132,10 @@ class SubnetConfig:
             )
         if not isinstance(self.time_steps, int) or self.time_steps < 1:
             raise ConfigError(f"time_steps: must be a positive integer, got {self.time_steps!r}")
-        if self.mixer == ():
-            object.__setattr__(self, "mixer", (DEFAULT_MIXER,) * self.depth)
-        for name in ("mlp_ratio", "num_heads", "threshold", "tau", "mixer"):
+        for name, default in _LATE_FIELDS.items():
+            if getattr(self, name) == ():
+                object.__setattr__(self, name, (default,) * self.depth)
+        for name in ("mlp_ratio", "num_heads", "threshold", "tau", *_LATE_FIELDS):
             values = getattr(self, name)
             if not isinstance(values, tuple) or len(values) != self.depth:
                 raise ConfigError(
@@ -114,9 +146,13 @@ class SubnetConfig:
                 raise ConfigError(
                     f"num_heads[{i}]: {heads!r} does not divide embed_dim {self.embed_dim}"
                 )
-        for i, mixer in enumerate(self.mixer):
-            if mixer not in MIXERS:
-                raise ConfigError(f"mixer[{i}]: {mixer!r} is not one of {list(MIXERS)}")
+        for name, known in (("mixer", MIXERS), ("neuron", NEURONS)):
+            for i, value in enumerate(getattr(self, name)):
+                if value not in known:
+                    raise ConfigError(f"{name}[{i}]: {value!r} is not one of {list(known)}")
+        for i, level in enumerate(self.level):
+            if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= 64:
+                raise ConfigError(f"level[{i}]: must be an integer in 1..64, got {level!r}")
         for name, low in (("mlp_ratio", 0.0), ("threshold", 0.0), ("tau", 1.0)):
             for i, value in enumerate(getattr(self, name)):
                 ok = isinstance(value, float) and math.isfinite(value)
@@ -139,9 +175,18 @@ class SubnetConfig:
         for key, value in data.items():
             if isinstance(value, tuple):
                 data[key] = list(value)
-        if all(m == DEFAULT_MIXER for m in self.mixer):
-            del data["mixer"]
+        for name, default in _LATE_FIELDS.items():
+            if all(v == default for v in getattr(self, name)):
+                del data[name]
         return data
+
+    def live(self, gene: str, block: int) -> bool:
+        """Whether ``block``'s per-block ``gene`` changes the network (its models use it)."""
+        return gene not in inert_block_genes(self.mixer[block], self.neuron[block])
+
+    def levels(self, block: int) -> int:
+        """The largest spike value of ``block``'s projection and MLP neurons (1 if binary)."""
+        return NEURONS[self.neuron[block]].levels(self.level[block])
 
     @classmethod
     def from_dict(cls, data: Any, *, source: str = "config") -> SubnetConfig:
@@ -152,7 +197,7 @@ class SubnetConfig:
         unknown = sorted(str(k) for k in set(data) - names)
         if unknown:
             raise ConfigError(f"{source}: unknown field(s) {unknown}")
-        missing = sorted(names - set(data) - {"mixer"})
+        missing = sorted(names - set(data) - set(_LATE_FIELDS))
         if missing:
             raise ConfigError(f"{source}: missing field(s) {missing}")
         try:
@@ -165,6 +210,8 @@ class SubnetConfig:
                 tau=_floats(data["tau"], "tau"),
                 time_steps=_int(data["time_steps"], "time_steps"),
                 mixer=tuple(_str(v, "mixer") for v in _seq(data.get("mixer", []), "mixer")),
+                neuron=tuple(_str(v, "neuron") for v in _seq(data.get("neuron", []), "neuron")),
+                level=tuple(_int(v, "level") for v in _seq(data.get("level", []), "level")),
             )
         except ConfigError as exc:
             raise ConfigError(f"{source}: {exc}") from exc
@@ -196,10 +243,10 @@ class SubnetConfig:
                 raise ConfigError(
                     f"{name}: {value} is not a choice of space {space.name!r} {allowed}"
                 )
-        for name in ("mlp_ratio", "num_heads", "threshold", "tau", "mixer"):
+        for name in ("mlp_ratio", "num_heads", "threshold", "tau", *_LATE_FIELDS):
             allowed = getattr(ch, name)
             for i, value in enumerate(getattr(self, name)):
-                if value not in allowed:
+                if value not in allowed and self.live(name, i):
                     raise ConfigError(
                         f"{name}[{i}]: {value} is not a choice of space {space.name!r} {allowed}"
                     )
@@ -217,6 +264,8 @@ class SubnetConfig:
             tau=(space.neuron_defaults.tau,) * d,
             time_steps=space.neuron_defaults.time_steps,
             mixer=(ch.mixer[0],) * d,
+            neuron=(ch.neuron[0],) * d,
+            level=(ch.level[0],) * d,
         )
 
     @classmethod
@@ -232,6 +281,8 @@ class SubnetConfig:
             tau=(space.neuron_defaults.tau,) * d,
             time_steps=space.neuron_defaults.time_steps,
             mixer=(ch.mixer[0],) * d,
+            neuron=(ch.neuron[0],) * d,
+            level=(ch.level[0],) * d,
         )
 
 
@@ -239,6 +290,15 @@ def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(f"{name}: expected an integer, got {value!r}")
     return value
+
+
+#: Per-block fields added after configs were first written, with the value a config that leaves
+#: them out has (written out only where some block differs, so older files read back equal).
+_LATE_FIELDS: dict[str, Any] = {
+    "mixer": DEFAULT_MIXER,
+    "neuron": DEFAULT_NEURON,
+    "level": DEFAULT_LEVEL,
+}
 
 
 def _str(value: Any, name: str) -> str:

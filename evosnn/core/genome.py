@@ -31,9 +31,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from evosnn.core.config import SubnetConfig
+from evosnn.core.config import SubnetConfig, inert_block_genes
 from evosnn.core.errors import ConfigError
-from evosnn.core.mixers import MIXERS
 from evosnn.core.space import SearchSpace
 
 __all__ = [
@@ -52,7 +51,7 @@ GLOBAL_GENES = ("depth", "embed_dim", "time_steps")
 #: Genes carried once per block, in genome order.
 BLOCK_GENES = ("mlp_ratio", "num_heads", "threshold", "tau")
 #: Per-block genes carried (after those) only where the space offers more than one choice.
-OPTIONAL_BLOCK_GENES = ("mixer",)
+OPTIONAL_BLOCK_GENES = ("mixer", "neuron", "level")
 
 
 @dataclass(frozen=True)
@@ -142,9 +141,10 @@ class GenomeCodec:
         }
         for block in range(depth):
             own = dict(zip(self.block_genes, values[self.block_slice(block)], strict=True))
-            own.setdefault("mixer", ch.mixer[0])
-            if not MIXERS[str(own["mixer"])].uses_heads:
-                own["num_heads"] = ch.num_heads[0]  # inert: the canonical value
+            for field in OPTIONAL_BLOCK_GENES:
+                own.setdefault(field, getattr(ch, field)[0])
+            for field in inert_block_genes(str(own["mixer"]), str(own["neuron"])):
+                own[field] = getattr(ch, field)[0]  # inert: the canonical value
             for field, value in own.items():
                 per_block[field].append(value)
         return SubnetConfig(
@@ -156,6 +156,8 @@ class GenomeCodec:
             threshold=tuple(float(v) for v in per_block["threshold"]),
             tau=tuple(float(v) for v in per_block["tau"]),
             mixer=tuple(str(v) for v in per_block["mixer"]),
+            neuron=tuple(str(v) for v in per_block["neuron"]),
+            level=tuple(int(v) for v in per_block["level"]),
         )
 
     def encode(self, config: SubnetConfig) -> Genome:
@@ -168,6 +170,8 @@ class GenomeCodec:
             genome[self._index[field]] = self._choice_index(field, getattr(config, field))
         for block in range(config.depth):
             for field in self.block_genes:
+                if not config.live(field, block):
+                    continue  # inert: index 0, as canonical() sets it
                 value = getattr(config, field)[block]
                 genome[self._index[f"{field}_{block}"]] = self._choice_index(field, value)
         return self.canonical(genome)
@@ -179,15 +183,16 @@ class GenomeCodec:
         active = self.active_length(depth)
         out = list(genome[:active]) + [0] * (len(genome) - active)
         for block in range(depth):
-            if not MIXERS[self._mixer(out, block)].uses_heads:
-                out[self._index[f"num_heads_{block}"]] = 0
+            mixer, neuron = self._value(out, "mixer", block), self._value(out, "neuron", block)
+            for field in inert_block_genes(mixer, neuron) & set(self.block_genes):
+                out[self._index[f"{field}_{block}"]] = 0
         return tuple(out)
 
-    def _mixer(self, genome: Sequence[int], block: int) -> str:
-        """The token mixer of ``block`` (the space's only one where it is not a gene)."""
-        mixers = self.space.choices.mixer
-        gene = self._index.get(f"mixer_{block}")
-        return mixers[0] if gene is None else mixers[genome[gene]]
+    def _value(self, genome: Sequence[int], field: str, block: int) -> str:
+        """``block``'s choice of an optional gene (the space's only one where it is not a gene)."""
+        choices = getattr(self.space.choices, field)
+        gene = self._index.get(f"{field}_{block}")
+        return str(choices[0] if gene is None else choices[genome[gene]])
 
     def _choice_index(self, field: str, value: float | int | str) -> int:
         choices = list(getattr(self.space.choices, field))
@@ -200,14 +205,19 @@ class GenomeCodec:
         """A one-line description of ``genome``'s subnet (its mixers where the space searches
         them; heads a mixer does not use shown as ``-``)."""
         c = self.decode(genome)
-        heads = [
-            h if MIXERS[m].uses_heads else "-" for h, m in zip(c.num_heads, c.mixer, strict=True)
-        ]
+
+        def shown(field: str) -> list[object]:
+            values = getattr(c, field)
+            return [v if c.live(field, b) else "-" for b, v in enumerate(values)]
+
         text = (
             f"depth {c.depth}, D {c.embed_dim}, T {c.time_steps}, mlp {list(c.mlp_ratio)}, "
-            f"heads {heads}, thr {list(c.threshold)}, tau {list(c.tau)}"
+            f"heads {shown('num_heads')}, thr {shown('threshold')}, tau {shown('tau')}"
         )
-        return text + (f", mixer {list(c.mixer)}" if "mixer" in self.block_genes else "")
+        for field in OPTIONAL_BLOCK_GENES:
+            if field in self.block_genes:
+                text += f", {field} {shown(field)}"
+        return text
 
     # ------------------------------------------------------------------ sampling
     def sample(self, rng: random.Random) -> Genome:

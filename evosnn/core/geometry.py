@@ -46,6 +46,10 @@ class Geometry:
         mixer_weights: ``shared``: the token mixers that use q, k and v (``ssa``, ``sdsa``) use
             the block's one set; ``separate``: each has its own (``ssa`` the block's ``q``,
             ``k``, ``v``, another mixer ``<name>_q`` ...). See docs/concepts/token-mixers.md.
+        mixers: the token mixers the blocks offer (:mod:`evosnn.core.mixers`): they decide which
+            layers a supernet block holds.
+        neurons: the neuron models the blocks offer (:mod:`evosnn.core.neurons`): ``plif`` adds a
+            learned parameter to each projection and MLP layer.
     """
 
     image_size: int
@@ -55,6 +59,8 @@ class Geometry:
     frame_bank: tuple[int, ...] = ()
     attention_scale: float = SPIKFORMER_ATTENTION_SCALE
     mixer_weights: str = "shared"
+    mixers: tuple[str, ...] = ("ssa",)
+    neurons: tuple[str, ...] = ("lif",)
 
     def __post_init__(self) -> None:
         if self.mixer_weights not in ("shared", "separate"):
@@ -87,6 +93,8 @@ class Geometry:
             frame_bank=tuple(data.frames or ()),
             attention_scale=net.attention_scale,
             mixer_weights=net.mixer_weights,
+            mixers=tuple(space.choices.mixer),
+            neurons=tuple(space.choices.neuron),
         )
 
     @property

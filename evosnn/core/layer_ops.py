@@ -37,6 +37,8 @@ class LayerOps:
     ``accumulates`` is False for a mask (SDSA's ``q ⊙ kv``): each input event reads one operand bit
     and may write one output spike, with no add and no potential (the memory-aware convention
     prices it so; the arithmetic conventions still count each event as one operation).
+    ``neuron_steps`` is how often each neuron updates per time step: ``D`` for an integer neuron
+    (``ilif``), whose spike of level ``s`` is ``s`` unit spikes on ``D`` virtual steps.
     """
 
     name: str
@@ -54,3 +56,4 @@ class LayerOps:
     out_bits: int = 1
     out_rate: tuple[tuple[str, float], ...] = ()
     accumulates: bool = True
+    neuron_steps: int = 1

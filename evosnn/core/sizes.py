@@ -12,7 +12,7 @@ from evosnn.core.geometry import Geometry
 from evosnn.core.layer_ops import LayerOps
 from evosnn.core.mixers import MIXERS
 
-__all__ = ["INPUT_RATE", "PIXEL_BITS", "LayerOps", "count_params", "layer_ops"]
+__all__ = ["INPUT_RATE", "PIXEL_BITS", "LayerOps", "count_params", "layer_ops", "residual_peak"]
 
 
 def count_params(config: SubnetConfig, geometry: Geometry) -> int:
@@ -37,6 +37,8 @@ def count_params(config: SubnetConfig, geometry: Geometry) -> int:
         total += d * d + d + 2 * d  # projection: linear + BN
         total += d * hidden + hidden + 2 * hidden  # fc1 + BN
         total += hidden * d + d + 2 * d  # fc2 + BN
+        if config.neuron[i] == "plif":
+            total += 3  # the learned time constant of proj, fc1 and fc2
     return total + d * geometry.num_classes + geometry.num_classes
 
 
@@ -76,18 +78,35 @@ def _block_ops(config: SubnetConfig, i: int, n: int) -> list[LayerOps]:
     last = i == config.depth - 1
     mixer = MIXERS[config.mixer[i]]
     fc2_out = (f"{b}.out", 1.0) if last else (f"blocks.{i + 1}.{_input(config, i + 1)}", 1.0)
+    level = config.levels(i)  # integer neurons: D virtual updates per step, spikes up to D
+    peak = residual_peak(config, i)  # the largest value of the block's input x
     return [
-        *mixer.ops(b, d, config.num_heads[i], n, (2 + 2 * i).bit_length()),
+        *mixer.ops(b, d, config.num_heads[i], n, peak.bit_length()),
         LayerOps(f"{b}.proj", n * d * d, "sop", f"{b}.proj", inputs=n * d, weights=d * d,
-                 neurons=n * d, outputs=n * d,
+                 neurons=n * d, outputs=n * d, neuron_steps=level,
                  out_rate=((f"{b}.fc1", 1.0), (f"{b}.{mixer.input}", -1.0))),
         LayerOps(f"{b}.fc1", n * d * hidden, "sop", f"{b}.fc1", binary=False, inputs=n * d,
-                 weights=d * hidden, neurons=n * hidden, outputs=n * hidden,
-                 in_bits=(3 + 2 * i).bit_length(), out_rate=((f"{b}.fc2", 1.0),)),
+                 weights=d * hidden, neurons=n * hidden, outputs=n * hidden, neuron_steps=level,
+                 in_bits=(peak + level).bit_length(), out_rate=((f"{b}.fc2", 1.0),)),
         LayerOps(f"{b}.fc2", n * hidden * d, "sop", f"{b}.fc2", inputs=n * hidden,
-                 weights=hidden * d, neurons=n * d, outputs=n * d,
-                 out_rate=(fc2_out, (f"{b}.fc1", -1.0))),
+                 weights=hidden * d, neurons=n * d, outputs=n * d, neuron_steps=level,
+                 in_bits=level.bit_length(), out_rate=(fc2_out, (f"{b}.fc1", -1.0))),
     ]  # fmt: skip
+
+
+def residual_peak(config: SubnetConfig, block: int) -> int:
+    """The largest value of block ``block``'s input: the patch splitter's sum of two spike
+    tensors, plus the projection's and the MLP's spikes (up to ``D`` each) of every earlier block.
+
+    Example:
+        >>> from evosnn.core.config import SubnetConfig
+        >>> c = SubnetConfig(depth=2, embed_dim=8, mlp_ratio=(1.0,) * 2, num_heads=(1,) * 2,
+        ...                  threshold=(1.0,) * 2, tau=(2.0,) * 2, time_steps=1,
+        ...                  neuron=("ilif", "lif"), level=(4, 4))
+        >>> [residual_peak(c, i) for i in range(3)]
+        [2, 10, 12]
+    """
+    return 2 + sum(2 * config.levels(j) for j in range(block))
 
 
 def _input(config: SubnetConfig, i: int) -> str:

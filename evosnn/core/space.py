@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from evosnn.core.errors import SpaceError
 from evosnn.core.geometry import SPIKFORMER_ATTENTION_SCALE, Geometry
 from evosnn.core.mixers import DEFAULT_MIXER, MIXERS
+from evosnn.core.neurons import DEFAULT_LEVEL, DEFAULT_NEURON, NEURONS
 
 __all__ = [
     "EVENT_DATASETS",
@@ -193,6 +194,11 @@ class Choices(_Strict):
     #: Token mixers of a block (:mod:`evosnn.core.mixers`); the first is the reference
     #: architecture's (:meth:`SubnetConfig.largest`). One choice: not a gene of the genome.
     mixer: _choice_list(str) = [DEFAULT_MIXER]  # type: ignore[valid-type]
+    #: Neuron models of a block's projection and MLP (:mod:`evosnn.core.neurons`); the first is
+    #: the reference architecture's. One choice: not a gene.
+    neuron: _choice_list(str) = [DEFAULT_NEURON]  # type: ignore[valid-type]
+    #: Spike levels D of the integer neuron (``ilif``), a gene where the space offers it.
+    level: _choice_list(Annotated[int, Field(ge=1, le=64)]) = [DEFAULT_LEVEL]  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _unique(self) -> Choices:
@@ -203,6 +209,9 @@ class Choices(_Strict):
         unknown = [m for m in self.mixer if m not in MIXERS]
         if unknown:
             raise ValueError(f"mixer: {unknown} not among the token mixers {list(MIXERS)}")
+        unknown = [m for m in self.neuron if m not in NEURONS]
+        if unknown:
+            raise ValueError(f"neuron: {unknown} not among the neuron models {list(NEURONS)}")
         return self
 
 
@@ -386,7 +395,7 @@ class SearchSpace(_Strict):
     def num_subnets(self) -> int:
         """Distinct subnets: architectures x neuron settings (inert genes not counted)."""
         ch = self.choices
-        per_block = self._block_operators() * len(ch.threshold) * len(ch.tau)
+        per_block = self._block_operators() * self._block_neurons()
         blocks = sum(per_block**d for d in ch.depth)
         return len(ch.embed_dim) * len(ch.time_steps) * blocks
 
@@ -395,6 +404,16 @@ class SearchSpace(_Strict):
         ch = self.choices
         per_block = self._block_operators()
         return len(ch.embed_dim) * sum(per_block**d for d in ch.depth)
+
+    def _block_neurons(self) -> int:
+        """Distinct neuron settings of one block: each model with the genes it uses."""
+        ch = self.choices
+        return sum(
+            (len(ch.threshold) if n.uses_threshold else 1)
+            * (len(ch.tau) if n.uses_tau else 1)
+            * (len(ch.level) if n.uses_level else 1)
+            for n in (NEURONS[name] for name in ch.neuron)
+        )
 
     def _block_operators(self) -> int:
         """Distinct (mixer, heads, MLP width) of one block: heads count only where they matter."""
@@ -453,6 +472,8 @@ _LATE_DEFAULTS = (
     ("supernet", "sps_pools", 2),
     ("supernet", "attention_scale", SPIKFORMER_ATTENTION_SCALE),
     ("choices", "mixer", [DEFAULT_MIXER]),
+    ("choices", "neuron", [DEFAULT_NEURON]),
+    ("choices", "level", [DEFAULT_LEVEL]),
     ("supernet", "mixer_weights", "shared"),
 )
 

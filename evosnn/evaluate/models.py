@@ -36,7 +36,6 @@ def build_supernet(space: SearchSpace, *, surrogate: Surrogate | None = None) ->
         embed_dim=net.embed_dim,
         mlp_ratio=net.mlp_ratio,
         num_heads=net.num_heads,
-        mixers=space.choices.mixer,
         sps=(space.neuron_defaults.threshold, space.neuron_defaults.tau),
         surrogate=surrogate,
     )

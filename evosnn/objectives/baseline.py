@@ -3,8 +3,9 @@
 The same architecture run as a non-spiking network, once per image, priced by the same hardware
 profile under the same dataflow as the memory-aware convention (:mod:`evosnn.objectives.memory`):
 
-* ``qnn``: activations quantised to ``ceil(log2(T + 1))`` bits, the precision a rate code of ``T``
-  steps carries (Yan et al., arXiv 2409.08290), integer weights of ``weight_bits``, accumulators
+* ``qnn``: activations quantised to ``ceil(log2(T D + 1))`` bits (``D``: the largest spike level,
+  1 for binary neurons), the precision a rate code of ``T`` steps of ``D`` levels carries (for
+  binary neurons ``ceil(log2(T + 1))``, Yan et al., arXiv 2409.08290), integer weights of ``weight_bits``, accumulators
   of ``potential_bits``;
 * ``fp32``: 32-bit float activations, weights and accumulators.
 
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 from evosnn.core.config import SubnetConfig
 from evosnn.core.geometry import Geometry
 from evosnn.core.mixers import MIXERS
-from evosnn.core.sizes import INPUT_RATE, PIXEL_BITS, LayerOps
+from evosnn.core.sizes import INPUT_RATE, PIXEL_BITS, LayerOps, residual_peak
 from evosnn.objectives.hardware import HardwareProfile, load_profile
 from evosnn.objectives.memory import address_bits
 
@@ -105,7 +106,8 @@ def ann_energy_mj(
     """Energy per image of ``config`` run as a quantised (``qnn``) or float (``fp32``) ANN."""
     profile = load_profile(model.profile)
     floating = kind == "fp32"
-    act = FLOAT_BITS if floating else activation_bits(config.time_steps)
+    levels = max(config.levels(i) for i in range(config.depth))
+    act = FLOAT_BITS if floating else activation_bits(config.time_steps * levels)
     w = FLOAT_BITS if floating else model.weight_bits
     p = FLOAT_BITS if floating else model.potential_bits
     ops = model.ops(config, geometry)
@@ -125,13 +127,16 @@ def ann_energy_mj(
 
 
 def uniform_rates(config: SubnetConfig, rate: float) -> dict[str, float]:
-    """Every spike tensor of ``config`` firing at ``rate`` (residual sums: ``k x rate``)."""
+    """Every spike tensor of ``config`` firing at ``rate`` (residual sums: ``k x rate``); an
+    integer neuron's tensor (level ``D``) fires all its levels at that rate: mean value ``D x rate``."""
     rates = dict.fromkeys(("sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe", INPUT_RATE), rate)
     for i in range(config.depth):
-        b, mixer = f"blocks.{i}", MIXERS[config.mixer[i]]
-        rates |= dict.fromkeys((f"{b}.{x}" for x in (*mixer.spike_entries, "proj", "fc2")), rate)
-        rates |= {f"{b}.{mixer.input}": (2 + 2 * i) * rate, f"{b}.fc1": (3 + 2 * i) * rate}
-        rates[f"{b}.out"] = (4 + 2 * i) * rate
+        b, mixer, level = f"blocks.{i}", MIXERS[config.mixer[i]], config.levels(i)
+        rates |= dict.fromkeys((f"{b}.{x}" for x in (*mixer.spike_entries, "proj")), rate)
+        peak = residual_peak(config, i)
+        rates |= {f"{b}.{mixer.input}": peak * rate, f"{b}.fc1": (peak + level) * rate}
+        rates[f"{b}.fc2"] = level * rate  # an integer neuron firing its D levels at rate r
+        rates[f"{b}.out"] = (peak + 2 * level) * rate
     return rates
 
 

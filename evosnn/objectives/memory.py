@@ -19,7 +19,9 @@ neuron updates          ``neurons x`` (read + write ``p`` bits,      the same
 output spikes           ``r_out n_out`` event addresses written      ``n_out`` bits written
 ======================  ===========================================  =============================
 
-An event address has ``ceil(log2(n))`` bits for ``n`` elements. Layers on real values (the pixel
+An integer neuron of level ``D`` (``ilif``) updates ``D`` times a step (its virtual steps), and
+its spike of level ``s`` is ``s`` events for the next layer (``r`` is the mean value, so ``r F``
+counts them). An event address has ``ceil(log2(n))`` bits for ``n`` elements. Layers on real values (the pixel
 conv, the classifier) are dense: every input is an event (``r = 1``) and each operation is a
 multiply-accumulate (pixels of 8 bits, the classifier's features of ``p`` bits); the classifier
 runs once per image, and writes its logits (``p`` bits each). The attention products follow the
@@ -130,7 +132,8 @@ def layer_terms(
     else:
         potentials = 0.0
         spikes_in = op.inputs * profile.read_pj(in_bits, size_bits=in_size)
-    neurons = op.neurons * _neuron_pj(profile, op, p, lumped=lumped is not None)
+    neuron_pj = _neuron_pj(profile, op, p, lumped=lumped is not None)
+    neurons = op.neurons * op.neuron_steps * neuron_pj  # integer neurons: D virtual updates
     out_size = op.outputs * out_bits
     if op.out_rate and dataflow == "event-driven":
         r_out = output_rate(op, rates)

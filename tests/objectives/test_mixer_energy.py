@@ -161,8 +161,8 @@ def test_memory_convention_by_hand(hand: EnergyModel, level: str) -> None:
 
 def all_firing_supernet() -> SpikformerSupernet:
     """Every BN outputs 100 whatever its input: every LIF fires at every step."""
-    net = SpikformerSupernet(GEOMETRY, depth=1, embed_dim=16, mlp_ratio=1.0, num_heads=2,
-                             mixers=MIXERS)  # fmt: skip
+    net = SpikformerSupernet(replace(GEOMETRY, mixers=MIXERS), depth=1, embed_dim=16,
+                             mlp_ratio=1.0, num_heads=2)  # fmt: skip
     with torch.no_grad():
         for m in net.modules():
             if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
