@@ -63,6 +63,8 @@ GENE_KINDS = (
     "tau",
     "time_steps",
     "mixer",
+    "neuron",
+    "level",
 )
 _BLOCK = re.compile(r"^blocks\.\d+\.")
 
@@ -264,8 +266,12 @@ def _change_one(codec: GenomeCodec, genome: Genome, kind: str, rng: random.Rando
         position = codec.index(kind)
     elif kind not in codec.block_genes:  # one choice in this space: not a gene (no draw)
         return None
-    else:
-        block = rng.randrange(codec.depth_of(genome))
+    else:  # a block where the gene is live (e.g. the level of an integer neuron)
+        config = codec.decode(genome)
+        live = [b for b in range(config.depth) if config.live(kind, b)]
+        if not live:
+            return None
+        block = rng.choice(live)
         position = codec.index(f"{kind}_{block}")
     upper = codec.genes[position].upper
     if upper == 0:

@@ -88,9 +88,9 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
     sandwich whose largest subnet has the default neuron settings, as the teacher of the other two
     (the trainer distils from the first config). Every draw comes from the step's ``rng``.
 
-    The token mixer is a categorical gene with no largest or smallest choice: the extremes draw
-    each block's mixer at random, as they draw neuron genes (nothing is drawn where a space offers
-    one mixer, so such spaces train as before).
+    The token mixer and the neuron model (with its level) are categorical genes with no largest
+    or smallest choice: the extremes draw them at random per block, as they draw the other neuron
+    genes (nothing is drawn where a space offers one choice, so such spaces train as before).
     """
     codec = GenomeCodec(space)
     if sampling == "uniform":
@@ -113,7 +113,9 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
                     threshold=tuple(rng.choice(ch.threshold) for _ in range(d)),
                     tau=tuple(rng.choice(ch.tau) for _ in range(d)),
                     time_steps=rng.choice(ch.time_steps),
-                    mixer=_mixers(rng, ch.mixer, extreme.mixer),
+                    mixer=_draw(rng, ch.mixer, extreme.mixer),
+                    neuron=_draw(rng, ch.neuron, extreme.neuron),
+                    level=_draw(rng, ch.level, extreme.level),
                 )
             )
         out.append(codec.sample_config(rng))
@@ -124,8 +126,8 @@ def sampler_for(space: SearchSpace, sampling: str) -> Sampler:
     return sandwich
 
 
-def _mixers(rng: random.Random, offered: list[str], fixed: tuple[str, ...]) -> tuple[str, ...]:
-    """A random mixer per block where the space offers several, else ``fixed`` (no draw)."""
+def _draw(rng: random.Random, offered: list[Any], fixed: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A random choice per block where the space offers several, else ``fixed`` (no draw)."""
     return tuple(rng.choice(offered) for _ in fixed) if len(offered) > 1 else fixed
 
 

@@ -24,7 +24,8 @@ def genomes(codec: GenomeCodec) -> st.SearchStrategy[tuple[int, ...]]:
 def test_length_and_bounds(name: str) -> None:
     codec = CODECS[name]
     lower, upper = codec.bounds()
-    per_block = 5 if len(codec.space.choices.mixer) > 1 else 4  # the mixer gene, if searched
+    ch = codec.space.choices  # mixer, neuron and level are genes only where searched
+    per_block = 4 + sum(len(getattr(ch, g)) > 1 for g in ("mixer", "neuron", "level"))
     assert len(codec) == 3 + per_block * codec.space.max_depth
     assert lower == [0] * len(codec)
     assert upper[codec.index("depth")] == len(codec.space.choices.depth) - 1

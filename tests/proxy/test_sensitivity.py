@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -67,14 +68,23 @@ def test_the_command_measures_an_untrained_supernet_on_synthetic_images(
     assert '"genes"' in out.read_text()
 
 
-def test_the_mixer_gene_is_measured_where_the_space_searches_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("genes", "choices"),
+    [(["mixer"], {"mixer": ["ssa", "sdsa", "mlp"]}),
+     (["neuron", "level"], {"neuron": ["lif", "ilif"], "level": [2, 4]})],
+    ids=["mixer", "neuron"],
+)  # fmt: skip
+def test_operator_genes_are_measured_where_the_space_searches_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], genes: list[str], choices: dict[str, Any]
 ) -> None:
     data = tiny_dict()
-    data["choices"]["mixer"] = ["ssa", "sdsa", "mlp"]
+    data["choices"] |= choices
     space = write_space(tmp_path, data)
     out = tmp_path / "sensitivity.json"
     argv = ["supernet", "sensitivity", "--space", str(space), "--subnets", "3", "--images", "8"]
     assert main([*argv, "--synthetic", "--recal-batches", "1", "--json", str(out)]) == 0
-    assert "| mixer | " in capsys.readouterr().out
-    assert json.loads(out.read_text())["genes"]["mixer"]["tried"] == 3
+    table = capsys.readouterr().out
+    tried = json.loads(out.read_text())["genes"]
+    assert f"| {genes[0]} | " in table and tried[genes[0]]["tried"] == 3
+    # D is tried only on subnets with an integer neuron somewhere
+    assert all(0 < tried[g]["tried"] <= 3 for g in genes if g in tried) and genes[0] in tried
