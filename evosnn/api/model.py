@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import torch
 
-from evosnn.core.errors import CheckpointError
+from evosnn.core.errors import CheckpointError, ConfigError
 from evosnn.evaluate.models import build_standalone
 from evosnn.reporting.export import Exported, load_export
 from evosnn.training.retrain import RETRAIN_FORMAT
@@ -38,6 +38,7 @@ def load_model(
     architecture: str | Path | Exported,
     *,
     weights: str | Path | Literal["exported"] | None = "exported",
+    inference: Literal["integer", "binary"] = "integer",
 ) -> torch.nn.Module:
     """The stand-alone Spikformer of an exported ``trial-NNNNN.yaml``, as a ``torch.nn.Module``.
 
@@ -47,10 +48,16 @@ def load_model(
     The module maps normalised images ``[B, C, H, W]`` to logits ``[B, classes]``; it repeats
     each image over its own ``T`` time steps inside. :func:`model_inputs` normalises raw images.
 
+    ``inference``: how integer neurons (``ilif``) hand on their spikes: as integers (the training
+    form) or as unit spikes on virtual steps, as spike-driven hardware runs them (the same logits;
+    :meth:`supernet.standalone.Spikformer.set_inference`).
+
     Raises:
-        ConfigError: not an exported architecture file.
+        ConfigError: not an exported architecture file, or an unknown ``inference`` mode.
         CheckpointError: unusable weights.
     """
+    if inference not in ("integer", "binary"):
+        raise ConfigError(f"inference: {inference!r} is not integer or binary")
     exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
     model = build_standalone(exported.config, exported.space)
     path: Path | None
@@ -65,7 +72,7 @@ def load_model(
             model.load_state_dict(_state_dict(path))
         except RuntimeError as exc:
             raise CheckpointError(f"{path}: not the weights of {exported.path.name}") from exc
-    return model.eval()
+    return model.set_inference(inference).eval()
 
 
 def model_inputs(

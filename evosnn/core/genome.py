@@ -206,9 +206,11 @@ class GenomeCodec:
         them; heads a mixer does not use shown as ``-``)."""
         c = self.decode(genome)
 
-        def shown(field: str) -> list[object]:
+        def shown(field: str) -> str:
             values = getattr(c, field)
-            return [v if c.live(field, b) else "-" for b, v in enumerate(values)]
+            return (
+                f"[{', '.join(str(v) if c.live(field, b) else '-' for b, v in enumerate(values))}]"
+            )
 
         text = (
             f"depth {c.depth}, D {c.embed_dim}, T {c.time_steps}, mlp {list(c.mlp_ratio)}, "
