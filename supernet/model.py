@@ -39,10 +39,16 @@ class _LinearBN(nn.Module):
     """Linear + BatchNorm over the last dim of ``[T, B, N, C]``, then a LIF (entangled widths)."""
 
     def __init__(
-        self, d_in: int, d_out: int, surrogate: Surrogate | None, *, plif: bool = False
+        self,
+        d_in: int,
+        d_out: int,
+        surrogate: Surrogate | None,
+        *,
+        plif: bool = False,
+        bias: bool = True,
     ) -> None:
         super().__init__()
-        self.linear = EntangledLinear(d_in, d_out)
+        self.linear = EntangledLinear(d_in, d_out, bias=bias)
         self.bn = EntangledBatchNorm(d_out)
         self.lif = LIF(surrogate=surrogate)
         if plif:  # the parametric LIF's learned time constant (spaces offering plif)
@@ -106,7 +112,7 @@ class _Block(nn.Module):
         for mixer in offered:
             for name in geometry.qkv_names(mixer.name) if mixer.uses_qkv else ():
                 if not hasattr(self, name):  # shared q, k, v: built once
-                    self.add_module(name, _LinearBN(dim, dim, surrogate))
+                    self.add_module(name, _LinearBN(dim, dim, surrogate, bias=geometry.qkv_bias))
         for mixer in offered:
             for name in mixer.neurons:
                 self.add_module(name, LIF(threshold=ATTENTION_THRESHOLD, surrogate=surrogate))

@@ -38,9 +38,10 @@ class _LinearBN(nn.Module):
         tau: float,
         surrogate: Surrogate | None,
         neuron: tuple[str, int] = ("lif", 1),
+        bias: bool = True,
     ) -> None:
         super().__init__()
-        self.linear = nn.Linear(d_in, d_out)
+        self.linear = nn.Linear(d_in, d_out, bias=bias)
         self.bn = nn.BatchNorm1d(d_out)
         self.lif = LIF(tau=tau, threshold=threshold, surrogate=surrogate)
         self.neuron, self.level = neuron
@@ -92,7 +93,7 @@ class _Block(nn.Module):
         self.attention_scale = geometry.attention_scale
         self.qkv = geometry.qkv_names(self.mixer.name) if self.mixer.uses_qkv else ()
         for name in self.qkv:
-            self.add_module(name, _LinearBN(d, d, th, tau, surrogate))
+            self.add_module(name, _LinearBN(d, d, th, tau, surrogate, bias=geometry.qkv_bias))
         for name in self.mixer.neurons:
             self.add_module(name, LIF(tau=tau, threshold=ATTENTION_THRESHOLD, surrogate=surrogate))
         fire = (config.neuron[i], config.level[i])

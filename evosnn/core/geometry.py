@@ -50,6 +50,8 @@ class Geometry:
             layers a supernet block holds.
         neurons: the neuron models the blocks offer (:mod:`evosnn.core.neurons`): ``plif`` adds a
             learned parameter to each projection and MLP layer.
+        qkv_bias: whether q, k and v have a bias: Spikformer's CIFAR model's ``nn.Linear`` do, its
+            event model's ``Conv1d(..., bias=False)`` do not.
     """
 
     image_size: int
@@ -61,6 +63,7 @@ class Geometry:
     mixer_weights: str = "shared"
     mixers: tuple[str, ...] = ("ssa",)
     neurons: tuple[str, ...] = ("lif",)
+    qkv_bias: bool = True
 
     def __post_init__(self) -> None:
         if self.mixer_weights not in ("shared", "separate"):
@@ -95,6 +98,7 @@ class Geometry:
             mixer_weights=net.mixer_weights,
             mixers=tuple(space.choices.mixer),
             neurons=tuple(space.choices.neuron),
+            qkv_bias=net.qkv_bias,
         )
 
     @property

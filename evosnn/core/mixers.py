@@ -36,9 +36,9 @@ __all__ = ["DEFAULT_MIXER", "MIXERS", "MixerSpec"]
 DEFAULT_MIXER = "ssa"
 
 
-def _linear_bn(d_in: int, d_out: int) -> int:
-    """Linear with bias + BatchNorm (weight and bias per output)."""
-    return d_in * d_out + d_out + 2 * d_out
+def _linear_bn(d_in: int, d_out: int, bias: bool = True) -> int:
+    """Linear (with or without bias) + BatchNorm (weight and bias per output)."""
+    return d_in * d_out + bias * d_out + 2 * d_out
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class MixerSpec:
         name: the gene value (``mixer`` choice).
         uses_heads: whether the ``num_heads`` gene changes the computation.
         params: parameters of the mixer's own layers (q, k, v or the token linear), given
-            ``(embed_dim, tokens)``; the shared projection is counted by the block.
+            ``(embed_dim, tokens, qkv_bias)``; the shared projection is counted by the block.
         ops: the mixer's synaptic layers of block ``b`` (``(b, embed_dim, heads, tokens,
             in_bits)``), in order; ``in_bits`` is the bit width of x, a residual sum.
         input: the rate entry (suffix) of the mixer's input x, a residual sum of spikes.
@@ -60,7 +60,7 @@ class MixerSpec:
 
     name: str
     uses_heads: bool
-    params: Callable[[int, int], int]
+    params: Callable[[int, int, bool], int]
     ops: Callable[[str, int, int, int, int], list[LayerOps]]
     input: str
     spike_entries: tuple[str, ...]
@@ -112,7 +112,7 @@ MIXERS: dict[str, MixerSpec] = {
     "ssa": MixerSpec(
         "ssa",
         uses_heads=True,
-        params=lambda d, n: 3 * _linear_bn(d, d),
+        params=lambda d, n, bias: 3 * _linear_bn(d, d, bias),
         ops=_ssa_ops,
         input="qkv",
         spike_entries=("attn_qk", "attn_k", "attn_v"),
@@ -121,7 +121,7 @@ MIXERS: dict[str, MixerSpec] = {
     "sdsa": MixerSpec(
         "sdsa",
         uses_heads=False,
-        params=lambda d, n: 3 * _linear_bn(d, d),
+        params=lambda d, n, bias: 3 * _linear_bn(d, d, bias),
         ops=_sdsa_ops,
         input="qkv",
         spike_entries=("attn_q", "attn_k", "attn_v", "attn_kv"),
@@ -129,7 +129,7 @@ MIXERS: dict[str, MixerSpec] = {
     "mlp": MixerSpec(
         "mlp",
         uses_heads=False,
-        params=lambda d, n: _linear_bn(n, n),
+        params=lambda d, n, bias: _linear_bn(n, n),
         ops=_mlp_ops,
         input="tok",
         spike_entries=(),

@@ -33,7 +33,7 @@ def count_params(config: SubnetConfig, geometry: Geometry) -> int:
         c_in = width
     for i in range(config.depth):
         hidden = config.mlp_hidden(i)
-        total += MIXERS[config.mixer[i]].params(d, geometry.tokens)  # e.g. q, k, v
+        total += MIXERS[config.mixer[i]].params(d, geometry.tokens, geometry.qkv_bias)
         total += d * d + d + 2 * d  # projection: linear + BN
         total += d * hidden + hidden + 2 * hidden  # fc1 + BN
         total += hidden * d + d + 2 * d  # fc2 + BN

@@ -167,6 +167,9 @@ class SupernetSpec(_Strict):
     #: Whether the token mixers that use q, k and v share one set per block (``shared``) or
     #: each have their own (``separate``); see docs/concepts/token-mixers.md.
     mixer_weights: Literal["shared", "separate"] = "shared"
+    #: Whether q, k and v carry a bias: Spikformer's CIFAR model (``nn.Linear``) yes, its event
+    #: model (``Conv1d(..., bias=False)``, ZK-Zhou/spikformer ``cifar10dvs/model.py``) no.
+    qkv_bias: bool = True
 
     @model_validator(mode="after")
     def _divisible(self) -> SupernetSpec:
@@ -475,6 +478,7 @@ _LATE_DEFAULTS = (
     ("choices", "neuron", [DEFAULT_NEURON]),
     ("choices", "level", [DEFAULT_LEVEL]),
     ("supernet", "mixer_weights", "shared"),
+    ("supernet", "qkv_bias", True),
 )
 
 

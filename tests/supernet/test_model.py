@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import itertools
 import random
 from dataclasses import replace
 from typing import Any
@@ -186,45 +185,6 @@ def test_training_updates_only_the_active_slice(tiny_space: Any) -> None:
 
 
 # ------------------------------------------------------------------ event geometry (issue 31)
-def reference_event_params(dim: int, depth: int, hidden: int, classes: int) -> int:
-    """Spikformer's CIFAR10-DVS / DVS128 Gesture model counted layer by layer (2 input channels;
-    convs without bias, every conv/linear followed by a BatchNorm of weight and bias)."""
-    widths = (2, dim // 8, dim // 4, dim // 2, dim, dim)  # four stages, then the rpe conv
-    sps = sum(9 * a * b + 2 * b for a, b in itertools.pairwise(widths))
-    linear = lambda a, b: a * b + b + 2 * b  # noqa: E731  (linear + bias + its BatchNorm)
-    block = 4 * linear(dim, dim) + linear(dim, hidden) + linear(hidden, dim)
-    return sps + depth * block + dim * classes + classes
-
-
-@pytest.mark.parametrize(
-    ("name", "classes", "expected"),
-    [("cifar10-dvs-spikformer", 10, 2_568_202), ("dvs128-gesture", 11, 2_568_459)],
-)
-def test_event_spaces_largest_subnet_is_the_reference_model(
-    name: str, classes: int, expected: int
-) -> None:
-    from evosnn.core.space import load_space
-
-    space = load_space(f"search_spaces/{name}.yaml")
-    largest = SubnetConfig.largest(space)
-    assert largest == SubnetConfig(
-        depth=2,
-        embed_dim=256,
-        mlp_ratio=(4.0, 4.0),
-        num_heads=(16, 16),
-        threshold=(1.0, 1.0),
-        tau=(2.0, 2.0),
-        time_steps=16,
-    )
-    assert reference_event_params(256, 2, 1024, classes) == expected  # 2.57 M, as published
-    assert count_params(largest, space.geometry) == expected
-    net = build_supernet(space)
-    assert net.geometry == Geometry(
-        image_size=128, in_channels=2, num_classes=classes, sps_pools=4, frame_bank=(8, 12, 16)
-    )
-    assert sum(p.numel() for p in extract(net, largest).parameters()) == expected
-
-
 def test_event_geometry_pools_after_every_stage_and_reads_the_subnets_frames() -> None:
     net = lively(
         SpikformerSupernet(
