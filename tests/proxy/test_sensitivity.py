@@ -29,9 +29,10 @@ def test_every_gene_kind_is_tried_on_every_subnet(tiny_checkpoint: Path) -> None
     space = SearchSpace.from_dict(tiny_dict())
     net, splits, what, data = load_for_sensitivity(space, tiny_checkpoint)
     result = measure_sensitivity(net, space, splits, SETTINGS, supernet=what, data=data)
-    genes = [k for k in GENE_KINDS if k != "mixer"]  # one mixer in this space: not a gene
+    operators = ("mixer", "neuron", "level")  # one choice each in this space: not genes
+    genes = [k for k in GENE_KINDS if k not in operators]
     assert [k for k in GENE_KINDS if result.tried[k] == 4] == genes
-    assert result.tried["mixer"] == 0
+    assert all(result.tried[k] == 0 for k in operators)
     assert all(0 <= result.changed[k] <= 4 for k in GENE_KINDS)
     assert result.changed["embed_dim"] == result.changed["time_steps"] == 4
     assert result.evaluated["sps.conv1"] == 4 and result.evaluated["blocks.*.attn_k"] >= 4
