@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from evosnn.cli._command import Command
+from evosnn.cli.benchmark import Benchmark
 from evosnn.cli.dashboard import Dashboard
 from evosnn.cli.demo import Demo
 from evosnn.cli.export import Export
@@ -47,6 +48,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Export,
     Train,
     Report,
+    Benchmark,
     Dashboard,
     Demo,
 )

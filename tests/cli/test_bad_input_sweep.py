@@ -393,6 +393,10 @@ CASES = [
         (*TRAIN, "--out", "{truncated_dir}", "--resume", "--storage", "{study_url}"),
         ("retrained.pt",),
     ),
+    # benchmark
+    Case("bm-missing", ("benchmark", "{tmp}/trial-00001.yaml"), ("trial-00001.yaml",)),
+    Case("bm-not-an-export", ("benchmark", "{junk}"), ("junk.bin", "YAML")),
+    Case("bm-limit-zero", ("benchmark", "{arch}", "--limit", "0"), ("--limit",)),
     # report
     Case(
         "re-storage-missing",
