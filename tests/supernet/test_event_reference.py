@@ -138,7 +138,7 @@ def test_logits_and_firing_rates_equal_the_reference_event_model() -> None:
     dim, depth, heads, hidden, classes, steps = 32, 2, 4, 64, 5, 3
     reference = lively(ReferenceEventSpikformer(dim, depth, heads, hidden, classes), seed=4)
     geometry = Geometry(
-        image_size=32, in_channels=2, num_classes=classes, sps_pools=4, frame_bank=(steps,),
+        image_size=128, in_channels=2, num_classes=classes, sps_pools=4, frame_bank=(steps,),
         attention_scale=0.25, qkv_bias=False,
     )  # fmt: skip
     config = SubnetConfig(
@@ -160,8 +160,9 @@ def test_logits_and_firing_rates_equal_the_reference_event_model() -> None:
                 assert theirs.conv.bias is None
             ours.bn.load_state_dict(theirs.bn.state_dict())
         model.head.load_state_dict(reference.head.state_dict())
-        frames = torch.rand(6, steps, 2, 32, 32, generator=torch.Generator().manual_seed(0)) < 0.3
-        frames = frames.float() * 2  # event counts
+        # the reference's input: event frames [B, T, 2, 128, 128] (counts)
+        frames = torch.rand(3, steps, 2, 128, 128, generator=torch.Generator().manual_seed(0))
+        frames = (frames < 0.3).float() * 2
         expected, got = reference(frames), model(frames)
     assert torch.allclose(got, expected, atol=1e-5)
     rates = [(o.lif.firing_rate, t.lif.firing_rate) for o, t in pairs]
