@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from evosnn.reporting.export import Exported, load_export
-from evosnn.training.retrain import RetrainResult
-from evosnn.training.retrain import retrain as _retrain
+from evosnn.training.retrain import RetrainResult, retrain_exported
 
 __all__ = ["retrain"]
 
@@ -41,7 +40,7 @@ def retrain(
 
     exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
     settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
-    return _retrain(
+    return retrain_exported(
         exported,
         out if out is not None else exported.path.parent,
         settings,

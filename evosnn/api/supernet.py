@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evosnn.api.spaces import load_space
+from evosnn.api.spaces import as_space
 from evosnn.core.space import SearchSpace
 
 __all__ = ["TrainedSupernet", "train_supernet"]
@@ -74,7 +74,7 @@ def train_supernet(
     from supernet.recipe import TrainSettings
     from supernet.train import CHECKPOINT_NAME
 
-    space = load_space(space)
+    space = as_space(space)
     out = check_out_dir(Path(out))
     settings = TrainSettings(
         epochs=epochs or space.training.epochs,

@@ -26,7 +26,7 @@ from evosnn.cli._command import Command
 from evosnn.cli.dashboard import Dashboard
 from evosnn.cli.demo import Demo
 from evosnn.cli.export import Export
-from evosnn.cli.report import Report
+from evosnn.cli.report import ReportCommand
 from evosnn.cli.search import Search
 from evosnn.cli.sensitivity import SupernetSensitivity
 from evosnn.cli.space import SpaceCheck, SpaceList
@@ -46,7 +46,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Search,
     Export,
     Train,
-    Report,
+    ReportCommand,
     Dashboard,
     Demo,
 )

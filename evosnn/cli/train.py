@@ -83,7 +83,7 @@ class Train(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.reporting.export import load_export
-        from evosnn.training.retrain import retrain
+        from evosnn.training.retrain import retrain_exported
         from supernet.recipe import TrainSettings
 
         given = given_settings(args, ("epochs", "batch_size", "lr", "seed"))
@@ -105,7 +105,7 @@ class Train(Command):
         if args.tune:
             return self._tune(args, exports, settings, refused)
         for exported in exports:
-            result = retrain(
+            result = retrain_exported(
                 exported,
                 args.out or exported.path.parent,
                 settings,

@@ -27,13 +27,13 @@ implements and ``tests/search`` checks):
 Modules: :mod:`~evosnn.search.settings` (settings, summary types), :mod:`~evosnn.search.loop`,
 its strategies :mod:`~evosnn.search.dedup`, :mod:`~evosnn.search.filter`,
 :mod:`~evosnn.search.failures`, :mod:`~evosnn.search.history` (hypervolume, figures, log lines),
-:mod:`~evosnn.search.summary` and :mod:`~evosnn.search.driver` (``run_search``).
+:mod:`~evosnn.search.summary` and :mod:`~evosnn.search.driver` (``search_study``).
 """
 
 from __future__ import annotations
 
 from evosnn.search.dedup import Deduplication
-from evosnn.search.driver import run_search
+from evosnn.search.driver import search_study
 from evosnn.search.failures import FailureHandler
 from evosnn.search.filter import CandidateFilter, ParamFilter, Rejection
 from evosnn.search.history import GenerationRecorder
@@ -54,5 +54,5 @@ __all__ = [
     "SearchSettings",
     "SearchSummary",
     "StallGuard",
-    "run_search",
+    "search_study",
 ]

@@ -48,7 +48,7 @@ __all__ = [
     "RetrainResult",
     "check_record",
     "record_in_study",
-    "retrain",
+    "retrain_exported",
     "retrained_attrs",
     "retrained_key",
 ]
@@ -114,7 +114,7 @@ class RetrainCheckpoint(TrainingCheckpoint):
     config: dict[str, Any]
 
 
-def retrain(
+def retrain_exported(
     exported: Exported,
     out_dir: str | Path,
     settings: TrainSettings,
