@@ -96,7 +96,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-quality", action="store_true", help="only (a) and (b)")
     parser.add_argument("--skip-pool", action="store_true", help="only (c)")
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%X")
     if args.report:

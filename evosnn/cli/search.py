@@ -49,7 +49,7 @@ class Search(Command):
         add_study(parser, required=False, help="study name (default: the run folder's name)")
         parser.add_argument(
             "--engine",
-            choices=ENGINES,
+            choices=list(ENGINES),
             default=SearchSettings().engine,
             help="search engine (default: %(default)s, the best on the exact-front benchmark)",
         )
