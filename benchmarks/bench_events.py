@@ -1,7 +1,7 @@
 """The embedded event task: does time matter, and do the neuron genes matter there?
 
 Two measurements on ``search_spaces/digits-events-tiny.yaml`` (two digits shown one after the
-other, labelled by the first; see :mod:`evosnn.evaluate.digits_events`):
+other, labelled by the first; see :mod:`evosnn.data.digits_events`):
 
 * ``collapsed`` vs spiking: the time-collapsed recording (the T=1 binning: every event of a clip
   in one frame) fed to the same stand-alone Spikformer, and to scikit-learn's logistic regression
@@ -37,7 +37,7 @@ import numpy as np
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import retrain_exported
 from supernet.recipe import TrainSettings

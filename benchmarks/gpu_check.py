@@ -36,7 +36,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import Splits, load_splits
+from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.evaluator import Evaluator
 from evosnn.training.supernet import train_supernet_for
 from supernet.recipe import TrainSettings

@@ -22,7 +22,7 @@ import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import retrain_exported
 from evosnn.training.supernet import train_supernet_for

@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 

@@ -44,7 +44,7 @@ from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.evaluator import Evaluator
 from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.fit import steps_per_epoch

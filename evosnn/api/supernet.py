@@ -130,7 +130,7 @@ def _train_here(
     """Supernet training in this process: the run is opened (or refused) before the data loads."""
     import torch
 
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import open_supernet_run, train_supernet_for
 
     if threads:

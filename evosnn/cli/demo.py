@@ -69,7 +69,7 @@ class Demo(Command):
         from evosnn.cli.search import print_summary, search
         from evosnn.cli.train import record
         from evosnn.core.space import load_space
-        from evosnn.evaluate.data import load_splits
+        from evosnn.data.loading import load_splits
         from evosnn.reporting.export import export_study, load_export
         from evosnn.reporting.report import write_report
         from evosnn.training.retrain import retrain_exported

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from evosnn.core.errors import CheckpointError, EvosnnError
-from evosnn.evaluate.data import Splits, load_splits
+from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported

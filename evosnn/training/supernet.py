@@ -30,7 +30,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import CheckpointError, EvosnnError
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet, checkpoint_space
 from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint

@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.search import SearchSettings, search_study
 from evosnn.training.supernet import train_supernet_for
 from supernet.recipe import TrainSettings

@@ -23,7 +23,7 @@ import yaml
 
 from evosnn.core.errors import CheckpointError, EvosnnError
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings

@@ -12,7 +12,7 @@ import yaml
 from evosnn.core.errors import ConfigError, EvosnnError
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.reporting.export import export_study, load_export
 from evosnn.search import SearchSettings, search_study
 from supernet import Spikformer
