@@ -37,7 +37,7 @@ from supernet.checkpoint import load_checkpoint
 from supernet.fit import TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings, open_run, resumed_settings
-from supernet.train import CHECKPOINT_NAME, Sampler, train_supernet
+from supernet.train import CHECKPOINT_NAME, Sampler, fit_supernet
 from workers.train import Rank, run_data_parallel
 
 __all__ = [
@@ -224,7 +224,7 @@ def _train(
     **kwargs: Any,
 ) -> dict[str, Any]:
     shift, flip = augmentation_for(space)
-    return train_supernet(
+    return fit_supernet(
         lambda: build_supernet(space),
         splits,
         path,
