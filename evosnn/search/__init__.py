@@ -37,7 +37,7 @@ from evosnn.search.driver import search_study
 from evosnn.search.failures import FailureHandler
 from evosnn.search.filter import CandidateFilter, ParamFilter, Rejection
 from evosnn.search.history import GenerationRecorder
-from evosnn.search.loop import LoopStats, SearchLoop, SearchObserver, StallGuard
+from evosnn.search.loop import LoopParts, LoopStats, SearchLoop, SearchObserver, StallGuard
 from evosnn.search.settings import ParetoRow, SearchSettings, SearchSummary
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Deduplication",
     "FailureHandler",
     "GenerationRecorder",
+    "LoopParts",
     "LoopStats",
     "ParamFilter",
     "ParetoRow",

@@ -24,7 +24,7 @@ from evosnn.core.space import SearchSpace
 from evosnn.engines import Engine, make_engine
 from evosnn.search.history import GenerationRecorder
 from evosnn.search.holdout import rescore_front
-from evosnn.search.loop import SearchLoop, StallGuard
+from evosnn.search.loop import LoopParts, SearchLoop, StallGuard
 from evosnn.search.settings import SearchSettings, SearchSummary
 from evosnn.search.summary import summarize
 from evosnn.storage import study_schema as schema
@@ -98,8 +98,10 @@ def search_study(
             executor,
             budget=settings.budget,
             window=settings.window,
-            stall=StallGuard(50 * settings.population),
-            observer=GenerationRecorder(ledger, ref_energy, engine),
+            parts=LoopParts(
+                stall=StallGuard(50 * settings.population),
+                observer=GenerationRecorder(ledger, ref_energy, engine),
+            ),
             progress=progress,
         )
         stats = loop.run()
