@@ -26,7 +26,7 @@ from typing import Any, TypedDict
 from evosnn.core.errors import EvosnnError
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import RetrainResult
-from workers.tune import EXPERIMENT, Report, TrainOne, run_tune
+from workers.tune import EXPERIMENT, Report, TrainOne, TuneExperiment, run_tune
 
 __all__ = [
     "EXPERIMENT",
@@ -144,8 +144,7 @@ def tune_retrain(
         "tune": asdict(tune_settings),
         "init": init,
     }
-    results = run_tune(
-        trainer or train_one,
+    experiment = TuneExperiment(
         architectures=architectures,
         lrs=list(tune_settings.lrs),
         config={
@@ -159,13 +158,8 @@ def tune_retrain(
         epochs=int(train.epochs),
         metric="val_accuracy",
         finished_key="test_accuracy",
-        asha=tune_settings.asha,
-        grace_epochs=tune_settings.grace_epochs,
-        max_failures=tune_settings.max_failures,
-        cpus_per_trial=tune_settings.cpus_per_trial,
-        gpus_per_trial=tune_settings.gpus_per_trial,
-        ray_address=ray_address,
     )
+    results = run_tune(trainer or train_one, experiment, tune_settings, ray_address=ray_address)
     tuned = []
     for exported, result in zip(exports, results, strict=True):
         outcome = None
