@@ -1,7 +1,7 @@
 """The embedded event task: does time matter, and do the neuron genes matter there?
 
 Two measurements on ``search_spaces/digits-events-tiny.yaml`` (two digits shown one after the
-other, labelled by the first; see :mod:`evosnn.evaluate.digits_events`):
+other, labelled by the first; see :mod:`evosnn.data.digits_events`):
 
 * ``collapsed`` vs spiking: the time-collapsed recording (the T=1 binning: every event of a clip
   in one frame) fed to the same stand-alone Spikformer, and to scikit-learn's logistic regression
@@ -11,7 +11,7 @@ other, labelled by the first; see :mod:`evosnn.evaluate.digits_events`):
   and, beside it, on static digits-tiny (where a static image is repeated T times).
 
 Every Spikformer is trained from scratch with the product's own retraining
-(:func:`evosnn.training.retrain.retrain`, AdamW + cosine, the space's augmentation); accuracies
+(:func:`evosnn.training.retrain.retrain_exported`, AdamW + cosine, the space's augmentation); accuracies
 are on the test split, with a 95 % Wilson interval.
 
 Run (the figures in docs/results/event-task.md; the two tasks in two processes):
@@ -37,9 +37,9 @@ import numpy as np
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.reporting.export import Exported
-from evosnn.training.retrain import retrain
+from evosnn.training.retrain import retrain_exported
 from supernet.recipe import TrainSettings
 
 log = logging.getLogger("bench_events")
@@ -82,7 +82,7 @@ def train_one(space: SearchSpace, config: SubnetConfig, epochs: int, work: Path)
     name = f"{space.name}-T{config.time_steps}-tau{config.tau[0]}"
     exported = Exported(work / f"{name}.yaml", config, space, {}, {})
     start = time.perf_counter()
-    result = retrain(
+    result = retrain_exported(
         exported, work / name, TrainSettings(epochs=epochs, batch_size=64), progress=False
     )
     n = len(load_splits(space.dataset).test)

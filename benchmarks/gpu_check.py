@@ -35,8 +35,9 @@ from evosnn.api import load_space
 from evosnn.core.config import SubnetConfig
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
+from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import Splits, load_splits
+from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.evaluator import Evaluator
 from evosnn.training.supernet import train_supernet_for
 from supernet.recipe import TrainSettings
@@ -167,7 +168,10 @@ def ray_scaling(space: SearchSpace, out: Path, settings: TrainSettings) -> dict[
     for workers in (1, 2):
         started = time.perf_counter()
         train_supernet_parallel(
-            space, out / f"ray{workers}", settings, workers=workers, threads=1, gpus_per_worker=1
+            space,
+            out / f"ray{workers}",
+            settings,
+            RayResources(workers=workers, threads=1, gpus_per_worker=1),
         )
         seconds[workers] = time.perf_counter() - started
     return {"seconds": seconds, "speedup": seconds[1] / seconds[2]}

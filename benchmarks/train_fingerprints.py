@@ -22,9 +22,9 @@ import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.reporting.export import Exported
-from evosnn.training.retrain import retrain
+from evosnn.training.retrain import retrain_exported
 from evosnn.training.supernet import train_supernet_for
 from supernet.recipe import TrainSettings
 from tests.conftest import tiny_dict
@@ -64,7 +64,7 @@ def main() -> None:
         largest = SubnetConfig.largest(space)
         exported = Exported(Path(folder) / "a.yaml", largest, space, {}, {})
         settings = TrainSettings(epochs=2, batch_size=16, warmup_epochs=1, seed=1)
-        result = retrain(exported, Path(folder) / "rt", settings, progress=False)
+        result = retrain_exported(exported, Path(folder) / "rt", settings, progress=False)
         model = torch.load(result.checkpoint, weights_only=True)["model"]
         out["retrain"] = [digest(model), result.val_accuracy, result.test_accuracy]
     print(json.dumps(out, indent=1))

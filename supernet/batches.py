@@ -1,7 +1,7 @@
 """In-memory image batches: the split types, normalisation, augmentation and batch iteration.
 
 Tensor-level utilities shared by training, validation and evaluation. Loading a data set from disk is
-the application's business (``evosnn.evaluate.data``); this module only works on tensors already in memory.
+the application's business (``evosnn.data.loading``); this module only works on tensors already in memory.
 
 Example:
     >>> split = Split(torch.zeros(10, 1, 8, 8, dtype=torch.uint8), torch.arange(10) % 2)

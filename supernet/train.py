@@ -8,7 +8,7 @@ epoch, the augmentation, and metadata stored verbatim in the checkpoint. The loo
 from a checkpoint takes exactly the steps an uninterrupted run would have taken.
 
 Example:
-    >>> result = train_supernet(build, splits, Path("runs/demo/supernet.pt"), TrainSettings(),
+    >>> result = fit_supernet(build, splits, Path("runs/demo/supernet.pt"), TrainSettings(),
     ...                         sample=sample, probes={"largest": big}, metadata={"space": {}})  # doctest: +SKIP
 """
 
@@ -51,7 +51,7 @@ __all__ = [
     "TrainSettings",
     "TrainingDiverged",
     "TrainingInterrupted",
-    "train_supernet",
+    "fit_supernet",
     "validate_probes",
 ]
 
@@ -107,7 +107,7 @@ def validate_probes(
     return out
 
 
-def train_supernet(
+def fit_supernet(
     build: Callable[[], SpikformerSupernet],
     splits: Splits,
     path: str | Path,

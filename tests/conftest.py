@@ -107,7 +107,7 @@ def write_space(tmp_path: Path, data: dict[str, Any], name: str = "space.yaml") 
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A supernet of the tiny synthetic space, trained for two short epochs (a few seconds)."""
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 

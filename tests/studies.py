@@ -12,11 +12,13 @@ def searched_tiny_study(folder: Path, checkpoint: Path, study: str = "tiny") -> 
     """Search the tiny space on ``checkpoint`` (2 x 1 genomes, no Ray) into ``folder/study.db``;
     returns the study's storage URL."""
     from evosnn.core.space import SearchSpace
-    from evosnn.search import SearchSettings, run_search
+    from evosnn.search import SearchSettings, search_study
 
     url = f"sqlite:///{folder / 'study.db'}"
     settings = SearchSettings(population=2, generations=1, workers=0, seed=0)
-    run_search(SearchSpace.from_dict(tiny_dict()), checkpoint, url, study, settings, progress=False)
+    search_study(
+        SearchSpace.from_dict(tiny_dict()), checkpoint, url, study, settings, progress=False
+    )
     return url
 
 

@@ -16,7 +16,7 @@ GPU) and reports through its :class:`Rank`. This module runs it on ``workers`` R
   bar (or, when stderr is not a terminal, one log line per epoch).
 
 Example:
-    >>> run_data_parallel(supernet_rank, config, workers=2, threads=1,
+    >>> run_data_parallel(supernet_rank, config, RayResources(workers=2, threads=1),
     ...                   storage=Path("runs/x"))  # doctest: +SKIP
 """
 
@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from tqdm import tqdm
 
 from evosnn.core.errors import EvosnnError
+from evosnn.core.resources import RayResources
 from supernet.epoch_record import describe
 
 __all__ = ["Rank", "RankLoop", "default_threads", "run_data_parallel"]
@@ -143,30 +144,26 @@ def _check_resources(workers: int, threads: int, gpus_per_worker: float) -> None
 def run_data_parallel(
     loop: RankLoop[J],
     config: J,
+    resources: RayResources,
     *,
-    workers: int,
-    threads: int,
     storage: Path,
-    gpus_per_worker: float = 0.0,
-    max_failures: int = 2,
-    ray_address: str | None = None,
     progress: bool = True,
     desc: str = "train",
     name: str = "ray-train",
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
-    """Run ``loop(config, rank)`` on ``workers`` Ray Train workers until every rank returns.
+    """Run ``loop(config, rank)`` on ``resources.workers`` Ray Train workers until every rank
+    returns.
 
     Args:
         loop: the picklable training (see the module docstring).
         config: handed to ``loop`` on every worker (picklable, e.g. a frozen dataclass).
-        workers: the number of worker processes (ranks).
-        threads: CPUs reserved and torch threads used by each worker.
+        resources: the number of worker processes (ranks), the CPUs reserved and torch threads
+            used by each (``threads``), its GPUs (NCCL instead of gloo when above 0), how often a
+            group whose worker died is restarted, and the Ray cluster to join (None starts a local
+            instance).
         storage: where Ray Train keeps its run (``storage/name``); on several machines, a folder
             every node sees.
-        gpus_per_worker: GPUs per worker (NCCL instead of gloo when above 0).
-        max_failures: how often a group whose worker died is restarted.
-        ray_address: a Ray cluster to join; None starts a local instance.
         progress: show a progress bar.
         desc: the progress bar's label.
         name: the run's folder under ``storage``.
@@ -181,9 +178,11 @@ def run_data_parallel(
 
     from workers.cluster import connect
 
+    workers, threads = resources.workers, resources.threads
+    gpus_per_worker, max_failures = resources.gpus_per_worker, resources.max_failures
     if workers < 1 or threads < 1 or gpus_per_worker < 0:
         raise EvosnnError("--workers and --threads must be at least 1, --gpus-per-worker >= 0")
-    connect(ray_address, num_cpus=None)
+    connect(resources.ray_address, num_cpus=None)
     _check_resources(workers, threads, gpus_per_worker)
     events = Queue()
     trainer = _trainer(

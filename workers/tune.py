@@ -18,7 +18,8 @@ The result is plain data per architecture: how many trials ran, and the best fin
 metrics, config and checkpoint files (copied to ``folder/best``).
 
 Example:
-    >>> results = run_tune(train_one, architectures=["a.yaml"], lrs=[1e-3], ...)  # doctest: +SKIP
+    >>> experiment = TuneExperiment(["a.yaml"], [1e-3], {}, {}, Path("runs/t"), epochs=40)
+    >>> results = run_tune(train_one, experiment, TuneSettings())  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -30,11 +31,20 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from evosnn.core.errors import EvosnnError
 
-__all__ = ["EXPERIMENT", "BestTrial", "Report", "TrainOne", "TunedResult", "run_tune"]
+__all__ = [
+    "EXPERIMENT",
+    "BestTrial",
+    "Report",
+    "TrainOne",
+    "TrialPolicy",
+    "TuneExperiment",
+    "TunedResult",
+    "run_tune",
+]
 
 log = logging.getLogger(__name__)
 
@@ -90,28 +100,11 @@ def _trial(config: dict[str, Any], train_one: TrainOne) -> None:
     train_one(config, work, restored is not None, report)
 
 
-def run_tune(
-    train_one: TrainOne,
-    *,
-    architectures: list[str],
-    lrs: list[float],
-    config: dict[str, Any],
-    request: dict[str, Any],
-    folder: Path,
-    epochs: int,
-    metric: str = "val_accuracy",
-    finished_key: str = "test_accuracy",
-    asha: bool = False,
-    grace_epochs: int = 2,
-    max_failures: int = 2,
-    cpus_per_trial: float = 1.0,
-    gpus_per_trial: float = 0.0,
-    ray_address: str | None = None,
-) -> list[TunedResult]:
-    """Run (or resume) the Tune experiment in ``folder``; the best trial per architecture.
+@dataclass(frozen=True)
+class TuneExperiment:
+    """What a Tune run trains: the grid, every trial's config, and where the run lives.
 
-    Args:
-        train_one: the picklable training of one trial (see the module docstring).
+    Attributes:
         architectures: one grid axis, passed to trials as ``config["architecture"]``.
         lrs: the other grid axis, ``config["lr"]``.
         config: the rest of every trial's config.
@@ -120,44 +113,97 @@ def run_tune(
         epochs: the longest a trial trains (ASHA's ``max_t``, reported as ``metrics["epoch"]``).
         metric: maximised to pick the best trial (and by ASHA).
         finished_key: a trial counts as finished when its last metrics hold this key.
+    """
+
+    architectures: list[str]
+    lrs: list[float]
+    config: dict[str, Any]
+    request: dict[str, Any]
+    folder: Path
+    epochs: int
+    metric: str = "val_accuracy"
+    finished_key: str = "test_accuracy"
+
+
+class TrialPolicy(Protocol):
+    """How trials are stopped, retried and given resources (the application's settings, e.g.
+    ``evosnn.training.tune.TuneSettings``, which holds their defaults)."""
+
+    @property
+    def asha(self) -> bool:
+        """ASHA early stopping (after ``grace_epochs``, then at doubling epochs)."""
+
+    @property
+    def grace_epochs(self) -> int:
+        """ASHA's first rung."""
+
+    @property
+    def max_failures(self) -> int:
+        """Restarts of a trial whose process died."""
+
+    @property
+    def cpus_per_trial(self) -> float:
+        """CPUs Ray reserves for each trial."""
+
+    @property
+    def gpus_per_trial(self) -> float:
+        """GPUs Ray gives each trial."""
+
+
+def run_tune(
+    train_one: TrainOne,
+    experiment: TuneExperiment,
+    trials: TrialPolicy,
+    *,
+    ray_address: str | None = None,
+) -> list[TunedResult]:
+    """Run (or resume) the Tune ``experiment``; the best trial per architecture.
+
+    Args:
+        train_one: the picklable training of one trial (see the module docstring).
+        experiment: the grid, the trials' config and the run's folder.
+        trials: how trials are stopped (ASHA), retried and given CPUs and GPUs.
         ray_address: a Ray cluster to join; None starts a local instance.
 
     Raises:
-        EvosnnError: ``folder`` holds an experiment of another request.
+        EvosnnError: ``experiment.folder`` holds an experiment of another request.
     """
     from ray import tune
 
     from workers.cluster import connect
 
-    folder = folder.resolve()
+    folder = experiment.folder.resolve()
     connect(ray_address, num_cpus=None)
     trainable = tune.with_resources(
         tune.with_parameters(_trial, train_one=train_one),
-        {"cpu": cpus_per_trial, "gpu": gpus_per_trial},
+        {"cpu": trials.cpus_per_trial, "gpu": trials.gpus_per_trial},
     )
-    experiment = folder / EXPERIMENT
-    if tune.Tuner.can_restore(str(experiment)):
-        _check_request(folder, request)
-        log.info("resuming the Tune experiment in %s", experiment)
-        tuner = tune.Tuner.restore(str(experiment), trainable, resume_errored=True)
+    stored = folder / EXPERIMENT
+    if tune.Tuner.can_restore(str(stored)):
+        _check_request(folder, experiment.request)
+        log.info("resuming the Tune experiment in %s", stored)
+        tuner = tune.Tuner.restore(str(stored), trainable, resume_errored=True)
     else:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "request.json").write_text(json.dumps(request, indent=2))
+        (folder / "request.json").write_text(json.dumps(experiment.request, indent=2))
         param_space = {
-            "architecture": tune.grid_search(list(architectures)),
-            "lr": tune.grid_search(list(lrs)),
-            **config,
+            "architecture": tune.grid_search(list(experiment.architectures)),
+            "lr": tune.grid_search(list(experiment.lrs)),
+            **experiment.config,
         }
+        asha = _asha(experiment.epochs, trials.grace_epochs) if trials.asha else None
         tuner = _new_tuner(
             trainable,
             param_space,
             folder,
-            metric=metric,
-            scheduler=_asha(epochs, grace_epochs) if asha else None,
-            max_failures=max_failures,
+            metric=experiment.metric,
+            scheduler=asha,
+            max_failures=trials.max_failures,
         )
     grid = tuner.fit()
-    return _best_per_architecture(grid, architectures, folder, metric, finished_key)
+    return _best_per_architecture(
+        grid, experiment.architectures, folder, experiment.metric, experiment.finished_key
+    )
 
 
 def _check_request(folder: Path, request: dict[str, Any]) -> None:

@@ -581,7 +581,7 @@ def _evaluate_halves(checkpoint: Path, n_subnets: int, seed: int) -> list[dict[s
     import torch
 
     from evosnn.core.evaluation import EvalSettings
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.evaluate.evaluator import Evaluator
     from supernet.batches import Split
 

@@ -58,7 +58,7 @@ from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.proxy.check import RankCheckSettings, rank_check
 from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
 from evosnn.training.supernet import train_supernet_for

@@ -26,7 +26,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.evaluator import Evaluator
 from evosnn.evaluate.models import build_supernet
 from supernet import SpikeStats

@@ -25,7 +25,7 @@ from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.reporting.export import export_study
 from evosnn.reporting.report import write_report
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from evosnn.storage.ledger import Ledger
 from tests.integration.test_dashboard import dashboard, get
 from tests.integration.test_load import wide_space
@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgres"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 
@@ -80,7 +80,7 @@ def main() -> None:
                 eval=EvalSettings(recal_batches=1, recal_batch_size=16),
             )
             with timed("resume (+8 evaluations)", r):
-                run_search(space, checkpoint, url, study, settings, progress=False)
+                search_study(space, checkpoint, url, study, settings, progress=False)
             with timed("export pareto", r):
                 export_study(url, study, root / "x", pick="pareto")
             with timed("report", r):

@@ -49,7 +49,7 @@ from evosnn.engines import ENGINES
 from evosnn.evaluate.evaluator import Evaluator
 from evosnn.evaluate.worker_task import EvaluationTaskFactory
 from evosnn.objectives.front import pareto_mask
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from evosnn.storage.ledger import Ledger
 from workers.pool import RayExecutor
 
@@ -96,7 +96,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-quality", action="store_true", help="only (a) and (b)")
     parser.add_argument("--skip-pool", action="store_true", help="only (c)")
-    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=ENGINES)
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%X")
     if args.report:
@@ -190,7 +190,7 @@ def quality(args: argparse.Namespace, space: SearchSpace) -> None:
                     eval=EvalSettings(),
                 )
                 started = time.perf_counter()
-                summary = run_search(
+                summary = search_study(
                     space, args.supernet, url, f"{engine}-{seed}", settings, progress=False
                 )
                 records = Ledger.open(url, f"{engine}-{seed}", codec, create=False).records()

@@ -43,8 +43,9 @@ from scipy.stats import kendalltau
 from benchmarks.common import table, write_json
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
+from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.evaluator import Evaluator
 from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.fit import steps_per_epoch
@@ -83,7 +84,12 @@ def workers(space: SearchSpace, settings: TrainSettings, count: int) -> dict[str
     started = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         train_supernet_parallel(
-            space, folder, settings, workers=count, threads=1, progress=False, on_epoch=last.update
+            space,
+            folder,
+            settings,
+            RayResources(workers=count, threads=1),
+            progress=False,
+            on_epoch=last.update,
         )
     return {
         "images_s": last["timed_steps"] * settings.batch_size / last["train_seconds"],

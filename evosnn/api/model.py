@@ -84,7 +84,7 @@ def model_inputs(
     """Raw ``images [B, C, H, W]`` (uint8, 0-255) as the model expects them: scaled to 0-1 and
     standardised with the training split's per-channel mean and std, as evosnn trains and
     evaluates (the space's data set is loaded to get them; ``data_root`` overrides its folder)."""
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from supernet.batches import normalize
 
     exported = architecture if isinstance(architecture, Exported) else load_export(architecture)

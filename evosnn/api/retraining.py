@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from evosnn.reporting.export import Exported, load_export
-from evosnn.training.retrain import RetrainResult
-from evosnn.training.retrain import retrain as _retrain
+from evosnn.training.retrain import RetrainResult, retrain_exported
+
+if TYPE_CHECKING:
+    from supernet.recipe import TrainSettings
 
 __all__ = ["retrain"]
 
 
 def retrain(
     architecture: str | Path | Exported,
+    settings: TrainSettings | None = None,
     *,
     out: str | Path | None = None,
-    epochs: int = 40,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    seed: int = 0,
-    device: str = "cpu",
     init: str = "scratch",
     data_root: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    **fields: Any,
 ) -> RetrainResult:
     """Train an exported ``trial-NNNNN.yaml`` stand-alone on its space's data.
 
+    It trains with ``settings`` (default :class:`~supernet.recipe.TrainSettings`) with any of its
+    fields replaced by keyword: ``epochs``, ``batch_size``, ``lr``, ``seed``, ``device``, ...
     ``init`` is ``scratch`` (weights drawn from ``seed``) or ``inherited`` (the exported
     ``trial-NNNNN.pt``). The checkpoint ``trial-NNNNN.retrained.pt`` goes to ``out`` (default:
     beside the file); the result holds validation and test accuracy (0-1) and energy (mJ/image).
@@ -40,8 +43,8 @@ def retrain(
     from supernet.recipe import TrainSettings
 
     exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, lr=lr, seed=seed, device=device)
-    return _retrain(
+    settings = replace(settings or TrainSettings(), **fields)
+    return retrain_exported(
         exported,
         out if out is not None else exported.path.parent,
         settings,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evosnn.api.spaces import load_space
+from evosnn.api.spaces import as_space
 from evosnn.core.space import SearchSpace
 from evosnn.search.settings import ParetoRow, SearchSettings, SearchSummary
 
@@ -65,16 +65,16 @@ def run_search(
         CheckpointError: the supernet is missing, corrupt or of another space.
         StorageError: an unreachable database, or a study another driver is searching.
     """
-    from evosnn.search import run_search as _run_search
+    from evosnn.search import search_study
 
-    space = load_space(space)
+    space = as_space(space)
     supernet = Path(supernet)
     run_dir = supernet.parent
     storage = storage or f"sqlite:///{run_dir / 'evosnn.db'}"
     study = study or run_dir.name or "evosnn"
     settings = replace(settings or SearchSettings(), **fields)
     try:
-        summary = _run_search(space, supernet, storage, study, settings, progress=progress)
+        summary = search_study(space, supernet, storage, study, settings, progress=progress)
     finally:
         if settings.workers and not settings.ray_address:
             from workers.cluster import disconnect

@@ -1,14 +1,17 @@
-"""Search spaces by shipped name or by file."""
+"""Search spaces by shipped name or by file.
+
+``load_space`` is :func:`evosnn.core.space.load_space` itself (also ``evosnn.load_space``): one
+function reads a space, whichever way it is imported.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from evosnn.core.shipped import shipped_spaces
-from evosnn.core.space import SearchSpace
-from evosnn.core.space import load_space as _load_space
+from evosnn.core.space import SearchSpace, load_space
 
-__all__ = ["list_spaces", "load_space"]
+__all__ = ["as_space", "list_spaces", "load_space"]
 
 
 def list_spaces() -> list[str]:
@@ -21,11 +24,11 @@ def list_spaces() -> list[str]:
     return list(shipped_spaces())
 
 
-def load_space(space: str | Path | SearchSpace) -> SearchSpace:
-    """A validated search space: a shipped name (``"digits-tiny"``), a YAML file, or a space.
+def as_space(space: str | Path | SearchSpace) -> SearchSpace:
+    """The space the API functions were given: a space as it is, else :func:`load_space` of it.
 
     Examples:
-        >>> load_space("digits-tiny").dataset.name
+        >>> as_space("digits-tiny").dataset.name
         'digits'
 
     Raises:
@@ -33,4 +36,4 @@ def load_space(space: str | Path | SearchSpace) -> SearchSpace:
     """
     if isinstance(space, SearchSpace):
         return space
-    return _load_space(space)
+    return load_space(space)

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evosnn.api.spaces import load_space
+from evosnn.api.spaces import as_space
+from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
+
+if TYPE_CHECKING:
+    from supernet.recipe import TrainSettings
 
 __all__ = ["TrainedSupernet", "train_supernet"]
 
@@ -37,28 +42,24 @@ class TrainedSupernet:
 def train_supernet(
     space: str | Path | SearchSpace,
     out: str | Path,
+    settings: TrainSettings | None = None,
     *,
-    epochs: int | None = None,
-    sampling: str | None = None,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    seed: int = 0,
-    device: str = "cpu",
-    amp: bool = False,
+    resources: RayResources | None = None,
     data_root: str | Path | None = None,
     resume: bool = False,
-    workers: int = 0,
-    threads: int = 0,
-    gpus_per_worker: float = 0.0,
-    max_failures: int = 2,
-    ray_address: str | None = None,
     progress: bool = True,
     given: Mapping[str, Any] | None = None,
+    **fields: Any,
 ) -> TrainedSupernet:
     """Train the supernet of ``space`` and write ``out/supernet.pt``.
 
-    ``epochs`` and ``sampling`` default to the space's ``training`` section. With ``workers`` > 0
-    it trains data-parallel on that many Ray Train processes (``batch_size`` is the global batch);
+    It trains with ``settings`` (default: :class:`~supernet.recipe.TrainSettings` with the
+    ``epochs`` and ``sampling`` of the space's ``training`` section) on ``resources`` (default:
+    this process), with any of their fields replaced by keyword: ``epochs``, ``sampling``,
+    ``batch_size``, ``lr``, ``seed``, ``device``, ``amp``, ... (a training field given as None
+    keeps its value) and ``workers``, ``threads``, ``gpus_per_worker``, ``max_failures``,
+    ``ray_address`` (:class:`~evosnn.core.resources.RayResources`). With ``workers`` > 0 it
+    trains data-parallel on that many Ray Train processes (``batch_size`` is the global batch);
     with 0 it trains in this process (``threads`` > 0 sets torch's thread count). An existing
     checkpoint is never overwritten: pass ``resume=True`` to continue it; a resume refuses the
     ``given`` settings (those chosen explicitly, e.g. typed flags) that differ from its own.
@@ -71,35 +72,24 @@ def train_supernet(
     """
     from evosnn.core.outputs import check_out_dir
     from evosnn.training.supernet import train_supernet_parallel
-    from supernet.recipe import TrainSettings
     from supernet.train import CHECKPOINT_NAME
 
-    space = load_space(space)
+    space = as_space(space)
     out = check_out_dir(Path(out))
-    settings = TrainSettings(
-        epochs=epochs or space.training.epochs,
-        batch_size=batch_size,
-        lr=lr,
-        sampling=sampling or space.training.sampling,  # type: ignore[arg-type]
-        seed=seed,
-        device=device,
-        amp=amp,
-    )
-    if workers:
+    settings, resources = _with_fields(space, settings, resources or RayResources(), fields)
+    if resources.parallel:
         from workers.train import default_threads
 
+        if not resources.threads:
+            resources = replace(resources, threads=default_threads(resources.workers))
         result = train_supernet_parallel(
             space,
             out,
             settings,
-            workers=workers,
-            threads=threads or default_threads(workers),
+            resources,
             data_root=data_root,
-            gpus_per_worker=gpus_per_worker,
             resume=resume,
             given=given,
-            max_failures=max_failures,
-            ray_address=ray_address,
             progress=progress,
         )
     else:
@@ -108,7 +98,7 @@ def train_supernet(
             out,
             settings,
             data_root=data_root,
-            threads=threads,
+            threads=resources.threads,
             resume=resume,
             given=given,
             progress=progress,
@@ -116,10 +106,34 @@ def train_supernet(
     return TrainedSupernet(out / CHECKPOINT_NAME, list(result.get("metrics") or []))
 
 
+def _with_fields(
+    space: SearchSpace,
+    settings: TrainSettings | None,
+    resources: RayResources,
+    fields: Mapping[str, Any],
+) -> tuple[TrainSettings, RayResources]:
+    """``settings`` (default: the space's epochs and sampling) and ``resources`` with ``fields``
+    replaced; a training field given as None keeps its value."""
+    from supernet.recipe import TrainSettings
+
+    if settings is None:
+        settings = TrainSettings(epochs=space.training.epochs, sampling=space.training.sampling)
+    train = {f.name for f in dataclass_fields(TrainSettings)}
+    ray = {f.name for f in dataclass_fields(RayResources)}
+    unknown = sorted(set(fields) - train - ray)
+    if unknown:
+        raise TypeError(f"train_supernet() got an unexpected keyword argument {unknown[0]!r}")
+    settings = replace(
+        settings, **{k: v for k, v in fields.items() if k in train and v is not None}
+    )
+    resources = replace(resources, **{k: v for k, v in fields.items() if k in ray})
+    return settings, resources
+
+
 def _train_here(
     space: SearchSpace,
     out: Path,
-    settings: Any,
+    settings: TrainSettings,
     *,
     data_root: str | Path | None,
     threads: int,
@@ -130,7 +144,7 @@ def _train_here(
     """Supernet training in this process: the run is opened (or refused) before the data loads."""
     import torch
 
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import open_supernet_run, train_supernet_for
 
     if threads:

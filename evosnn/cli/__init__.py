@@ -27,7 +27,7 @@ from evosnn.cli.benchmark import Benchmark
 from evosnn.cli.dashboard import Dashboard
 from evosnn.cli.demo import Demo
 from evosnn.cli.export import Export
-from evosnn.cli.report import Report
+from evosnn.cli.report import ReportCommand
 from evosnn.cli.search import Search
 from evosnn.cli.sensitivity import SupernetSensitivity
 from evosnn.cli.space import SpaceCheck, SpaceList
@@ -47,7 +47,7 @@ COMMANDS: tuple[type[Command], ...] = (
     Search,
     Export,
     Train,
-    Report,
+    ReportCommand,
     Benchmark,
     Dashboard,
     Demo,

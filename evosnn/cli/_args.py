@@ -27,6 +27,7 @@ __all__ = [
     "cpus",
     "device",
     "given_settings",
+    "given_values",
     "non_negative_int",
     "positive_float",
     "positive_int",
@@ -163,7 +164,10 @@ def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -
 def add_recipe(parser: argparse.ArgumentParser, *, epochs_from_space: bool = False) -> None:
     """The training recipe shared by ``supernet train`` and ``train``.
 
-    With ``epochs_from_space``, ``--epochs`` defaults to None: the space's ``training.epochs``.
+    Every flag defaults to None: the training settings' own default
+    (``supernet.recipe.TrainSettings``, read when the command runs, so that building the parser
+    loads no torch; :func:`given_values`). With ``epochs_from_space``, ``--epochs`` left out is
+    the space's ``training.epochs``.
     """
     if epochs_from_space:
         parser.add_argument(
@@ -174,9 +178,9 @@ def add_recipe(parser: argparse.ArgumentParser, *, epochs_from_space: bool = Fal
             help="default: the space's training.epochs (40 when the space has none)",
         )
     else:
-        parser.add_argument("--epochs", type=positive_int, default=40, action=Explicit)
-    parser.add_argument("--batch-size", type=positive_int, default=64, action=Explicit)
-    parser.add_argument("--lr", type=positive_float, default=3e-3, action=Explicit)
+        parser.add_argument("--epochs", type=positive_int, default=None, action=Explicit)
+    parser.add_argument("--batch-size", type=positive_int, default=None, action=Explicit)
+    parser.add_argument("--lr", type=positive_float, default=None, action=Explicit)
     add_device(parser)
 
 
@@ -215,3 +219,13 @@ def given_settings(args: argparse.Namespace, names: tuple[str, ...] = RESUMED) -
     if getattr(args, "amp", False):
         given["amp"] = True
     return given
+
+
+def given_values(args: argparse.Namespace, names: tuple[str, ...]) -> dict[str, Any]:
+    """The flags of ``names`` that hold a value (None: left to the settings' own default).
+
+    Examples:
+        >>> given_values(argparse.Namespace(epochs=None, lr=0.1), ("epochs", "lr"))
+        {'lr': 0.1}
+    """
+    return {name: getattr(args, name) for name in names if getattr(args, name) is not None}

@@ -69,10 +69,10 @@ class Demo(Command):
         from evosnn.cli.search import print_summary, search
         from evosnn.cli.train import record
         from evosnn.core.space import load_space
-        from evosnn.evaluate.data import load_splits
+        from evosnn.data.loading import load_splits
         from evosnn.reporting.export import export_study, load_export
         from evosnn.reporting.report import write_report
-        from evosnn.training.retrain import retrain
+        from evosnn.training.retrain import retrain_exported
         from evosnn.training.supernet import train_supernet_for
         from supernet.checkpoint import load_checkpoint
         from supernet.recipe import TrainSettings
@@ -119,7 +119,7 @@ class Demo(Command):
         with _step(4, "retraining the knee architecture stand-alone (short run)"):
             for path in sorted((out / "export" / "knee").glob("trial-*.yaml")):
                 exported = load_export(path)
-                result = retrain(
+                result = retrain_exported(
                     exported,
                     path.parent,
                     TrainSettings(epochs=args.retrain_epochs, seed=args.seed, device=args.device),

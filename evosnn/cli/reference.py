@@ -14,7 +14,7 @@ from pathlib import Path
 
 from evosnn.cli import build_parser
 
-__all__ = ["main", "render"]
+__all__ = ["render", "write_reference"]
 
 WIDTH = 100
 
@@ -51,7 +51,7 @@ def render() -> str:
     return "\n".join(sections)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def write_reference(argv: Sequence[str] | None = None) -> int:
     """Write the page to the path given (stdout without one)."""
     args = list(sys.argv[1:] if argv is None else argv)
     text = render()
@@ -63,4 +63,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(write_reference())

@@ -9,10 +9,10 @@ from evosnn.cli._args import add_storage, add_study
 from evosnn.cli._command import Command
 from evosnn.core.outputs import check_out_dir
 
-__all__ = ["Report"]
+__all__ = ["ReportCommand"]
 
 
-class Report(Command):
+class ReportCommand(Command):
     name = "report"
     help = "write a static HTML report with PNG figures"
 

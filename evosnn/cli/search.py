@@ -36,9 +36,11 @@ class Search(Command):
     help = "NSGA-II search over a trained supernet, on Ray workers"
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        from evosnn.core.evaluation import EvalSettings
         from evosnn.engines import ENGINES
         from evosnn.search.settings import SearchSettings
 
+        defaults = SearchSettings()  # every default below is the settings' own
         parser.add_argument("--space", required=True, help="search-space YAML file or shipped name")
         parser.add_argument("--supernet", type=Path, required=True, help="runs/NAME/supernet.pt")
         add_storage(
@@ -49,21 +51,25 @@ class Search(Command):
         add_study(parser, required=False, help="study name (default: the run folder's name)")
         parser.add_argument(
             "--engine",
-            choices=ENGINES,
-            default=SearchSettings().engine,
+            choices=list(ENGINES),
+            default=defaults.engine,
             help="search engine (default: %(default)s, the best on the exact-front benchmark)",
         )
-        parser.add_argument("--population", type=bounded_int(2, 100_000), default=16)
-        parser.add_argument("--generations", type=bounded_int(1, 100_000), default=6)
+        parser.add_argument(
+            "--population", type=bounded_int(2, 100_000), default=defaults.population
+        )
+        parser.add_argument(
+            "--generations", type=bounded_int(1, 100_000), default=defaults.generations
+        )
         parser.add_argument(
             "--workers",
             type=bounded_int(0, MAX_WORKERS),
-            default=2,
+            default=defaults.workers,
             help="Ray evaluator actors (0: evaluate in this process, without Ray, on --device)",
         )
         add_ray_address(parser)
         add_seed(parser)
-        parser.add_argument("--cpus-per-worker", type=cpus, default=1.0)
+        parser.add_argument("--cpus-per-worker", type=cpus, default=defaults.cpus_per_worker)
         add_gpus_per_worker(
             parser, "GPUs Ray gives each evaluator actor (they then evaluate on cuda; default 0)"
         )
@@ -71,16 +77,18 @@ class Search(Command):
         parser.add_argument(
             "--eval-timeout",
             type=positive_float,
-            default=600.0,
+            default=defaults.eval_timeout_s,
             help="seconds before a hung evaluation's worker is replaced",
         )
         parser.add_argument(
             "--recal-batches",
             type=non_negative_int,
-            default=4,
+            default=EvalSettings().recal_batches,
             help="BN recalibration batches per evaluation (0: off)",
         )
-        parser.add_argument("--max-val-images", type=positive_int, default=None)
+        parser.add_argument(
+            "--max-val-images", type=positive_int, default=EvalSettings().max_val_images
+        )
         add_data(parser)
 
     def run(self, args: argparse.Namespace) -> int:

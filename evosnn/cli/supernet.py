@@ -26,6 +26,7 @@ from evosnn.core.errors import EvosnnError
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.outputs import check_out_dir
 from evosnn.core.rank_summary import RankCheckSummary
+from evosnn.core.resources import RayResources
 
 __all__ = ["SupernetRankCheck", "SupernetTrain", "describe_summary"]
 
@@ -42,7 +43,7 @@ class SupernetTrain(Command):
         parser.add_argument(
             "--threads",
             type=non_negative_int,
-            default=0,
+            default=RayResources().threads,
             help="CPU threads for torch, per worker with --workers (0: torch's default; with "
             "--workers, this machine's cores shared out)",
         )
@@ -80,7 +81,7 @@ class SupernetTrain(Command):
         group.add_argument(
             "--workers",
             type=non_negative_int,
-            default=0,
+            default=RayResources().workers,
             help="Ray Train worker processes (0: train in this process, without Ray)",
         )
         add_ray_address(group)
@@ -88,8 +89,8 @@ class SupernetTrain(Command):
         group.add_argument(
             "--max-failures",
             type=non_negative_int,
-            default=2,
-            help="restarts of the worker group after a worker dies (default 2)",
+            default=RayResources().max_failures,
+            help="restarts of the worker group after a worker dies (default %(default)s)",
         )
 
     def run(self, args: argparse.Namespace) -> int:
@@ -105,13 +106,15 @@ class SupernetTrain(Command):
             seed=args.seed,
             device=args.device,
             amp=args.amp,
+            resources=RayResources(
+                workers=args.workers,
+                threads=args.threads,
+                gpus_per_worker=args.gpus_per_worker,
+                max_failures=args.max_failures,
+                ray_address=args.ray_address,
+            ),
             data_root=args.data,
             resume=args.resume,
-            workers=args.workers,
-            threads=args.threads,
-            gpus_per_worker=args.gpus_per_worker,
-            max_failures=args.max_failures,
-            ray_address=args.ray_address,
             given=given_settings(args),
         )
         print(

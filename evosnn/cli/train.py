@@ -15,6 +15,7 @@ from evosnn.cli._args import (
     add_seed,
     cpus,
     given_settings,
+    given_values,
     non_negative_int,
     positive_float,
     positive_int,
@@ -71,29 +72,25 @@ class Train(Command):
             help="learning rates to try per architecture (default: --lr only)",
         )
         tune.add_argument("--asha", action="store_true", help="ASHA early stopping")
+        # None: TuneSettings' own default (read when the command runs: it needs torch)
         tune.add_argument(
-            "--grace-epochs", type=positive_int, default=2, help="ASHA's first rung (epochs)"
+            "--grace-epochs", type=positive_int, default=None, help="ASHA's first rung (epochs)"
         )
         tune.add_argument(
-            "--max-failures", type=non_negative_int, default=2, help="retries of a failed trial"
+            "--max-failures", type=non_negative_int, default=None, help="retries of a failed trial"
         )
-        tune.add_argument("--cpus-per-trial", type=cpus, default=1.0)
-        tune.add_argument("--gpus-per-trial", type=resources, default=0.0)
+        tune.add_argument("--cpus-per-trial", type=cpus, default=None)
+        tune.add_argument("--gpus-per-trial", type=resources, default=None)
         add_ray_address(tune)
 
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.reporting.export import load_export
-        from evosnn.training.retrain import retrain
+        from evosnn.training.retrain import retrain_exported
         from supernet.recipe import TrainSettings
 
         given = given_settings(args, ("epochs", "batch_size", "lr", "seed"))
-        settings = TrainSettings(
-            epochs=args.epochs,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            seed=args.seed,
-            device=args.device,
-        )
+        recipe = given_values(args, ("epochs", "batch_size", "lr"))
+        settings = TrainSettings(seed=args.seed, device=args.device, **recipe)
         if not args.tune and (args.lr_sweep or args.asha):
             raise EvosnnError(f"--{'lr-sweep' if args.lr_sweep else 'asha'} needs --tune")
         if args.out is not None:
@@ -105,7 +102,7 @@ class Train(Command):
         if args.tune:
             return self._tune(args, exports, settings, refused)
         for exported in exports:
-            result = retrain(
+            result = retrain_exported(
                 exported,
                 args.out or exported.path.parent,
                 settings,
@@ -134,12 +131,11 @@ class Train(Command):
         if args.resume:
             raise EvosnnError("--resume is for single runs; with --tune, re-run the same command")
         tune_settings = TuneSettings(
-            lrs=tuple(args.lr_sweep or [args.lr]),
+            lrs=tuple(args.lr_sweep or [settings.lr]),
             asha=args.asha,
-            grace_epochs=args.grace_epochs,
-            max_failures=args.max_failures,
-            cpus_per_trial=args.cpus_per_trial,
-            gpus_per_trial=args.gpus_per_trial,
+            **given_values(
+                args, ("grace_epochs", "max_failures", "cpus_per_trial", "gpus_per_trial")
+            ),
         )
         try:
             tuned = tune_retrain(

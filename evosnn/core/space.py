@@ -393,20 +393,20 @@ class SearchSpace(_Strict):
     @property
     def max_depth(self) -> int:
         """Number of blocks the genome carries genes for."""
-        return max(self.choices.depth)
+        return int(max(self.choices.depth))
 
     def num_subnets(self) -> int:
         """Distinct subnets: architectures x neuron settings (inert genes not counted)."""
         ch = self.choices
         per_block = self._block_operators() * self._block_neurons()
-        blocks = sum(per_block**d for d in ch.depth)
-        return len(ch.embed_dim) * len(ch.time_steps) * blocks
+        blocks = sum(per_block ** int(d) for d in ch.depth)
+        return int(len(ch.embed_dim) * len(ch.time_steps) * blocks)
 
     def num_architectures(self) -> int:
         """Distinct architectures, ignoring neuron settings."""
         ch = self.choices
         per_block = self._block_operators()
-        return len(ch.embed_dim) * sum(per_block**d for d in ch.depth)
+        return int(len(ch.embed_dim) * sum(per_block ** int(d) for d in ch.depth))
 
     def _block_neurons(self) -> int:
         """Distinct neuron settings of one block: each model with the genes it uses."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import Any
 
 from evosnn.core.errors import EvosnnError
@@ -10,33 +12,33 @@ from evosnn.engines.base import FAILED_ENERGY, Engine, Outcome
 
 __all__ = ["ENGINES", "FAILED_ENERGY", "Engine", "Outcome", "make_engine"]
 
-ENGINES = ("pymoo", "deap", "optuna", "random", "surrogate")
+#: The one engine registry: name -> ``module:Class`` (imported on first use, so that naming the
+#: engines loads none of pymoo, DEAP or Optuna). The CLI's ``--engine`` choices are its keys.
+ENGINES: dict[str, str] = {
+    "pymoo": "evosnn.engines.pymoo_engine:PymooEngine",
+    "deap": "evosnn.engines.deap_engine:DeapEngine",
+    "optuna": "evosnn.engines.optuna_engine:OptunaEngine",
+    "random": "evosnn.engines.random_engine:RandomEngine",
+    "surrogate": "evosnn.engines.surrogate_engine:SurrogateEngine",
+}
 
 
 def make_engine(
     name: str, codec: GenomeCodec, *, population: int, seed: int, **options: Any
 ) -> Engine:
-    """Build the engine called ``name`` (one of :data:`ENGINES`)."""
+    """Build the engine called ``name`` (a key of :data:`ENGINES`).
+
+    Examples:
+        >>> from evosnn.core.space import load_space
+        >>> engine = make_engine("random", GenomeCodec(load_space("digits-tiny")),
+        ...                      population=4, seed=0)
+        >>> type(engine).__name__
+        'RandomEngine'
+    """
     if population < 2:
         raise EvosnnError(f"population must be at least 2, got {population}")
-    if name == "pymoo":
-        from evosnn.engines.pymoo_engine import PymooEngine
-
-        return PymooEngine(codec, population=population, seed=seed, **options)
-    if name == "deap":
-        from evosnn.engines.deap_engine import DeapEngine
-
-        return DeapEngine(codec, population=population, seed=seed, **options)
-    if name == "optuna":
-        from evosnn.engines.optuna_engine import OptunaEngine
-
-        return OptunaEngine(codec, population=population, seed=seed, **options)
-    if name == "random":
-        from evosnn.engines.random_engine import RandomEngine
-
-        return RandomEngine(codec, population=population, seed=seed, **options)
-    if name == "surrogate":
-        from evosnn.engines.surrogate_engine import SurrogateEngine
-
-        return SurrogateEngine(codec, population=population, seed=seed, **options)
-    raise EvosnnError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    if name not in ENGINES:
+        raise EvosnnError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    module, cls = ENGINES[name].split(":")
+    engine_class: Callable[..., Engine] = getattr(importlib.import_module(module), cls)
+    return engine_class(codec, population=population, seed=seed, **options)

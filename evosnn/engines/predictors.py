@@ -60,7 +60,8 @@ class GeneFeatures:
         """Boolean mask of the active genes of every row."""
         X = np.atleast_2d(np.asarray(X, dtype=np.int64))
         n_active = self.codec.active_length(0) + self.depths[X[:, 0]] * len(self.codec.block_genes)
-        return np.arange(X.shape[1])[None, :] < n_active[:, None]
+        mask: np.ndarray = np.arange(X.shape[1])[None, :] < n_active[:, None]
+        return mask
 
     def onehot(self, X: np.ndarray) -> np.ndarray:
         """One column per (gene, choice); inert genes all zero."""

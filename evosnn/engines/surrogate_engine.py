@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import numpy as np
@@ -336,9 +337,11 @@ class SurrogateEngine(EvolutionaryEngine):
             and 0 < o.energy_mj < FAILED_ENERGY
         ]
         info = self._diagnostics[-1] if self._diagnostics else {}
-        for n, (target, real) in enumerate(
-            (("accuracy", lambda o: o.accuracy), ("energy", lambda o: math.log(o.energy_mj)))
-        ):
+        readers: tuple[tuple[str, Callable[[Outcome], float]], ...] = (
+            ("accuracy", lambda o: o.accuracy),
+            ("energy", lambda o: math.log(o.energy_mj)),
+        )
+        for n, (target, real) in enumerate(readers):
             tau = None
             if len(pairs) >= 3:
                 tau = kendall_tau([p[n] for p, _ in pairs], [real(o) for _, o in pairs])

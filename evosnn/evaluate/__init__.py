@@ -1,3 +1,3 @@
-"""Scoring one candidate with inherited weights: data sets, supernet loading, the evaluator, and the
-task that Ray workers run.
+"""Scoring one candidate with inherited weights: supernet loading, the evaluator, and the task that
+Ray workers run (the data sets they score on are :mod:`evosnn.data`'s).
 """

@@ -27,7 +27,7 @@ from evosnn.core.constraints import param_violation
 from evosnn.core.evaluation import EvalSettings, Evaluation, silent_paths
 from evosnn.core.sizes import count_params
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import checkpoint_space, load_supernet
 from evosnn.objectives.baseline import Baseline, baseline
 from evosnn.objectives.energy import EnergyEstimate, EnergyModel

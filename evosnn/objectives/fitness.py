@@ -39,4 +39,4 @@ def f_aeb(
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a positive finite number, got {value}")
     w = alpha if energy_mj <= target_mj else beta
-    return accuracy * (energy_mj / target_mj) ** w
+    return float(accuracy * (energy_mj / target_mj) ** w)

@@ -61,7 +61,7 @@ def pareto_mask(points: Sequence[tuple[float, float]]) -> list[bool]:
     keep = (e == group_min[group]) & (group_min[group] < above[group])
     mask = np.empty(len(pts), dtype=bool)
     mask[order] = keep
-    return mask.tolist()
+    return [bool(m) for m in mask]
 
 
 def pareto_indices(accuracy: np.ndarray, energy: np.ndarray) -> np.ndarray:

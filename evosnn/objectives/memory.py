@@ -73,7 +73,7 @@ class MemoryTerms:
 
     @property
     def total(self) -> float:
-        return sum(getattr(self, t) for t in TERMS)
+        return float(sum(getattr(self, t) for t in TERMS))
 
 
 def output_rate(op: LayerOps, rates: Mapping[str, float]) -> float:

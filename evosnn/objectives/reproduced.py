@@ -451,7 +451,7 @@ def lemaire_script_totals(network: LemaireNetwork = LEMAIRE_RESNET18) -> dict[st
     ]
 
     def total(field: str) -> float:
-        return sum(getattr(s, field) for s in script)
+        return float(sum(getattr(s, field) for s in script))
 
     def priced(field: str) -> float:
         return total(field) * lemaire_e_func(total(field))

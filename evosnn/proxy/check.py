@@ -4,7 +4,7 @@
    search evaluates them (inherited weights, BN recalibrated, validation split); sorted by
    energy, they are cut into ``subnets`` equal strata and one subnet is drawn from each.
 2. **Stand-alone reference**: every chosen subnet is trained from scratch for ``epochs`` epochs
-   with ``seeds`` seeds (the shared training core, :func:`evosnn.training.retrain.retrain`), on Ray workers
+   with ``seeds`` seeds (the shared training core, :func:`evosnn.training.retrain.retrain_exported`), on Ray workers
    or in this process. Each finished job is written to ``results.json`` at once, and every job's
    training checkpoints every epoch, so an interrupted check continues where it stopped. A job
    whose loss diverges is recorded as failed; its subnet is left out of the statistics (counted).
@@ -229,7 +229,7 @@ def retrain_job(job: StandaloneJob) -> StandaloneRun:
     import torch
 
     from evosnn.reporting.export import Exported
-    from evosnn.training.retrain import retrain
+    from evosnn.training.retrain import retrain_exported
     from supernet.fit import TrainingDiverged
     from supernet.recipe import TrainSettings
 
@@ -247,7 +247,7 @@ def retrain_job(job: StandaloneJob) -> StandaloneRun:
     )
     history: list[float] = []
     try:
-        result = retrain(
+        result = retrain_exported(
             exported,
             folder,
             settings,

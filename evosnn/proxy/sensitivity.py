@@ -36,7 +36,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.evaluation import EvalSettings, silent_paths
 from evosnn.core.genome import GLOBAL_GENES, Genome, GenomeCodec
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.evaluator import prepare_subnet
 from evosnn.evaluate.models import build_supernet, load_supernet
 from supernet.batches import Splits, normalize

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +30,10 @@ from optuna.trial import TrialState
 
 import evosnn
 from evosnn.core.config import SubnetConfig
-from evosnn.core.errors import CheckpointError, ConfigError, EvosnnError
+from evosnn.core.errors import ConfigError, EvosnnError
 from evosnn.core.space import SearchSpace
 from evosnn.objectives.front import knee_index, pareto_records
 from evosnn.storage.ledger import Ledger, LedgerRecord
-from evosnn.storage.study_schema import StudyRecord
 from evosnn.storage.url import absolute, redact
 
 __all__ = [
@@ -201,11 +199,19 @@ def export_study(
     out = Path(out_dir)
     storage_shown = redact(absolute(storage_url))
     claim_folder(out, study_name, storage_shown)
-    evaluator = (
-        _weights_evaluator(supernet, space, study, data_root, device)
-        if supernet is not None
-        else None
-    )
+    evaluator = None
+    if supernet is not None:
+        from evosnn.evaluate.reevaluation import study_evaluator
+
+        evaluator = study_evaluator(
+            supernet,
+            space,
+            recorded=study.evaluation or {},
+            energy_target_mj=study.energy_target_mj,
+            supernet_sha256=study.supernet_sha256,
+            data_root=data_root,
+            device=device,
+        )
     written = []
     for record in chosen:
         config = codec.decode(record.genome)
@@ -232,52 +238,11 @@ def export_study(
         _write_atomic(path, yaml.safe_dump(document, sort_keys=False).encode())
         written.append(path)
         if evaluator is not None:
-            import io
+            from evosnn.evaluate.reevaluation import standalone_weights
 
-            import torch
-
-            buffer = io.BytesIO()
-            torch.save(evaluator.standalone(config).state_dict(), buffer)
-            _write_atomic(path.with_suffix(".pt"), buffer.getvalue())
+            _write_atomic(path.with_suffix(".pt"), standalone_weights(evaluator, config))
             written.append(path.with_suffix(".pt"))
     return written
-
-
-def _eval_settings(recorded: Mapping[str, Any], device: str = "cpu") -> Any:
-    """The study's evaluation settings. Studies written before the split seed moved into the space
-    also carry ``data_seed`` (never settable, always 0: the space's default ``split_seed``); it and
-    any other key this version does not know are dropped."""
-    from dataclasses import fields
-
-    from evosnn.core.evaluation import EvalSettings
-
-    known = {f.name for f in fields(EvalSettings)}
-    settings = {k: v for k, v in recorded.items() if k in known and k != "device"}
-    return EvalSettings(**settings, device=device)
-
-
-def _weights_evaluator(
-    supernet: str | Path,
-    space: SearchSpace,
-    study: StudyRecord,
-    data_root: str | Path | None,
-    device: str,
-) -> Any:
-    from evosnn.evaluate.evaluator import Evaluator
-
-    evaluator = Evaluator(
-        supernet,
-        space,
-        data_root=data_root,
-        settings=_eval_settings(study.evaluation or {}, device),
-        energy_target_mj=study.energy_target_mj,
-    )
-    if study.supernet_sha256 and evaluator.checkpoint_sha256 != study.supernet_sha256:
-        raise CheckpointError(
-            f"{supernet}: not the supernet this study searched (sha256 {evaluator.checkpoint_sha256[:12]}..., "
-            f"the study used {study.supernet_sha256[:12]}...)"
-        )
-    return evaluator
 
 
 def load_export(path: str | Path) -> Exported:

@@ -27,17 +27,17 @@ implements and ``tests/search`` checks):
 Modules: :mod:`~evosnn.search.settings` (settings, summary types), :mod:`~evosnn.search.loop`,
 its strategies :mod:`~evosnn.search.dedup`, :mod:`~evosnn.search.filter`,
 :mod:`~evosnn.search.failures`, :mod:`~evosnn.search.history` (hypervolume, figures, log lines),
-:mod:`~evosnn.search.summary` and :mod:`~evosnn.search.driver` (``run_search``).
+:mod:`~evosnn.search.summary` and :mod:`~evosnn.search.driver` (``search_study``).
 """
 
 from __future__ import annotations
 
 from evosnn.search.dedup import Deduplication
-from evosnn.search.driver import run_search
+from evosnn.search.driver import search_study
 from evosnn.search.failures import FailureHandler
 from evosnn.search.filter import CandidateFilter, ParamFilter, Rejection
 from evosnn.search.history import GenerationRecorder
-from evosnn.search.loop import LoopStats, SearchLoop, SearchObserver, StallGuard
+from evosnn.search.loop import LoopParts, LoopStats, SearchLoop, SearchObserver, StallGuard
 from evosnn.search.settings import ParetoRow, SearchSettings, SearchSummary
 
 __all__ = [
@@ -45,6 +45,7 @@ __all__ = [
     "Deduplication",
     "FailureHandler",
     "GenerationRecorder",
+    "LoopParts",
     "LoopStats",
     "ParamFilter",
     "ParetoRow",
@@ -54,5 +55,5 @@ __all__ = [
     "SearchSettings",
     "SearchSummary",
     "StallGuard",
-    "run_search",
+    "search_study",
 ]

@@ -1,4 +1,4 @@
-"""``run_search``: open the study, check the supernet, take the lock, start the executor, run the loop.
+"""``search_study``: open the study, check the supernet, take the lock, start the executor, run the loop.
 
 ``settings.workers`` 0 evaluates in this process (an :class:`~evosnn.core.executor.InProcessExecutor`,
 without starting Ray); otherwise Ray is connected and a :class:`workers.pool.RayExecutor` started.
@@ -24,7 +24,7 @@ from evosnn.core.space import SearchSpace
 from evosnn.engines import Engine, make_engine
 from evosnn.search.history import GenerationRecorder
 from evosnn.search.holdout import rescore_front
-from evosnn.search.loop import SearchLoop, StallGuard
+from evosnn.search.loop import LoopParts, SearchLoop, StallGuard
 from evosnn.search.settings import SearchSettings, SearchSummary
 from evosnn.search.summary import summarize
 from evosnn.storage import study_schema as schema
@@ -33,7 +33,7 @@ from evosnn.storage.ledger import Ledger
 if TYPE_CHECKING:
     from evosnn.evaluate.worker_task import EvaluationTask, EvaluationTaskFactory
 
-__all__ = ["run_search"]
+__all__ = ["search_study"]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class _OnOneWorker(Protocol):
     def __call__(self, fn: Callable[[EvaluationTask], R]) -> R: ...
 
 
-def run_search(
+def search_study(
     space: SearchSpace,
     supernet: str | Path,
     storage_url: str,
@@ -98,8 +98,10 @@ def run_search(
             executor,
             budget=settings.budget,
             window=settings.window,
-            stall=StallGuard(50 * settings.population),
-            observer=GenerationRecorder(ledger, ref_energy, engine),
+            parts=LoopParts(
+                stall=StallGuard(50 * settings.population),
+                observer=GenerationRecorder(ledger, ref_energy, engine),
+            ),
             progress=progress,
         )
         stats = loop.run()

@@ -36,7 +36,7 @@ from evosnn.search.filter import CandidateFilter, ParamFilter
 from evosnn.storage import study_schema as schema
 from evosnn.storage.ledger import Ledger, LedgerRecord
 
-__all__ = ["Asked", "LoopStats", "SearchLoop", "SearchObserver", "StallGuard"]
+__all__ = ["Asked", "LoopParts", "LoopStats", "SearchLoop", "SearchObserver", "StallGuard"]
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +132,25 @@ class StallGuard:
             )
 
 
+@dataclass(frozen=True)
+class LoopParts:
+    """The search loop's strategies; each left None takes its default.
+
+    Attributes:
+        dedup: known outcomes and genomes in flight (default: empty, filled from the ledger).
+        candidate_filter: rejects genomes before evaluation (default: the space's parameter limits).
+        failures: what the engine is told (default: for the ledger's space).
+        stall: stops an engine that only proposes known genomes (default: 800 idle asks).
+        observer: watches evaluations and generations (default: none).
+    """
+
+    dedup: Deduplication[Asked] | None = None
+    candidate_filter: CandidateFilter | None = None
+    failures: FailureHandler | None = None
+    stall: StallGuard | None = None
+    observer: SearchObserver | None = None
+
+
 class SearchLoop:
     """Runs (or resumes) one search until the study holds ``budget`` completed evaluations.
 
@@ -142,11 +161,7 @@ class SearchLoop:
         budget: completed evaluations to reach; PRUNED and FAIL trials do not count, nor do
             trials answered as equivalent to an evaluated network (they cost no evaluation).
         window: most genomes asked but not yet told (ask #k follows tell #(k - window)).
-        dedup: known outcomes and genomes in flight (default: empty, filled from the ledger).
-        candidate_filter: rejects genomes before evaluation (default: the space's parameter limits).
-        failures: what the engine is told (default: for the ledger's space).
-        stall: stops an engine that only proposes known genomes (default: 800 idle asks).
-        observer: watches evaluations and generations (default: none).
+        parts: the loop's strategies (:class:`LoopParts`; each left None takes its default).
         progress: show a progress bar (tqdm's, off when stderr is not a terminal).
         poll_s: how long one poll of the executor waits.
     """
@@ -159,11 +174,7 @@ class SearchLoop:
         *,
         budget: int,
         window: int,
-        dedup: Deduplication[Asked] | None = None,
-        candidate_filter: CandidateFilter | None = None,
-        failures: FailureHandler | None = None,
-        stall: StallGuard | None = None,
-        observer: SearchObserver | None = None,
+        parts: LoopParts | None = None,
         progress: bool = False,
         poll_s: float = 0.5,
     ) -> None:
@@ -172,15 +183,22 @@ class SearchLoop:
         self.engine, self.ledger, self.executor = engine, ledger, executor
         self.codec = ledger.codec
         self.budget, self.window = budget, window
-        self.dedup: Deduplication[Asked] = dedup if dedup is not None else Deduplication()
+        parts = parts if parts is not None else LoopParts()
+        self.dedup: Deduplication[Asked] = (
+            parts.dedup if parts.dedup is not None else Deduplication()
+        )
         self.candidate_filter = (
-            candidate_filter if candidate_filter is not None else ParamFilter(self.codec)
+            parts.candidate_filter
+            if parts.candidate_filter is not None
+            else ParamFilter(self.codec)
         )
         self.failures = (
-            failures if failures is not None else FailureHandler.for_space(self.codec.space)
+            parts.failures
+            if parts.failures is not None
+            else FailureHandler.for_space(self.codec.space)
         )
-        self.stall = stall if stall is not None else StallGuard()
-        self.observer: SearchObserver = observer if observer is not None else _Silent()
+        self.stall = parts.stall if parts.stall is not None else StallGuard()
+        self.observer: SearchObserver = parts.observer if parts.observer is not None else _Silent()
         self.progress, self.poll_s = progress, poll_s
         self._asked: deque[Asked] = deque()
         self._trials: dict[Genome, tuple[int, int]] = {}  # key -> (trial id, trial number)

@@ -25,10 +25,11 @@ import logging
 import sqlite3
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import optuna
 import sqlalchemy
@@ -40,12 +41,11 @@ from optuna.trial import FrozenTrial, TrialState
 from evosnn.core.errors import StorageError
 from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import Genome, GenomeCodec
-from evosnn.storage.figure_storage import FigureStorage
-from evosnn.storage.lock import LOCK_STALE_S, DriverLock
-from evosnn.storage.lock_delegation import LockDelegation
+from evosnn.storage.lock import LOCK_STALE_S, DriverLock, LockHolder
 from evosnn.storage.optuna_schema import OptunaTables, stored_value
 from evosnn.storage.retry import RETRY_FOR_S
 from evosnn.storage.retry import retry as _retry
+from evosnn.storage.study_lock import StudyLock
 from evosnn.storage.study_schema import (
     FAILURE,
     GENOME,
@@ -68,6 +68,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 #: Opening a new database is tried this often while other processes create its schema.
 SCHEMA_RACE_ATTEMPTS = 8
@@ -146,12 +148,12 @@ class LedgerRecord:
         return self.state == TrialState.COMPLETE and self.values is not None and self.attrs.feasible
 
 
-class Ledger(LockDelegation, FigureStorage):
+class Ledger:
     """Reads and writes the search's study. Build with :meth:`open`.
 
-    The driver lock's methods come from :class:`LockDelegation`, figure storage from
-    :class:`FigureStorage`, and every statement on Optuna's own tables from
-    :class:`~evosnn.storage.optuna_schema.OptunaTables`.
+    The study's driver lock is a member, :attr:`driver_lock` (a
+    :class:`~evosnn.storage.study_lock.StudyLock`), through which every write goes; every
+    statement on Optuna's own tables is :class:`~evosnn.storage.optuna_schema.OptunaTables`'.
     """
 
     def __init__(
@@ -163,8 +165,8 @@ class Ledger(LockDelegation, FigureStorage):
         self._distributions: dict[str, BaseDistribution] = {
             g.name: CategoricalDistribution(choices=list(g.choices)) for g in codec.genes
         }
-        #: The driver lock, while this ledger holds it (:meth:`acquire`).
-        self.lock: DriverLock | None = None
+        #: The study's driver lock (held between :meth:`acquire` and :meth:`release`).
+        self.driver_lock = StudyLock(storage.engine, self.study_id, study.study_name)
         self._tables: OptunaTables | None = None
 
     @classmethod
@@ -211,6 +213,47 @@ class Ledger(LockDelegation, FigureStorage):
             )
         space = SearchSpace.from_dict(study.space, source=f"study {study_name!r}")
         return cls.open(url, study_name, GenomeCodec(space), create=False), study
+
+    # ------------------------------------------------------------------ the driver lock
+    @property
+    def lock(self) -> DriverLock | None:
+        """The driver lock, while this ledger holds it (:meth:`acquire`)."""
+        return self.driver_lock.held
+
+    def acquire(self, *, stale_s: float = LOCK_STALE_S) -> None:
+        """Take the study's driver lock (:meth:`StudyLock.acquire
+        <evosnn.storage.study_lock.StudyLock.acquire>`).
+
+        Raises:
+            StorageError: another driver holds the lock.
+        """
+        self.driver_lock.acquire(stale_s=stale_s)
+
+    def heartbeat(self) -> None:
+        """One heartbeat of the driver lock now (the lock's thread beats on its own)."""
+        self.driver_lock.heartbeat()
+
+    def release(self) -> None:
+        """Stop the lock's heartbeat and free the lock at once."""
+        self.driver_lock.release()
+
+    def lock_holder(self) -> LockHolder | None:
+        """Who holds the study's driver lock now (None when nobody does)."""
+        return self.driver_lock.holder()
+
+    def _write(self, action: Callable[[], T], what: str) -> T:
+        """Run a write with retries; refused (StorageError) if this driver lost its lock."""
+        return self.driver_lock.write(action, what)
+
+    # ------------------------------------------------------------------ figures
+    def save_figure(self, figure_id: str, figure: Any) -> None:
+        """Store (overwrite) a plotly figure in the study, where optuna-dashboard shows it."""
+        from optuna_dashboard import save_plotly_graph_object
+
+        self._write(
+            lambda: save_plotly_graph_object(self.study, figure, graph_object_id=figure_id),
+            f"storing figure {figure_id!r}",
+        )
 
     # ------------------------------------------------------------------ study attributes
     def attrs(self) -> dict[str, Any]:

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from evosnn.core.errors import CheckpointError, EvosnnError
-from evosnn.evaluate.data import Splits, load_splits
+from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported
@@ -48,7 +48,7 @@ __all__ = [
     "RetrainResult",
     "check_record",
     "record_in_study",
-    "retrain",
+    "retrain_exported",
     "retrained_attrs",
     "retrained_key",
 ]
@@ -114,7 +114,7 @@ class RetrainCheckpoint(TrainingCheckpoint):
     config: dict[str, Any]
 
 
-def retrain(
+def retrain_exported(
     exported: Exported,
     out_dir: str | Path,
     settings: TrainSettings,

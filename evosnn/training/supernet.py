@@ -29,15 +29,16 @@ from typing import Any
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import CheckpointError, EvosnnError
 from evosnn.core.genome import GenomeCodec
+from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet, checkpoint_space
 from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint
 from supernet.fit import TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings, open_run, resumed_settings
-from supernet.train import CHECKPOINT_NAME, Sampler, train_supernet
+from supernet.train import CHECKPOINT_NAME, Sampler, fit_supernet
 from workers.train import Rank, run_data_parallel
 
 __all__ = [
@@ -226,7 +227,7 @@ def _train(
     **kwargs: Any,
 ) -> dict[str, Any]:
     shift, flip = augmentation_for(space)
-    return train_supernet(
+    return fit_supernet(
         lambda: build_supernet(space),
         splits,
         path,
@@ -245,24 +246,21 @@ def train_supernet_parallel(
     space: SearchSpace,
     out_dir: str | Path,
     settings: TrainSettings,
+    resources: RayResources,
     *,
-    workers: int,
-    threads: int,
     data_root: str | Path | None = None,
-    gpus_per_worker: float = 0.0,
     resume: bool = False,
     given: Mapping[str, Any] | None = None,
-    max_failures: int = 2,
-    ray_address: str | None = None,
     progress: bool = True,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    """Train the supernet of ``space`` on ``workers`` Ray Train workers; return the final checkpoint.
+    """Train the supernet of ``space`` on ``resources.workers`` Ray Train workers (each with
+    ``resources.threads`` threads); return the final checkpoint.
 
     The same run as :func:`train_supernet_for` (``settings.batch_size`` is the global batch;
-    ``resume`` and ``given`` as there), in ``workers`` processes that each train on their part of
+    ``resume`` and ``given`` as there), in those processes, each training on their part of
     every batch. Rank 0 writes ``out_dir/supernet.pt`` after every epoch; a group whose worker
-    died is restarted up to ``max_failures`` times and continues from it, and so does a re-run
+    died is restarted up to ``resources.max_failures`` times and continues from it, and so does a re-run
     with ``resume`` after the driver was killed, with any number of workers (or one process).
     Each worker loads the data itself (``data_root`` must exist on every node), and on several
     machines ``out_dir`` must be a folder every node sees (Ray Train keeps its run in
@@ -283,8 +281,8 @@ def train_supernet_parallel(
     state, settings = open_supernet_run(space, path.parent, settings, resume=resume, given=given)
     if state is not None and state.get("status") == "complete":
         return dict(state)
-    DataParallel(world=workers).check_batch(settings.batch_size)
-    if gpus_per_worker > 0 and settings.device == "cpu":
+    DataParallel(world=resources.workers).check_batch(settings.batch_size)
+    if resources.gpus_per_worker > 0 and settings.device == "cpu":
         settings = TrainSettings.from_dict({**settings.to_dict(), "device": "cuda"})
     root = None if data_root is None else str(Path(data_root).resolve())
     job = SupernetJob(space.to_dict(), settings.to_dict(), root, str(path))
@@ -292,12 +290,8 @@ def train_supernet_parallel(
         run_data_parallel(
             supernet_rank,
             job,
-            workers=workers,
-            threads=threads,
+            resources,
             storage=path.parent,
-            gpus_per_worker=gpus_per_worker,
-            max_failures=max_failures,
-            ray_address=ray_address,
             progress=progress,
             desc="supernet",
             on_epoch=on_epoch,

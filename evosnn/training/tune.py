@@ -2,7 +2,7 @@
 
 One Tune trial per (architecture, learning rate). The Ray Tune machinery lives in
 :mod:`workers.tune`; this module gives it the training (:func:`train_one`: the same stand-alone
-trainer as ``evosnn train``, :func:`evosnn.training.retrain.retrain`, reporting every epoch to Tune with its
+trainer as ``evosnn train``, :func:`evosnn.training.retrain.retrain_exported`, reporting every epoch to Tune with its
 checkpoint) and turns its plain results into :class:`~evosnn.training.retrain.RetrainResult`, so:
 
 * **ASHA** (``--asha``) stops the learning rates that fall behind at the rungs (after
@@ -26,7 +26,7 @@ from typing import Any, TypedDict
 from evosnn.core.errors import EvosnnError
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import RetrainResult
-from workers.tune import EXPERIMENT, Report, TrainOne, run_tune
+from workers.tune import EXPERIMENT, Report, TrainOne, TuneExperiment, run_tune
 
 __all__ = [
     "EXPERIMENT",
@@ -89,11 +89,11 @@ class TuneTrial(TypedDict):
 
 def train_one(config: TuneTrial, work: Path, resume: bool, report: Report) -> None:
     """One Tune trial's training (run on a Ray worker): retrain ``config["architecture"]`` at
-    ``config["lr"]`` with :func:`evosnn.training.retrain.retrain` in ``work``, reporting every epoch."""
+    ``config["lr"]`` with :func:`evosnn.training.retrain.retrain_exported` in ``work``, reporting every epoch."""
     import torch
 
     from evosnn.reporting.export import load_export
-    from evosnn.training.retrain import retrain
+    from evosnn.training.retrain import retrain_exported
     from supernet.train import TrainSettings
 
     torch.set_num_threads(max(1, int(config["threads"])))
@@ -106,7 +106,7 @@ def train_one(config: TuneTrial, work: Path, resume: bool, report: Report) -> No
             metrics |= {"test_accuracy": entry["test_acc"], "energy_mj": entry["energy_mj"]}
         report(metrics, path)
 
-    retrain(
+    retrain_exported(
         exported,
         work,
         settings,
@@ -144,8 +144,7 @@ def tune_retrain(
         "tune": asdict(tune_settings),
         "init": init,
     }
-    results = run_tune(
-        trainer or train_one,
+    experiment = TuneExperiment(
         architectures=architectures,
         lrs=list(tune_settings.lrs),
         config={
@@ -159,13 +158,8 @@ def tune_retrain(
         epochs=int(train.epochs),
         metric="val_accuracy",
         finished_key="test_accuracy",
-        asha=tune_settings.asha,
-        grace_epochs=tune_settings.grace_epochs,
-        max_failures=tune_settings.max_failures,
-        cpus_per_trial=tune_settings.cpus_per_trial,
-        gpus_per_trial=tune_settings.gpus_per_trial,
-        ray_address=ray_address,
     )
+    results = run_tune(trainer or train_one, experiment, tune_settings, ray_address=ray_address)
     tuned = []
     for exported, result in zip(exports, results, strict=True):
         outcome = None
@@ -188,5 +182,5 @@ def tune_retrain(
 
 
 def _checkpoint_name(exported: Exported) -> str:
-    """The file :func:`evosnn.training.retrain.retrain` writes for ``exported``."""
+    """The file :func:`evosnn.training.retrain.retrain_exported` writes for ``exported``."""
     return f"{exported.path.stem}.retrained.pt"

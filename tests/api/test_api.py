@@ -21,7 +21,8 @@ def test_shipped_spaces_are_found_by_name_and_paths_still_work() -> None:
     by_name = evosnn.load_space("cifar10-spikformer")
     by_path = evosnn.load_space(ROOT / "search_spaces" / "cifar10-spikformer.yaml")
     assert by_name == by_path and by_name.dataset.num_classes == 10
-    assert evosnn.api.load_space(by_name) is by_name
+    assert evosnn.api.load_space is evosnn.load_space  # one function, however imported
+    assert evosnn.api.spaces.as_space(by_name) is by_name
 
 
 def test_a_file_in_the_working_folder_wins_over_a_shipped_name(

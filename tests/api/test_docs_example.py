@@ -23,7 +23,7 @@ def test_the_documented_pipeline_runs_and_reproduces_the_search(
 ) -> None:
     import torch
 
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.reporting.export import load_export
     from supernet.validate import count_correct
 

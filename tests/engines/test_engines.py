@@ -41,7 +41,7 @@ def run(name: str, asks: int, seed: int = 0) -> list[Genome]:
     return asked
 
 
-@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize("name", list(ENGINES))
 def test_reproducible_for_a_seed(name: str) -> None:
     assert run(name, 80, seed=3) == run(name, 80, seed=3)
     assert run(name, 80, seed=3) != run(name, 80, seed=4)

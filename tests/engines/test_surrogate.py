@@ -59,7 +59,7 @@ def log_hv(genomes: list[Genome]) -> float:
     return hypervolume([(a, e + 1.0) for a, e in points], ref_energy=9.0)
 
 
-@pytest.mark.parametrize("name", ENGINES)
+@pytest.mark.parametrize("name", list(ENGINES))
 def test_no_engine_proposes_a_subnet_twice(name: str) -> None:
     keys = [
         CODEC.canonical(g)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from evosnn.core.errors import DataError
 from evosnn.core.space import DatasetSpec
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from supernet.batches import augment, iter_batches, normalize
 
 

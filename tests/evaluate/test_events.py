@@ -10,9 +10,9 @@ import torch
 
 from evosnn.core.errors import DataError, SpaceError
 from evosnn.core.space import DatasetSpec, SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
-from evosnn.evaluate.event_files import CIFAR10_CLASSES
-from evosnn.evaluate.events import bin_events
+from evosnn.data.event_files import CIFAR10_CLASSES
+from evosnn.data.events import bin_events
+from evosnn.data.loading import load_splits
 from supernet.batches import augment, normalize
 from tests.evaluate.event_writers import stream, write_aedat2, write_gesture, write_nmnist
 
@@ -121,7 +121,7 @@ def test_frames_are_cached_and_a_stale_cache_is_binned_again(
 ) -> None:
     make_nmnist(tmp_path, per_class=2)
     data = spec("nmnist", 10)
-    caplog.set_level(logging.INFO, logger="evosnn.evaluate")
+    caplog.set_level(logging.INFO, logger="evosnn.data")
     first = load_splits(data, root=tmp_path)
     assert "binned 30 nmnist recordings" in caplog.text
     assert len(list((tmp_path / "cache").glob("nmnist-*.pt"))) == 1
@@ -157,7 +157,7 @@ def test_binning_by_event_count_and_by_time() -> None:
 
 
 def test_digits_events_collapse_to_one_frame_for_every_clip_but_not_in_time() -> None:
-    from evosnn.evaluate.digits_events import digit_events
+    from evosnn.data.digits_events import digit_events
 
     rng = np.random.default_rng(0)
     a, b, c = (rng.integers(0, 17, (8, 8)) for _ in range(3))
@@ -223,7 +223,7 @@ def test_reading_events_never_imports_torchvision() -> None:
     import sys
 
     code = (
-        "import sys, evosnn.evaluate.event_files as f, tonic.datasets, tonic.io;"
+        "import sys, evosnn.data.event_files as f, tonic.datasets, tonic.io;"
         "sys.exit('torchvision' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

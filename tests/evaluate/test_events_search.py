@@ -10,8 +10,8 @@ from optuna.trial import TrialState
 
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace, load_space
-from evosnn.evaluate.data import load_splits
-from evosnn.search import SearchSettings, run_search
+from evosnn.data.loading import load_splits
+from evosnn.search import SearchSettings, search_study
 from evosnn.training.supernet import train_supernet_for
 from supernet.recipe import TrainSettings
 
@@ -37,7 +37,7 @@ def test_a_search_on_the_event_task_evaluates_every_candidate(tmp_path: Path) ->
         seed=0,
         eval=EvalSettings(recal_batches=1, recal_batch_size=16),
     )
-    summary = run_search(space, tmp_path / "supernet.pt", url, "events", search, progress=False)
+    summary = search_study(space, tmp_path / "supernet.pt", url, "events", search, progress=False)
     assert summary.completed == 8
     done = [
         t

@@ -17,7 +17,7 @@ from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
 from evosnn.reporting.export import export_study
 from evosnn.reporting.report import write_report
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from evosnn.storage.ledger import Ledger
 from tests.conftest import local_ray, tiny_dict
 from tests.integration.test_dashboard import dashboard, get
@@ -39,7 +39,7 @@ def wide_space() -> SearchSpace:
 
 @pytest.fixture(scope="module")
 def wide_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 
@@ -92,7 +92,7 @@ def test_five_thousand_trials(backend: str, wide_checkpoint: Path, tmp_path: Pat
             workers=2,
             eval=EvalSettings(recal_batches=1, recal_batch_size=16),
         )
-        summary = run_search(space, wide_checkpoint, url, study, settings, progress=False)
+        summary = search_study(space, wide_checkpoint, url, study, settings, progress=False)
     assert summary.completed == TRIALS + 8 and summary.evaluated_now == 8
     codec = GenomeCodec(space)
     records = Ledger.open(url, study, codec, create=False).records()

@@ -12,6 +12,7 @@ import ray
 from ray.cluster_utils import Cluster
 
 from evosnn.core.errors import EvosnnError
+from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
 from evosnn.training.supernet import train_supernet_parallel
 from supernet.recipe import TrainSettings
@@ -39,5 +40,5 @@ def test_workers_no_node_can_hold_are_refused(two_nodes: Cluster, tmp_path: Path
     space = SearchSpace.from_dict(tiny_dict())
     settings = TrainSettings(epochs=1, batch_size=16)
     with pytest.raises(EvosnnError, match=r"nodes hold only 0 worker\(s\) of 2 thread\(s\)"):
-        train_supernet_parallel(space, tmp_path, settings, workers=1, threads=2)
+        train_supernet_parallel(space, tmp_path, settings, RayResources(workers=1, threads=2))
     assert not (tmp_path / "supernet.pt").exists()

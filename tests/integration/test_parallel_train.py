@@ -22,8 +22,9 @@ import torch
 import yaml
 
 from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
 from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings
@@ -94,10 +95,9 @@ def assert_same_weights(result: dict[str, Any], reference: dict[str, Any]) -> No
         torch.testing.assert_close(result["model"][name], tensor, rtol=0, atol=1e-6, msg=name)
 
 
-def parallel(space: SearchSpace, out: Path, **kwargs: Any) -> dict[str, Any]:
-    return train_supernet_parallel(
-        space, out, SETTINGS, workers=2, threads=1, progress=False, **kwargs
-    )
+def parallel(space: SearchSpace, out: Path, max_failures: int = 2, **kwargs: Any) -> dict[str, Any]:
+    resources = RayResources(workers=2, threads=1, max_failures=max_failures)
+    return train_supernet_parallel(space, out, SETTINGS, resources, progress=False, **kwargs)
 
 
 def test_two_workers_train_the_weights_of_one_process(
@@ -208,17 +208,17 @@ def test_more_workers_than_the_cluster_has_is_refused_before_anything_starts(
     space: SearchSpace, tmp_path: Path
 ) -> None:
     with pytest.raises(EvosnnError, match=r"need 16 CPU\(s\).*the Ray cluster has 2"):
-        train_supernet_parallel(space, tmp_path, SETTINGS, workers=16, threads=1)
+        train_supernet_parallel(space, tmp_path, SETTINGS, RayResources(workers=16, threads=1))
     with pytest.raises(EvosnnError, match=r"need 2 GPU\(s\)"):
         train_supernet_parallel(
-            space, tmp_path, SETTINGS, workers=2, threads=1, gpus_per_worker=1.0
+            space, tmp_path, SETTINGS, RayResources(workers=2, threads=1, gpus_per_worker=1.0)
         )
     with pytest.raises(EvosnnError, match="batch size 16 does not split evenly over 3 worker"):
-        train_supernet_parallel(space, tmp_path, SETTINGS, workers=3, threads=1)
+        train_supernet_parallel(space, tmp_path, SETTINGS, RayResources(workers=3, threads=1))
     assert not (tmp_path / "supernet.pt").exists()
     (tmp_path / "supernet.pt").write_bytes(b"")
     with pytest.raises(CheckpointError, match="already exists; pass --resume"):
-        train_supernet_parallel(space, tmp_path, SETTINGS, workers=2, threads=1)
+        train_supernet_parallel(space, tmp_path, SETTINGS, RayResources(workers=2, threads=1))
 
 
 def test_a_data_folder_missing_on_a_worker_names_the_node_and_the_folder(tmp_path: Path) -> None:
@@ -230,8 +230,7 @@ def test_a_data_folder_missing_on_a_worker_names_the_node_and_the_folder(tmp_pat
             SearchSpace.from_dict(data),
             tmp_path / "run",
             SETTINGS,
-            workers=2,
-            threads=1,
+            RayResources(workers=2, threads=1),
             data_root=missing,
             progress=False,
         )

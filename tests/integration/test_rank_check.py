@@ -21,7 +21,7 @@ from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace
 from evosnn.proxy.check import PLATEAU_TOLERANCE, RankCheckSettings, rank_check
 from evosnn.reporting.report import write_report
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from evosnn.storage.ledger import read_study_attrs
 from tests.conftest import tiny_dict
 
@@ -37,7 +37,7 @@ def test_rank_check_resumes_after_sigkill_and_lands_in_study_and_report(
     settings = SearchSettings(
         population=4, generations=1, workers=0, eval=EvalSettings(recal_batches=1)
     )
-    run_search(
+    search_study(
         SearchSpace.from_dict(tiny_dict()), tiny_checkpoint, url, "s", settings, progress=False
     )
     out = tmp_path / "check"

@@ -23,7 +23,7 @@ from evosnn.core.errors import StorageError
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from evosnn.storage.ledger import Ledger
 from tests.conftest import local_ray, tiny_dict
 
@@ -65,7 +65,7 @@ def test_every_evaluation_is_one_trial(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    summary = run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
+    summary = search_study(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
     assert summary.completed == 8 and summary.evaluated_now == 8
     study = optuna.load_study(study_name="s", storage=url)
     assert study.metric_names == ["accuracy", "energy_mj"]
@@ -149,9 +149,9 @@ def test_resume_extends_the_budget_without_evaluating_again(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    run_search(tiny_space, tiny_checkpoint, url, "s", settings(engine="deap"), progress=False)
+    search_study(tiny_space, tiny_checkpoint, url, "s", settings(engine="deap"), progress=False)
     first = [t.user_attrs["genome"] for t in trials(url, "s")]
-    again = run_search(
+    again = search_study(
         tiny_space,
         tiny_checkpoint,
         url,
@@ -172,7 +172,9 @@ def test_engines_are_reproducible(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     for name in ("a", "b"):
-        run_search(tiny_space, tiny_checkpoint, url, name, settings(engine=engine), progress=False)
+        search_study(
+            tiny_space, tiny_checkpoint, url, name, settings(engine=engine), progress=False
+        )
     genomes = {n: [t.user_attrs["genome"] for t in trials(url, n)] for n in ("a", "b")}
     assert genomes["a"] == genomes["b"]
     values = {n: [t.values for t in trials(url, n)] for n in ("a", "b")}
@@ -183,8 +185,10 @@ def test_workers_0_evaluates_in_this_process_like_one_ray_worker(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    one = run_search(tiny_space, tiny_checkpoint, url, "ray", settings(workers=1), progress=False)
-    here = run_search(tiny_space, tiny_checkpoint, url, "here", settings(workers=0), progress=False)
+    one = search_study(tiny_space, tiny_checkpoint, url, "ray", settings(workers=1), progress=False)
+    here = search_study(
+        tiny_space, tiny_checkpoint, url, "here", settings(workers=0), progress=False
+    )
     assert here.completed == here.evaluated_now == one.completed == 8
     assert here.workers_replaced == 0 and here.pareto and here.hypervolume > 0
     recorded = {n: trials(url, n) for n in ("ray", "here")}
@@ -202,7 +206,7 @@ def test_the_surrogate_engine_records_its_predictors(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
     run = settings(engine="surrogate", workers=0, population=6, generations=3)
-    summary = run_search(tiny_space, tiny_checkpoint, url, "sur", run, progress=False)
+    summary = search_study(tiny_space, tiny_checkpoint, url, "sur", run, progress=False)
     assert summary.completed == 18
     attrs = optuna.load_study(study_name="sur", storage=url).user_attrs
     diagnostics = attrs["engine_diagnostics"]
@@ -226,9 +230,11 @@ def test_settings_that_differ_are_refused(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    run_search(tiny_space, tiny_checkpoint, url, "s", settings(generations=1), progress=False)
+    search_study(tiny_space, tiny_checkpoint, url, "s", settings(generations=1), progress=False)
     with pytest.raises(StorageError, match="different engine"):
-        run_search(tiny_space, tiny_checkpoint, url, "s", settings(engine="random"), progress=False)
+        search_study(
+            tiny_space, tiny_checkpoint, url, "s", settings(engine="random"), progress=False
+        )
 
 
 def test_a_second_driver_is_refused(
@@ -239,7 +245,7 @@ def test_a_second_driver_is_refused(
     ledger.acquire()  # another driver holds the study, its heartbeat running
     try:
         with pytest.raises(StorageError, match="being searched by another driver"):
-            run_search(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
+            search_study(tiny_space, tiny_checkpoint, url, "s", settings(), progress=False)
     finally:
         ledger.release()
     assert not [t for t in trials(url, "s")]
@@ -251,7 +257,7 @@ def test_cheap_constraints_prune_without_evaluating(tmp_path: Path, tiny_checkpo
     data["objectives"] = {"max_params_m": 0.0075}  # between the smallest and largest subnets
     space = SearchSpace.from_dict(data)
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    run_search(space, tiny_checkpoint, url, "s", settings(engine="random"), progress=False)
+    search_study(space, tiny_checkpoint, url, "s", settings(engine="random"), progress=False)
     pruned = [t for t in trials(url, "s") if t.state == TrialState.PRUNED]
     complete = [t for t in trials(url, "s") if t.state == TrialState.COMPLETE]
     assert len(complete) == 8 and pruned
@@ -262,7 +268,7 @@ def test_cheap_constraints_prune_without_evaluating(tmp_path: Path, tiny_checkpo
 @pytest.mark.postgres
 def test_postgresql_storage(tiny_space: SearchSpace, tiny_checkpoint: Path) -> None:
     study = f"pg-{uuid.uuid4().hex[:8]}"
-    summary = run_search(
+    summary = search_study(
         tiny_space, tiny_checkpoint, POSTGRES, study, settings(generations=1), progress=False
     )
     assert summary.completed == 4
@@ -328,7 +334,7 @@ def test_worker_faults_during_a_search(
     injector = threading.Thread(target=inject)
     injector.start()
     try:
-        summary = run_search(
+        summary = search_study(
             tiny_space,
             tiny_checkpoint,
             url,

@@ -19,7 +19,7 @@ import pytest
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace
 from evosnn.reporting.export import export_study
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from tests.conftest import local_ray, tiny_dict
 
 pytestmark = pytest.mark.slow
@@ -34,7 +34,7 @@ def exported(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) ->
         settings = SearchSettings(
             population=4, generations=1, workers=2, eval=EvalSettings(recal_batches=1)
         )
-        run_search(
+        search_study(
             SearchSpace.from_dict(tiny_dict()), tiny_checkpoint, url, "s", settings, progress=False
         )
     (knee,) = [

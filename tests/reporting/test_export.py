@@ -12,9 +12,9 @@ import yaml
 from evosnn.core.errors import ConfigError, EvosnnError
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.reporting.export import export_study, load_export
-from evosnn.search import SearchSettings, run_search
+from evosnn.search import SearchSettings, search_study
 from supernet import Spikformer
 from supernet.validate import count_correct
 from tests.conftest import local_ray, tiny_dict
@@ -37,7 +37,7 @@ def searched(
             workers=2,
             eval=EvalSettings(recal_batches=2, recal_batch_size=16),
         )
-        run_search(space, tiny_checkpoint, POSTGRES, study, settings, progress=False)
+        search_study(space, tiny_checkpoint, POSTGRES, study, settings, progress=False)
     yield POSTGRES, study
 
 
@@ -108,7 +108,7 @@ def test_retrain_an_exported_architecture_and_record_it(
     searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     from evosnn.core.errors import CheckpointError
-    from evosnn.training.retrain import record_in_study, retrain
+    from evosnn.training.retrain import record_in_study, retrain_exported
     from supernet.train import TrainSettings
 
     url, study = searched
@@ -119,13 +119,13 @@ def test_retrain_an_exported_architecture_and_record_it(
     )
     exported = load_export(path)
     settings = TrainSettings(epochs=2, batch_size=32, warmup_epochs=1)
-    result = retrain(exported, tmp_path, settings, init="inherited", progress=False)
+    result = retrain_exported(exported, tmp_path, settings, init="inherited", progress=False)
     assert 0 <= result.val_accuracy <= 1 and 0 <= result.test_accuracy <= 1 and result.energy_mj > 0
     saved = torch.load(result.checkpoint, weights_only=True)
     assert saved["status"] == "complete" and saved["config"] == exported.config.to_dict()
     with pytest.raises(CheckpointError, match="already exists"):
-        retrain(exported, tmp_path, settings, progress=False)
-    again = retrain(exported, tmp_path, settings, resume=True, progress=False)
+        retrain_exported(exported, tmp_path, settings, progress=False)
+    again = retrain_exported(exported, tmp_path, settings, resume=True, progress=False)
     assert again.test_accuracy == result.test_accuracy  # a complete run resumes to the same model
     assert record_in_study(url, exported, result)
     loaded = optuna.load_study(study_name=study, storage=url)

@@ -51,7 +51,7 @@ def test_export_records_an_absolute_storage_url(
 def test_retrainings_are_kept_per_recipe_and_edited_configs_not_recorded(
     study: tuple[Path, str], tmp_path: Path
 ) -> None:
-    from evosnn.training.retrain import check_record, record_in_study, retrain
+    from evosnn.training.retrain import check_record, record_in_study, retrain_exported
     from supernet.recipe import TrainSettings
 
     _, url = study
@@ -61,7 +61,7 @@ def test_retrainings_are_kept_per_recipe_and_edited_configs_not_recorded(
     results = []
     for epochs, lr in ((2, 3e-3), (1, 1e-2)):
         settings = TrainSettings(epochs=epochs, lr=lr, batch_size=32, warmup_epochs=1)
-        result = retrain(exported, tmp_path / f"e{epochs}", settings, progress=False)
+        result = retrain_exported(exported, tmp_path / f"e{epochs}", settings, progress=False)
         assert record_in_study(url, exported, result) == f"retrained[e{epochs}-lr{lr:g}]"
         results.append(result)
     trial = optuna.load_study(study_name="tiny", storage=url).trials[exported.provenance["trial"]]

@@ -14,7 +14,7 @@ from evosnn.core.executor import Executor, InProcessExecutor
 from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.core.space import SearchSpace
 from evosnn.engines import FAILED_ENERGY, Outcome, make_engine
-from evosnn.search import FailureHandler, LoopStats, SearchLoop, StallGuard
+from evosnn.search import FailureHandler, LoopParts, LoopStats, SearchLoop, StallGuard
 from evosnn.storage.ledger import Ledger, LedgerRecord
 from tests.conftest import tiny_dict
 from tests.search.fakes import (
@@ -266,6 +266,12 @@ def test_an_engine_that_keeps_proposing_known_genomes_is_stopped(
     engine = ScriptedEngine([SMALL], after=SMALL_ALIAS)
     evaluate = FakeEvaluator(codec)
     with pytest.raises(EvosnnError, match="keeps proposing genomes that are already evaluated"):
-        run(new_ledger(codec), engine, InProcessExecutor(evaluate), budget=4, stall=StallGuard(20))
+        run(
+            new_ledger(codec),
+            engine,
+            InProcessExecutor(evaluate),
+            budget=4,
+            parts=LoopParts(stall=StallGuard(20)),
+        )
     assert evaluate.calls == [SMALL]
     assert 20 < len(engine.told) < 30  # stopped at the limit, not later

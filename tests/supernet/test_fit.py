@@ -29,7 +29,7 @@ from supernet.fit import (
 )
 from supernet.model import SpikformerSupernet
 from supernet.recipe import TrainSettings, make_optimizer
-from supernet.train import train_supernet
+from supernet.train import fit_supernet
 
 SETTINGS = TrainSettings(epochs=3, batch_size=8, warmup_epochs=1, seed=3)
 
@@ -151,10 +151,8 @@ def test_the_supernet_trainer_needs_no_search_space(tmp_path: Path) -> None:
     settings = TrainSettings(epochs=1, batch_size=16, warmup_epochs=0, recal_batches=1)
     path = tmp_path / "supernet.pt"
     with pytest.raises(ValueError, match="own keys"):
-        train_supernet(
-            build, splits, path, settings, sample=sample, probes={}, metadata={"model": 1}
-        )
-    result = train_supernet(
+        fit_supernet(build, splits, path, settings, sample=sample, probes={}, metadata={"model": 1})
+    result = fit_supernet(
         build,
         splits,
         path,

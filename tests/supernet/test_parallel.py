@@ -14,7 +14,7 @@ import torch.multiprocessing as mp
 
 from evosnn.core.errors import EvosnnError
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet
 from evosnn.training.supernet import augmentation_for, probes_for, sampler_for
 from supernet.checkpoint import load_checkpoint

@@ -10,7 +10,7 @@ import torch
 
 from evosnn.core.errors import CheckpointError
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits
+from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import load_supernet
 from evosnn.training.supernet import train_supernet_for as train_supernet
 from supernet.checkpoint import file_sha256, load_checkpoint

@@ -14,9 +14,9 @@ One entry point, :func:`load_splits`, for every kind:
   shows a digit image that any training pair shows), ``synthetic_size`` pairs in all.
 * ``synthetic``: class prototypes plus noise, deterministic; for tests.
 * ``dvs128-gesture`` / ``cifar10-dvs`` / ``nmnist``: event-camera recordings in their published
-  layouts, read with tonic and binned into frames (:mod:`evosnn.evaluate.events`).
+  layouts, read with tonic and binned into frames (:mod:`evosnn.data.events`).
 * ``digits-events``: two digits shown one after the other, as a DVS would see them, labelled by
-  the first (:mod:`evosnn.evaluate.digits_events`).
+  the first (:mod:`evosnn.data.digits_events`).
 
 The split types and the tensor utilities (normalisation, augmentation, batch iteration) live in
 :mod:`supernet.batches`; they are re-exported here for existing importers.
@@ -43,9 +43,9 @@ import torch.nn.functional as F
 
 from evosnn.core.errors import DataError
 from evosnn.core.space import DatasetSpec
-from evosnn.evaluate.digits_events import digits_events
-from evosnn.evaluate.events import load_event_splits
-from evosnn.evaluate.splitting import digits, hold_out, resize, stratified
+from evosnn.data.digits_events import digits_events
+from evosnn.data.events import load_event_splits
+from evosnn.data.splitting import digits, hold_out, resize, stratified
 from supernet.batches import Split, Splits, augment, iter_batches, normalize
 
 __all__ = ["Split", "Splits", "augment", "iter_batches", "load_splits", "normalize"]

@@ -28,9 +28,9 @@ from tqdm import tqdm
 
 from evosnn.core.errors import DataError
 from evosnn.core.space import DatasetSpec
-from evosnn.evaluate.event_files import Recording, find_recordings, read_events, sensor_side
-from evosnn.evaluate.frame_cache import cache_dir, load_frames, save_frames, source_manifest
-from evosnn.evaluate.splitting import stratified
+from evosnn.data.event_files import Recording, find_recordings, read_events, sensor_side
+from evosnn.data.frame_cache import cache_dir, load_frames, save_frames, source_manifest
+from evosnn.data.splitting import stratified
 from supernet.batches import Split, Splits
 
 __all__ = ["EVENT_STATS", "bin_events", "event_splits", "load_event_splits"]

@@ -15,7 +15,7 @@ Layouts (``ROOT`` is the folder given by ``--data`` or ``dataset.root``):
   named after its label 0..10). Sensor 128x128.
 * ``cifar10-dvs``: ``ROOT/<class>/*.aedat`` for the ten CIFAR-10 class names (the original
   AEDAT 2.0 release, extracted; ``ROOT/CIFAR10DVS/<class>`` also works). Sensor 128x128. It has no
-  test split of its own: see :func:`evosnn.evaluate.events.load_event_splits`.
+  test split of its own: see :func:`evosnn.data.events.load_event_splits`.
 """
 
 from __future__ import annotations

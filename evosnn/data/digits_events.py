@@ -34,8 +34,8 @@ import torch
 
 from evosnn.core.errors import DataError
 from evosnn.core.space import DatasetSpec
-from evosnn.evaluate.events import EVENT_STATS, bin_events
-from evosnn.evaluate.splitting import digits, resize, stratified
+from evosnn.data.events import EVENT_STATS, bin_events
+from evosnn.data.splitting import digits, resize, stratified
 from supernet.batches import Split, Splits
 
 __all__ = ["CONTRAST", "digit_events", "digits_events"]
