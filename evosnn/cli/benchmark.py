@@ -48,7 +48,7 @@ class Benchmark(Command):
         import torch
 
         from evosnn.api import load_model
-        from evosnn.evaluate.data import load_splits, normalize
+        from evosnn.data.loading import load_splits, normalize
         from evosnn.objectives.energy import EnergyModel
         from evosnn.reporting.neurobench import benchmark
 

@@ -33,7 +33,7 @@ from evosnn.cli import main
 from evosnn.core.config import SubnetConfig
 from evosnn.core.sizes import count_params
 from evosnn.core.space import SearchSpace
-from evosnn.evaluate.data import load_splits, normalize
+from evosnn.data.loading import load_splits, normalize
 from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.neurobench import NeuroBenchResult, benchmark

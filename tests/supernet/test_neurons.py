@@ -136,7 +136,7 @@ def test_genes_a_model_does_not_use_are_inert_and_canonical(neuron_space: Any) -
 @pytest.fixture(scope="module")
 def trained_neurons(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A supernet of the tiny space with every neuron model, trained for two short epochs."""
-    from evosnn.evaluate.data import load_splits
+    from evosnn.data.loading import load_splits
     from evosnn.training.supernet import train_supernet_for
     from supernet.recipe import TrainSettings
 
