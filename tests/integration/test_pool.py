@@ -27,6 +27,9 @@ from workers.pool import RayExecutor
 SETTINGS = EvalSettings(recal_batches=1, recal_batch_size=16)
 
 
+pytestmark = pytest.mark.ray
+
+
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance() -> Iterator[None]:
     with local_ray():

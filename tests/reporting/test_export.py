@@ -42,6 +42,7 @@ def searched(
 
 
 @pytest.mark.postgres
+@pytest.mark.ray
 def test_exported_weights_reproduce_the_searched_accuracy(
     searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -79,6 +80,7 @@ def test_exported_weights_reproduce_the_searched_accuracy(
 
 
 @pytest.mark.postgres
+@pytest.mark.ray
 def test_picks(searched: tuple[str, str], tmp_path: Path) -> None:
     url, study = searched
     pareto = export_study(url, study, tmp_path / "p", pick="pareto")
@@ -95,6 +97,7 @@ def test_picks(searched: tuple[str, str], tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.ray
 def test_hand_edited_exports_are_refused(searched: tuple[str, str], tmp_path: Path) -> None:
     url, study = searched
     path = export_study(url, study, tmp_path, pick="best-faeb")[0]
@@ -109,6 +112,7 @@ def test_hand_edited_exports_are_refused(searched: tuple[str, str], tmp_path: Pa
 
 
 @pytest.mark.postgres
+@pytest.mark.ray
 def test_retrain_an_exported_architecture_and_record_it(
     searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -144,6 +148,7 @@ def test_retrain_an_exported_architecture_and_record_it(
 
 
 @pytest.mark.postgres
+@pytest.mark.ray
 def test_report_of_a_finished_search(searched: tuple[str, str], tmp_path: Path) -> None:
     from evosnn.cli import main
     from evosnn.reporting.report import REPORT_FILES
