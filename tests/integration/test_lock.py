@@ -226,6 +226,7 @@ def test_a_killed_driver_on_this_host_is_taken_over_at_once(
     assert other.ask("acquire 60") == "won"  # its pid is gone: no need to wait an hour
 
 
+@pytest.mark.slow  # waits out a real 5 s stale limit, by the database's own clock
 def test_a_killed_driver_on_another_host_is_taken_over_after_the_stale_limit(
     url: str, drivers: list[Driver], tiny_space: SearchSpace
 ) -> None:

@@ -68,6 +68,7 @@ def test_a_killed_worker_is_replaced_and_its_genome_evaluated(
         pool.shutdown()
 
 
+@pytest.mark.slow
 def test_a_hung_worker_is_replaced_after_the_timeout(
     tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:

@@ -94,6 +94,7 @@ def _rank(rank: int, world: int, folder: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_sample_alike_and_train_the_weights_of_one_process(tmp_path: Path) -> None:
     """Two processes (gloo), each on half of every batch, against one process that runs the two
     halves as micro-batches: the same subnets at every step, and the same weights (bit for bit
