@@ -17,6 +17,11 @@ it can after the database was unreachable for longer than ``stale_s``), the lock
 thread logs an error and stops, and :meth:`DriverLock.check` raises ``StorageError`` from then on,
 so the ledger refuses further writes instead of two drivers writing one study.
 
+A lock can be given a ``clock`` (a callable returning seconds since the epoch) that then stands in
+for the database's clock, in the heartbeats it writes and in every judgement of staleness: tests
+advance time explicitly instead of waiting for it. Without one (always, outside tests), the
+database server's clock is used as described above.
+
 Example:
     >>> lock = DriverLock(storage.engine, study_id, "demo")  # doctest: +SKIP
     >>> lock.acquire()  # doctest: +SKIP
@@ -31,6 +36,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +50,7 @@ from evosnn.core.errors import StorageError
 __all__ = [
     "LOCK_STALE_S",
     "LOCK_TABLE",
+    "Clock",
     "DriverLock",
     "LockHolder",
     "db_epoch",
@@ -59,6 +66,9 @@ LOCK_STALE_S = 60.0
 BEATS_PER_STALE = 4
 #: How long :meth:`DriverLock.release` waits for a beat that is still talking to the database.
 JOIN_TIMEOUT_S = 10.0
+
+#: A time source for the lock in seconds since the epoch (tests only; see the module docstring).
+Clock = Callable[[], float]
 
 _metadata = sqlalchemy.MetaData()
 LOCK_TABLE = sqlalchemy.Table(
@@ -104,6 +114,13 @@ def _epoch_mysql(element: db_epoch, compiler: Any, **kw: Any) -> str:
     return "UNIX_TIMESTAMP(NOW(6))"
 
 
+def _now(clock: Clock | None) -> sqlalchemy.ColumnElement[float]:
+    """The lock's "now" in SQL: the database server's clock, or ``clock()`` where one is given."""
+    if clock is None:
+        return db_epoch()
+    return sqlalchemy.literal(float(clock()), sqlalchemy.Float())
+
+
 @dataclass(frozen=True)
 class LockHolder:
     """Who holds a study's lock, and how old its last heartbeat is by the database's clock."""
@@ -125,6 +142,9 @@ class DriverLock:
         stale_s: this driver's promise: it beats every ``stale_s / 4`` seconds, and may be taken
             over when its heartbeat is older than ``stale_s``. Stored in the row, so every other
             driver judges this one by it.
+        clock: stands in for the database's clock (seconds since the epoch) in this lock's
+            heartbeats and staleness checks, and for ``time.monotonic`` in :meth:`check`; for
+            tests. None (the default): the database server's clock.
     """
 
     def __init__(
@@ -134,6 +154,7 @@ class DriverLock:
         study_name: str,
         *,
         stale_s: float = LOCK_STALE_S,
+        clock: Clock | None = None,
     ) -> None:
         if not stale_s > 0:
             raise ValueError(f"stale_s must be positive, got {stale_s}")
@@ -142,11 +163,13 @@ class DriverLock:
         self.token = uuid.uuid4().hex
         self.host = socket.gethostname()
         self.pid = os.getpid()
+        self.clock = clock
+        self._elapsed: Clock = time.monotonic if clock is None else clock
         #: Set once a beat found the lock taken; the reason is in :attr:`lost_reason`.
         self.lost = threading.Event()
         self.lost_reason = ""
         self._held = False
-        self._last_beat = 0.0  # time.monotonic() of the last beat that found the lock ours
+        self._last_beat = 0.0  # _elapsed() at the last beat that found the lock ours
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -216,10 +239,10 @@ class DriverLock:
             updated = conn.execute(
                 table.update()
                 .where(table.c.study_id == self.study_id, table.c.token == self.token)
-                .values(heartbeat=db_epoch())
+                .values(heartbeat=_now(self.clock))
             ).rowcount
         if updated == 1:
-            self._last_beat = time.monotonic()
+            self._last_beat = self._elapsed()
             return
         if not self._held:  # released while this beat was under way
             return
@@ -239,12 +262,12 @@ class DriverLock:
         lock that another driver may have taken meanwhile."""
         if self.lost.is_set():
             raise StorageError(self.lost_reason)
-        if self._held and time.monotonic() - self._last_beat > self.stale_s:
+        if self._held and self._elapsed() - self._last_beat > self.stale_s:
             self.beat()
 
     def holder(self) -> LockHolder | None:
         """The current holder of the study's lock (None when free)."""
-        return lock_holder(self.engine, self.study_id)
+        return lock_holder(self.engine, self.study_id, clock=self.clock)
 
     # ------------------------------------------------------------------ internals
     def _row(self) -> dict[str, Any]:
@@ -253,7 +276,7 @@ class DriverLock:
             "host": self.host,
             "pid": self.pid,
             "stale_s": self.stale_s,
-            "heartbeat": db_epoch(),
+            "heartbeat": _now(self.clock),
         }
 
     def _insert(self) -> bool:
@@ -267,7 +290,7 @@ class DriverLock:
     def _take_over(self, dead_token: str | None) -> bool:
         table = LOCK_TABLE
         condition = sqlalchemy.or_(
-            table.c.token == self.token, table.c.heartbeat < db_epoch() - table.c.stale_s
+            table.c.token == self.token, table.c.heartbeat < _now(self.clock) - table.c.stale_s
         )
         if dead_token is not None:
             condition = sqlalchemy.or_(condition, table.c.token == dead_token)
@@ -281,7 +304,7 @@ class DriverLock:
 
     def _start(self) -> None:
         self._held = True
-        self._last_beat = time.monotonic()
+        self._last_beat = self._elapsed()
         self._stop.clear()
         self._thread = threading.Thread(
             target=self._run, name=f"evosnn-driver-lock-{self.study_id}", daemon=True
@@ -306,8 +329,11 @@ class DriverLock:
                 log.debug("heartbeat failure", exc_info=True)
 
 
-def lock_holder(engine: sqlalchemy.Engine, study_id: int) -> LockHolder | None:
-    """The holder of a study's driver lock, read with the database's clock (None when free)."""
+def lock_holder(
+    engine: sqlalchemy.Engine, study_id: int, *, clock: Clock | None = None
+) -> LockHolder | None:
+    """The holder of a study's driver lock, read with the database's clock (None when free);
+    ``clock``: stands in for the database's clock (see :class:`DriverLock`)."""
     if not sqlalchemy.inspect(engine).has_table(LOCK_TABLE.name):
         return None
     table = LOCK_TABLE
@@ -316,7 +342,7 @@ def lock_holder(engine: sqlalchemy.Engine, study_id: int) -> LockHolder | None:
         table.c.host,
         table.c.pid,
         table.c.stale_s,
-        (db_epoch() - table.c.heartbeat).label("age_s"),
+        (_now(clock) - table.c.heartbeat).label("age_s"),
     ).where(table.c.study_id == study_id)
     with engine.connect() as conn:
         row = conn.execute(query).first()

@@ -303,6 +303,7 @@ CASES = [
         (*SEARCH, "--workers", "1", "--gpus-per-worker", "1", "--storage", "sqlite:///{tmp}/g.db"),
         ("--gpus-per-worker 1", "GPU"),
         never=("corrupt",),
+        marks=(pytest.mark.ray, pytest.mark.slow),  # refused once Ray is up and has no GPU
     ),
     # export
     Case(

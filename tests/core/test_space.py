@@ -14,7 +14,15 @@ from tests.conftest import SPACES, tiny_dict, write_space
 @pytest.mark.parametrize("path", sorted(SPACES.glob("*.yaml")), ids=lambda p: p.name)
 def test_shipped_spaces_load(path: Path) -> None:
     space = load_space(path)
-    assert space.num_subnets() > 0
+    # counted from the file's own choice lists, not the loaded space: embed x T x the sum over
+    # depths d of (mlp x heads x threshold x tau) ** d (a block past the depth is inert)
+    raw = yaml.safe_load(path.read_text())["choices"]
+    per_block = len(raw["mlp_ratio"]) * len(raw["num_heads"])
+    blocks = sum((per_block * len(raw["threshold"]) * len(raw["tau"])) ** d for d in raw["depth"])
+    assert space.num_subnets() == len(raw["embed_dim"]) * len(raw["time_steps"]) * blocks
+    assert space.num_architectures() == len(raw["embed_dim"]) * sum(
+        per_block**d for d in raw["depth"]
+    )
 
 
 def test_cifar_space_is_auto_spikformers(cifar_space: Any) -> None:

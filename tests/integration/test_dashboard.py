@@ -41,6 +41,9 @@ CHROMIUM_FLAGS = [
 ]
 
 
+pytestmark = pytest.mark.server
+
+
 def get(url: str, timeout: float = 60) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return json.loads(response.read())

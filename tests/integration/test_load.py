@@ -73,6 +73,8 @@ def test_seeded_trials_read_back_like_driver_written_ones(tmp_path: Path) -> Non
     assert set(seeded.user_attrs) == set(written.user_attrs)
 
 
+@pytest.mark.ray
+@pytest.mark.server
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )

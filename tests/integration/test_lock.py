@@ -1,7 +1,9 @@
 """The driver lock: held by a heartbeat thread, judged by the database's clock, taken atomically.
 
 Drivers are real processes on real SQLite and PostgreSQL; each test waits on their answers (a
-line per command on their stdout), never on timing luck.
+line per command on their stdout), never on timing luck. Where the lock's time must pass, the
+locks run in this process on an injected clock that the test advances, and the test waits for
+the heartbeat thread's beats, not for a deadline.
 """
 
 from __future__ import annotations
@@ -9,10 +11,12 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy
@@ -21,7 +25,7 @@ from evosnn.core.errors import StorageError
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
 from evosnn.storage.ledger import Ledger
-from evosnn.storage.lock import LOCK_TABLE, db_epoch
+from evosnn.storage.lock import LOCK_TABLE, DriverLock, db_epoch
 from tests.conftest import ROOT
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -116,27 +120,99 @@ def study_name() -> str:
     return f"lock-{uuid.uuid4().hex[:10]}"
 
 
+class FakeClock:
+    """The lock's time, advanced only by the test (seconds since the epoch)."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class CountedLock(DriverLock):
+    """A driver lock that counts its successful beats, so a test can wait for the next one."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.beats = 0
+        self._counted = threading.Condition()
+
+    def beat(self) -> None:
+        super().beat()
+        with self._counted:
+            self.beats += 1
+            self._counted.notify_all()
+
+    def await_beats(self, more: int) -> None:
+        """Wait until ``more`` further beats have succeeded (the second of two certainly read the
+        clock after this call began: beats run one after the other on the heartbeat thread)."""
+        with self._counted:
+            target = self.beats + more
+            assert self._counted.wait_for(lambda: self.beats >= target, timeout=60), "no beat"
+
+
 def test_a_blocked_driver_keeps_its_lock_and_release_frees_it(
-    url: str, drivers: list[Driver]
+    url: str, tiny_space: SearchSpace
 ) -> None:
-    holder, other, _ = drivers
-    # stale 6 s: the heartbeat beats every 1.5 s, so only a stall of 4.5 s (not 1.5 s, as at
-    # 2 s) on a busy machine could let the other driver take the lock
-    study, stale = study_name(), 6.0
-    assert holder.ask(f"open {study}") == other.ask(f"open {study}") == "opened"
-    assert holder.ask(f"acquire {stale}") == "won"
-    blocked = time.monotonic()  # holder's main thread now waits on stdin, beating nothing itself
-    refusals = 0
-    while time.monotonic() - blocked < 2 * stale:
-        answer = other.ask("acquire 60")
-        assert answer.startswith("refused: ") and "is being searched by another driver" in answer
-        assert f"pid {holder.pid} on " in answer and "wait for it to finish" in answer
-        refusals += 1
-        time.sleep(0.2)
-    assert refusals >= 10
-    assert holder.ask("write 1") == "wrote"  # the lock is still its own
-    assert holder.ask("release") == "released"
-    assert other.ask("acquire 60") == "won"  # at once, not after the stale limit
+    """The holder's own thread does nothing with the lock (as a driver blocked by a slow step):
+    its heartbeat thread alone keeps the lock through three stale limits of the lock's clock."""
+    study, stale = study_name(), 0.4  # beats every 0.1 s of real time
+    ledger = Ledger.open(url, study, GenomeCodec(tiny_space))
+    engine, clock = ledger.storage.engine, FakeClock()
+    holder = CountedLock(engine, ledger.study_id, study, stale_s=stale, clock=clock)
+    other = DriverLock(engine, ledger.study_id, study, stale_s=60, clock=clock)
+    holder.acquire()
+    try:
+        for _ in range(6):
+            clock.advance(stale / 2)
+            holder.await_beats(2)
+            with pytest.raises(
+                StorageError, match="is being searched by another driver"
+            ) as refusal:
+                other.acquire()
+            assert f"pid {holder.pid} on {holder.host}" in str(refusal.value)
+        holder.check()  # the lock is still its own
+        found = holder.holder()
+        assert found is not None and found.token == holder.token and found.age_s < stale
+        holder.release()
+        other.acquire()  # at once, with no time passing: not after the stale limit
+        found = other.holder()
+        assert found is not None and found.token == other.token
+    finally:
+        holder.release()
+        other.release()
+
+
+def test_a_silent_holder_is_taken_over_exactly_at_its_stale_limit(
+    url: str, tiny_space: SearchSpace
+) -> None:
+    """A holder that stops beating (here: its next beat is 15 minutes of real time away) is
+    refused to others until its heartbeat is ``stale_s`` old by the lock's clock, then taken over;
+    its next beat then finds the lock lost."""
+    study, stale = study_name(), 3600.0
+    ledger = Ledger.open(url, study, GenomeCodec(tiny_space))
+    engine, clock = ledger.storage.engine, FakeClock()
+    holder = DriverLock(engine, ledger.study_id, study, stale_s=stale, clock=clock)
+    other = DriverLock(engine, ledger.study_id, study, stale_s=60, clock=clock)
+    holder.acquire()
+    try:
+        clock.advance(stale - 1)
+        with pytest.raises(StorageError, match=r"heartbeat 3599s ago"):
+            other.acquire()
+        clock.advance(2)
+        other.acquire()
+        found = other.holder()
+        assert found is not None and found.token == other.token and found.age_s == 0
+        with pytest.raises(StorageError, match="this driver lost its lock"):
+            holder.check()  # no beat for longer than stale_s: beats first, finds the lock gone
+        assert holder.lost.is_set()
+    finally:
+        holder.release()
+        other.release()
 
 
 def test_a_killed_driver_on_this_host_is_taken_over_at_once(
@@ -150,6 +226,7 @@ def test_a_killed_driver_on_this_host_is_taken_over_at_once(
     assert other.ask("acquire 60") == "won"  # its pid is gone: no need to wait an hour
 
 
+@pytest.mark.slow  # waits out a real 5 s stale limit, by the database's own clock
 def test_a_killed_driver_on_another_host_is_taken_over_after_the_stale_limit(
     url: str, drivers: list[Driver], tiny_space: SearchSpace
 ) -> None:

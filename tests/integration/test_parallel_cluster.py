@@ -18,7 +18,7 @@ from evosnn.training.supernet import train_supernet_parallel
 from supernet.recipe import TrainSettings
 from tests.conftest import tiny_dict
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 @pytest.fixture

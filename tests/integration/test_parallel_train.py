@@ -30,7 +30,7 @@ from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings
 from tests.conftest import local_ray, tiny_dict
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 #: 8 steps per epoch on the tiny space; long enough that a kill after the first epoch lands mid-run.
 SETTINGS = TrainSettings(

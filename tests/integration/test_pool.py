@@ -27,6 +27,9 @@ from workers.pool import RayExecutor
 SETTINGS = EvalSettings(recal_batches=1, recal_batch_size=16)
 
 
+pytestmark = pytest.mark.ray
+
+
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance() -> Iterator[None]:
     with local_ray():
@@ -65,6 +68,7 @@ def test_a_killed_worker_is_replaced_and_its_genome_evaluated(
         pool.shutdown()
 
 
+@pytest.mark.slow
 def test_a_hung_worker_is_replaced_after_the_timeout(
     tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:

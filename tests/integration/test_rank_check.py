@@ -30,6 +30,7 @@ QUICK = ["--subnets", "6", "--seeds", "2", "--epochs", "10", "--lr", "1e-2", "--
 
 
 @pytest.mark.slow
+@pytest.mark.ray
 def test_rank_check_resumes_after_sigkill_and_lands_in_study_and_report(
     tiny_checkpoint: Path, tmp_path: Path
 ) -> None:

@@ -26,7 +26,7 @@ import pytest
 from tests.conftest import ROOT, tiny_dict, write_space
 from tests.studies import searched_tiny_study
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 RAY = Path(sys.executable).with_name("ray")
 SEARCH = ["--workers", "1", "--population", "2", "--generations", "1"]
@@ -156,12 +156,26 @@ def test_search_and_tune_beside_a_live_head(
     assert "best lr" in output
 
 
+def _searched_on_ray(tmp_path: Path, name: str, driver: subprocess.Popen[str]) -> None:
+    """The study ``name`` holds its 2 x 1 genomes, each evaluated on a Ray worker (a process
+    other than the driver's)."""
+    import optuna
+
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{tmp_path / name}.db")
+    done = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(done) == 2, [t.state for t in study.trials]
+    assert all(t.user_attrs["worker_pid"] not in (None, driver.pid) for t in done)
+
+
 def test_search_beside_a_stale_cluster_file(tiny_checkpoint: Path, tmp_path: Path) -> None:
     tmpdir = _private_tmp()
     _cluster_file(tmpdir).parent.mkdir(parents=True)
     _cluster_file(tmpdir).write_text(f"127.0.0.1:{_free_port()}")  # a head that died
-    status, output = _finish(_search(tmp_path, tiny_checkpoint, tmpdir, "stale"))
+    search = _search(tmp_path, tiny_checkpoint, tmpdir, "stale")
+    status, output = _finish(search)
     assert status == 0, output[-3000:]
+    assert "Pareto front" in output and "joining" not in output  # a private instance, not it
+    _searched_on_ray(tmp_path, "stale", search)
 
 
 def test_ray_address_joins_that_cluster_and_says_so(
@@ -191,6 +205,8 @@ def test_two_searches_at_once_both_complete(tiny_checkpoint: Path, tmp_path: Pat
     tmpdir = _private_tmp()
     first = _search(tmp_path, tiny_checkpoint, tmpdir, "first")
     second = _search(tmp_path, tiny_checkpoint, tmpdir, "second")
-    for process in (first, second):
+    for name, process in (("first", first), ("second", second)):
         status, output = _finish(process)
         assert status == 0, output[-3000:]
+        assert "Pareto front" in output and "joining" not in output
+        _searched_on_ray(tmp_path, name, process)

@@ -31,6 +31,9 @@ FAST_EVAL = EvalSettings(recal_batches=1, recal_batch_size=16)
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
+pytestmark = pytest.mark.ray  # every test shares the module's Ray instance
+
+
 @pytest.fixture(scope="module", autouse=True)
 def ray_instance() -> Iterator[None]:
     with local_ray():

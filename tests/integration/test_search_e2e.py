@@ -24,7 +24,7 @@ from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
 from tests.conftest import tiny_dict
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 SEARCH_TIMEOUT = float(os.environ.get("EVOSNN_TEST_SEARCH_TIMEOUT", "240"))
 
 

@@ -63,6 +63,7 @@ def test_pickle_only_through_the_restricted_unpickler() -> None:
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.ray
 def test_planted_password_appears_nowhere(tiny_checkpoint: Path, tmp_path: Path) -> None:
     study = f"secret-{uuid.uuid4().hex[:8]}"
     space_file = tmp_path / "tiny.yaml"

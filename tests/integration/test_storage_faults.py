@@ -20,7 +20,7 @@ from tests.conftest import tiny_dict
 from tests.integration.test_dashboard import dashboard, get
 from tests.integration.test_search_e2e import search_command
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -90,6 +90,7 @@ def test_postgres_restart_during_a_search(space_file: Path, tiny_checkpoint: Pat
     assert_finished_once(POSTGRES, study, 48)
 
 
+@pytest.mark.server
 def test_dashboard_reads_sqlite_while_the_driver_writes(
     space_file: Path, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:

@@ -22,7 +22,7 @@ from evosnn.reporting.export import export_study
 from evosnn.search import SearchSettings, search_study
 from tests.conftest import local_ray, tiny_dict
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
 
 @pytest.fixture(scope="module")

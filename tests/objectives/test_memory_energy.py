@@ -213,7 +213,10 @@ def test_shipped_profiles_load_and_cite_sources() -> None:
     )
     assert cmos.level(bits=8 * 32768).name == "sram-32kb"
     assert cmos.level(bits=1e12).name == "dram"
-    assert load_profile("loihi").events is not None
+    assert cmos.events is None  # a plain CMOS profile has no lumped event costs
+    loihi = load_profile("loihi").events
+    assert loihi is not None and "Davies" in loihi.source
+    assert (loihi.synaptic_op_pj, loihi.neuron_update_pj, loihi.spike_pj) == (23.6, 52.0, 1.7)
 
 
 def test_wrong_profile_field_is_one_error_naming_file_and_field(tmp_path: Path) -> None:

@@ -19,6 +19,9 @@ from supernet import Spikformer
 from supernet.validate import count_correct
 from tests.conftest import local_ray, tiny_dict
 
+# every test here takes the module's search on Ray into PostgreSQL (over 10 s on 2 cores)
+pytestmark = [pytest.mark.slow, pytest.mark.ray, pytest.mark.postgres]
+
 PLANTED = "planted-pw-93xq"
 POSTGRES = f"postgresql+psycopg://postgres:{PLANTED}@127.0.0.1:5432/test"
 
@@ -41,7 +44,6 @@ def searched(
     yield POSTGRES, study
 
 
-@pytest.mark.postgres
 def test_exported_weights_reproduce_the_searched_accuracy(
     searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -73,7 +75,6 @@ def test_exported_weights_reproduce_the_searched_accuracy(
         )
 
 
-@pytest.mark.postgres
 def test_picks(searched: tuple[str, str], tmp_path: Path) -> None:
     url, study = searched
     pareto = export_study(url, study, tmp_path / "p", pick="pareto")
@@ -89,7 +90,6 @@ def test_picks(searched: tuple[str, str], tmp_path: Path) -> None:
         export_study(url, study, tmp_path / "x", pick="trial", trial=999)
 
 
-@pytest.mark.postgres
 def test_hand_edited_exports_are_refused(searched: tuple[str, str], tmp_path: Path) -> None:
     url, study = searched
     path = export_study(url, study, tmp_path, pick="best-faeb")[0]
@@ -103,7 +103,6 @@ def test_hand_edited_exports_are_refused(searched: tuple[str, str], tmp_path: Pa
         load_export(path)
 
 
-@pytest.mark.postgres
 def test_retrain_an_exported_architecture_and_record_it(
     searched: tuple[str, str], tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
@@ -138,7 +137,6 @@ def test_retrain_an_exported_architecture_and_record_it(
     assert again_trial.user_attrs == trial.user_attrs
 
 
-@pytest.mark.postgres
 def test_report_of_a_finished_search(searched: tuple[str, str], tmp_path: Path) -> None:
     from evosnn.cli import main
     from evosnn.reporting.report import REPORT_FILES

@@ -20,7 +20,7 @@ from evosnn.training.supernet import augmentation_for, probes_for, sampler_for
 from supernet.checkpoint import load_checkpoint
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings
-from supernet.train import train_supernet
+from supernet.train import fit_supernet
 from tests.conftest import tiny_dict
 
 SETTINGS = TrainSettings(epochs=2, batch_size=16, warmup_epochs=1, recal_batches=1)
@@ -64,7 +64,7 @@ def _train(folder: Path, parallel: DataParallel) -> None:
         return configs
 
     shift, flip = augmentation_for(space)
-    train_supernet(
+    fit_supernet(
         lambda: build_supernet(space),
         load_splits(space.dataset),
         folder / "supernet.pt",
@@ -94,6 +94,7 @@ def _rank(rank: int, world: int, folder: str) -> None:
         dist.destroy_process_group()
 
 
+@pytest.mark.slow
 def test_two_gloo_ranks_sample_alike_and_train_the_weights_of_one_process(tmp_path: Path) -> None:
     """Two processes (gloo), each on half of every batch, against one process that runs the two
     halves as micro-batches: the same subnets at every step, and the same weights (bit for bit
