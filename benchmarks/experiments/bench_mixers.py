@@ -27,7 +27,7 @@ Commands (results/mixers_*.json; the docs' results page "Token mixers"):
         --per-mixer 30 --mixed 30 --json benchmarks/results/mixers_weights_digits.json
     python -m benchmarks.experiments.bench_mixers search --space digits-tiny-mixers \\
         --base-space digits-tiny --supernet /tmp/mixbench/digits/supernet.pt --seeds 0 1 2 3 4 \\
-        --population 12 --generations 4 --out /tmp/mixbench/search-digits \\
+        --population 16 --generations 4 --out /tmp/mixbench/search-digits \\
         --json benchmarks/results/mixers_search_digits.json
 
 Seed sets run apart are merged with ``search --merge a.json b.json --json all.json``.
@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--supernet", type=Path)
     s.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     s.add_argument("--engine", default="surrogate")
-    s.add_argument("--population", type=int, default=12)
+    s.add_argument("--population", type=int, default=16)
     s.add_argument("--generations", type=int, default=4)
     s.add_argument("--out", type=Path, default=Path("runs/mixers"))
     s.add_argument("--json", type=Path)
