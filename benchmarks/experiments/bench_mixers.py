@@ -324,7 +324,13 @@ def merge(paths: list[Path]) -> dict[str, Any]:
     if len(seeds) != len(set(seeds)):
         raise SystemExit(f"merge: a seed occurs twice ({seeds})")
     keep = {k: v for k, v in docs[0].items() if k not in ("runs", "summary", "provenance")}
-    return {**keep, "runs": runs, "merged_from": [str(p) for p in paths]}
+    return {
+        **keep,
+        "seeds": seeds,
+        "runs": runs,
+        "merged_from": [str(p) for p in paths],
+        "merged_provenance": [d.get("provenance") for d in docs],
+    }
 
 
 # ------------------------------------------------------------------ command line

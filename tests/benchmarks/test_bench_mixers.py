@@ -117,7 +117,8 @@ def test_merge_joins_seeds_and_refuses_a_seed_twice(tmp_path: Path) -> None:
         return path
 
     a, b = write("a.json", [0, 2]), write("b.json", [1])
-    assert [r["seed"] for r in merge([a, b])["runs"]] == [0, 1, 2]
+    merged = merge([a, b])
+    assert [r["seed"] for r in merged["runs"]] == merged["seeds"] == [0, 1, 2]
     with pytest.raises(SystemExit, match="seed occurs twice"):
         merge([a, write("c.json", [2])])
     with pytest.raises(SystemExit, match="different spaces"):
