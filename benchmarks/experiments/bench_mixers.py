@@ -19,9 +19,10 @@ of both searches over all seeds), how many front blocks use each mixer.
 
 Commands (results/mixers_*.json; the docs' results page "Token mixers"):
 
-    evosnn supernet train --space digits-tiny-mixers --out /tmp/mixbench/digits --seed 0
+    # digits-tiny-mixers-separate.yaml: the shipped space renamed, with supernet.mixer_weights: separate
+    evosnn supernet train --space digits-tiny-mixers --out /tmp/mixbench/digits --seed 0 --threads 1
     evosnn supernet train --space /tmp/mixbench/digits-tiny-mixers-separate.yaml \\
-        --out /tmp/mixbench/digits-sep --seed 0
+        --out /tmp/mixbench/digits-sep --seed 0 --threads 1
     python -m benchmarks.experiments.bench_mixers weights \\
         --shared /tmp/mixbench/digits/supernet.pt --separate /tmp/mixbench/digits-sep/supernet.pt \\
         --per-mixer 30 --mixed 30 --json benchmarks/results/mixers_weights_digits.json
@@ -30,7 +31,9 @@ Commands (results/mixers_*.json; the docs' results page "Token mixers"):
         --population 16 --generations 4 --out /tmp/mixbench/search-digits \\
         --json benchmarks/results/mixers_search_digits.json
 
-Seed sets run apart are merged with ``search --merge a.json b.json --json all.json``.
+(``mixers_weights_digits_s1.json``: the same with both supernets trained at ``--seed 1``.) Seed sets
+run apart are merged with ``search --merge a.json b.json --json all.json``. Torch runs on one
+thread unless ``--threads`` says otherwise.
 """
 
 from __future__ import annotations
