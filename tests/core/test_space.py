@@ -15,10 +15,15 @@ from tests.conftest import SPACES, tiny_dict, write_space
 def test_shipped_spaces_load(path: Path) -> None:
     space = load_space(path)
     # counted from the file's own choice lists, not the loaded space: embed x T x the sum over
-    # depths d of (mlp x heads x threshold x tau) ** d (a block past the depth is inert)
+    # depths d of (block operators x neuron settings) ** d (a block past the depth is inert);
+    # heads matter for ssa only, threshold and tau for lif, threshold for plif, the level for ilif
     raw = yaml.safe_load(path.read_text())["choices"]
-    per_block = len(raw["mlp_ratio"]) * len(raw["num_heads"])
-    blocks = sum((per_block * len(raw["threshold"]) * len(raw["tau"])) ** d for d in raw["depth"])
+    heads, th, tau = len(raw["num_heads"]), len(raw["threshold"]), len(raw["tau"])
+    mixers = sum(heads if m == "ssa" else 1 for m in raw.get("mixer", ["ssa"]))
+    per_block = len(raw["mlp_ratio"]) * mixers
+    settings = {"lif": th * tau, "plif": th, "ilif": len(raw.get("level", [4]))}
+    neurons = sum(settings[n] for n in raw.get("neuron", ["lif"]))
+    blocks = sum((per_block * neurons) ** d for d in raw["depth"])
     assert space.num_subnets() == len(raw["embed_dim"]) * len(raw["time_steps"]) * blocks
     assert space.num_architectures() == len(raw["embed_dim"]) * sum(
         per_block**d for d in raw["depth"]
