@@ -13,7 +13,7 @@ from evosnn.cli._command import Command
 if TYPE_CHECKING:
     from evosnn.reporting.neurobench import NeuroBenchResult
 
-__all__ = ["Benchmark", "render"]
+__all__ = ["Benchmark", "render_benchmark"]
 
 
 class Benchmark(Command):
@@ -67,11 +67,11 @@ class Benchmark(Command):
                 energy=EnergyModel.for_space(exported.space),
                 batch_size=args.batch_size,
             )
-            print(render(exported.path, result))
+            print(render_benchmark(exported.path, result))
         return 0
 
 
-def render(path: Path, result: NeuroBenchResult) -> str:
+def render_benchmark(path: Path, result: NeuroBenchResult) -> str:
     """The printed report: NeuroBench's metrics, evosnn's totals, and both counts per layer."""
     nb, ops = result.neurobench, result.neurobench["SynapticOperations"]
     lines = [
