@@ -58,7 +58,7 @@ def test_pickle_only_through_the_restricted_unpickler() -> None:
     for path in SOURCES:
         text = path.read_text()
         assert "pickle.load(" not in text and "pickle.loads(" not in text, path
-    assert "_NumpyOnlyUnpickler(" in (ROOT / "evosnn" / "evaluate" / "data.py").read_text()
+    assert "_NumpyOnlyUnpickler(" in (ROOT / "evosnn" / "data" / "loading.py").read_text()
 
 
 @pytest.mark.slow

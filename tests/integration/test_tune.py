@@ -87,6 +87,7 @@ PACED_DRIVER = """
 import json, sys, time
 from pathlib import Path
 from evosnn.cli import build_parser
+from evosnn.cli._args import given_values
 from evosnn.reporting.export import load_export
 from evosnn.training.retrain import record_in_study
 from evosnn.training.tune import TuneSettings, train_one, tune_retrain
@@ -102,12 +103,12 @@ def paced(gate):
     return trainer
 
 gate, args = Path(sys.argv[1]), build_parser().parse_args(sys.argv[2:])
-settings = TrainSettings(
-    epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device=args.device
-)
+# the settings as the command builds them (flags left out take the settings' own defaults)
+recipe = given_values(args, ("epochs", "batch_size", "lr"))
+settings = TrainSettings(seed=args.seed, device=args.device, **recipe)
 tune_settings = TuneSettings(
-    lrs=tuple(args.lr_sweep or [args.lr]), asha=args.asha, grace_epochs=args.grace_epochs,
-    max_failures=args.max_failures, cpus_per_trial=args.cpus_per_trial,
+    lrs=tuple(args.lr_sweep or [settings.lr]), asha=args.asha,
+    **given_values(args, ("grace_epochs", "max_failures", "cpus_per_trial", "gpus_per_trial")),
 )
 exports = [load_export(path) for path in args.architectures]
 (tuned,) = tune_retrain(
