@@ -37,15 +37,19 @@ __all__ = [
 def inert_block_genes(mixer: str, neuron: str) -> frozenset[str]:
     """The per-block genes a block with this token mixer and neuron model does not use.
 
+    ``threshold`` and ``tau`` reach a block's mixer neurons (q, k, v or the token linear, and the
+    attention neuron's tau) whatever its neuron model, so they are inert only where neither the
+    mixer's neurons nor the projection and MLP neurons use them (no registered mixer).
+
     Example:
-        >>> sorted(inert_block_genes("sdsa", "ilif"))
-        ['num_heads', 'tau', 'threshold']
+        >>> sorted(inert_block_genes("sdsa", "ilif")), sorted(inert_block_genes("ssa", "lif"))
+        (['num_heads'], ['level'])
     """
     m, n = MIXERS[mixer], NEURONS[neuron]
     unused = {
         "num_heads": not m.uses_heads,
-        "threshold": not n.uses_threshold,
-        "tau": not n.uses_tau,
+        "threshold": not (n.uses_threshold or m.block_neurons),
+        "tau": not (n.uses_tau or m.block_neurons),
         "level": not n.uses_level,
     }
     return frozenset(gene for gene, inert in unused.items() if inert)

@@ -56,6 +56,9 @@ class MixerSpec:
         spike_entries: the rate entries (suffixes) of the mixer's own spike tensors, other than
             its input (each a plain spike rate; the uniform-rate baseline sets them all).
         operands: entries whose silence on every image makes the heads gene inert.
+        block_neurons: whether the mixer has neurons that take the block's ``threshold`` and
+            ``tau`` genes (q, k, v or a token linear): then those genes stay live whatever the
+            block's neuron model.
     """
 
     name: str
@@ -65,6 +68,7 @@ class MixerSpec:
     input: str
     spike_entries: tuple[str, ...]
     operands: tuple[str, ...] = ()
+    block_neurons: bool = True
 
 
 def _ssa_ops(b: str, d: int, heads: int, n: int, in_bits: int) -> list[LayerOps]:

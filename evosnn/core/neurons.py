@@ -9,11 +9,16 @@ attention neurons) stay binary LIFs, so attention stays spike-driven (SDSA's mas
   ``mem_update`` / ``MultiSpike``): ``U[t] = 0.25 (U[t-1] - S[t-1]) + X[t]``,
   ``S[t] = round(clamp(U[t], 0, D))`` (soft reset, straight-through gradient inside ``[0, D]``).
   A spike of level ``s`` is ``s`` unit spikes on ``D`` virtual steps. The ``level`` gene is ``D``;
-  the reference fixes its decay and firing step, so ``threshold`` and ``tau`` are inert.
+  the reference fixes its decay and firing step, so these neurons use no ``threshold`` or ``tau``.
 * ``plif``: the parametric LIF of Fang et al. (ICCV 2021; spikingjelly ``ParametricLIFNode``): a
   LIF whose ``1 / tau = sigmoid(w)`` is learned per layer (initialised at tau 2); ``threshold``
-  applies, ``tau`` is inert (learned). Chosen over ALIF because its definition is one equation in
+  applies, its ``tau`` is learned. Chosen over ALIF because its definition is one equation in
   an official implementation, and it is the Spike-driven Transformer's ``spike_mode="plif"``.
+
+The ``threshold`` and ``tau`` genes stay live in every block all the same: the block's mixer
+neurons (q, k, v or the token linear, and the attention neuron's tau) take them whatever the
+model (:func:`evosnn.core.config.inert_block_genes`); only ``level`` is inert for the binary
+models.
 
 Firing rates keep one meaning for every model: the mean output value per neuron and time step, so
 an integer spike of level ``s`` counts ``s`` spikes (its ``D`` virtual steps carry ``rate / D`` per

@@ -411,12 +411,10 @@ class SearchSpace(_Strict):
     def _block_neurons(self) -> int:
         """Distinct neuron settings of one block: each model with the genes it uses."""
         ch = self.choices
-        return sum(
-            (len(ch.threshold) if n.uses_threshold else 1)
-            * (len(ch.tau) if n.uses_tau else 1)
-            * (len(ch.level) if n.uses_level else 1)
-            for n in (NEURONS[name] for name in ch.neuron)
-        )
+        # threshold and tau reach every registered mixer's neurons (inert_block_genes): counted
+        # for every neuron model; the level only for the integer one
+        levels = sum(len(ch.level) if NEURONS[name].uses_level else 1 for name in ch.neuron)
+        return len(ch.threshold) * len(ch.tau) * levels
 
     def _block_operators(self) -> int:
         """Distinct (mixer, heads, MLP width) of one block: heads count only where they matter."""

@@ -16,13 +16,14 @@ def test_shipped_spaces_load(path: Path) -> None:
     space = load_space(path)
     # counted from the file's own choice lists, not the loaded space: embed x T x the sum over
     # depths d of (block operators x neuron settings) ** d (a block past the depth is inert);
-    # heads matter for ssa only, threshold and tau for lif, threshold for plif, the level for ilif
+    # heads matter for ssa only; threshold and tau always (every mixer's q, k, v or token-linear
+    # LIFs take them), the level for ilif only
     raw = yaml.safe_load(path.read_text())["choices"]
     heads, th, tau = len(raw["num_heads"]), len(raw["threshold"]), len(raw["tau"])
     mixers = sum(heads if m == "ssa" else 1 for m in raw.get("mixer", ["ssa"]))
     per_block = len(raw["mlp_ratio"]) * mixers
-    settings = {"lif": th * tau, "plif": th, "ilif": len(raw.get("level", [4]))}
-    neurons = sum(settings[n] for n in raw.get("neuron", ["lif"]))
+    levels = {"lif": 1, "plif": 1, "ilif": len(raw.get("level", [4]))}
+    neurons = th * tau * sum(levels[n] for n in raw.get("neuron", ["lif"]))
     blocks = sum((per_block * neurons) ** d for d in raw["depth"])
     assert space.num_subnets() == len(raw["embed_dim"]) * len(raw["time_steps"]) * blocks
     assert space.num_architectures() == len(raw["embed_dim"]) * sum(

@@ -120,14 +120,15 @@ def test_genes_a_model_does_not_use_are_inert_and_canonical(neuron_space: Any) -
         assert codec.encode(config) == key
         for b in range(config.depth):
             position = {g: key[codec.index(f"{g}_{b}")] for g in ("threshold", "tau", "level")}
-            if config.neuron[b] == "ilif":
-                assert position["threshold"] == position["tau"] == 0
             if config.neuron[b] != "ilif":
                 assert position["level"] == 0
-            if config.neuron[b] == "plif":
-                assert position["tau"] == 0
-    # per block: lif 2 thresholds x 2 taus + ilif 2 levels + plif 2 thresholds; x heads x widths
-    per_block = (4 + 2 + 2) * 2 * 2
+            # threshold and tau stay live: the block's q, k, v LIFs take them whatever the model
+            assert (position["threshold"], position["tau"]) == (
+                genome[codec.index(f"threshold_{b}")],
+                genome[codec.index(f"tau_{b}")],
+            )
+    # per block: 2 thresholds x 2 taus x (lif + ilif's 2 levels + plif), x heads x widths
+    per_block = 2 * 2 * (1 + 2 + 1) * 2 * 2
     assert neuron_space.num_subnets() == 2 * 2 * (per_block + per_block**2)
     old = SubnetConfig.from_dict(SubnetConfig.largest(neuron_space).to_dict())
     assert old.neuron == ("lif", "lif") and "neuron" not in old.to_dict()
