@@ -57,12 +57,15 @@ from evosnn.core.space import SearchSpace
 __all__ = [
     "CONVENTIONS",
     "band_counts_by_neuron",
+    "cheapest_at_least",
     "front_by",
     "integer_profile",
     "main",
+    "markdown",
     "member_kind",
     "summarise_search",
     "training_result",
+    "unique_members",
 ]
 
 #: The two conventions every front is measured under (the search's own first).
@@ -161,6 +164,27 @@ def summarise_search(runs: list[dict[str, Any]], neurons: Sequence[str]) -> dict
         for conv in CONVENTIONS
     }
     return out
+
+
+def unique_members(runs: list[dict[str, Any]], study: str, conv: str) -> list[dict[str, Any]]:
+    """The distinct subnets (by ``describe``) on ``study``'s ``conv`` front over all seeds, each
+    with ``seeds``, the seeds whose front holds it, by energy under ``conv``."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in runs:
+        for m in r["studies"][study]["front"][conv]:
+            entry = out.setdefault(m["describe"], {**m, "seeds": []})
+            if r["seed"] not in entry["seeds"]:
+                entry["seeds"].append(r["seed"])
+    return sorted(out.values(), key=lambda m: (m["energy_mj"][conv], -m["accuracy"]))
+
+
+def cheapest_at_least(
+    accuracy: float, members: Sequence[dict[str, Any]], conv: str
+) -> dict[str, Any] | None:
+    """The member with the lowest ``conv`` energy among those with validation accuracy at least
+    ``accuracy`` (None when none reaches it)."""
+    reach = [m for m in members if m["accuracy"] >= accuracy - 1e-12]
+    return min(reach, key=lambda m: m["energy_mj"][conv]) if reach else None
 
 
 _EPOCH = re.compile(r"epoch (\d+)/(\d+).*val_acc_largest ([\d.]+)%\s+val_acc_smallest ([\d.]+)%")
@@ -307,6 +331,117 @@ def run_sensitivity(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------ markdown tables
+def _pm(s: dict[str, Any], digits: int = 4) -> str:
+    return f"{s['mean']:.{digits}f} ± {s['sd']:.{digits}f}"
+
+
+def _uj(mj: float | None) -> str:
+    return "-" if mj is None else f"{mj * 1e3:.3f}"
+
+
+def _blocks(m: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{n} D{lv}" if n == "ilif" else n for n, lv in zip(m["neuron"], m["level"], strict=True)
+    )
+
+
+def markdown(document: dict[str, Any]) -> list[str]:
+    """The results page's tables of one search document: HV per seed and convention, the front
+    members by neuron kind, and every ``ilif`` front member against the LIF-only fronts."""
+    runs, summ = document["runs"], document["summary"]
+    lines = []
+    for conv in CONVENTIONS:
+        lines += [
+            f"HV under `{conv}` (share of the box; reference "
+            f"{runs[0]['hv_reference_mj'][conv] * 1e3:.3f} µJ):",
+            "",
+            "| seed | val: neurons | val: lif-only | test: neurons | test: lif-only "
+            "| front size neurons / lif-only |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in runs:
+            st = r["studies"]
+            hv = {n: st[n]["hv"][conv] for n in ("neurons", "lif")}
+            sizes = " / ".join(str(len(st[n]["front"][conv])) for n in ("neurons", "lif"))
+            lines.append(
+                f"| {r['seed']} | {hv['neurons']['val']:.4f} | {hv['lif']['val']:.4f} | "
+                f"{hv['neurons']['test']:.4f} | {hv['lif']['test']:.4f} | {sizes} |"
+            )
+        hv, d = summ["hv"][conv], summ["hv_neurons_minus_lif"][conv]
+        fs = summ["front_size"][conv]
+        lines.append(
+            f"| mean ± sd | {_pm(hv['val']['neurons'])} | {_pm(hv['val']['lif'])} | "
+            f"{_pm(hv['test']['neurons'])} | {_pm(hv['test']['lif'])} | "
+            f"{fs['neurons']['mean']:.1f} / {fs['lif']['mean']:.1f} |"
+        )
+        lines.append(
+            f"| paired neurons - lif-only | {d['val']['mean']:+.4f} ± {d['val']['sd']:.4f} "
+            f"(higher in {d['val']['neurons_higher']} of {d['val']['n']}) | | "
+            f"{d['test']['mean']:+.4f} ± {d['test']['sd']:.4f} "
+            f"(higher in {d['test']['neurons_higher']} of {d['test']['n']}) | | |"
+        )
+        lines.append("")
+    lines += [
+        "Front members of the neurons search by kind, all seeds (lif: every block `lif`; plif: "
+        "some `plif`, no `ilif`; ilif: some `ilif`):",
+        "",
+        "| convention | lif | plif | ilif |",
+        "|---|---|---|---|",
+    ]
+    for conv in CONVENTIONS:
+        k = summ["kinds"][conv]["neurons"]
+        lines.append(f"| {conv} | {k['lif']} | {k['plif']} | {k['ilif']} |")
+    lines.append("")
+    lif = {c: unique_members(runs, "lif", c) for c in CONVENTIONS}
+    ilif: dict[str, dict[str, Any]] = {}
+    for conv in CONVENTIONS:
+        for m in unique_members(runs, "neurons", conv):
+            if m["kind"] == "ilif":
+                entry = ilif.setdefault(m["describe"], {**m, "on": {}})
+                entry["on"][conv] = m["seeds"]
+    lines += [
+        "Distinct subnets with `ilif` blocks on the neurons search's fronts (all seeds), and the "
+        "cheapest LIF-only front member (all seeds) with at least their validation accuracy, "
+        "under each convention:",
+        "",
+        "| blocks | T | D | T x D | val / test acc. | µJ spikformer / memory | on front "
+        "(seeds) spikformer / memory | LIF-only at >= acc.: spikformer (T, acc., µJ) | "
+        "memory (T, acc., µJ) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in sorted(ilif.values(), key=lambda m: m["energy_mj"]["spikformer"]):
+        match = []
+        for conv in CONVENTIONS:
+            best = cheapest_at_least(m["accuracy"], lif[conv], conv)
+            match.append(
+                "none"
+                if best is None
+                else f"T {best['time_steps']}, {best['accuracy'] * 100:.2f} %, "
+                f"{_uj(best['energy_mj'][conv])}"
+            )
+        test = "-" if m.get("test_accuracy") is None else f"{m['test_accuracy'] * 100:.2f}"
+        on = " / ".join(",".join(str(x) for x in m["on"].get(c, [])) or "-" for c in CONVENTIONS)
+        lines.append(
+            f"| {_blocks(m)} | {m['time_steps']} | {m['D']} | {m['TxD']} | "
+            f"{m['accuracy'] * 100:.2f} / {test} | {_uj(m['energy_mj']['spikformer'])} / "
+            f"{_uj(m['energy_mj']['memory'])} | {on} | {match[0]} | {match[1]} |"
+        )
+    if not ilif:
+        lines.append("| (none) | | | | | | | | |")
+    lines.append("")
+    for conv in CONVENTIONS:
+        ms = lif[conv]
+        ts = sorted({m["time_steps"] for m in ms})
+        lines.append(
+            f"LIF-only fronts under {conv}: {len(ms)} distinct subnets, T {ts}, val acc. "
+            f"{min(m['accuracy'] for m in ms) * 100:.2f}-{max(m['accuracy'] for m in ms) * 100:.2f}"
+            f" %, {_uj(min(m['energy_mj'][conv] for m in ms))}-"
+            f"{_uj(max(m['energy_mj'][conv] for m in ms))} µJ."
+        )
+    return lines
+
+
 # ------------------------------------------------------------------ command line
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module docstring."""
@@ -330,6 +465,7 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--out", type=Path, default=Path("runs/neurons"))
     s.add_argument("--json", type=Path)
     s.add_argument("--merge", type=Path, nargs="+", help="result files to merge (no search)")
+    s.add_argument("--markdown", action="store_true", help="also print the results page's tables")
     s.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's)")
     args = parser.parse_args(argv)
 
@@ -376,6 +512,8 @@ def main(argv: list[str] | None = None) -> None:
         neurons = list(load_space(document["space"]["neurons"]).choices.neuron)
         document["summary"] = summarise_search(document["runs"], neurons)
         lines = _search_lines(document["summary"])
+        if args.markdown:
+            lines += ["", *markdown(document)]
     print("\n".join(lines))
     if args.json:
         write_json(args.json, document)

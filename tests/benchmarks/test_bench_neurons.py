@@ -114,3 +114,19 @@ def test_training_result_reads_the_last_epoch() -> None:
         "result": "val acc largest 97.22%, smallest 93.98%",
     }
     assert training_result("nothing") is None
+
+
+def test_unique_members_and_cheapest_at_least() -> None:
+    from benchmarks.experiments.bench_neurons import cheapest_at_least, unique_members
+
+    a = {**_m(0.9, 2.0, 8.0, ["lif"]), "describe": "a"}
+    b = {**_m(0.95, 3.0, 6.0, ["lif"]), "describe": "b"}
+    runs = [
+        {"seed": s, "studies": {"lif": {"front": {"spikformer": front, "memory": front}}}}
+        for s, front in ((0, [a, b]), (1, [a]))
+    ]
+    members = unique_members(runs, "lif", "spikformer")
+    assert [(m["describe"], m["seeds"]) for m in members] == [("a", [0, 1]), ("b", [0])]
+    assert cheapest_at_least(0.9, members, "spikformer")["describe"] == "a"
+    assert cheapest_at_least(0.9, members, "memory")["describe"] == "b"
+    assert cheapest_at_least(0.99, members, "memory") is None
