@@ -159,6 +159,14 @@ def summarise_search(runs: list[dict[str, Any]], neurons: Sequence[str]) -> dict
             "edges_mj": edges,
             **{n: band_counts_by_neuron(ms, edges, neurons, conv) for n, ms in members.items()},
         }
+    out["same_front"] = {
+        n: sum(
+            {m["trial"] for m in r["studies"][n]["front"][CONVENTIONS[0]]}
+            == {m["trial"] for m in r["studies"][n]["front"][CONVENTIONS[1]]}
+            for r in runs
+        )
+        for n in names
+    }
     out["front_size"] = {
         conv: {n: spread([len(r["studies"][n]["front"][conv]) for r in runs]) for n in names}
         for conv in CONVENTIONS
@@ -274,8 +282,10 @@ def _search(
     study = ledger.record()
     records = ledger.records()
     largest = study.reference_largest or {}
+    kinds = [member_kind(codec.decode(r.genome).neuron) for r in records if r.feasible]
     return {
         "evaluations": sum(r.feasible for r in records),
+        "evaluated_kinds": {k: kinds.count(k) for k in ("lif", "plif", "ilif")},
         "hv_reference_mj": study.hv_reference_energy_mj,
         "largest_mj": {c: largest.get(f"energy_mj_{c}") for c in CONVENTIONS},
         "summary_hypervolume": result.summary.hypervolume,
@@ -392,7 +402,19 @@ def markdown(document: dict[str, Any]) -> list[str]:
     for conv in CONVENTIONS:
         k = summ["kinds"][conv]["neurons"]
         lines.append(f"| {conv} | {k['lif']} | {k['plif']} | {k['ilif']} |")
-    lines.append("")
+    evaluated = [r["studies"]["neurons"].get("evaluated_kinds") for r in runs]
+    if all(evaluated):
+        total = {k: sum(e[k] for e in evaluated) for k in ("lif", "plif", "ilif")}
+        lines.append(
+            f"| (evaluated, all seeds) | {total['lif']} | {total['plif']} | {total['ilif']} |"
+        )
+    same = summ.get("same_front", {})
+    lines += [
+        "",
+        f"The two conventions' fronts are the same trials in {same.get('neurons')} of {len(runs)} "
+        f"seeds (neurons search) and {same.get('lif')} of {len(runs)} (lif-only search).",
+        "",
+    ]
     lif = {c: unique_members(runs, "lif", c) for c in CONVENTIONS}
     ilif: dict[str, dict[str, Any]] = {}
     for conv in CONVENTIONS:

@@ -40,6 +40,7 @@ def test_member_kind_and_integer_profile() -> None:
 
 def _m(acc: float, e_s: float, e_m: float, neuron: list[str], test: float | None = None) -> dict:
     return {
+        "trial": int(e_s * 10),
         "accuracy": acc,
         "energy_mj": {"spikformer": e_s, "memory": e_m},
         "neuron": neuron,
@@ -91,6 +92,7 @@ def test_summarise_search_pairs_seeds_per_convention_and_counts_kinds() -> None:
     assert sum(b["members"] for b in bands) == 6
     assert bands[0]["ilif"] == 2  # the cheapest members (1 mJ) are the ilif ones
     assert out["front_size"]["memory"]["neurons"]["mean"] == 1
+    assert out["same_front"] == {"neurons": 0, "lif": 0}  # memory keeps only the first member
 
 
 def test_band_counts_by_neuron_reads_the_conventions_energy() -> None:
