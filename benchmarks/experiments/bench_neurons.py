@@ -63,6 +63,7 @@ __all__ = [
     "main",
     "markdown",
     "member_kind",
+    "sensitivity_table",
     "summarise_search",
     "training_result",
     "unique_members",
@@ -464,14 +465,41 @@ def markdown(document: dict[str, Any]) -> list[str]:
     return lines
 
 
+def sensitivity_table(docs: Sequence[dict[str, Any]]) -> list[str]:
+    """Markdown: per gene the subnets whose logits changed, per path the silent evaluations, one
+    column per wrapped sensitivity document."""
+    counts = [d["counts"] for d in docs]
+    head = "| {} | " + " | ".join(c["space"] for c in counts) + " |"
+    rule = "|---" * (len(counts) + 1) + "|"
+    lines = [head.format("gene: logits changed"), rule]
+    genes = list(dict.fromkeys(g for c in counts for g in c["genes"]))
+    for g in genes:
+        cells = []
+        for c in counts:
+            x = c["genes"].get(g)
+            share = f" ({100 * x['changed'] / x['tried']:.0f} %)" if x and x["tried"] else ""
+            cells.append(f"{x['changed']} / {x['tried']}{share}" if x else "-")
+        lines.append(f"| {g} | " + " | ".join(cells) + " |")
+    lines += ["", head.format("path: silent on every image"), rule]
+    paths = list(dict.fromkeys(p for c in counts for p in c["silent"]))
+    for p in paths:
+        cells = []
+        for c in counts:
+            x = c["silent"].get(p)
+            cells.append(f"{x['silent']} / {x['evaluated']}" if x else "-")
+        lines.append(f"| {p} | " + " | ".join(cells) + " |")
+    return lines
+
+
 # ------------------------------------------------------------------ command line
 def main(argv: list[str] | None = None) -> None:
     """Command line: see the module docstring."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
     w = sub.add_parser("sensitivity", help="wrap `evosnn supernet sensitivity --json` output")
-    w.add_argument("--raw", type=Path, required=True)
-    w.add_argument("--supernet", type=Path, required=True)
+    w.add_argument("--raw", type=Path)
+    w.add_argument("--supernet", type=Path)
+    w.add_argument("--table", type=Path, nargs="+", help="wrapped files: print their table")
     w.add_argument("--train-log", type=Path)
     w.add_argument("--train-command")
     w.add_argument("--note")
@@ -491,7 +519,13 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's)")
     args = parser.parse_args(argv)
 
+    if args.part == "sensitivity" and args.table:
+        docs = [json.loads(p.read_text()) for p in args.table]
+        print("\n".join(sensitivity_table(docs)))
+        return
     if args.part == "sensitivity":
+        if not (args.raw and args.supernet):
+            parser.error("--raw and --supernet are required (or --table FILES)")
         document = run_sensitivity(args)
         lines = [f"{document['space']}: {document['training']}"]
     else:

@@ -132,3 +132,27 @@ def test_unique_members_and_cheapest_at_least() -> None:
     assert cheapest_at_least(0.9, members, "spikformer")["describe"] == "a"
     assert cheapest_at_least(0.9, members, "memory")["describe"] == "b"
     assert cheapest_at_least(0.99, members, "memory") is None
+
+
+def test_sensitivity_table_puts_each_space_in_a_column() -> None:
+    from benchmarks.experiments.bench_neurons import sensitivity_table
+
+    a = {
+        "counts": {
+            "space": "a-neurons",
+            "genes": {"neuron": {"changed": 40, "tried": 40}, "level": {"changed": 3, "tried": 4}},
+            "silent": {"blocks.*.fc2": {"silent": 0, "evaluated": 59}},
+        }
+    }
+    b = {
+        "counts": {
+            "space": "b-neurons",
+            "genes": {"neuron": {"changed": 39, "tried": 40}},
+            "silent": {"sps.conv0": {"silent": 1, "evaluated": 40}},
+        }
+    }
+    lines = sensitivity_table([a, b])
+    assert lines[0] == "| gene: logits changed | a-neurons | b-neurons |"
+    assert "| neuron | 40 / 40 (100 %) | 39 / 40 (98 %) |" in lines
+    assert "| level | 3 / 4 (75 %) | - |" in lines
+    assert "| sps.conv0 | - | 1 / 40 |" in lines
