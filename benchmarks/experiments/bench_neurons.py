@@ -37,7 +37,10 @@ thread (``OMP_NUM_THREADS=1`` for the sensitivity command, which has no ``--thre
         --json benchmarks/results/neurons_search_digits.json
 
 (the same for digits-events-tiny-neurons, 60 epochs, and digit-pairs-tiny-neurons, ``--epochs 40``).
-Seed sets run apart are merged with ``search --merge a.json b.json --json all.json``.
+As run: one seed per process (``--seeds 0 --json /tmp/neuronbench/digits_s0.json``, ..., seeds 1-4),
+then merged with ``search --merge /tmp/neuronbench/digits_s{0,1,2,3,4}.json --markdown --json
+benchmarks/results/neurons_search_digits.json``; ``--markdown`` prints the results page's tables,
+``sensitivity --table neurons_sensitivity_{digits,events,pairs}.json`` its sensitivity table.
 """
 
 from __future__ import annotations
