@@ -4,16 +4,18 @@ Layout (``L`` = the space's largest depth)::
 
     [depth, embed_dim, time_steps,  mlp_ratio_0, num_heads_0, threshold_0, tau_0,  ...  _{L-1}]
 
-A block also carries a ``mixer_b`` gene (after ``tau_b``) when the space offers more than one
-token mixer; with one mixer the genome is exactly the layout above, so spaces, studies and
-trained supernets from before the gene existed are unchanged.
+A block also carries ``mixer_b``, ``neuron_b`` and ``level_b`` genes (after ``tau_b``, in that
+order) where the space offers more than one choice of each; with one choice the genome is exactly
+the layout above, so spaces, studies and trained supernets from before these genes existed are
+unchanged.
 
 Each gene is an index into the space's choice list. The length never changes with the depth, because
 Optuna's NSGA-II samples a parameter that is missing from some trials at random, and pymoo and DEAP
 want fixed-length vectors. Genes of blocks at or beyond the decoded depth are *inert*: they do not
 change the subnet, and :meth:`GenomeCodec.canonical` zeroes them so that two genomes that decode to
-the same subnet share one key and are never evaluated twice. So is the heads gene of a block whose
-mixer does not use heads (``sdsa``, ``mlp``).
+the same subnet share one key and are never evaluated twice. So are the heads gene of a block whose
+mixer does not use heads (``sdsa``, ``mlp``) and the level gene of a block with a binary neuron
+(:func:`evosnn.core.config.inert_block_genes`).
 
 Example (from the repository root):
     >>> from evosnn.core.space import load_space
