@@ -58,13 +58,6 @@ PROFILE = {
 }
 
 
-@pytest.fixture
-def hand(tmp_path: Path) -> EnergyModel:
-    path = tmp_path / "hand.yaml"
-    path.write_text(yaml.safe_dump(PROFILE))
-    return EnergyModel(convention="memory", profile=str(path))
-
-
 def terms_pj(
     model: EnergyModel, rates: dict[str, float], geometry: Geometry = GEOMETRY
 ) -> dict[str, float]:

@@ -4,11 +4,9 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.geometry import Geometry
@@ -17,18 +15,9 @@ from evosnn.objectives.baseline import baseline, uniform_rates
 from evosnn.objectives.energy import CONVENTIONS, EnergyModel
 from supernet import SpikeStats, SpikformerSupernet
 from tests.objectives.test_energy import CONFIG, GEOMETRY
-from tests.objectives.test_memory_energy import PROFILE
 
 MIXERS = ("ssa", "sdsa", "mlp")
 T, N, D = 2, 4, 16  # CONFIG: one block, 16 channels, 2 steps; 8x8 pooled twice: 4 tokens
-
-
-@pytest.fixture
-def hand(tmp_path: Path) -> EnergyModel:
-    """The memory-aware model on the round-number profile of the hand counts."""
-    path = tmp_path / "hand.yaml"
-    path.write_text(yaml.safe_dump(PROFILE))
-    return EnergyModel(convention="memory", profile=str(path))
 
 
 def config(mixer: str) -> SubnetConfig:

@@ -5,28 +5,18 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import torch
-import yaml
 
 from evosnn.core.config import SubnetConfig
 from evosnn.objectives.baseline import activation_bits, ann_energy_mj, uniform_rates
 from evosnn.objectives.energy import CONVENTIONS, EnergyModel
 from supernet import SpikeStats, SpikformerSupernet
 from tests.objectives.test_energy import CONFIG, GEOMETRY
-from tests.objectives.test_memory_energy import PROFILE
 
 T, N, D, LEVEL = 2, 4, 16, 4  # CONFIG: one block of 16 channels (MLP 16), 2 steps, 4 tokens
 NEURON_PJ = 22  # the hand profile: read + write 16 bits (12), 2 adds (2), a 16x16 multiply (8)
-
-
-@pytest.fixture
-def hand(tmp_path: Path) -> EnergyModel:
-    path = tmp_path / "hand.yaml"
-    path.write_text(yaml.safe_dump(PROFILE))
-    return EnergyModel(convention="memory", profile=str(path))
 
 
 def config(neuron: str) -> SubnetConfig:
