@@ -39,7 +39,7 @@ from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.evaluator import Evaluator
-from evosnn.training.supernet import train_supernet_for
+from evosnn.training.supernet_training import train_supernet_for
 from supernet.recipe import TrainSettings
 from supernet.train import CHECKPOINT_NAME
 from supernet.validate import count_correct
@@ -162,7 +162,7 @@ def ray_scaling(space: SearchSpace, out: Path, settings: TrainSettings) -> dict[
     gpus = torch.cuda.device_count()
     if gpus < 2:
         return {"skipped": f"{gpus} GPU(s) here; the scaling check needs 2"}
-    from evosnn.training.supernet import train_supernet_parallel
+    from evosnn.training.supernet_training import train_supernet_parallel
 
     seconds = {}
     for workers in (1, 2):

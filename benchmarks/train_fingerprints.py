@@ -25,7 +25,7 @@ from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import retrain_exported
-from evosnn.training.supernet import train_supernet_for
+from evosnn.training.supernet_training import train_supernet_for
 from supernet.recipe import TrainSettings
 from tests.conftest import tiny_dict
 

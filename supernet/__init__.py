@@ -8,8 +8,8 @@ from __future__ import annotations
 from supernet.bn import recalibrate_bn
 from supernet.lif import LIF, ATan, Sigmoid, Surrogate
 from supernet.model import SpikformerSupernet
+from supernet.spike_stats import SpikeStats
 from supernet.standalone import Spikformer, extract
-from supernet.stats import SpikeStats
 
 __all__ = [
     "LIF",

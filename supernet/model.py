@@ -30,7 +30,7 @@ from supernet.lif import LIF, Surrogate
 from supernet.mixers import MIXERS, Layer, Parts
 from supernet.neurons import FIRE, plif_weight
 from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["SpikformerSupernet"]
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from evosnn.core.geometry import SPIKFORMER_ATTENTION_SCALE
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = [
     "ATTENTION_SCALE",

@@ -24,7 +24,7 @@ from supernet.mixers import MIXERS, Layer, Parts
 from supernet.model import SpikformerSupernet
 from supernet.neurons import FIRE, plif_weight, spike_driven_linear
 from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["Spikformer", "extract"]
 

@@ -108,7 +108,7 @@ def write_space(tmp_path: Path, data: dict[str, Any], name: str = "space.yaml") 
 def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A supernet of the tiny synthetic space, trained for two short epochs (a few seconds)."""
     from evosnn.data.loading import load_splits
-    from evosnn.training.supernet import train_supernet_for
+    from evosnn.training.supernet_training import train_supernet_for
     from supernet.recipe import TrainSettings
 
     space = SearchSpace.from_dict(tiny_dict())

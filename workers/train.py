@@ -1,7 +1,7 @@
 """Data-parallel training on Ray Train: a ``TorchTrainer`` whose workers run an injected loop.
 
 The training itself is the application's: a picklable ``loop(config, rank)`` (e.g.
-:func:`evosnn.training.supernet.supernet_rank`; Ray pickles it by reference, so its module is imported on
+:func:`evosnn.training.supernet_training.supernet_rank`; Ray pickles it by reference, so its module is imported on
 the workers) that trains with ``torch.distributed`` already initialised (gloo on CPU, NCCL on
 GPU) and reports through its :class:`Rank`. This module runs it on ``workers`` Ray Train workers:
 

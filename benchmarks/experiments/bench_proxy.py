@@ -7,7 +7,7 @@ and computes the check's statistics (``rank-check --reference``; nothing is retr
 reports each remedy's mean ± sd over seeds against the goals of issue 14: Kendall tau above energy
 alone's, the partial correlation (energy removed) at >= 80 % of the stand-alone seeds' own ceiling,
 and the bias (inherited minus stand-alone) per energy bin. The bias is split into the offset common
-to all subnets and each bin's tilt from it (:func:`evosnn.proxy.stats.bias_tilt`): the offset moves
+to all subnets and each bin's tilt from it (:func:`evosnn.proxy.agreement.bias_tilt`): the offset moves
 every subnet alike and leaves the search's Pareto ranking as it is, the tilt skews the trade-off.
 Against long stand-alone training the offset is 17-50 points whatever the remedy (one supernet
 shares its weights between ~47,000 subnets), so the goal "averaged over 3 supernet seeds, every
@@ -61,7 +61,7 @@ from evosnn.core.space import SearchSpace, load_space
 from evosnn.data.loading import load_splits
 from evosnn.proxy.check import RankCheckSettings, rank_check
 from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
-from evosnn.training.supernet import train_supernet_for
+from evosnn.training.supernet_training import train_supernet_for
 from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings
 
@@ -333,9 +333,9 @@ def longrun(args: argparse.Namespace) -> None:
     runs of each seed). Each remedy's inherited accuracies and
     energies come from its finished check (``ROOT/check-<remedy>-s<seed>``, written by ``run``) or
     from a ``run --json`` file (``--results``), so nothing is trained or evaluated here; the
-    statistics are the check's (``evosnn.proxy.stats``).
+    statistics are the check's (``evosnn.proxy.agreement``).
     """
-    from evosnn.proxy.stats import agreement, bias_tilt, bias_trend, energy_bias, seed_ceiling
+    from evosnn.proxy.agreement import agreement, bias_tilt, bias_trend, energy_bias, seed_ceiling
 
     long: dict[int, dict[int, float]] = {}
     for file in args.runs:
@@ -410,11 +410,11 @@ def _tilt_noise(
     ``runs[i]`` are subnet ``i``'s stand-alone accuracies (one per seed, at least two), in the
     order of energy. Each subnet's seed-mean is off by normal noise of the pooled within-subnet sd
     over the square root of its number of runs; the subnets fall into ``bins`` equal-count bins as
-    in :func:`evosnn.proxy.stats.energy_bias`, and the tilt is :func:`evosnn.proxy.stats.bias_tilt`'s,
+    in :func:`evosnn.proxy.agreement.energy_bias`, and the tilt is :func:`evosnn.proxy.agreement.bias_tilt`'s,
     vectorised over the draws (those functions check real data and refuse the constant reference
     a simulated error has). A measured tilt of this size cannot be told from no tilt. Seeded: the
     same runs give the same figures. With the subnets' ``log_energy`` (log2) the same is given for
-    the trend's tilt (:func:`evosnn.proxy.stats.bias_trend`): ``trend_mean`` and ``trend_q90``.
+    the trend's tilt (:func:`evosnn.proxy.agreement.bias_trend`): ``trend_mean`` and ``trend_q90``.
     """
     subnets = len(runs)
     sd = float(np.sqrt(np.mean([np.var(r, ddof=1) for r in runs])))
@@ -480,7 +480,7 @@ def _spread(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
 
 def _equal_tilt(bias: list[float]) -> list[float]:
     """The tilt of per-bin biases of equal-count bins (as ``energy_bias`` makes them)."""
-    from evosnn.proxy.stats import BinBias, bias_tilt
+    from evosnn.proxy.agreement import BinBias, bias_tilt
 
     return bias_tilt([BinBias(float("nan"), float("nan"), 1, b) for b in bias])[1]
 
@@ -499,7 +499,7 @@ def _mean_tilt(rows: list[dict[str, Any]], key: str = "tilt") -> tuple[float, fl
     (+: rated above the common offset), and its error is that bin's sd over the seeds / sqrt(seeds)
     (0 for one seed). It measures the supernet seeds' spread only, not the reference's own noise
     (:func:`_tilt_noise`). ``key="trend_tilt"``: the same for the trend's tilt
-    (:func:`evosnn.proxy.stats.bias_trend`)."""
+    (:func:`evosnn.proxy.agreement.bias_trend`)."""
     tilts = np.array([_tilt(r) if key == "tilt" else r[key] for r in rows])  # [seed, bin]
     means = tilts.mean(axis=0)
     worst = int(np.argmax(np.abs(means)))
@@ -510,7 +510,7 @@ def _mean_tilt(rows: list[dict[str, Any]], key: str = "tilt") -> tuple[float, fl
 def report_table(rows: list[dict[str, Any]]) -> str:
     """One line per remedy: mean ± sd over its seeds (``of seed-mean bias`` and ``trend's tilt``:
     ± the standard error, :func:`_mean_tilt`). The trend is the bias's slope in log2 energy and
-    its tilt the trend's share of the bins' tilt (:func:`evosnn.proxy.stats.bias_trend`); rows
+    its tilt the trend's share of the bins' tilt (:func:`evosnn.proxy.agreement.bias_trend`); rows
     written before it was recorded show ``-``."""
     out: list[tuple[str, ...]] = []
     for name in dict.fromkeys(r["remedy"] for r in rows):

@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     from evosnn.data.loading import load_splits
-    from evosnn.training.supernet import train_supernet_for
+    from evosnn.training.supernet_training import train_supernet_for
     from supernet.recipe import TrainSettings
 
     space = wide_space()

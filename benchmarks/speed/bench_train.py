@@ -47,7 +47,7 @@ from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.evaluator import Evaluator
-from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
+from evosnn.training.supernet_training import train_supernet_for, train_supernet_parallel
 from supernet.fit import steps_per_epoch
 from supernet.recipe import TrainSettings
 

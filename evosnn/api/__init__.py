@@ -22,7 +22,7 @@ from evosnn.api.model import load_model, model_inputs
 from evosnn.api.retraining import retrain
 from evosnn.api.search import SearchResult, run_search
 from evosnn.api.spaces import list_spaces, load_space
-from evosnn.api.supernet import TrainedSupernet, train_supernet
+from evosnn.api.supernets import TrainedSupernet, train_supernet
 
 __all__ = [
     "SearchResult",

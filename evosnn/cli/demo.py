@@ -73,7 +73,7 @@ class Demo(Command):
         from evosnn.reporting.export import export_study, load_export
         from evosnn.reporting.report import write_report
         from evosnn.training.retrain import retrain_exported
-        from evosnn.training.supernet import train_supernet_for
+        from evosnn.training.supernet_training import train_supernet_for
         from supernet.checkpoint import load_checkpoint
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME

@@ -35,8 +35,8 @@ from evosnn.objectives.fitness import f_aeb
 from supernet.batches import Split, Splits
 from supernet.checkpoint import file_sha256
 from supernet.model import SpikformerSupernet
+from supernet.spike_stats import SpikeStats
 from supernet.standalone import Spikformer, extract
-from supernet.stats import SpikeStats
 from supernet.validate import count_correct, recalibrate_on_split
 
 __all__ = ["EvalSettings", "Evaluator", "prepare_subnet"]

@@ -8,7 +8,7 @@
    or in this process. Each finished job is written to ``results.json`` at once, and every job's
    training checkpoints every epoch, so an interrupted check continues where it stopped. A job
    whose loss diverges is recorded as failed; its subnet is left out of the statistics (counted).
-3. **Statistics** (:mod:`evosnn.proxy.stats`) against the seed-mean stand-alone validation accuracy:
+3. **Statistics** (:mod:`evosnn.proxy.agreement`) against the seed-mean stand-alone validation accuracy:
    Kendall tau and Spearman rho of the proxy and of energy alone; the proxy's partial correlation
    with energy removed next to the reference's own ceiling (the same statistic between seeds);
    the top-k overlap; the bias (inherited minus stand-alone) per energy bin, split into the
@@ -46,8 +46,7 @@ from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.rank_summary import FailedSubnet, RankCheckSummary, SummaryPoint
 from evosnn.core.space import SearchSpace
-from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
-from evosnn.proxy.stats import (
+from evosnn.proxy.agreement import (
     MIN_SUBNETS,
     agreement,
     bias_tilt,
@@ -55,6 +54,7 @@ from evosnn.proxy.stats import (
     energy_bias,
     seed_ceiling,
 )
+from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
 
 __all__ = ["RESULT_FILE", "RankCheckSettings", "rank_check", "retrain_job"]
 

@@ -41,7 +41,7 @@ from evosnn.evaluate.evaluator import prepare_subnet
 from evosnn.evaluate.models import build_supernet, load_supernet
 from supernet.batches import Splits, normalize
 from supernet.model import SpikformerSupernet
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = [
     "GENE_KINDS",

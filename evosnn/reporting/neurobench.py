@@ -5,7 +5,7 @@ neuromorphic community's metrics. :func:`benchmark` runs its ``Benchmark`` with
 ``SynapticOperations``, ``ActivationSparsity``, ``ConnectionSparsity`` and ``Footprint`` on a
 model and a data set, with evosnn's :class:`~supernet.lif.LIF` registered as an activation module
 (``add_activation_module``, as NeuroBench's docs require for custom neurons), and in the same
-forward passes records :class:`~supernet.stats.SpikeStats` so that evosnn's
+forward passes records :class:`~supernet.spike_stats.SpikeStats` so that evosnn's
 :class:`~evosnn.objectives.energy.EnergyModel` counts the same images under the ``spikformer``
 convention. A per-layer metric written against NeuroBench's own counting function
 (``single_layer_MACs``, the one ``SynapticOperations`` sums) puts both side by side per evosnn
@@ -41,7 +41,7 @@ from evosnn.core.geometry import Geometry
 from evosnn.core.mixers import MIXERS
 from evosnn.objectives.energy import EnergyModel
 from supernet.lif import LIF
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["INSTALL", "LayerCounts", "NeuroBenchResult", "benchmark", "evosnn_layer", "require"]
 

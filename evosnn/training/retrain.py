@@ -28,7 +28,7 @@ from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
 from evosnn.reporting.export import Exported
 from evosnn.storage.study_schema import TrialAttrs
-from evosnn.training.supernet import augmentation_for
+from evosnn.training.supernet_training import augmentation_for
 from supernet.checkpoint import (
     Status,
     TrainingCheckpoint,
@@ -38,8 +38,8 @@ from supernet.checkpoint import (
 )
 from supernet.fit import EpochEnd, FitHooks, FitState, Trainee, fit, steps_per_epoch
 from supernet.recipe import TrainSettings, make_optimizer, open_run
+from supernet.spike_stats import SpikeStats
 from supernet.standalone import Spikformer
-from supernet.stats import SpikeStats
 from supernet.validate import count_correct
 
 __all__ = [

@@ -22,7 +22,7 @@ from typing import ClassVar
 
 import torch
 
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["Layer", "Mixer", "Parts", "qkv_spikes"]
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 
 from supernet.mixers.base import Mixer, Parts, qkv_spikes
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["SDSA"]
 

@@ -6,7 +6,7 @@ import torch
 
 from supernet.mixers.base import Mixer, Parts, qkv_spikes
 from supernet.ops import spiking_attention
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["SSA"]
 

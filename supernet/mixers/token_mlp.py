@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 
 from supernet.mixers.base import Mixer, Parts
-from supernet.stats import SpikeStats
+from supernet.spike_stats import SpikeStats
 
 __all__ = ["TokenMLP"]
 

@@ -12,7 +12,7 @@ from evosnn.core.evaluation import EvalSettings
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.data.loading import load_splits
 from evosnn.search import SearchSettings, search_study
-from evosnn.training.supernet import train_supernet_for
+from evosnn.training.supernet_training import train_supernet_for
 from supernet.recipe import TrainSettings
 
 pytestmark = pytest.mark.slow

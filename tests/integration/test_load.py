@@ -40,7 +40,7 @@ def wide_space() -> SearchSpace:
 @pytest.fixture(scope="module")
 def wide_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from evosnn.data.loading import load_splits
-    from evosnn.training.supernet import train_supernet_for
+    from evosnn.training.supernet_training import train_supernet_for
     from supernet.recipe import TrainSettings
 
     space = wide_space()

@@ -14,7 +14,7 @@ from ray.cluster_utils import Cluster
 from evosnn.core.errors import EvosnnError
 from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
-from evosnn.training.supernet import train_supernet_parallel
+from evosnn.training.supernet_training import train_supernet_parallel
 from supernet.recipe import TrainSettings
 from tests.conftest import tiny_dict
 

@@ -25,7 +25,7 @@ from evosnn.core.errors import CheckpointError, EvosnnError
 from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
-from evosnn.training.supernet import train_supernet_for, train_supernet_parallel
+from evosnn.training.supernet_training import train_supernet_for, train_supernet_parallel
 from supernet.checkpoint import load_checkpoint
 from supernet.recipe import TrainSettings
 from tests.conftest import local_ray, tiny_dict

@@ -138,7 +138,7 @@ def test_genes_a_model_does_not_use_are_inert_and_canonical(neuron_space: Any) -
 def trained_neurons(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A supernet of the tiny space with every neuron model, trained for two short epochs."""
     from evosnn.data.loading import load_splits
-    from evosnn.training.supernet import train_supernet_for
+    from evosnn.training.supernet_training import train_supernet_for
     from supernet.recipe import TrainSettings
 
     space = SearchSpace.from_dict(neuron_dict())

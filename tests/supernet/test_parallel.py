@@ -16,7 +16,7 @@ from evosnn.core.errors import EvosnnError
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet
-from evosnn.training.supernet import augmentation_for, probes_for, sampler_for
+from evosnn.training.supernet_training import augmentation_for, probes_for, sampler_for
 from supernet.checkpoint import load_checkpoint
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings

@@ -12,7 +12,7 @@ from evosnn.core.errors import CheckpointError
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import load_supernet
-from evosnn.training.supernet import train_supernet_for as train_supernet
+from evosnn.training.supernet_training import train_supernet_for as train_supernet
 from supernet.checkpoint import file_sha256, load_checkpoint
 from supernet.fit import TrainingDiverged, TrainingInterrupted
 from supernet.recipe import TrainSettings
@@ -185,7 +185,7 @@ def test_distillation_teaches_the_sandwich_from_the_largest_subnet(
     import random
 
     from evosnn.core.config import SubnetConfig
-    from evosnn.training.supernet import sampler_for
+    from evosnn.training.supernet_training import sampler_for
 
     sandwich, distill = sampler_for(tiny_space, "sandwich"), sampler_for(tiny_space, "distill")
     for step in range(5):
@@ -217,7 +217,7 @@ def test_smallest_sampling_trains_the_smallest_architecture_and_one_random_subne
     import random
 
     from evosnn.core.config import SubnetConfig
-    from evosnn.training.supernet import sampler_for
+    from evosnn.training.supernet_training import sampler_for
 
     smallest = sampler_for(tiny_space, "smallest")
     bottom = SubnetConfig.smallest(tiny_space)

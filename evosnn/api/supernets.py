@@ -71,7 +71,7 @@ def train_supernet(
         TrainingDiverged: NaN loss (the last good checkpoint is kept).
     """
     from evosnn.core.outputs import check_out_dir
-    from evosnn.training.supernet import train_supernet_parallel
+    from evosnn.training.supernet_training import train_supernet_parallel
     from supernet.train import CHECKPOINT_NAME
 
     space = as_space(space)
@@ -145,7 +145,7 @@ def _train_here(
     import torch
 
     from evosnn.data.loading import load_splits
-    from evosnn.training.supernet import open_supernet_run, train_supernet_for
+    from evosnn.training.supernet_training import open_supernet_run, train_supernet_for
 
     if threads:
         torch.set_num_threads(threads)

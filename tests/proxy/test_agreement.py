@@ -1,4 +1,4 @@
-"""Rank agreement statistics (evosnn.proxy.stats): partial correlation with energy removed, ceiling,
+"""Rank agreement statistics (evosnn.proxy.agreement): partial correlation with energy removed, ceiling,
 top-k overlap, per-bin bias, and the refusals that keep a wrong number from being reported."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from scipy.stats import rankdata
 
 from evosnn.core.errors import EvosnnError
-from evosnn.proxy.stats import (
+from evosnn.proxy.agreement import (
     agreement,
     bias_tilt,
     bias_trend,
