@@ -21,8 +21,21 @@ from typing import Any, Literal
 
 import torch
 
-from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.errors import CheckpointError
 from evosnn.core.outputs import refuse_existing
+from evosnn.core.validation import (
+    COUNT,
+    DEFAULT_DEVICE,
+    DEFAULT_SEED,
+    LEARNING_RATE,
+    NON_NEGATIVE,
+    SEED,
+    Choice,
+    Device,
+    Real,
+    check_fields,
+    setting,
+)
 
 __all__ = ["TrainSettings", "lr_schedule", "make_optimizer", "open_run", "resumed_settings"]
 
@@ -34,41 +47,30 @@ class TrainSettings:
     The defaults train the digits-tiny supernet in about two minutes on 2 CPU cores.
     """
 
-    epochs: int = 40
-    batch_size: int = 64
-    lr: float = 3e-3
-    weight_decay: float = 0.01
-    warmup_epochs: int = 2
-    label_smoothing: float = 0.1
-    grad_clip: float = 1.0
+    epochs: int = setting(40, COUNT)
+    batch_size: int = setting(64, COUNT)
+    lr: float = setting(3e-3, LEARNING_RATE)
+    weight_decay: float = setting(0.01, Real(0.0, 1e9))
+    warmup_epochs: int = setting(2, NON_NEGATIVE)
+    label_smoothing: float = setting(0.1, Real(0.0, 0.999))
+    grad_clip: float = setting(1.0, Real(0.0, 1e9, low_open=True))
     #: "uniform": one random subnet per step (DSPS); "sandwich": the largest and the smallest
     #: architectures (with random neuron genes) plus one random subnet per step; "smallest": the
     #: smallest architecture (random neuron genes) plus one random subnet per step; "distill": the
     #: sandwich with in-place distillation (OFA, BigNAS): the first subnet of the step learns from
     #: the labels, the others from its predictions.
-    sampling: Literal["uniform", "sandwich", "smallest", "distill"] = "uniform"
-    seed: int = 0
-    device: str = "cpu"
+    sampling: Literal["uniform", "sandwich", "smallest", "distill"] = setting(
+        "uniform", Choice(("uniform", "sandwich", "smallest", "distill"))
+    )
+    seed: int = setting(DEFAULT_SEED, SEED)
+    device: str = setting(DEFAULT_DEVICE, Device())
     #: Mixed precision (float16 with loss scaling on CUDA, bfloat16 on CPU).
     amp: bool = False
     #: BN recalibration batches before the per-epoch validation of the probe subnets.
-    recal_batches: int = 4
+    recal_batches: int = setting(4, NON_NEGATIVE)
 
     def __post_init__(self) -> None:
-        checks = {
-            "epochs": self.epochs >= 1,
-            "batch_size": self.batch_size >= 1,
-            "lr": math.isfinite(self.lr) and self.lr > 0,
-            "weight_decay": math.isfinite(self.weight_decay) and self.weight_decay >= 0,
-            "warmup_epochs": self.warmup_epochs >= 0,
-            "label_smoothing": 0 <= self.label_smoothing < 1,
-            "grad_clip": math.isfinite(self.grad_clip) and self.grad_clip > 0,
-            "sampling": self.sampling in ("uniform", "sandwich", "smallest", "distill"),
-            "recal_batches": self.recal_batches >= 0,
-        }
-        bad = [name for name, ok in checks.items() if not ok]
-        if bad:
-            raise EvosnnError(f"invalid training setting {bad[0]}={getattr(self, bad[0])!r}")
+        check_fields(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values, as stored in checkpoints."""

@@ -10,7 +10,8 @@ head it finds on the machine and then refuse evosnn's resource settings):
 * otherwise (or ``--ray-address local``): start a private local instance
   (``ray.init(address="local")``), never attaching by accident to a live ``ray start`` head or
   to the current-cluster file a dead one left under ``RAY_TMPDIR``. Two commands started at once
-  each get their own instance.
+  each get their own instance, and its processes die with the command, also after ``kill -9``
+  (:mod:`workers.reaper`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ import contextlib
 import logging
 import os
 import socket
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import ray
 
 from evosnn.core.errors import EvosnnError
+from workers.reaper import watch
 
 __all__ = ["LOCAL", "connect", "disconnect", "target"]
 
@@ -79,11 +82,21 @@ def connect(
                     include_dashboard=False,
                     **kwargs,
                 )
+                watch(_session_dir())  # its processes die with this one, also after kill -9
         except (ConnectionError, RuntimeError, ValueError) as exc:
             raise EvosnnError(_failure(join, address, exc)) from exc
     resources = ray.cluster_resources()
     log.info("Ray: %s CPU(s), %s GPU(s)", resources.get("CPU", 0), resources.get("GPU", 0))
     return resources
+
+
+def _session_dir() -> str:
+    """The folder of the Ray session this process started (its processes' logs and sockets)."""
+    from ray._private import worker
+
+    node = worker._global_node
+    assert node is not None, "called after ray.init started a local instance"
+    return str(node.get_session_dir_path())
 
 
 def _join(address: str, kwargs: dict[str, Any]) -> None:
@@ -96,12 +109,35 @@ def _join(address: str, kwargs: dict[str, Any]) -> None:
             from ray._raylet import Config  # type: ignore[attr-defined]
 
             Config.initialize("")
-    host, _, port = address.split("://")[-1].rpartition(":")
+    probed = _recorded_address() if address == "auto" else address
+    host, _, port = probed.split("://")[-1].rpartition(":")
     if host in ("127.0.0.1", "localhost"):  # keep a loopback cluster on loopback
         kwargs["_node_ip_address"] = "127.0.0.1"
-    if "://" not in address and port.isdigit():
+    if "://" not in probed and port.isdigit():
         _probe(host, int(port))
     ray.init(address=address, **kwargs)
+
+
+def _recorded_address() -> str:
+    """The address ``auto`` means, found as Ray finds it: ``RAY_ADDRESS`` (unless it says
+    ``auto``), else the current-cluster file ``ray start`` wrote (``$RAY_TMPDIR/ray``), so that
+    it can be probed like any ``host:port`` (``ray.init`` retries a dead one for ever).
+
+    Raises:
+        ConnectionError: no cluster is recorded on this machine.
+    """
+    named = os.environ.get("RAY_ADDRESS", "")
+    if named and named != "auto":
+        return named
+    base = os.environ.get("RAY_TMPDIR") or tempfile.gettempdir()
+    record = Path(base) / "ray" / "ray_current_cluster"
+    try:
+        recorded = record.read_text(encoding="utf-8").strip()
+    except OSError:
+        recorded = ""
+    if not recorded:
+        raise ConnectionError(f"no Ray cluster is recorded on this machine ({record})")
+    return recorded
 
 
 def _probe(host: str, port: int) -> None:

@@ -8,7 +8,8 @@ from typing import Any, Literal
 
 import torch
 
-from evosnn.core.errors import CheckpointError, ConfigError
+from evosnn.core.errors import CheckpointError, SettingError
+from evosnn.core.validation import Choice, check_value
 from evosnn.evaluate.models import build_standalone
 from evosnn.reporting.export import Exported, load_export
 from evosnn.training.retrain import RETRAIN_FORMAT
@@ -53,11 +54,11 @@ def load_model(
     :meth:`supernet.standalone.Spikformer.set_inference`).
 
     Raises:
-        ConfigError: not an exported architecture file, or an unknown ``inference`` mode.
+        SettingError: an unknown ``inference`` mode.
+        ConfigError: not an exported architecture file.
         CheckpointError: unusable weights.
     """
-    if inference not in ("integer", "binary"):
-        raise ConfigError(f"inference: {inference!r} is not integer or binary")
+    check_value("inference", inference, Choice(("integer", "binary")))
     exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
     model = build_standalone(exported.config, exported.space)
     path: Path | None
@@ -83,10 +84,44 @@ def model_inputs(
 ) -> torch.Tensor:
     """Raw ``images [B, C, H, W]`` (uint8, 0-255) as the model expects them: scaled to 0-1 and
     standardised with the training split's per-channel mean and std, as evosnn trains and
-    evaluates (the space's data set is loaded to get them; ``data_root`` overrides its folder)."""
+    evaluates (the space's data set is loaded to get them; ``data_root`` overrides its folder).
+
+    Raises:
+        SettingError: ``images`` is not a ``[B, C, H, W]`` tensor of the model's channels and
+            size with values 0-255 (checked before the data set loads).
+    """
     from evosnn.data.loading import load_splits
     from supernet.batches import normalize
 
     exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
+    _check_images(images, exported)
     splits = load_splits(exported.space.dataset, root=data_root)
     return normalize(images, splits.mean, splits.std)
+
+
+def _check_images(images: object, exported: Exported) -> None:
+    """``images`` must be raw ``[B, C, H, W]`` pixels (0-255) of the exported model's geometry.
+
+    Raises:
+        SettingError: a tensor of another shape, channel count or size, or values outside
+            0-255 (NaN included).
+    """
+    geometry = exported.space.geometry
+    side = geometry.image_size
+    want = f"[B, {geometry.in_channels}, {side}, {side}]"
+    if not isinstance(images, torch.Tensor):
+        raise SettingError(f"images: a {type(images).__name__}, not a tensor {want}")
+    if geometry.event_input:
+        raise SettingError(
+            f"images: {exported.path.name} takes event frames, not images; its data set's "
+            "loader makes them (evosnn.data)"
+        )
+    if images.dim() != 4 or tuple(images.shape[1:]) != (geometry.in_channels, side, side):
+        raise SettingError(
+            f"images: shape {list(images.shape)}, but {exported.path.name} takes {want}"
+        )
+    if images.numel() and not (
+        images.dtype == torch.uint8
+        or bool(((images >= 0) & (images <= 255)).all())  # NaN fails both comparisons
+    ):
+        raise SettingError("images: raw pixels are 0-255 (uint8); found values outside, or NaN")

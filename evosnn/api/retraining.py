@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evosnn.core.validation import INIT, check_value
 from evosnn.reporting.export import Exported, load_export
 from evosnn.training.retrain import RetrainResult, retrain_exported
 
@@ -35,18 +36,25 @@ def retrain(
     beside the file); the result holds validation and test accuracy (0-1) and energy (mJ/image).
 
     Raises:
+        SettingError: a training setting of the wrong type or out of its range, an unknown
+            ``init``, or a device this machine does not have.
+        OutputError: ``out`` is a file, lies under one, or cannot be written.
         ConfigError: not an exported architecture file.
         CheckpointError: unusable inherited weights, or a checkpoint in the way (``resume``).
         DataError: the space's data set is missing.
         TrainingDiverged: NaN loss (the last good checkpoint is kept).
     """
+    from evosnn.core.outputs import check_out_dir
+    from evosnn.evaluate.device import check_device
     from supernet.recipe import TrainSettings
 
-    exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
     settings = replace(settings or TrainSettings(), **fields)
+    settings = replace(settings, device=check_device(settings.device))
+    check_value("init", init, INIT)
+    exported = architecture if isinstance(architecture, Exported) else load_export(architecture)
     return retrain_exported(
         exported,
-        out if out is not None else exported.path.parent,
+        check_out_dir(out if out is not None else exported.path.parent),
         settings,
         init=init,
         data_root=data_root,

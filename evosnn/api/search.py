@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from evosnn.api.spaces import as_space
 from evosnn.core.space import SearchSpace
+from evosnn.core.validation import check_text
 from evosnn.search.settings import ParetoRow, SearchSettings, SearchSummary
 
 if TYPE_CHECKING:
@@ -61,18 +62,26 @@ def run_search(
     A local Ray instance it started is stopped at the end.
 
     Raises:
+        SettingError: a setting of the wrong type or out of its range (the rules of
+            ``evosnn search``'s flags), an empty ``storage`` or ``study``, or a device this
+            machine does not have.
         SpaceError: no such space, or a field at fault.
         CheckpointError: the supernet is missing, corrupt or of another space.
         StorageError: an unreachable database, or a study another driver is searching.
     """
+    from evosnn.evaluate.device import check_device
     from evosnn.search import search_study
 
+    check_text("storage", storage)
+    check_text("study", study)
+    settings = replace(settings or SearchSettings(), **fields)
+    if not settings.workers:
+        check_device(settings.eval.device)
     space = as_space(space)
     supernet = Path(supernet)
     run_dir = supernet.parent
     storage = storage or f"sqlite:///{run_dir / 'evosnn.db'}"
     study = study or run_dir.name or "evosnn"
-    settings = replace(settings or SearchSettings(), **fields)
     try:
         summary = search_study(space, supernet, storage, study, settings, progress=progress)
     finally:

@@ -65,18 +65,23 @@ def train_supernet(
     ``given`` settings (those chosen explicitly, e.g. typed flags) that differ from its own.
 
     Raises:
+        SettingError: a setting of the wrong type or out of its range (the rules of
+            ``evosnn supernet train``'s flags), or a device this machine does not have.
+        OutputError: ``out`` is a file, lies under one, or cannot be written.
         SpaceError: no such space, or a field at fault.
         DataError: the data set's folder is missing or malformed.
         CheckpointError: nothing to resume, or a checkpoint of another space.
         TrainingDiverged: NaN loss (the last good checkpoint is kept).
     """
     from evosnn.core.outputs import check_out_dir
+    from evosnn.evaluate.device import check_device
     from evosnn.training.supernet_training import train_supernet_parallel
     from supernet.train import CHECKPOINT_NAME
 
     space = as_space(space)
     out = check_out_dir(Path(out))
     settings, resources = _with_fields(space, settings, resources or RayResources(), fields)
+    settings = replace(settings, device=check_device(settings.device))
     if resources.parallel:
         from workers.train import default_threads
 

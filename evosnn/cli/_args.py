@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from evosnn.core.errors import EvosnnError
+from evosnn.core.validation import (
+    COUNT,
+    CPUS,
+    DEFAULT_DEVICE,
+    DEFAULT_GPUS,
+    DEFAULT_SEED,
+    GPUS,
+    LEARNING_RATE,
+    MAX_COUNT,
+    NON_NEGATIVE,
+    SEED,
+    Real,
+    Rule,
+    Whole,
+    rule_of,
+)
 
 __all__ = [
     "RESUMED",
@@ -26,74 +41,56 @@ __all__ = [
     "bounded_int",
     "cpus",
     "device",
+    "flag",
     "given_settings",
     "given_values",
     "non_negative_int",
     "positive_float",
     "positive_int",
     "resources",
+    "setting_flag",
 ]
 
 
-#: Upper bounds of the numeric flags: far above any real use, low enough that a typo (``1e20``)
-#: is refused instead of running for ever.
-MAX_COUNT = 1_000_000
-MAX_WORKERS = 4096
-MAX_RESOURCE = 1024.0
+def flag(rule: Rule) -> Callable[[str], Any]:
+    """An argparse type that parses and checks a flag by ``rule``, the same rule the settings
+    records (and so the Python API) check their fields by (:mod:`evosnn.core.validation`)."""
+
+    def parse(text: str) -> Any:
+        try:
+            return rule.parse(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = type(rule).__name__.lower()
+    return parse
 
 
-def _number(text: str, kind: type[int] | type[float]) -> float:
-    """``text`` as a finite number of ``kind`` (an int flag refuses ``1e3`` and ``2.5``)."""
-    try:
-        value = kind(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be {'an integer' if kind is int else 'a number'}, got {text!r}"
-        ) from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
-    return value
+def setting_flag(record: type, name: str) -> Callable[[str], Any]:
+    """The argparse type of the settings field ``record.name`` (its own rule)."""
+    return flag(rule_of(record, name))
 
 
 def bounded_int(low: int, high: int = MAX_COUNT) -> Callable[[str], int]:
     """An argparse type: an integer in ``[low, high]``."""
-
-    def parse(text: str) -> int:
-        value = int(_number(text, int))
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {text}")
-        return value
-
-    parse.__name__ = f"integer from {low} to {high}"
-    return parse
+    return flag(Whole(low, high))
 
 
 def bounded_float(low: float, high: float, *, low_open: bool = False) -> Callable[[str], float]:
     """An argparse type: a finite number in ``[low, high]`` (``(low, high]`` with ``low_open``)."""
-
-    def parse(text: str) -> float:
-        value = _number(text, float)
-        if value > high or value < low or (low_open and value == low):
-            above = "above" if low_open else "at least"
-            raise argparse.ArgumentTypeError(
-                f"must be a number {above} {low:g} and at most {high:g}, got {text}"
-            )
-        return value
-
-    parse.__name__ = f"number from {low:g} to {high:g}"
-    return parse
+    return flag(Real(low, high, low_open=low_open))
 
 
 #: An integer of at least 1 (counts, epochs, sizes).
-positive_int = bounded_int(1)
-#: An integer of at least 0 (worker counts where 0 means "in this process", seeds).
-non_negative_int = bounded_int(0)
+positive_int = flag(COUNT)
+#: An integer of at least 0 (worker counts where 0 means "in this process").
+non_negative_int = flag(NON_NEGATIVE)
 #: A finite number above 0 (learning rates, timeouts).
-positive_float = bounded_float(0.0, 1e9, low_open=True)
+positive_float = flag(LEARNING_RATE)
 #: Ray CPUs or GPUs per worker: 0 (GPUs only) up to 1024, never nan or inf.
-resources = bounded_float(0.0, MAX_RESOURCE)
+resources = flag(GPUS)
 #: Ray CPUs per worker or trial: above 0.
-cpus = bounded_float(0.0, MAX_RESOURCE, low_open=True)
+cpus = flag(CPUS)
 
 
 def device(text: str) -> str:
@@ -103,13 +100,16 @@ def device(text: str) -> str:
     try:
         return check_device(text)
     except EvosnnError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(f"--device {text}: ")) from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def add_device(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """``--device cpu|cuda|cuda:N``: where this process runs its networks."""
     parser.add_argument(
-        "--device", type=device, default="cpu", help="cpu, cuda or cuda:N (default: cpu)"
+        "--device",
+        type=device,
+        default=DEFAULT_DEVICE,
+        help=f"cpu, cuda or cuda:N (default: {DEFAULT_DEVICE})",
     )
 
 
@@ -117,7 +117,7 @@ def add_gpus_per_worker(
     parser: argparse.ArgumentParser | argparse._ArgumentGroup, help: str
 ) -> None:
     """``--gpus-per-worker G``: the GPUs Ray gives each worker (how Ray workers take GPUs)."""
-    parser.add_argument("--gpus-per-worker", type=resources, default=0.0, help=help)
+    parser.add_argument("--gpus-per-worker", type=resources, default=DEFAULT_GPUS, help=help)
 
 
 def add_storage(
@@ -146,9 +146,7 @@ def add_data(parser: argparse.ArgumentParser) -> None:
 
 def add_seed(parser: argparse.ArgumentParser, help: str | None = None) -> None:
     """``--seed N``."""
-    parser.add_argument(
-        "--seed", type=bounded_int(0, 2**32 - 1), default=0, action=Explicit, help=help
-    )
+    parser.add_argument("--seed", type=flag(SEED), default=DEFAULT_SEED, action=Explicit, help=help)
 
 
 def add_ray_address(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:

@@ -28,7 +28,9 @@ class Dashboard(Command):
 
         from evosnn.storage.ledger import open_storage, redact
 
-        storage = open_storage(args.storage)  # WAL for SQLite; fails fast, password hidden
+        # an existing database only (a mistyped path is not created); WAL for SQLite; fails
+        # fast, password hidden
+        storage = open_storage(args.storage, create=False)
         check_bind(args.host, args.port)  # before saying where it listens
         print(
             f"optuna-dashboard for {redact(args.storage)} at http://{args.host}:{args.port}/ "

@@ -8,6 +8,7 @@ from pathlib import Path
 from evosnn.cli._args import add_data, add_device, add_storage, add_study, non_negative_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
+from evosnn.core.validation import PICK
 
 __all__ = ["Export"]
 
@@ -20,9 +21,7 @@ class Export(Command):
         add_storage(parser, required=True)
         add_study(parser, required=True)
         parser.add_argument("--out", type=Path, required=True, help="output folder")
-        parser.add_argument(
-            "--pick", choices=["pareto", "knee", "best-faeb", "trial"], default="pareto"
-        )
+        parser.add_argument("--pick", choices=PICK.choices, default=PICK.choices[0])
         parser.add_argument(
             "--trial", type=non_negative_int, default=None, help="trial number for --pick trial"
         )

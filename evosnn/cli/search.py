@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evosnn.cli._args import (
-    MAX_WORKERS,
     add_data,
     add_device,
     add_gpus_per_worker,
@@ -15,11 +14,7 @@ from evosnn.cli._args import (
     add_seed,
     add_storage,
     add_study,
-    bounded_int,
-    cpus,
-    non_negative_int,
-    positive_float,
-    positive_int,
+    setting_flag,
 )
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
@@ -56,38 +51,48 @@ class Search(Command):
             help="search engine (default: %(default)s, the best on the exact-front benchmark)",
         )
         parser.add_argument(
-            "--population", type=bounded_int(2, 100_000), default=defaults.population
+            "--population",
+            type=setting_flag(SearchSettings, "population"),
+            default=defaults.population,
         )
         parser.add_argument(
-            "--generations", type=bounded_int(1, 100_000), default=defaults.generations
+            "--generations",
+            type=setting_flag(SearchSettings, "generations"),
+            default=defaults.generations,
         )
         parser.add_argument(
             "--workers",
-            type=bounded_int(0, MAX_WORKERS),
+            type=setting_flag(SearchSettings, "workers"),
             default=defaults.workers,
             help="Ray evaluator actors (0: evaluate in this process, without Ray, on --device)",
         )
         add_ray_address(parser)
         add_seed(parser)
-        parser.add_argument("--cpus-per-worker", type=cpus, default=defaults.cpus_per_worker)
+        parser.add_argument(
+            "--cpus-per-worker",
+            type=setting_flag(SearchSettings, "cpus_per_worker"),
+            default=defaults.cpus_per_worker,
+        )
         add_gpus_per_worker(
             parser, "GPUs Ray gives each evaluator actor (they then evaluate on cuda; default 0)"
         )
         add_device(parser)
         parser.add_argument(
             "--eval-timeout",
-            type=positive_float,
+            type=setting_flag(SearchSettings, "eval_timeout_s"),
             default=defaults.eval_timeout_s,
             help="seconds before a hung evaluation's worker is replaced",
         )
         parser.add_argument(
             "--recal-batches",
-            type=non_negative_int,
+            type=setting_flag(EvalSettings, "recal_batches"),
             default=EvalSettings().recal_batches,
             help="BN recalibration batches per evaluation (0: off)",
         )
         parser.add_argument(
-            "--max-val-images", type=positive_int, default=EvalSettings().max_val_images
+            "--max-val-images",
+            type=setting_flag(EvalSettings, "max_val_images"),
+            default=EvalSettings().max_val_images,
         )
         add_data(parser)
 
@@ -140,8 +145,6 @@ def _eval_device(args: argparse.Namespace) -> str:
             f"--device {args.device} is for --workers 0 (this process); Ray workers take GPUs "
             "by --gpus-per-worker"
         )
-    if gpus > 1 and gpus != int(gpus):
-        raise EvosnnError(f"--gpus-per-worker {gpus:g}: above 1 it must be a whole number")
     return "cuda" if gpus > 0 else "cpu"
 
 

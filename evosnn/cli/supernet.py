@@ -18,8 +18,8 @@ from evosnn.cli._args import (
     add_study,
     given_settings,
     non_negative_int,
-    positive_float,
     positive_int,
+    setting_flag,
 )
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
@@ -154,16 +154,26 @@ class SupernetRankCheck(Command):
     @staticmethod
     def _add_check(parser: argparse.ArgumentParser) -> None:
         """What the check trains and how it evaluates the proxy."""
-        parser.add_argument("--subnets", type=positive_int, default=24)
-        parser.add_argument(
-            "--epochs", type=positive_int, default=40, help="stand-alone epochs per subnet"
-        )
-        parser.add_argument("--seeds", type=positive_int, default=3, help="stand-alone seeds")
-        parser.add_argument("--batch-size", type=positive_int, default=64)
-        parser.add_argument("--lr", type=positive_float, default=3e-3)
+        from evosnn.proxy.check import RankCheckSettings
+
+        defaults = RankCheckSettings()  # every default below is the settings' own
+
+        def check_flag(name: str, help: str | None = None) -> None:
+            parser.add_argument(
+                f"--{name.replace('_', '-')}",
+                type=setting_flag(RankCheckSettings, name),
+                default=getattr(defaults, name),
+                help=help,
+            )
+
+        check_flag("subnets", "stand-alone subnets (at least 6: a correlation needs them)")
+        check_flag("epochs", "stand-alone epochs per subnet")
+        check_flag("seeds", "stand-alone seeds (at least 2: the reference's ceiling needs them)")
+        check_flag("batch_size")
+        check_flag("lr")
         parser.add_argument(
             "--recal-batches",
-            type=non_negative_int,
+            type=setting_flag(EvalSettings, "recal_batches"),
             default=EvalSettings().recal_batches,
             help="BN recalibration batches per proxy evaluation (0: off; the search's default)",
         )

@@ -24,6 +24,7 @@ from evosnn.cli._args import (
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
 from evosnn.core.outputs import check_out_dir
+from evosnn.core.validation import INIT
 
 if TYPE_CHECKING:
     from evosnn.reporting.export import Exported
@@ -43,7 +44,7 @@ class Train(Command):
         parser.add_argument(
             "architectures", type=Path, nargs="+", help="exported trial-NNNNN.yaml files"
         )
-        parser.add_argument("--init", choices=["scratch", "inherited"], default="scratch")
+        parser.add_argument("--init", choices=INIT.choices, default=INIT.choices[0])
         add_recipe(parser)
         add_seed(parser)
         parser.add_argument(

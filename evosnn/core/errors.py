@@ -7,6 +7,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EvosnnError",
+    "SettingError",
     "SpaceError",
     "StorageError",
 ]
@@ -22,6 +23,11 @@ class SpaceError(EvosnnError):
 
 class ConfigError(EvosnnError):
     """A subnet configuration (or exported architecture file) is invalid or outside its space."""
+
+
+class SettingError(EvosnnError, ValueError):
+    """A setting (a command-line flag or a Python API argument) is of the wrong type or out of its
+    range; the same rules judge both (:mod:`evosnn.core.validation`)."""
 
 
 class DataError(EvosnnError):

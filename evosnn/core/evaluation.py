@@ -6,6 +6,18 @@ import math
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
 
+from evosnn.core.validation import (
+    COUNT,
+    DEFAULT_DEVICE,
+    DEFAULT_SEED,
+    NON_NEGATIVE,
+    SEED,
+    Device,
+    Whole,
+    check_fields,
+    setting,
+)
+
 __all__ = ["EvalSettings", "Evaluation", "silent_paths", "wilson_interval"]
 
 #: The two-sided 95 % normal quantile.
@@ -137,9 +149,12 @@ class EvalSettings:
     The data split is the space's (``dataset.split_seed``), the one the supernet was trained on.
     """
 
-    recal_batches: int = 4
-    recal_batch_size: int = 64
-    batch_size: int = 256
-    max_val_images: int | None = None
-    device: str = "cpu"
-    seed: int = 0
+    recal_batches: int = setting(4, NON_NEGATIVE)
+    recal_batch_size: int = setting(64, COUNT)
+    batch_size: int = setting(256, COUNT)
+    max_val_images: int | None = setting(None, Whole(1, optional=True))
+    device: str = setting(DEFAULT_DEVICE, Device())
+    seed: int = setting(DEFAULT_SEED, SEED)
+
+    def __post_init__(self) -> None:
+        check_fields(self)

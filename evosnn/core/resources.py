@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evosnn.core.validation import DEFAULT_GPUS, GPUS, WORKERS, Whole, check_fields, setting
+
 __all__ = ["RayResources"]
 
 
@@ -29,11 +31,14 @@ class RayResources:
         ray_address: a Ray cluster to join; None starts a local instance.
     """
 
-    workers: int = 0
-    threads: int = 0
-    gpus_per_worker: float = 0.0
-    max_failures: int = 2
+    workers: int = setting(0, WORKERS)
+    threads: int = setting(0, WORKERS)
+    gpus_per_worker: float = setting(DEFAULT_GPUS, GPUS)
+    max_failures: int = setting(2, Whole(0, 100))
     ray_address: str | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     @property
     def parallel(self) -> bool:

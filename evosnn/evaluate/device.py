@@ -8,32 +8,29 @@ worker then sees its own GPU as ``cuda``); ``--device`` is the device of this pr
 
 from __future__ import annotations
 
-import re
-
-from evosnn.core.errors import EvosnnError
+from evosnn.core.errors import SettingError
+from evosnn.core.validation import Device
 
 __all__ = ["check_device", "parse_device"]
-
-_DEVICE = re.compile(r"^(cpu|cuda)(?::(\d+))?$")
 
 
 def parse_device(text: str) -> tuple[str, int | None]:
     """``(kind, index)`` of a device name, without asking the hardware.
 
     Raises:
-        EvosnnError: not ``cpu``, ``cuda`` or ``cuda:N``.
+        SettingError: not ``cpu``, ``cuda`` or ``cuda:N``.
     """
-    match = _DEVICE.match(text.strip().lower())
-    if match is None or (match.group(1) == "cpu" and match.group(2) is not None):
-        raise EvosnnError(f"--device {text!r}: not a device; use cpu, cuda or cuda:N")
-    return match.group(1), None if match.group(2) is None else int(match.group(2))
+    try:
+        return Device().split(text)
+    except ValueError as exc:
+        raise SettingError(f"device {text!r}: {exc}") from None
 
 
 def check_device(text: str) -> str:
     """The canonical name of a device that exists on this machine (``cpu``, ``cuda``, ``cuda:N``).
 
     Raises:
-        EvosnnError: malformed, CUDA not available, or an index beyond the GPUs present.
+        SettingError: malformed, CUDA not available, or an index beyond the GPUs present.
     """
     kind, index = parse_device(text)
     if kind == "cpu":
@@ -41,13 +38,13 @@ def check_device(text: str) -> str:
     import torch
 
     if not torch.cuda.is_available():
-        raise EvosnnError(
-            f"--device {text}: CUDA is not available on this machine (torch "
-            f"{torch.__version__}); use --device cpu, or install a CUDA build of torch"
+        raise SettingError(
+            f"device {text!r}: CUDA is not available on this machine (torch "
+            f"{torch.__version__}); use cpu, or install a CUDA build of torch"
         )
     count = torch.cuda.device_count()
     if index is not None and index >= count:
-        raise EvosnnError(
-            f"--device {text}: this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1})"
+        raise SettingError(
+            f"device {text!r}: this machine has {count} CUDA device(s) (cuda:0 to cuda:{count - 1})"
         )
     return kind if index is None else f"{kind}:{index}"

@@ -41,11 +41,20 @@ from typing import Any
 from tqdm import tqdm
 
 from evosnn.core.config import SubnetConfig
-from evosnn.core.errors import EvosnnError
+from evosnn.core.errors import EvosnnError, SettingError
 from evosnn.core.evaluation import EvalSettings
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.rank_summary import FailedSubnet, RankCheckSummary, SummaryPoint
 from evosnn.core.space import SearchSpace
+from evosnn.core.validation import (
+    COUNT,
+    DEFAULT_SEED,
+    LEARNING_RATE,
+    SEED,
+    Whole,
+    check_fields,
+    setting,
+)
 from evosnn.proxy.agreement import (
     MIN_SUBNETS,
     agreement,
@@ -72,30 +81,26 @@ PLATEAU_TOLERANCE = 0.01
 class RankCheckSettings:
     """How many subnets, how long each is trained stand-alone, and with how many seeds."""
 
-    subnets: int = 24
-    epochs: int = 40
-    seeds: int = 3
+    #: Subnets trained stand-alone (a correlation needs at least ``MIN_SUBNETS``).
+    subnets: int = setting(24, Whole(MIN_SUBNETS))
+    #: Stand-alone epochs per subnet.
+    epochs: int = setting(40, COUNT)
+    #: Stand-alone seeds (the reference's ceiling needs at least 2).
+    seeds: int = setting(3, Whole(2, 100))
     #: Candidates evaluated per chosen subnet before stratifying over energy.
-    pool: int = 4
+    pool: int = setting(4, COUNT)
     #: Seed of the candidate draw and of the choice within each stratum.
-    seed: int = 0
-    batch_size: int = 64
-    lr: float = 3e-3
+    seed: int = setting(DEFAULT_SEED, SEED)
+    batch_size: int = setting(64, COUNT)
+    lr: float = setting(3e-3, LEARNING_RATE)
     #: Energy bins of the per-bin bias.
-    bins: int = 4
+    bins: int = setting(4, COUNT)
     eval: EvalSettings = field(default_factory=EvalSettings)
 
     def __post_init__(self) -> None:
-        if self.subnets < MIN_SUBNETS:
-            raise EvosnnError(
-                f"--subnets {self.subnets}: a correlation needs at least {MIN_SUBNETS} subnets"
-            )
-        if self.seeds < 2:
-            raise EvosnnError(
-                f"--seeds {self.seeds}: the reference's ceiling needs at least 2 seeds"
-            )
-        if self.epochs < 1 or self.pool < 1 or not 1 <= self.bins <= self.subnets:
-            raise EvosnnError("rank-check needs --epochs >= 1, pool >= 1, 1 <= bins <= subnets")
+        check_fields(self)
+        if self.bins > self.subnets:
+            raise SettingError(f"bins={self.bins}: at most subnets ({self.subnets})")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,7 +5,22 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from evosnn.core.errors import SettingError
 from evosnn.core.evaluation import EvalSettings
+from evosnn.core.validation import (
+    CPUS,
+    DEFAULT_GPUS,
+    DEFAULT_SEED,
+    GPUS,
+    SEED,
+    WORKERS,
+    Choice,
+    Real,
+    Whole,
+    check_fields,
+    setting,
+)
+from evosnn.engines import ENGINES
 
 __all__ = ["ParetoRow", "SearchSettings", "SearchSummary"]
 
@@ -19,19 +34,28 @@ class SearchSettings:
     as one Ray worker does (the same ``window``), so for a seed it proposes the same genomes.
     """
 
-    engine: str = "surrogate"
-    population: int = 16
-    generations: int = 6
-    workers: int = 2
-    seed: int = 0
+    engine: str = setting("surrogate", Choice(tuple(ENGINES)))
+    population: int = setting(16, Whole(2, 100_000))
+    generations: int = setting(6, Whole(1, 100_000))
+    workers: int = setting(2, WORKERS)
+    seed: int = setting(DEFAULT_SEED, SEED)
     ray_address: str | None = None
-    cpus_per_worker: float = 1.0
-    gpus_per_worker: float = 0.0
-    eval_timeout_s: float = 600.0
-    max_attempts: int = 3
+    cpus_per_worker: float = setting(1.0, CPUS)
+    gpus_per_worker: float = setting(DEFAULT_GPUS, GPUS)
+    eval_timeout_s: float = setting(600.0, Real(0.0, 1e9, low_open=True))
+    max_attempts: int = setting(3, Whole(1, 100))
     data_root: str | None = None
     eval: EvalSettings = field(default_factory=EvalSettings)
     engine_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if not isinstance(self.eval, EvalSettings):
+            raise SettingError(f"eval={self.eval!r}: must be an EvalSettings")
+        if self.workers and self.gpus_per_worker > 1 and self.gpus_per_worker % 1:
+            raise SettingError(
+                f"gpus_per_worker={self.gpus_per_worker:g}: above 1 it must be a whole number"
+            )
 
     @property
     def budget(self) -> int:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import sqlite3
 import time
 import warnings
@@ -75,11 +76,52 @@ T = TypeVar("T")
 SCHEMA_RACE_ATTEMPTS = 8
 
 
-def open_storage(url: str, *, create: bool = True) -> RDBStorage:
+def _check_sqlite_path(path: Path, *, create: bool) -> None:
+    """A SQLite study file: there (to read it), or a new file in an existing folder (to create).
+
+    Raises:
+        StorageError: no such file, no such folder, a path under a file, or a folder given.
+    """
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise StorageError(f"{path}: lies under the file {blocking}; choose a folder")
+    if path.is_dir():
+        raise StorageError(f"{path}: is a folder, not a study database file")
+    if path.is_file():
+        return
+    if not create:
+        raise StorageError(f"{path}: no such study database")
+    if not path.parent.is_dir():
+        raise StorageError(
+            f"{path}: the folder {path.parent} does not exist (a typo?); create it first"
+        )
+
+
+def check_writable(path: Path) -> None:
+    """Refuse a SQLite study database this process cannot write, naming it read-only.
+
+    SQLite writes the file and, beside it, its journal (``-wal``, ``-shm``): both the file and
+    its folder must be writable (an immutable file, ``chattr +i``, is not).
+
+    Raises:
+        StorageError: the file or its folder is read-only.
+    """
+    for where, what in ((path, "file"), (path.parent, "folder")):
+        if where.exists() and not os.access(where, os.W_OK):
+            raise StorageError(
+                f"{path}: the study database is read-only (its {what} {where} cannot be "
+                "written); make it writable, or copy it and give the copy as --storage"
+            )
+
+
+def open_storage(url: str, *, create: bool = True, write: bool = True) -> RDBStorage:
     """An Optuna RDB storage for ``url``; SQLite gets WAL and a long lock timeout.
 
-    With ``create=False`` (commands that only read a study) a SQLite file that does not exist is
-    an error instead of a new, empty database at a mistyped path.
+    With ``create=False`` (commands that only read a study, or annotate one) a SQLite file that
+    does not exist is an error instead of a new, empty database at a mistyped path. With
+    ``create`` a new SQLite file's folder must exist (a mistyped folder is not created), and
+    ``write`` (the default) refuses a read-only database at once, instead of retrying writes
+    for minutes (:func:`check_writable`).
 
     Raises:
         StorageError: the database cannot be reached (within seconds), with the password hidden.
@@ -91,13 +133,11 @@ def open_storage(url: str, *, create: bool = True) -> RDBStorage:
         database = parsed.database
         if database and database != ":memory:":
             path = Path(database)
-            if not create and not path.is_file():
-                raise StorageError(f"{path}: no such study database")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
-            _set_wal(path)
+            _check_sqlite_path(path, create=create)
+            if write:
+                check_writable(path)
+            if write or os.access(path, os.W_OK):  # a read-only file is read as it is
+                _set_wal(path)
         engine_kwargs["connect_args"] = {"timeout": 60}
     elif parsed.get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
@@ -170,9 +210,18 @@ class Ledger:
         self._tables: OptunaTables | None = None
 
     @classmethod
-    def open(cls, url: str, study_name: str, codec: GenomeCodec, *, create: bool = True) -> Ledger:
-        """Open (or create) the study ``study_name`` at ``url``."""
-        storage = open_storage(url, create=create)
+    def open(
+        cls,
+        url: str,
+        study_name: str,
+        codec: GenomeCodec,
+        *,
+        create: bool = True,
+        write: bool = True,
+    ) -> Ledger:
+        """Open (or create) the study ``study_name`` at ``url`` (``write``: refuse a read-only
+        database at once; see :func:`open_storage`)."""
+        storage = open_storage(url, create=create, write=write)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
         def load() -> optuna.Study:
@@ -212,7 +261,8 @@ class Ledger:
                 f"study {study_name!r} was not written by evosnn search (no search space recorded)"
             )
         space = SearchSpace.from_dict(study.space, source=f"study {study_name!r}")
-        return cls.open(url, study_name, GenomeCodec(space), create=False), study
+        ledger = cls.open(url, study_name, GenomeCodec(space), create=False, write=False)
+        return ledger, study
 
     # ------------------------------------------------------------------ the driver lock
     @property
@@ -443,7 +493,7 @@ class Ledger:
 
 def read_study_attrs(url: str, study_name: str) -> dict[str, Any]:
     """The user attrs of an existing study (StorageError if it does not exist)."""
-    storage = open_storage(url, create=False)
+    storage = open_storage(url, create=False, write=False)
     try:
         study = _retry(
             lambda: optuna.load_study(study_name=study_name, storage=storage), "opening the study"

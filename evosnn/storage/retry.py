@@ -18,7 +18,7 @@ import sqlalchemy.exc
 
 from evosnn.core.errors import StorageError
 
-__all__ = ["RETRY_FOR_S", "retry", "transient"]
+__all__ = ["RETRY_FOR_S", "read_only", "retry", "transient"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,13 @@ def transient(exc: BaseException) -> bool:
     )
 
 
+def read_only(exc: BaseException) -> bool:
+    """A write refused because the database is read-only (SQLite's "attempt to write a readonly
+    database", PostgreSQL's read-only transaction): no retry can help."""
+    text = f"{exc} {exc.__cause__ or ''}".lower()
+    return "readonly database" in text or "read-only transaction" in text
+
+
 def retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S) -> T:
     """Run a database action, retrying transient errors with exponential back-off.
 
@@ -52,13 +59,19 @@ def retry(action: Callable[[], T], what: str, *, retry_for: float = RETRY_FOR_S)
     RUNNING and is marked FAIL ('interrupted') when the search ends.
 
     Raises:
-        StorageError: the database stayed unavailable for ``retry_for`` seconds.
+        StorageError: the database stayed unavailable for ``retry_for`` seconds, or is
+            read-only (at once).
     """
     delay, deadline = 0.1, time.monotonic() + retry_for
     while True:
         try:
             return action()
         except Exception as exc:
+            if read_only(exc):
+                raise StorageError(
+                    f"{what}: the study database is read-only; make it writable, or copy it and "
+                    "give the copy as --storage"
+                ) from exc
             if not transient(exc):
                 raise
             if time.monotonic() > deadline:

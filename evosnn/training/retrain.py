@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.validation import INIT
 from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.models import build_standalone
 from evosnn.objectives.energy import EnergyModel
@@ -142,7 +143,7 @@ def retrain_exported(
     stored, settings = open_run(
         path, settings, resume=resume, load=partial(_resumable, exported), given=given
     )
-    if stored is None and init not in ("scratch", "inherited"):
+    if stored is None and init not in INIT.choices:
         raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")
     splits = load_splits(exported.space.dataset, root=data_root)
     run = _Retraining.start(

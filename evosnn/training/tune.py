@@ -23,7 +23,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-from evosnn.core.errors import EvosnnError
+from evosnn.core.errors import EvosnnError, SettingError
+from evosnn.core.validation import (
+    COUNT,
+    CPUS,
+    DEFAULT_GPUS,
+    GPUS,
+    LEARNING_RATE,
+    Whole,
+    check_fields,
+    check_value,
+    setting,
+)
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import RetrainResult
 from workers.tune import EXPERIMENT, Report, TrainOne, TuneExperiment, run_tune
@@ -44,18 +55,17 @@ class TuneSettings:
 
     lrs: tuple[float, ...] = (3e-3,)
     asha: bool = False
-    grace_epochs: int = 2
-    max_failures: int = 2
-    cpus_per_trial: float = 1.0
-    gpus_per_trial: float = 0.0
+    grace_epochs: int = setting(2, COUNT)
+    max_failures: int = setting(2, Whole(0, 100))
+    cpus_per_trial: float = setting(1.0, CPUS)
+    gpus_per_trial: float = setting(DEFAULT_GPUS, GPUS)
 
     def __post_init__(self) -> None:
-        if not self.lrs or any(not lr > 0 for lr in self.lrs):
-            raise EvosnnError(f"learning rates must be positive, got {list(self.lrs)}")
-        if self.grace_epochs < 1 or self.max_failures < 0 or self.cpus_per_trial <= 0:
-            raise EvosnnError(
-                "invalid Tune settings (grace epochs >= 1, max failures >= 0, CPUs > 0)"
-            )
+        check_fields(self)
+        if not self.lrs:
+            raise SettingError("lrs=(): give at least one learning rate")
+        for lr in self.lrs:
+            check_value("lrs", lr, LEARNING_RATE)
 
 
 @dataclass(frozen=True)

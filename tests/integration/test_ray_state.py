@@ -210,3 +210,37 @@ def test_two_searches_at_once_both_complete(tiny_checkpoint: Path, tmp_path: Pat
         assert status == 0, output[-3000:]
         assert "Pareto front" in output and "joining" not in output
         _searched_on_ray(tmp_path, name, process)
+
+
+@pytest.mark.parametrize(
+    ("command", "env"),
+    [
+        ("search", {"RAY_ADDRESS": "auto"}),
+        ("search --ray-address auto", {}),
+        ("supernet train --workers 1 --ray-address auto", {}),
+    ],
+)
+def test_auto_with_a_stale_cluster_file_is_refused_at_once(
+    tiny_checkpoint: Path, tmp_path: Path, command: str, env: dict[str, str]
+) -> None:
+    """``auto`` resolves to the recorded address, which is probed like any ``host:port``: a
+    dead one is one line at once, instead of "Failed to connect to GCS" for ever (issue 43)."""
+    tmpdir = _private_tmp()
+    dead = f"127.0.0.1:{_free_port()}"
+    _cluster_file(tmpdir).parent.mkdir(parents=True)
+    _cluster_file(tmpdir).write_text(dead)
+    space = str(write_space(tmp_path, tiny_dict()))
+    if command.startswith("search"):
+        where = ["--space", space, "--supernet", str(tiny_checkpoint), *SEARCH]
+        where += ["--storage", f"sqlite:///{tmp_path / 'a.db'}", "--study", "a"]
+    else:
+        where = ["--space", space, "--out", str(tmp_path / "r"), "--epochs", "1"]
+    words = command.split()
+    split = 1 if words[0] == "search" else 2
+    process = _evosnn([*words[:split], *where, *words[split:]], tmpdir, tmp_path, **env)
+    status, output = _finish(process)
+    last = output.strip().splitlines()[-1]
+    assert status == 2, output[-3000:]
+    assert last.startswith("evosnn: error: cannot join the Ray cluster at auto"), last
+    assert dead in last and "Traceback" not in output
+    assert not (tmp_path / "r" / "supernet.pt").exists()
