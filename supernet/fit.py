@@ -41,7 +41,7 @@ from torch import nn
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.errors import CheckpointError, EvosnnError, Interrupted
 from supernet.batches import Split, Splits, augment, iter_batches, normalize
 from supernet.checkpoint import Status, TrainerState
 from supernet.epoch_record import describe
@@ -73,7 +73,7 @@ class TrainingDiverged(EvosnnError):
     """The loss became NaN or infinite; the last good checkpoint was left as it was."""
 
 
-class TrainingInterrupted(EvosnnError):
+class TrainingInterrupted(Interrupted):
     """Ctrl-C: a resumable checkpoint was written."""
 
 

@@ -3,7 +3,8 @@
 One small class per command (``evosnn/cli/<command>.py``), each declaring its flags and running one
 library function; flags shared by several commands are declared once (:mod:`evosnn.cli._args`).
 Every user-facing problem is an :class:`~evosnn.core.errors.EvosnnError` and is printed as one line
-(``evosnn: error: ...``) with exit status 2; with ``-v`` the traceback of its cause follows.
+(``evosnn: error: ...``) with exit status 2; with ``-v`` the traceback of its cause follows. Ctrl-C
+is one line (``evosnn: interrupted...``) and exit status 130, whichever command it stopped.
 Nothing below this package prints.
 
 Example:
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -33,9 +35,12 @@ from evosnn.cli.sensitivity import SupernetSensitivity
 from evosnn.cli.space import SpaceCheck, SpaceList
 from evosnn.cli.supernet import SupernetRankCheck, SupernetTrain
 from evosnn.cli.train import Train
-from evosnn.core.errors import EvosnnError
+from evosnn.core.errors import EvosnnError, Interrupted
 
-__all__ = ["COMMANDS", "build_parser", "main"]
+__all__ = ["COMMANDS", "INTERRUPTED", "build_parser", "main"]
+
+#: The exit status of every command stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+INTERRUPTED = 130
 
 #: Every command, in the order ``evosnn --help`` lists them.
 COMMANDS: tuple[type[Command], ...] = (
@@ -103,11 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     command: Command = args.command
     try:
         return command.run(args)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        # further Ctrl-Cs must not break the cleanup that follows (atexit: Ray, logging) into
+        # tracebacks: one interrupt, one line, one exit status
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        detail = f": {exc}" if isinstance(exc, Interrupted) else ""
+        print(f"evosnn: interrupted{detail}", file=sys.stderr)
+        return INTERRUPTED
     except EvosnnError as exc:
         if args.verbose and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__, file=sys.stderr)
         print(f"evosnn: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("evosnn: interrupted", file=sys.stderr)
-        return 130

@@ -7,6 +7,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "EvosnnError",
+    "Interrupted",
     "SettingError",
     "SpaceError",
     "StorageError",
@@ -15,6 +16,11 @@ __all__ = [
 
 class EvosnnError(Exception):
     """Base class: a problem with the user's input or environment, explained in one line."""
+
+
+class Interrupted(EvosnnError):
+    """Ctrl-C stopped the work after saving what can be resumed; the CLI exits 130 (as a shell
+    does for SIGINT), whichever command it was."""
 
 
 class SpaceError(EvosnnError):

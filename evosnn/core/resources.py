@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from evosnn.core.errors import SettingError
 from evosnn.core.validation import DEFAULT_GPUS, GPUS, WORKERS, Whole, check_fields, setting
 
 __all__ = ["RayResources"]
@@ -39,6 +40,11 @@ class RayResources:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.ray_address and not self.workers:
+            raise SettingError(
+                f"ray_address={self.ray_address!r} is for Ray Train workers; with workers=0 the "
+                "training runs in this process (give workers >= 1, or no --ray-address)"
+            )
 
     @property
     def parallel(self) -> bool:

@@ -142,10 +142,16 @@ def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
         # unfinished supernet could not be resumed once its training goes on, and its accuracies
         # would come from weights in mid-schedule
         planned = data.get("train_config", {}).get("epochs", "?")
+        from evosnn.core.shipped import shipped_spaces
+
+        # a shipped space by its name; another by what the user knows of it (its file is theirs)
+        named = (
+            space.name if space.name in shipped_spaces() else f"<the file of space {space.name}>"
+        )
         raise CheckpointError(
             f"{path}: its training did not finish (status {data.get('status')!r} after "
             f"{data['epoch']} of {planned} epochs); finish it first with `evosnn supernet train "
-            f"--space SPACE --out {path.parent} --resume`"
+            f"--space {named} --out {path.parent} --resume`"
         )
     trained = SearchSpace.from_dict(data["space"], source=f"{path} (stored space)")
     why = space.incompatibility(trained)

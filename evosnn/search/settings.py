@@ -50,6 +50,11 @@ class SearchSettings:
 
     def __post_init__(self) -> None:
         check_fields(self)
+        if self.ray_address and not self.workers:
+            raise SettingError(
+                f"ray_address={self.ray_address!r} is for Ray workers; with workers=0 the "
+                "evaluations run in this process (give workers >= 1, or no --ray-address)"
+            )
         if not isinstance(self.eval, EvalSettings):
             raise SettingError(f"eval={self.eval!r}: must be an EvalSettings")
         if self.workers and self.gpus_per_worker > 1 and self.gpus_per_worker % 1:

@@ -1,6 +1,8 @@
 """Every command, every bad input: one ``evosnn: error: ...`` line naming the thing, exit 2.
 
-Each case runs the real CLI as a subprocess (``python -m evosnn.cli``) and asserts: exit status 2,
+Each case runs the real CLI in a process of its own (forked from a zygote that imported it once,
+:mod:`tests.cli.zygote`; :func:`test_verbose_keeps_the_cause` runs ``python -m evosnn.cli``
+itself) and asserts: exit status 2,
 no traceback, exactly one line that starts with ``evosnn: error:`` and is the last line of stderr,
 the words that name the thing, none of the words that must not appear (a password, PyTorch's
 ``weights_only=False`` advice), and, where the case says so, that no file was written.
@@ -24,6 +26,7 @@ from pathlib import Path
 import pytest
 
 from evosnn.cli import build_parser
+from tests.cli.zygote import Zygote
 from tests.conftest import ROOT, tiny_dict, write_space
 from tests.studies import copy_database, searched_tiny_study
 
@@ -144,6 +147,12 @@ CASES = [
         ("--gpus-per-worker",),
     ),
     Case(
+        "st-ray-address-in-process",
+        ("supernet", "train", "--space", "{space}", "--out", "{tmp}/r", "--ray-address", "auto"),
+        ("ray_address", "workers=0"),
+        untouched=("{tmp}/r",),
+    ),
+    Case(
         "st-space-missing",
         ("supernet", "train", "--space", "{tmp}/nope.yaml", "--out", "{tmp}/r", "--epochs", "1"),
         ("nope.yaml",),
@@ -233,6 +242,26 @@ CASES = [
         "se-population-big", (*SEARCH, "--population", "100000000000000000000"), ("--population",)
     ),
     Case("se-device-tpu", (*SEARCH, "--device", "tpu"), ("--device", "tpu")),
+    # issue 43: storage paths checked first, empty names refused, flags that would be ignored
+    Case(
+        "se-storage-missing-folder",
+        (*SEARCH, "--storage", "sqlite:///{tmp}/nonexistent/dir/x.db"),
+        ("nonexistent", "does not exist"),
+        untouched=("{tmp}/nonexistent",),
+    ),
+    Case(
+        "se-storage-under-a-file",
+        (*SEARCH, "--storage", "sqlite:///{junk}/x.db"),
+        ("lies under the file", "junk.bin"),
+    ),
+    Case("se-storage-folder", (*SEARCH, "--storage", "sqlite:///{tmp}"), ("is a folder",)),
+    Case("se-storage-empty", (*SEARCH, "--storage", ""), ("storage=''",)),
+    Case("se-study-empty", (*SEARCH, "--study", ""), ("study=''",)),
+    Case(
+        "se-ray-address-in-process",
+        (*SEARCH, "--ray-address", "127.0.0.1:1"),
+        ("ray_address", "workers=0"),
+    ),
     Case("se-device-cuda", (*SEARCH, "--device", "cuda"), ("--device", "CUDA")),
     Case(
         "se-supernet-random",
@@ -435,6 +464,13 @@ CASES = [
         never=("optuna-dashboard for",),
     ),
     Case("da-notaurl", ("dashboard", "--storage", "notaurl"), ("notaurl",)),
+    Case(
+        "da-typo-database",
+        ("dashboard", "--storage", "sqlite:///{tmp}/typo.db"),
+        ("typo.db", "no such study database"),
+        never=("optuna-dashboard for",),
+        untouched=("{tmp}/typo.db",),
+    ),
     # demo
     Case(
         "de-space-missing",
@@ -543,6 +579,13 @@ def busy_port() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
+@pytest.fixture(scope="module")
+def cli() -> Iterator[Zygote]:
+    """Each case runs in a process of its own, forked from one that imported the CLI once."""
+    with Zygote({**os.environ, "PYTHONPATH": str(ROOT)}) as zygote:
+        yield zygote
+
+
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
@@ -561,11 +604,11 @@ def _filled(text: str, values: dict[str, str]) -> str:
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.id, marks=c.marks) for c in CASES])
 def test_bad_input_is_one_line(
-    case: Case, world: dict[str, str], tmp_path: Path, busy_port: int
+    case: Case, world: dict[str, str], tmp_path: Path, busy_port: int, cli: Zygote
 ) -> None:
     values = {**world, "tmp": str(tmp_path), "busy_port": str(busy_port)}
     fill: Callable[[str], str] = lambda text: _filled(text, values)  # noqa: E731
-    run = _run([fill(a) for a in case.argv], tmp_path)
+    run = cli.run([fill(a) for a in case.argv], tmp_path)
     err = run.stderr.strip()
     lines = err.splitlines()
     errors = [line for line in lines if line.startswith("evosnn: error:")]

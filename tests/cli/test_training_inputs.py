@@ -18,7 +18,7 @@ import yaml
 
 from evosnn.cli import main
 from evosnn.core.config import SubnetConfig
-from evosnn.core.space import SearchSpace
+from evosnn.core.space import SearchSpace, load_space
 from evosnn.evaluate.models import build_standalone
 from evosnn.reporting.export import EXPORT_FORMAT
 from supernet.checkpoint import file_sha256, load_checkpoint, save_atomic
@@ -144,7 +144,8 @@ def test_a_search_on_an_unfinished_supernet_is_refused(
     assert done.returncode == 2
     line = one_line(done.stderr)
     assert f"{unfinished}: its training did not finish (status 'interrupted' after 1 of 1" in line
-    assert f"--out {unfinished.parent} --resume" in line
+    space = load_space(tmp_path / "space.yaml").name
+    assert f"--space <the file of space {space}> --out {unfinished.parent} --resume" in line
 
 
 def export_file(path: Path, config: SubnetConfig, space: SearchSpace) -> Path:
