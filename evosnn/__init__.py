@@ -17,6 +17,8 @@ from evosnn.core.errors import (
     ConfigError,
     DataError,
     EvosnnError,
+    Interrupted,
+    SettingError,
     SpaceError,
     StorageError,
 )
@@ -74,7 +76,9 @@ __all__ = [
     "EvosnnError",
     "Genome",
     "GenomeCodec",
+    "Interrupted",
     "SearchSpace",
+    "SettingError",
     "SpaceError",
     "StorageError",
     "SubnetConfig",
