@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import fields
 from typing import Any
 
 from evosnn.core.errors import EvosnnError
@@ -41,4 +42,10 @@ def make_engine(
         raise EvosnnError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
     module, cls = ENGINES[name].split(":")
     engine_class: Callable[..., Engine] = getattr(importlib.import_module(module), cls)
+    record = getattr(engine_class, "Settings", None)  # an engine's own settings record
+    if record is not None:
+        known = {item.name for item in fields(record)}
+        packed = {key: options.pop(key) for key in sorted(known & set(options))}
+        if packed:
+            options["settings"] = record(**packed)
     return engine_class(codec, population=population, seed=seed, **options)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -42,7 +43,9 @@ from pymoo.core.problem import Problem
 from pymoo.optimize import minimize
 
 from evosnn.core.constraints import param_violation
+from evosnn.core.errors import SettingError
 from evosnn.core.genome import Genome, GenomeCodec
+from evosnn.core.validation import COUNT, Real, Whole, check_fields, setting
 from evosnn.engines.base import FAILED_ENERGY, EvolutionaryEngine, Outcome
 from evosnn.engines.operators import GeneOperators
 from evosnn.engines.predictors import (
@@ -55,7 +58,7 @@ from evosnn.engines.predictors import (
 from evosnn.engines.pymoo_operators import ActiveMutation, IndexCrossover
 from evosnn.objectives.front import greedy_hv, non_dominated_fronts
 
-__all__ = ["Predictor", "PredictorFactory", "SurrogateEngine"]
+__all__ = ["Predictor", "PredictorFactory", "SurrogateEngine", "SurrogateSettings"]
 
 
 class Predictor(Protocol):
@@ -116,13 +119,12 @@ class _Predicted(Problem):
             out["G"] = [[param_violation(self.codec.decode(_genome(x)), space)[0]] for x in X]
 
 
-class SurrogateEngine(EvolutionaryEngine):
-    """Predictor-assisted search: real evaluations go to the predicted best hypervolume gains.
+@dataclass(frozen=True)
+class SurrogateSettings:
+    """How the surrogate engine models and searches (``SearchSettings.engine_options`` of the
+    ``surrogate`` engine; each field checked by its rule, :mod:`evosnn.core.validation`).
 
-    Args:
-        codec: the genome layout.
-        population: real evaluations per generation.
-        seed: seeds everything (operators, models, the inner search).
+    Attributes:
         explore: share of each generation spent on exploratory candidates.
         models: model kinds to choose among (see :data:`~evosnn.engines.predictors.MODEL_KINDS`).
         cv_folds: folds of the cross-validation that picks the model kind.
@@ -131,9 +133,37 @@ class SurrogateEngine(EvolutionaryEngine):
         reselect_growth: the model kinds are chosen again (by cross-validation) once the training
             set has grown by this factor since the last choice; in between the chosen kinds are
             refitted on all outcomes (choosing costs ``folds x kinds`` fits per objective).
-        extremes: generation 0 includes the smallest and the largest subnet.
         optimism: candidates are scored at their predicted accuracy plus this many out-of-fold
             RMS errors of the accuracy predictor (an upper confidence bound; 0: the prediction).
+    """
+
+    explore: float = setting(0.25, Real(0.0, 1.0))
+    models: tuple[str, ...] = MODEL_KINDS
+    cv_folds: int = setting(5, Whole(2, 100))
+    inner_population: int = setting(64, Whole(2, 100_000))
+    inner_generations: int = setting(30, COUNT)
+    reselect_growth: float = setting(1.25, Real(1.0, 1e9))
+    optimism: float = setting(2.0, Real(0.0, 1e9))
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        object.__setattr__(self, "models", tuple(self.models))
+        unknown = sorted(set(self.models) - set(MODEL_KINDS))
+        if not self.models or unknown:
+            raise SettingError(
+                f"models={self.models!r}: choose one or more of {', '.join(MODEL_KINDS)}"
+            )
+
+
+class SurrogateEngine(EvolutionaryEngine):
+    """Predictor-assisted search: real evaluations go to the predicted best hypervolume gains.
+
+    Args:
+        codec: the genome layout.
+        population: real evaluations per generation.
+        seed: seeds everything (operators, models, the inner search).
+        settings: how it models and searches (default :class:`SurrogateSettings`).
+        extremes: generation 0 includes the smallest and the largest subnet.
         predictors: supplies predictors in place of the engine's own choice (see
             :class:`PredictorFactory`); None: the engine's model kinds throughout.
         rng: the engine's random source (default: seeded with ``[seed, 3]``).
@@ -141,6 +171,8 @@ class SurrogateEngine(EvolutionaryEngine):
     """
 
     name = "surrogate"
+    #: The engine's settings record: :func:`evosnn.engines.make_engine` builds it from options.
+    Settings = SurrogateSettings
 
     def __init__(
         self,
@@ -148,29 +180,25 @@ class SurrogateEngine(EvolutionaryEngine):
         *,
         population: int,
         seed: int,
-        explore: float = 0.25,
-        models: tuple[str, ...] = MODEL_KINDS,
-        cv_folds: int = 5,
-        inner_population: int = 64,
-        inner_generations: int = 30,
-        reselect_growth: float = 1.25,
+        settings: SurrogateSettings | None = None,
         extremes: bool = True,
-        optimism: float = 2.0,
         predictors: PredictorFactory | None = None,
         rng: np.random.Generator | None = None,
         name: str = "surrogate",
     ) -> None:
-        if not 0.0 <= explore <= 1.0:
-            raise ValueError(f"explore must lie in [0, 1], got {explore}")
-        if optimism < 0.0:
-            raise ValueError(f"optimism must be at least 0, got {optimism}")
+        settings = settings if settings is not None else SurrogateSettings()
         super().__init__(
             codec, population=population, seed=seed, rng=rng, stream=(3,), extremes=extremes
         )
         self.name, self._predictors = name, predictors
-        self.explore, self.models, self.cv_folds = explore, tuple(models), cv_folds
-        self.inner_population, self.inner_generations = inner_population, inner_generations
-        self.reselect_growth, self.optimism = reselect_growth, optimism
+        self.explore, self.models, self.cv_folds = (
+            settings.explore,
+            settings.models,
+            settings.cv_folds,
+        )
+        self.inner_population = settings.inner_population
+        self.inner_generations = settings.inner_generations
+        self.reselect_growth, self.optimism = settings.reselect_growth, settings.optimism
         self._features = GeneFeatures(codec)
         self._queue: deque[Genome] = deque()
         self._pending = 0

@@ -202,7 +202,7 @@ def test_an_injected_random_source_replaces_the_seeded_one(name: str) -> None:
 def test_an_injected_predictor_factory_is_used_and_none_defers_to_the_engine() -> None:
     """The surrogate engine takes its predictors from a factory (what benchmarks vary); a factory
     answering None leaves the engine's own model choice, and its search, unchanged."""
-    from evosnn.engines.surrogate_engine import SurrogateEngine
+    from evosnn.engines.surrogate_engine import SurrogateEngine, SurrogateSettings
 
     calls: list[str] = []
 
@@ -219,16 +219,12 @@ def test_an_injected_predictor_factory_is_used_and_none_defers_to_the_engine() -
     def defer(target, X, y, *, rng, info):  # type: ignore[no-untyped-def]
         return None
 
-    plain = drive(SurrogateEngine(CODEC, population=8, seed=5, **LIGHT), additive, 32)  # type: ignore[arg-type]
-    deferred = SurrogateEngine(CODEC, population=8, seed=5, predictors=defer, **LIGHT)  # type: ignore[arg-type]
+    light = SurrogateSettings(**LIGHT)  # type: ignore[arg-type]
+    plain = drive(SurrogateEngine(CODEC, population=8, seed=5, settings=light), additive, 32)
+    deferred = SurrogateEngine(CODEC, population=8, seed=5, predictors=defer, settings=light)
     assert drive(deferred, additive, 32) == plain
     engine = SurrogateEngine(
-        CODEC,
-        population=8,
-        seed=5,
-        predictors=exact_accuracy,
-        name="exact",
-        **LIGHT,  # type: ignore[arg-type]
+        CODEC, population=8, seed=5, predictors=exact_accuracy, name="exact", settings=light
     )
     drive(engine, additive, 32)
     assert engine.name == "exact" and calls and set(calls) == {"accuracy", "energy"}
