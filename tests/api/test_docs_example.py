@@ -12,9 +12,22 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "tutorials" / "python-api.md"
 
 
+def _examples() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
+
+
 def _example() -> str:
-    (code,) = re.findall(r"```python\n(.*?)```", PAGE.read_text(encoding="utf-8"), flags=re.S)
-    return code
+    """The pipeline: the page's first example."""
+    return _examples()[0]
+
+
+def test_the_documented_error_example_prints_what_it_says(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    (code,) = [code for code in _examples() if "SettingError" in code]
+    exec(compile(code, str(PAGE), "exec"), {})
+    said = re.search(r"print\(error\)  # (.*)", code)
+    assert said is not None and capsys.readouterr().out.strip() == said.group(1)
 
 
 @pytest.mark.slow
