@@ -51,6 +51,7 @@ from supernet.recipe import TrainSettings
 __all__ = [
     "EpochEnd",
     "FitHooks",
+    "FitOptions",
     "FitState",
     "StepLoss",
     "Trainee",
@@ -225,6 +226,27 @@ class Trainee:
         return FitState(int(stored["step"]), list(stored["metrics"]))
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """How a :func:`fit` runs beside its recipe (none of it changes what is learned, except the
+    augmentation, which the caller's data set decides).
+
+    Attributes:
+        augmentation: (shift, flip): pixels of random translation, random horizontal flips.
+        device: where batches go.
+        progress: show a progress bar.
+        desc: the progress bar's and log lines' label.
+        parallel: this process's part of a data-parallel run (None: one process, whole
+            batches); see :func:`fit`.
+    """
+
+    augmentation: tuple[int, bool] = (0, False)
+    device: torch.device | str = "cpu"
+    progress: bool = True
+    desc: str = "train"
+    parallel: DataParallel | None = None
+
+
 def fit(
     trainee: Trainee,
     data: Splits,
@@ -233,11 +255,7 @@ def fit(
     *,
     checkpoint_path: str | Path,
     state: FitState | None = None,
-    augmentation: tuple[int, bool] = (0, False),
-    device: torch.device | str = "cpu",
-    progress: bool = True,
-    desc: str = "train",
-    parallel: DataParallel | None = None,
+    options: FitOptions = FitOptions(),
 ) -> FitState:
     """Train ``trainee`` on ``data.train`` until ``settings.epochs`` epochs are finished; return
     the state.
@@ -251,14 +269,10 @@ def fit(
         hooks: the step's loss, the epoch's record, the checkpoint writer, the observers.
         checkpoint_path: where ``hooks.checkpoint`` writes (named in error messages).
         state: where a resumed run stands (default: a fresh run).
-        augmentation: (shift, flip): pixels of random translation, random horizontal flips.
-        device: where batches go.
-        progress: show a progress bar.
-        desc: the progress bar's and log lines' label.
-        parallel: this process's part of a data-parallel run (default: one process, whole
-            batches). ``settings.batch_size`` is the global batch; ``end_epoch``,
-            ``checkpoint``, ``on_step`` and ``on_epoch`` run on rank 0 only, and rank 0's epoch
-            record is shared with the other ranks.
+        options: augmentation, device, progress bar and data parallelism (:class:`FitOptions`).
+            With ``options.parallel``, ``settings.batch_size`` is the global batch;
+            ``end_epoch``, ``checkpoint``, ``on_step`` and ``on_epoch`` run on rank 0 only, and
+            rank 0's epoch record is shared with the other ranks.
 
     Raises:
         TrainingDiverged: NaN/inf loss (nothing written; the last good checkpoint is untouched).
@@ -267,7 +281,7 @@ def fit(
         EvosnnError: the batch does not split evenly over ``parallel``'s parts.
     """
     state = state if state is not None else FitState()
-    parallel = parallel if parallel is not None else DataParallel()
+    parallel = options.parallel if options.parallel is not None else DataParallel()
     parallel.check_batch(settings.batch_size)
     per_epoch = steps_per_epoch(len(data.train), settings.batch_size)
     if not len(state.history) * per_epoch <= state.step <= (len(state.history) + 1) * per_epoch:
@@ -276,13 +290,13 @@ def fit(
             f"{len(state.history)} finished epochs of {per_epoch} steps)"
         )
     norm = (data.mean, data.std)
-    loop = _Loop(trainee, data.train, settings, hooks, norm, augmentation, device, parallel, desc)
+    loop = _Loop(trainee, data.train, settings, hooks, norm, options, parallel)
     loop.bar = tqdm(
         total=settings.epochs * per_epoch,
         initial=state.step,
-        disable=None if progress and parallel.main else True,
+        disable=None if options.progress and parallel.main else True,
         unit="step",
-        desc=desc,
+        desc=options.desc,
     )
     try:
         with graceful_sigint() as sigint, logging_redirect_tqdm():
@@ -302,10 +316,8 @@ class _Loop:
     settings: TrainSettings
     hooks: FitHooks
     norm: tuple[tuple[float, ...], tuple[float, ...]]
-    augmentation: tuple[int, bool]
-    device: torch.device | str
+    options: FitOptions
     parallel: DataParallel
-    desc: str
     bar: Any = None
 
     def epoch(self, state: FitState, sigint: dict[str, bool], path: str | Path) -> None:
@@ -348,7 +360,7 @@ class _Loop:
         self, step: int, epoch: int, images: torch.Tensor, labels: torch.Tensor, path: str | Path
     ) -> float:
         """One optimizer step on a global batch; its loss (the same on every rank)."""
-        shift, flip = self.augmentation
+        shift, flip = self.options.augmentation
         if shift or flip:
             gen = torch.Generator().manual_seed(step_seed(self.settings.seed, step))
             images = augment(images, shift=shift, flip=flip, generator=gen)
@@ -356,8 +368,8 @@ class _Loop:
         optimizer.zero_grad(set_to_none=True)
 
         def run(part: torch.Tensor, part_labels: torch.Tensor) -> Any:
-            x = normalize(part.to(self.device), *self.norm)
-            return self.hooks.step_loss(x, part_labels.to(self.device), step)
+            x = normalize(part.to(self.options.device), *self.norm)
+            return self.hooks.step_loss(x, part_labels.to(self.options.device), step)
 
         value = self.parallel.average(model, self.parallel.backward(model, images, labels, run))
         if not math.isfinite(value):
@@ -391,7 +403,9 @@ class _Loop:
         state.history.append(record)
         if main:
             shown = describe({"loss": end.loss, **record}, skip=("lr", "seconds"))
-            log.info("%s epoch %d/%d  %s", self.desc, end.epoch, self.settings.epochs, shown)
+            log.info(
+                "%s epoch %d/%d  %s", self.options.desc, end.epoch, self.settings.epochs, shown
+            )
             self.hooks.checkpoint("complete" if end.final else "in-progress", state)
             if self.hooks.on_epoch is not None:
                 self.hooks.on_epoch(record)

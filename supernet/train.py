@@ -8,8 +8,8 @@ epoch, the augmentation, and metadata stored verbatim in the checkpoint. The loo
 from a checkpoint takes exactly the steps an uninterrupted run would have taken.
 
 Example:
-    >>> result = fit_supernet(build, splits, Path("runs/demo/supernet.pt"), TrainSettings(),
-    ...                         sample=sample, probes={"largest": big}, metadata={"space": {}})  # doctest: +SKIP
+    >>> plan = SupernetPlan(build, sample, probes={"largest": big}, metadata={"space": {}})
+    >>> result = fit_supernet(plan, splits, Path("runs/demo/supernet.pt"), TrainSettings())  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,7 @@ from supernet.checkpoint import FORMAT, Status, save_atomic
 from supernet.fit import (
     EpochEnd,
     FitHooks,
+    FitOptions,
     FitState,
     Trainee,
     TrainingDiverged,
@@ -48,6 +49,7 @@ from supernet.validate import count_correct, preserved_bn, recalibrate_on_split
 __all__ = [
     "CHECKPOINT_NAME",
     "Sampler",
+    "SupernetPlan",
     "TrainSettings",
     "TrainingDiverged",
     "TrainingInterrupted",
@@ -107,54 +109,63 @@ def validate_probes(
     return out
 
 
+@dataclass(frozen=True)
+class SupernetPlan:
+    """What a supernet training trains, as the caller (which knows the space) decides it.
+
+    Attributes:
+        build: makes the untrained supernet; called after ``torch.manual_seed(settings.seed)``,
+            so the initial weights follow the seed.
+        sample: the configs each step trains (see :data:`Sampler`).
+        probes: label -> config validated after every epoch (metrics key ``val_acc_<label>``).
+        metadata: stored verbatim at the checkpoint's top level (evosnn stores
+            ``{"space": ...}``).
+    """
+
+    build: Callable[[], SpikformerSupernet]
+    sample: Sampler
+    probes: Mapping[str, SubnetConfig]
+    metadata: Mapping[str, Any]
+
+
 def fit_supernet(
-    build: Callable[[], SpikformerSupernet],
+    plan: SupernetPlan,
     splits: Splits,
     path: str | Path,
     settings: TrainSettings,
     *,
-    sample: Sampler,
-    probes: Mapping[str, SubnetConfig],
-    metadata: Mapping[str, Any],
-    shift: int = 0,
-    flip: bool = False,
     resume_from: Mapping[str, Any] | None = None,
-    progress: bool = True,
+    options: FitOptions | None = None,
     on_step: Callable[[int, float], None] | None = None,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
-    parallel: DataParallel | None = None,
 ) -> dict[str, Any]:
     """Train a supernet and write its checkpoint to ``path``; return the final checkpoint.
 
     Args:
-        build: makes the untrained supernet; called after ``torch.manual_seed(settings.seed)``, so
-            the initial weights follow the seed.
+        plan: the supernet builder, the subnet sampler, the probes and the metadata.
         splits: the data (train for steps and BN recalibration, val for the probes).
         path: the checkpoint file, rewritten atomically after every epoch.
         settings: the recipe; ignored on resume except for ``device`` (the stored one is used).
-        sample: the configs each step trains (see :data:`Sampler`).
-        probes: label -> config validated after every epoch (metrics key ``val_acc_<label>``).
-        metadata: stored verbatim at the checkpoint's top level (evosnn stores ``{"space": ...}``).
-        shift, flip: augmentation (pixels of random translation, random horizontal flips).
         resume_from: a checkpoint read with ``load_checkpoint(path)`` to continue; the caller has
             checked it suits this run (same metadata). Without it, an existing ``path`` is never
             overwritten.
-        progress: show a progress bar.
+        options: augmentation, progress bar and data parallelism (:class:`FitOptions`; the
+            device is the settings', the label ``supernet``). With ``options.parallel`` (see
+            :mod:`supernet.parallel`), ``settings.batch_size`` stays the global batch; rank 0
+            alone validates and writes ``path`` (the other ranks return an empty dict). Every
+            rank must be given the same ``resume_from``.
         on_step: ``on_step(step, loss)`` after every optimizer step.
         on_epoch: called with every epoch's record after its checkpoint is written.
-        parallel: this process's part of a data-parallel run (see :mod:`supernet.parallel`):
-            ``settings.batch_size`` stays the global batch; rank 0 alone validates and writes
-            ``path`` (the other ranks return an empty dict). Every rank must be given the same
-            ``resume_from``.
 
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
         CheckpointError: ``path`` exists and nothing is resumed.
     """
-    parallel = parallel if parallel is not None else DataParallel()
+    options = options if options is not None else FitOptions()
+    parallel = options.parallel if options.parallel is not None else DataParallel()
     path = Path(path)
-    clash = sorted(_RESERVED & set(metadata))
+    clash = sorted(_RESERVED & set(plan.metadata))
     if clash:
         raise ValueError(f"metadata may not use the checkpoint's own keys {clash}")
     if resume_from is None and parallel.main:
@@ -163,7 +174,7 @@ def fit_supernet(
         settings = resumed_settings(resume_from, settings)
         if _complete(resume_from, path):
             return dict(resume_from)
-    run = _SupernetRun.start(build, splits, path, settings, sample, probes, metadata)
+    run = _SupernetRun.start(plan, splits, path, settings)
     state = run.trainee.restore(resume_from, path) if resume_from is not None else FitState()
     if resume_from is not None:
         log.info("resuming %s at step %d (epoch %d)", path, state.step, state.step // run.per_epoch)
@@ -175,11 +186,7 @@ def fit_supernet(
         hooks,
         checkpoint_path=path,
         state=state,
-        augmentation=(shift, flip),
-        device=run.device,
-        progress=progress,
-        desc="supernet",
-        parallel=parallel,
+        options=replace(options, device=run.device, desc="supernet", parallel=parallel),
     )
     if not run.written and parallel.main:  # resumed a finished run that was not marked complete
         run.checkpoint("complete", state)
@@ -208,23 +215,14 @@ class _SupernetRun:
     splits: Splits
     path: Path
     settings: TrainSettings
-    sample: Sampler
-    probes: Mapping[str, SubnetConfig]
-    metadata: Mapping[str, Any]
+    plan: SupernetPlan
     device: torch.device
     per_epoch: int
     written: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def start(
-        cls,
-        build: Callable[[], SpikformerSupernet],
-        splits: Splits,
-        path: Path,
-        settings: TrainSettings,
-        sample: Sampler,
-        probes: Mapping[str, SubnetConfig],
-        metadata: Mapping[str, Any],
+        cls, plan: SupernetPlan, splits: Splits, path: Path, settings: TrainSettings
     ) -> _SupernetRun:
         """Build the supernet (initial weights from the seed), its optimizer and scaler."""
         device = torch.device(settings.device)
@@ -232,13 +230,11 @@ class _SupernetRun:
             raise EvosnnError("--device cuda requested but CUDA is not available on this machine")
         per_epoch = steps_per_epoch(len(splits.train), settings.batch_size)
         torch.manual_seed(settings.seed)
-        net = build().to(device)
+        net = plan.build().to(device)
         optimizer, scheduler = make_optimizer(net.parameters(), settings, per_epoch)
         scaler = torch.amp.GradScaler("cuda", enabled=settings.amp and device.type == "cuda")
         trainee = Trainee(net, optimizer, scheduler, scaler)
-        return cls(
-            net, trainee, splits, path, settings, sample, probes, metadata, device, per_epoch
-        )
+        return cls(net, trainee, splits, path, settings, plan, device, per_epoch)
 
     def step_loss(self, x: torch.Tensor, y: torch.Tensor, step: int) -> torch.Tensor:
         """Train the step's sampled subnets; the first teaches the others with ``distill``."""
@@ -247,7 +243,7 @@ class _SupernetRun:
         amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
         loss_sum = torch.zeros((), device=device)
         teacher: torch.Tensor | None = None  # in-place distillation: the first subnet's softmax
-        for config in self.sample(random.Random(step_seed(settings.seed, step)), step):
+        for config in self.plan.sample(random.Random(step_seed(settings.seed, step)), step):
             with torch.autocast(device.type, dtype=amp_dtype, enabled=settings.amp):
                 logits = self.net(x, config)
                 if teacher is None:
@@ -264,7 +260,7 @@ class _SupernetRun:
         """The epoch's record: loss, learning rate and every probe's validation accuracy."""
         accuracies = validate_probes(
             self.net,
-            self.probes,
+            self.plan.probes,
             self.splits,
             recal_batches=self.settings.recal_batches,
             batch_size=self.settings.batch_size,
@@ -277,7 +273,7 @@ class _SupernetRun:
         data: dict[str, Any] = {
             "format": FORMAT,
             "status": status,
-            **self.metadata,
+            **self.plan.metadata,
             "train_config": self.settings.to_dict(),
             "epoch": now.step // self.per_epoch,
             "step": now.step,

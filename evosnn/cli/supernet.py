@@ -189,7 +189,12 @@ class SupernetRankCheck(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.core.space import load_space
-        from evosnn.proxy.check import RESULT_FILE, RankCheckSettings, rank_check
+        from evosnn.proxy.check import (
+            RESULT_FILE,
+            RankCheckSettings,
+            StandaloneResources,
+            rank_check,
+        )
 
         if (args.storage is None) != (args.study is None):
             raise EvosnnError("give --storage and --study together")
@@ -206,11 +211,12 @@ class SupernetRankCheck(Command):
             lr=args.lr,
             eval=EvalSettings(recal_batches=args.recal_batches, device=args.device),
         )
-        if args.workers and args.device != "cpu":
-            raise EvosnnError(
-                f"--device {args.device} is for --workers 0 (the runs train in this process); "
-                "rank-check's Ray workers train on CPU"
-            )
+        resources = StandaloneResources(
+            workers=args.workers,
+            threads=args.threads,
+            ray_address=args.ray_address,
+            device=args.device,
+        )
         out = check_out_dir(
             args.out if args.out is not None else args.supernet.parent / "rank-check"
         )
@@ -220,11 +226,8 @@ class SupernetRankCheck(Command):
             settings,
             space=load_space(args.space) if args.space else None,
             data_root=args.data,
-            workers=args.workers,
-            threads=args.threads,
-            ray_address=args.ray_address,
+            resources=resources,
             reference=args.reference,
-            device=args.device,
         )
         if args.storage:
             _store(args.storage, args.study, summary)

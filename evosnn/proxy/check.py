@@ -48,9 +48,12 @@ from evosnn.core.rank_summary import FailedSubnet, RankCheckSummary, SummaryPoin
 from evosnn.core.space import SearchSpace
 from evosnn.core.validation import (
     COUNT,
+    DEFAULT_DEVICE,
     DEFAULT_SEED,
     LEARNING_RATE,
     SEED,
+    WORKERS,
+    Device,
     Whole,
     check_fields,
     setting,
@@ -65,7 +68,7 @@ from evosnn.proxy.agreement import (
 )
 from evosnn.proxy.records import ChosenSubnet, StandaloneJob, StandaloneRun
 
-__all__ = ["RESULT_FILE", "RankCheckSettings", "rank_check", "retrain_job"]
+__all__ = ["RESULT_FILE", "RankCheckSettings", "StandaloneResources", "rank_check", "retrain_job"]
 
 log = logging.getLogger(__name__)
 
@@ -266,6 +269,31 @@ def retrain_job(job: StandaloneJob) -> StandaloneRun:
     return StandaloneRun("ok", result.val_accuracy, result.test_accuracy, result.energy_mj, history)
 
 
+@dataclass(frozen=True)
+class StandaloneResources:
+    """Where the stand-alone runs of a check train.
+
+    Attributes:
+        workers: Ray worker processes (0: one run after the other, in this process).
+        threads: torch threads per run.
+        ray_address: a Ray cluster to join (None: a private local instance).
+        device: the device of runs in this process (Ray workers train on CPU).
+    """
+
+    workers: int = setting(0, WORKERS)
+    threads: int = setting(1, COUNT)
+    ray_address: str | None = None
+    device: str = setting(DEFAULT_DEVICE, Device())
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.workers and self.device != DEFAULT_DEVICE:
+            raise SettingError(
+                f"device={self.device!r} is for runs in this process (--workers 0); "
+                "rank-check's Ray workers train on CPU"
+            )
+
+
 def rank_check(
     supernet: Path,
     out_dir: Path,
@@ -273,12 +301,9 @@ def rank_check(
     *,
     space: SearchSpace | None = None,
     data_root: str | Path | None = None,
-    workers: int = 0,
-    threads: int = 1,
-    ray_address: str | None = None,
+    resources: StandaloneResources | None = None,
     progress: bool = True,
     reference: Path | None = None,
-    device: str = "cpu",
 ) -> RankCheckSummary:
     """Run (or continue) the check in ``out_dir``; return the summary (also in ``rank_check.json``).
 
@@ -286,14 +311,16 @@ def rank_check(
     are evaluated on this supernet and held to its stand-alone runs, so remedies to the supernet
     (epochs, sampling, distillation, evaluation settings) are compared on one reference for the
     cost of training the supernet. The stand-alone settings (subnets, epochs, seeds, batch size,
-    learning rate) are then the reference's; ``settings.eval`` is this check's. ``device`` is
-    where the stand-alone runs train (the evaluations run on ``settings.eval.device``).
+    learning rate) are then the reference's; ``settings.eval`` is this check's. ``resources``
+    say where the stand-alone runs train (default: in this process, one thread, on CPU; the
+    evaluations run on ``settings.eval.device``).
 
     Raises:
         EvosnnError: bad settings, a supernet of another space (``CheckpointError``), ``out_dir``
             holding a check of other settings, a reference that is not a finished check of this
             space, or fewer than ``MIN_SUBNETS`` subnets whose every seed trained.
     """
+    where = resources if resources is not None else StandaloneResources()
     out_dir = Path(out_dir).resolve()
     space = _supernet_space(supernet, space)
     ref = None if reference is None else _Reference.read(reference, space, settings.eval)
@@ -316,16 +343,17 @@ def rank_check(
             epochs=settings.epochs,
             batch_size=settings.batch_size,
             lr=settings.lr,
-            threads=threads,
+            threads=where.threads,
             data_root=None if data_root is None else str(data_root),
-            device=device,
+            device=where.device,
         )
         for i, subnet in enumerate(chosen)
         for seed in range(settings.seeds)
         if f"{i}-{seed}" not in results
     ]
     total = len(chosen) * settings.seeds
-    _Runner(results, results_file, total, progress).run(jobs, workers, threads, ray_address)
+    runner = _Runner(results, results_file, total, progress)
+    runner.run(jobs, where.workers, where.threads, where.ray_address)
     summary = _summarise(space, chosen, results, settings)
     if ref is not None:
         summary = replace(summary, reference=str(ref.folder))

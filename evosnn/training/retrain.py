@@ -37,7 +37,7 @@ from supernet.checkpoint import (
     load_weights_only,
     save_atomic,
 )
-from supernet.fit import EpochEnd, FitHooks, FitState, Trainee, fit, steps_per_epoch
+from supernet.fit import EpochEnd, FitHooks, FitOptions, FitState, Trainee, fit, steps_per_epoch
 from supernet.recipe import TrainSettings, make_optimizer, open_run
 from supernet.spike_stats import SpikeStats
 from supernet.standalone import Spikformer
@@ -163,10 +163,9 @@ def retrain_exported(
         hooks,
         checkpoint_path=path,
         state=state,
-        augmentation=augmentation_for(exported.space),
-        device=run.device,
-        progress=progress,
-        desc="train",
+        options=FitOptions(
+            augmentation=augmentation_for(exported.space), device=run.device, progress=progress
+        ),
     ).history
     return run.result(history)
 

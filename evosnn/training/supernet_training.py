@@ -21,7 +21,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -35,10 +35,10 @@ from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet, checkpoint_space
 from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint
-from supernet.fit import TrainingInterrupted, steps_per_epoch
+from supernet.fit import FitOptions, TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings, open_run, resumed_settings
-from supernet.train import CHECKPOINT_NAME, Sampler, fit_supernet
+from supernet.train import CHECKPOINT_NAME, Sampler, SupernetPlan, fit_supernet
 from workers.train import Rank, run_data_parallel
 
 __all__ = [
@@ -179,16 +179,8 @@ def train_supernet_for(
     """
     path = Path(out_dir) / CHECKPOINT_NAME
     state, settings = open_supernet_run(space, out_dir, settings, resume=resume, given=given)
-    return _train(
-        space,
-        splits,
-        path,
-        settings,
-        state,
-        progress=progress,
-        on_step=on_step,
-        parallel=DataParallel(micro_batches=micro_batches),
-    )
+    options = FitOptions(progress=progress, parallel=DataParallel(micro_batches=micro_batches))
+    return _train(space, splits, path, settings, state, options, on_step=on_step)
 
 
 def open_supernet_run(
@@ -218,27 +210,36 @@ def _resumable(space: SearchSpace, path: Path) -> dict[str, Any]:
     return state
 
 
+def plan_for(space: SearchSpace, sampling: str) -> SupernetPlan:
+    """What a supernet training of ``space`` trains: its supernet, the ``sampling`` rule's
+    sampler, the probes, and the space as the checkpoint's metadata."""
+    return SupernetPlan(
+        build=lambda: build_supernet(space),
+        sample=sampler_for(space, sampling),
+        probes=probes_for(space),
+        metadata={"space": space.to_dict()},
+    )
+
+
 def _train(
     space: SearchSpace,
     splits: Splits,
     path: Path,
     settings: TrainSettings,
     state: Mapping[str, Any] | None,
-    **kwargs: Any,
+    options: FitOptions,
+    on_step: Callable[[int, float], None] | None = None,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
-    shift, flip = augmentation_for(space)
     return fit_supernet(
-        lambda: build_supernet(space),
+        plan_for(space, settings.sampling),
         splits,
         path,
         settings,
-        sample=sampler_for(space, settings.sampling),
-        probes=probes_for(space),
-        metadata={"space": space.to_dict()},
-        shift=shift,
-        flip=flip,
         resume_from=state,
-        **kwargs,
+        options=replace(options, augmentation=augmentation_for(space)),
+        on_step=on_step,
+        on_epoch=on_epoch,
     )
 
 
@@ -364,14 +365,5 @@ def supernet_rank(job: SupernetJob, rank: Rank) -> None:
         timings = {"train_seconds": timing["seconds"], "timed_steps": timing["steps"]}
         rank.epoch({**record, **timings, "comm_seconds": parallel.comm_seconds})
 
-    _train(
-        space,
-        splits,
-        path,
-        settings,
-        state,
-        progress=False,
-        on_step=on_step,
-        on_epoch=on_epoch,
-        parallel=parallel,
-    )
+    options = FitOptions(progress=False, parallel=parallel)
+    _train(space, splits, path, settings, state, options, on_step=on_step, on_epoch=on_epoch)

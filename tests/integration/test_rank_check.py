@@ -168,7 +168,7 @@ def test_diverging_runs_are_recorded_and_no_statistic_is_made_up(
         subnets=6, seeds=2, epochs=1, batch_size=16, lr=1e9, eval=EvalSettings(recal_batches=1)
     )
     with pytest.raises(EvosnnError, match=r"only 0 of 6 subnets trained on every seed"):
-        rank_check(tiny_checkpoint, tmp_path, settings, workers=0, progress=False)
+        rank_check(tiny_checkpoint, tmp_path, settings, progress=False)
     recorded = json.loads((tmp_path / "results.json").read_text())
     assert len(recorded) == 12
     assert {r["status"] for r in recorded.values()} == {"diverged"}

@@ -21,6 +21,7 @@ from supernet.checkpoint import load_checkpoint
 from supernet.fit import (
     EpochEnd,
     FitHooks,
+    FitOptions,
     FitState,
     Trainee,
     TrainingInterrupted,
@@ -29,7 +30,7 @@ from supernet.fit import (
 )
 from supernet.model import SpikformerSupernet
 from supernet.recipe import TrainSettings, make_optimizer
-from supernet.train import fit_supernet
+from supernet.train import SupernetPlan, fit_supernet
 
 SETTINGS = TrainSettings(epochs=3, batch_size=8, warmup_epochs=1, seed=3)
 
@@ -86,8 +87,7 @@ def run(path: Path, state: dict[str, Any] | None = None, **hooks: Any) -> dict[s
         FitHooks(step_loss, end_epoch, checkpoint, **hooks),
         checkpoint_path=path,
         state=progress,
-        augmentation=(1, True),
-        progress=False,
+        options=FitOptions(augmentation=(1, True), progress=False),
     )
     return dict(torch.load(path, weights_only=True))
 
@@ -151,17 +151,9 @@ def test_the_supernet_trainer_needs_no_search_space(tmp_path: Path) -> None:
     settings = TrainSettings(epochs=1, batch_size=16, warmup_epochs=0, recal_batches=1)
     path = tmp_path / "supernet.pt"
     with pytest.raises(ValueError, match="own keys"):
-        fit_supernet(build, splits, path, settings, sample=sample, probes={}, metadata={"model": 1})
-    result = fit_supernet(
-        build,
-        splits,
-        path,
-        settings,
-        sample=sample,
-        probes={"small": small},
-        metadata={"space": {"anything": [1, 2]}},
-        progress=False,
-    )
+        fit_supernet(SupernetPlan(build, sample, {}, {"model": 1}), splits, path, settings)
+    plan = SupernetPlan(build, sample, {"small": small}, {"space": {"anything": [1, 2]}})
+    result = fit_supernet(plan, splits, path, settings, options=FitOptions(progress=False))
     assert drawn == [0, 1, 2]
     stored = load_checkpoint(path)
     assert stored["space"] == {"anything": [1, 2]} and stored["status"] == "complete"

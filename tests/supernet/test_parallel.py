@@ -4,6 +4,7 @@ that sample the same subnets step by step and train the weights of one process."
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,9 @@ import torch.multiprocessing as mp
 from evosnn.core.errors import EvosnnError
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
-from evosnn.evaluate.models import build_supernet
-from evosnn.training.supernet_training import augmentation_for, probes_for, sampler_for
+from evosnn.training.supernet_training import augmentation_for, plan_for, sampler_for
 from supernet.checkpoint import load_checkpoint
+from supernet.fit import FitOptions
 from supernet.parallel import DataParallel
 from supernet.recipe import TrainSettings
 from supernet.train import fit_supernet
@@ -63,19 +64,10 @@ def _train(folder: Path, parallel: DataParallel) -> None:
         assert seen.setdefault(step, [repr(c) for c in configs]) == [repr(c) for c in configs]
         return configs
 
-    shift, flip = augmentation_for(space)
+    plan = replace(plan_for(space, "sandwich"), sample=sample)
+    options = FitOptions(augmentation=augmentation_for(space), progress=False, parallel=parallel)
     fit_supernet(
-        lambda: build_supernet(space),
-        load_splits(space.dataset),
-        folder / "supernet.pt",
-        SETTINGS,
-        sample=sample,
-        probes=probes_for(space),
-        metadata={"space": space.to_dict()},
-        shift=shift,
-        flip=flip,
-        progress=False,
-        parallel=parallel,
+        plan, load_splits(space.dataset), folder / "supernet.pt", SETTINGS, options=options
     )
     (folder / f"configs-{parallel.rank}.json").write_text(json.dumps(seen))
 
