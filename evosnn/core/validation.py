@@ -103,6 +103,13 @@ class Whole:
     low: int
     high: int = MAX_COUNT
     optional: bool = False
+    #: Why the bounds are what they are, added to the message ("a correlation needs 6").
+    why: str = ""
+
+    def _reason(self, shown: object) -> str:
+        return f"must be from {self.low} to {self.high}, got {shown}" + (
+            f" ({self.why})" if self.why else ""
+        )
 
     def check(self, value: object) -> None:
         if value is None and self.optional:
@@ -110,12 +117,12 @@ class Whole:
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             raise ValueError(f"must be an integer from {self.low} to {self.high}, got {value!r}")
         if not self.low <= int(value) <= self.high:
-            raise ValueError(f"must be from {self.low} to {self.high}, got {value}")
+            raise ValueError(self._reason(value))
 
     def parse(self, text: str) -> int:
         value = int(_finite(text, int))
         if not self.low <= value <= self.high:
-            raise ValueError(f"must be from {self.low} to {self.high}, got {text}")
+            raise ValueError(self._reason(text))
         return value
 
 

@@ -85,11 +85,13 @@ class RankCheckSettings:
     """How many subnets, how long each is trained stand-alone, and with how many seeds."""
 
     #: Subnets trained stand-alone (a correlation needs at least ``MIN_SUBNETS``).
-    subnets: int = setting(24, Whole(MIN_SUBNETS))
+    subnets: int = setting(
+        24, Whole(MIN_SUBNETS, why=f"a correlation needs at least {MIN_SUBNETS} subnets")
+    )
     #: Stand-alone epochs per subnet.
     epochs: int = setting(40, COUNT)
     #: Stand-alone seeds (the reference's ceiling needs at least 2).
-    seeds: int = setting(3, Whole(2, 100))
+    seeds: int = setting(3, Whole(2, 100, why="the reference's ceiling needs at least 2 seeds"))
     #: Candidates evaluated per chosen subnet before stratifying over energy.
     pool: int = setting(4, COUNT)
     #: Seed of the candidate draw and of the choice within each stratum.

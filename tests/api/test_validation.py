@@ -125,8 +125,8 @@ def test_train_supernet_refuses_a_device_and_a_zero_epoch_count(tmp_path: Path) 
         evosnn.train_supernet("digits-tiny", tmp_path / "r", device="tpu")
     with pytest.raises(SettingError, match="epochs=0"):
         evosnn.train_supernet("digits-tiny", tmp_path / "r", epochs=0)
-    with pytest.raises(SettingError, match=r"workers=1\.5"):
-        evosnn.train_supernet("digits-tiny", tmp_path / "r", workers=1.5)
+    with pytest.raises(SettingError, match=r"threads=1\.5"):
+        evosnn.train_supernet("digits-tiny", tmp_path / "r", threads=1.5)
     assert not (tmp_path / "r").exists()
 
 
