@@ -44,7 +44,7 @@ def timeit(fn: Callable[[], object], *, repeat: int = 20, warmup: int = 3) -> fl
     return times[len(times) // 2]
 
 
-def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+def table(rows: Sequence[tuple[str, ...]], header: tuple[str, ...]) -> str:
     """A plain-text table."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = "  ".join(f"{{:<{w}}}" for w in widths)

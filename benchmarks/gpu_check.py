@@ -100,7 +100,7 @@ def device_vs_cpu(
     x = ((images.float() / 255.0) - torch.tensor(splits.mean).view(1, -1, 1, 1)) / torch.tensor(
         splits.std
     ).view(1, -1, 1, 1)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for config in configs:
         model = evaluator.standalone(config).eval()
         with torch.no_grad():

@@ -16,7 +16,7 @@ import hashlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import torch
 
@@ -47,7 +47,12 @@ def main() -> None:
     splits = load_splits(space.dataset)
     out: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as folder:
-        for sampling, parts in (("uniform", 1), ("distill", 2), ("sandwich", 1)):
+        runs: tuple[tuple[Literal["uniform", "distill", "sandwich"], int], ...] = (
+            ("uniform", 1),
+            ("distill", 2),
+            ("sandwich", 1),
+        )
+        for sampling, parts in runs:
             settings = TrainSettings(
                 epochs=2, batch_size=16, warmup_epochs=1, sampling=sampling, seed=3
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,7 +71,7 @@ def local_ray(num_cpus: int = 2) -> Iterator[None]:
         num_cpus=num_cpus,
         include_dashboard=False,
         log_to_driver=False,
-        logging_level="WARNING",
+        logging_level=logging.WARNING,
     )
     try:
         yield

@@ -105,9 +105,9 @@ def seed_study(
                         value_type=models.TrialValueModel.TrialValueType.FINITE,
                     )
                 )
-            for key, value in trial_attrs(genome, evaluation, i // population).items():
+            for key, attr in trial_attrs(genome, evaluation, i // population).items():
                 trial.user_attributes.append(
-                    models.TrialUserAttributeModel(key=key, value_json=json.dumps(value))
+                    models.TrialUserAttributeModel(key=key, value_json=json.dumps(attr))
                 )
         session.commit()
     finally:

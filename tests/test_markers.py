@@ -57,10 +57,10 @@ class Module:
         self.imported: dict[str, tuple[Path, str]] = {}
         for node in self.tree.body:
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tests."):
-                target = TESTS.parent / Path(*(node.module or "").split("."))
+                module_path = TESTS.parent / Path(*(node.module or "").split("."))
                 for alias in node.names:
                     self.imported[alias.asname or alias.name] = (
-                        target.with_suffix(".py"),
+                        module_path.with_suffix(".py"),
                         alias.name,
                     )
         self.names: dict[str, Name] = {}
@@ -88,9 +88,9 @@ class Module:
     def _add(self, name: str, node: ast.AST | None, code: str | None, marked: set[str]) -> None:
         entry = Name(marked=marked)
         if node is not None:
-            cases = isinstance(node, ast.List | ast.Tuple) and node.elts
-            if code is None and cases and all(isinstance(e, ast.Call) for e in node.elts):
-                for element in node.elts:  # a list of cases: each one carries its own marks
+            cases = node.elts if isinstance(node, ast.List | ast.Tuple) else []
+            if code is None and cases and all(isinstance(e, ast.Call) for e in cases):
+                for element in cases:  # a list of cases: each one carries its own marks
                     text = ast.unparse(element)
                     entry.own |= _needed(text) - _marks(text)
             else:

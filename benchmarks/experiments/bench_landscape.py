@@ -238,7 +238,8 @@ class _TruePredictor:
         self, bench: Bench, noise_seed: int, target: str, X: np.ndarray, y: np.ndarray
     ) -> None:
         self.bench, self.noise_seed, self.target = bench, noise_seed, target
-        self.kind, self.taus = "oracle", {}
+        self.kind = "oracle"
+        self.taus: dict[str, float] = {}
         self.tau: float | None = 1.0
         truth = self.predict(X)
         self.resid_sd: float | None = float(np.sqrt(np.mean((np.asarray(y) - truth) ** 2)))

@@ -14,7 +14,9 @@ Run: .venv/bin/python -m benchmarks.speed.bench_lif
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -29,12 +31,12 @@ SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 
 class _Step(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x):  # type: ignore[no-untyped-def, override]
+    def forward(ctx: Any, x: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x)
         return (x >= 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[no-untyped-def, override]
+    def backward(ctx: Any, grad: torch.Tensor) -> torch.Tensor:
         (x,) = ctx.saved_tensors
         return grad * Sigmoid().grad(x)
 
@@ -56,9 +58,12 @@ def bench_lif(shape: tuple[int, ...]) -> list[tuple[str, ...]]:
     x = torch.randn(*shape) * 1.5
     xg = x.clone().requires_grad_()
     ours = LIF()
-    impls: dict[str, object] = {"evosnn LIF": ours, "naive loop": naive_lif}
+    impls: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+        "evosnn LIF": ours,
+        "naive loop": naive_lif,
+    }
     try:  # optional cross-check
-        from spikingjelly.activation_based import neuron  # type: ignore[import-not-found]
+        from spikingjelly.activation_based import neuron
 
         impls["spikingjelly"] = neuron.LIFNode(tau=2.0, detach_reset=True, step_mode="m")
     except ImportError:
@@ -68,12 +73,12 @@ def bench_lif(shape: tuple[int, ...]) -> list[tuple[str, ...]]:
         reference = ours(x)
     for name, fn in impls.items():
 
-        def train_step(fn=fn) -> None:  # type: ignore[no-untyped-def]
+        def train_step(fn: Callable[[torch.Tensor], torch.Tensor] = fn) -> None:
             if hasattr(fn, "reset"):
                 fn.reset()
             fn(xg).sum().backward()
 
-        def infer(fn=fn) -> torch.Tensor:  # type: ignore[no-untyped-def]
+        def infer(fn: Callable[[torch.Tensor], torch.Tensor] = fn) -> torch.Tensor:
             if hasattr(fn, "reset"):
                 fn.reset()
             with torch.inference_mode():
@@ -82,15 +87,15 @@ def bench_lif(shape: tuple[int, ...]) -> list[tuple[str, ...]]:
         same = torch.equal(infer(), reference)
         results[name] = (timeit(train_step), timeit(infer), same)
     base_train, base_infer, _ = results["evosnn LIF"]
-    rows = []
-    for name, (train, infer, same) in results.items():
+    rows: list[tuple[str, ...]] = []
+    for name, (train, inference, same) in results.items():
         rows.append(
             (
                 name,
                 f"{train * 1e3:.2f}",
-                f"{infer * 1e3:.2f}",
+                f"{inference * 1e3:.2f}",
                 f"{train / base_train:.2f}x",
-                f"{infer / base_infer:.2f}x",
+                f"{inference / base_infer:.2f}x",
                 "yes" if same else "NO",
             )
         )
@@ -98,7 +103,7 @@ def bench_lif(shape: tuple[int, ...]) -> list[tuple[str, ...]]:
 
 
 def bench_supernet(batch: int) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for name in ("digits-tiny", "cifar10-spikformer"):
         space = load_space(SPACES / f"{name}.yaml")
         net = build_supernet(space).eval()

@@ -62,7 +62,9 @@ def main() -> None:
             progress=False,
         )
         checkpoint = root / "run" / "supernet.pt"
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="WARNING")
+        ray.init(
+            num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING
+        )
         table: dict[str, dict[str, float]] = {}
         for backend in args.backends:
             url = f"sqlite:///{root / 'load.db'}" if backend == "sqlite" else POSTGRES

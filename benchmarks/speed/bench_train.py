@@ -222,7 +222,7 @@ def bn(args: argparse.Namespace) -> None:
         )
     )
     if args.json:
-        write_json(args.json, out)
+        write_json(args.json, {"epochs": args.epochs, "runs": out})
 
 
 def main() -> None:

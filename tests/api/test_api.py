@@ -53,7 +53,7 @@ def test_the_api_is_reexported_lazily() -> None:
     assert out == ["[]", "True", "evosnn.api.search"]
     assert {"run_search", "load_model", "export"} <= set(dir(evosnn))
     with pytest.raises(AttributeError):
-        _ = evosnn.no_such_name  # type: ignore[attr-defined]
+        _ = evosnn.no_such_name
 
 
 def test_load_model_rejects_what_is_not_an_exported_architecture(tmp_path: Path) -> None:

@@ -129,8 +129,10 @@ def test_unique_members_and_cheapest_at_least() -> None:
     ]
     members = unique_members(runs, "lif", "spikformer")
     assert [(m["describe"], m["seeds"]) for m in members] == [("a", [0, 1]), ("b", [0])]
-    assert cheapest_at_least(0.9, members, "spikformer")["describe"] == "a"
-    assert cheapest_at_least(0.9, members, "memory")["describe"] == "b"
+    cheapest_energy = cheapest_at_least(0.9, members, "spikformer")
+    cheapest_memory = cheapest_at_least(0.9, members, "memory")
+    assert cheapest_energy is not None and cheapest_energy["describe"] == "a"
+    assert cheapest_memory is not None and cheapest_memory["describe"] == "b"
     assert cheapest_at_least(0.99, members, "memory") is None
 
 

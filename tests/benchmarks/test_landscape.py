@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from benchmarks.experiments.bench_landscape import (
     DIGITS_SPACE,
     FREE_EVALUATIONS,
     TRUE_MODEL_FREE,
+    DigitsBench,
     TrueModelPredictors,
     _LogisticPredictor,
     _TruePredictor,
@@ -32,16 +34,17 @@ from benchmarks.experiments.bench_landscape import (
 )
 from benchmarks.experiments.landscape import (
     AdditiveLandscape,
+    Calibration,
     FrontScorer,
 )
-from evosnn.core.genome import GenomeCodec
+from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.objectives.energy import EnergyModel
 from evosnn.objectives.front import hypervolume_2d, igd_plus, pareto_indices
 
 
 @pytest.fixture(scope="module")
-def digits():  # type: ignore[no-untyped-def]
+def digits() -> DigitsBench:
     return digits_bench(load_calibration(CALIBRATION))
 
 
@@ -104,7 +107,9 @@ def test_additive_energy_is_the_energy_model_of_the_subnet() -> None:
         assert land.outcome(genome)[1] == pytest.approx(direct, rel=1e-9)
 
 
-def land_rates(land, calibration, reference, genome):  # type: ignore[no-untyped-def]
+def land_rates(
+    land: AdditiveLandscape, calibration: Calibration, reference: GenomeCodec, genome: Genome
+) -> dict[str, float]:
     """The rates the additive landscape feeds the energy model for ``genome`` (rank-mapped)."""
     from benchmarks.experiments.landscape import rank_mapped
 
@@ -124,7 +129,7 @@ def land_rates(land, calibration, reference, genome):  # type: ignore[no-untyped
     return calibration.rates.rates(config, values=values)
 
 
-def test_digits_exact_front_dominates_or_equals_every_subnet(digits) -> None:  # type: ignore[no-untyped-def]
+def test_digits_exact_front_dominates_or_equals_every_subnet(digits: DigitsBench) -> None:
     table = digits.table
     assert len(table) == 47_304
     front = table.front()
@@ -143,7 +148,7 @@ def test_digits_exact_front_dominates_or_equals_every_subnet(digits) -> None:  #
     assert abs(float(np.mean(seen - table.accuracy))) < 0.002
 
 
-def test_digits_energy_is_evosnns_energy_model(digits) -> None:  # type: ignore[no-untyped-def]
+def test_digits_energy_is_evosnns_energy_model(digits: DigitsBench) -> None:
     table, codec = digits.table, digits.codec
     model = EnergyModel.from_spec(codec.space.energy)
     for row in np.random.default_rng(1).integers(0, len(table), 25):
@@ -154,7 +159,7 @@ def test_digits_energy_is_evosnns_energy_model(digits) -> None:  # type: ignore[
         assert table.energy[row] == pytest.approx(direct, rel=1e-9)
 
 
-def test_regret_is_zero_for_the_exact_front_and_one_for_nothing(digits) -> None:  # type: ignore[no-untyped-def]
+def test_regret_is_zero_for_the_exact_front_and_one_for_nothing(digits: DigitsBench) -> None:
     scorer = digits.clean
     front = scorer.front
     assert scorer.regret(front[:, 0], front[:, 1]) == pytest.approx(0.0, abs=1e-12)
@@ -186,8 +191,8 @@ def test_hypervolume_and_igd_plus_match_pymoo() -> None:
 
 
 @pytest.mark.parametrize("engine", BENCH_ENGINES)
-def test_runner_drives_the_search_loop_and_a_run_is_its_longer_runs_prefix(  # type: ignore[no-untyped-def]
-    digits, engine, tmp_path
+def test_runner_drives_the_search_loop_and_a_run_is_its_longer_runs_prefix(
+    digits: DigitsBench, engine: str, tmp_path: Path
 ) -> None:
     short = run_search(digits, engine, 3, 10, population=6, db_dir=tmp_path)
     long = run_search(digits, engine, 3, 24, population=6, db_dir=tmp_path)
@@ -208,7 +213,9 @@ def test_runner_drives_the_search_loop_and_a_run_is_its_longer_runs_prefix(  # t
     assert scores["24"]["regret_seen"] <= scores["10"]["regret_seen"]
 
 
-def test_the_oracle_engine_is_told_the_landscapes_truth(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_oracle_engine_is_told_the_landscapes_truth(
+    digits: DigitsBench, tmp_path: Path
+) -> None:
     result = run_search(digits, "surrogate-oracle", 5, 40, population=8, db_dir=tmp_path)
     assert len(set(result.keys)) == 40 and result.taus and set(result.taus) == {1.0}
     X = np.array(result.keys)
@@ -220,7 +227,7 @@ def test_the_oracle_engine_is_told_the_landscapes_truth(digits, tmp_path) -> Non
     assert np.allclose(energy.predict(X), np.log(result.energy))
 
 
-def test_the_accuracy_oracle_fits_its_energy_predictor(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_accuracy_oracle_fits_its_energy_predictor(digits: DigitsBench, tmp_path: Path) -> None:
     """``surrogate-oracle-accuracy`` is told the true accuracy only; its energy predictor is one
     of the engine's own model kinds, fitted on the outcomes."""
     from evosnn.engines.predictors import MODEL_KINDS
@@ -249,8 +256,8 @@ def test_front_scorer_reference_is_the_widened_nadir() -> None:
     assert list(itertools.islice(pareto_indices(front[:, 0], front[:, 1]), 3)) == [0, 1, 2]
 
 
-def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(  # type: ignore[no-untyped-def]
-    digits, tmp_path
+def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(
+    digits: DigitsBench, tmp_path: Path
 ) -> None:
     def document(seeds: list[int], engines: tuple[str, ...] = ("random", "pymoo")) -> dict:
         runs = {
@@ -304,7 +311,9 @@ def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(  #
         report(paths, default="pymoo")
 
 
-def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations(digits) -> None:  # type: ignore[no-untyped-def]
+def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations(
+    digits: DigitsBench,
+) -> None:
     """``surrogate-true-model``'s predictor is the landscape's own logistic model class: fitted to
     the seen accuracies of many random subnets it ranks held-out subnets' true accuracies nearly as
     well as the landscape's own gene model does (the ceiling: each subnet's idiosyncratic term is
@@ -334,7 +343,9 @@ def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations
     assert many.resid_sd == pytest.approx(left, rel=0.15)
 
 
-def test_free_evaluations_reach_the_predictor_but_not_the_ledger(digits, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_free_evaluations_reach_the_predictor_but_not_the_ledger(
+    digits: DigitsBench, tmp_path: Path
+) -> None:
     assert TRUE_MODEL_FREE[-1] == "surrogate-true-model-free64" and FREE_EVALUATIONS[-1] == 64
     result = run_search(digits, TRUE_MODEL_FREE[-1], 4, 24, population=8, db_dir=tmp_path)
     assert len(result.keys) == 24 == len(set(result.keys))  # the free ones cost no evaluation

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import random
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -34,7 +33,7 @@ def test_length_and_bounds(name: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), name=st.sampled_from(sorted(CODECS)))
-def test_decode_encode_round_trip(data: Any, name: str) -> None:
+def test_decode_encode_round_trip(data: st.DataObject, name: str) -> None:
     codec = CODECS[name]
     genome = data.draw(genomes(codec))
     config = codec.decode(genome)
@@ -46,7 +45,7 @@ def test_decode_encode_round_trip(data: Any, name: str) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(data=st.data(), name=st.sampled_from(sorted(CODECS)))
-def test_canonical_ignores_exactly_the_inert_genes(data: Any, name: str) -> None:
+def test_canonical_ignores_exactly_the_inert_genes(data: st.DataObject, name: str) -> None:
     codec = CODECS[name]
     genome = data.draw(genomes(codec))
     depth = codec.depth_of(genome)

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from evosnn.core.errors import SpaceError
-from evosnn.core.space import load_space
+from evosnn.core.space import SearchSpace, load_space
 from tests.conftest import SPACES, tiny_dict, write_space
 
 
@@ -31,7 +31,7 @@ def test_shipped_spaces_load(path: Path) -> None:
     )
 
 
-def test_cifar_space_is_auto_spikformers(cifar_space: Any) -> None:
+def test_cifar_space_is_auto_spikformers(cifar_space: SearchSpace) -> None:
     ch = cifar_space.choices
     assert (cifar_space.supernet.depth, cifar_space.supernet.embed_dim) == (4, 384)
     assert cifar_space.supernet.num_heads == 12
@@ -44,7 +44,7 @@ def test_cifar_space_is_auto_spikformers(cifar_space: Any) -> None:
     assert ch.tau == [1.25, 2.0, 10.0]
 
 
-def test_num_subnets_counts_by_hand(tiny_space: Any) -> None:
+def test_num_subnets_counts_by_hand(tiny_space: SearchSpace) -> None:
     # embed 2 x T 2 x (per block 2*2*2*2 = 16) ** depth, depth in {1, 2}
     assert tiny_space.num_subnets() == 2 * 2 * (16 + 16**2)
     assert tiny_space.num_architectures() == 2 * (4 + 4**2)
@@ -137,7 +137,7 @@ def test_yaml_is_parsed_safely(tmp_path: Path) -> None:
         load_space(bad)
 
 
-def test_incompatibility(tiny_space: Any) -> None:
+def test_incompatibility(tiny_space: SearchSpace) -> None:
     from evosnn.core.space import SearchSpace
 
     narrower = tiny_dict()
@@ -151,14 +151,14 @@ def test_incompatibility(tiny_space: Any) -> None:
     assert "geometry" in str(SearchSpace.from_dict(other).incompatibility(tiny_space))
 
 
-def test_round_trip_through_dict(digits_space: Any) -> None:
+def test_round_trip_through_dict(digits_space: SearchSpace) -> None:
     from evosnn.core.space import SearchSpace
 
     again = SearchSpace.from_dict(yaml.safe_load(yaml.safe_dump(digits_space.to_dict())))
     assert again == digits_space
 
 
-def test_training_defaults_are_not_part_of_the_space(tiny_space: Any) -> None:
+def test_training_defaults_are_not_part_of_the_space(tiny_space: SearchSpace) -> None:
     """``training`` holds a command's defaults: 40 uniform epochs unless the space says otherwise
     (120 with the smallest architecture in every step for digit-pairs-tiny, where the proxy needs
     them); it is left out of the stored copy, so two spaces that differ only there are the same

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, TypedDict
 
 import numpy as np
 import pytest
@@ -14,14 +16,26 @@ from evosnn.core.genome import Genome, GenomeCodec
 from evosnn.core.space import SearchSpace, load_space
 from evosnn.engines import ENGINES, Engine, Outcome, make_engine
 from evosnn.engines.predictors import MODEL_KINDS, GeneFeatures, fit_predictor, kendall_tau
+from evosnn.engines.surrogate_engine import Predictor, SurrogateEngine, SurrogateSettings
 from evosnn.objectives.front import hypervolume
 from tests.conftest import SPACES, tiny_dict
 
 CODEC = GenomeCodec(load_space(SPACES / "digits-tiny.yaml"))
 UPPER = np.array(CODEC.bounds()[1])
 WEIGHTS = np.random.default_rng(42).uniform(0.5, 1.5, size=len(UPPER))
+
+
+class _Light(TypedDict):
+    """Surrogate settings (some of :class:`SurrogateSettings`' fields) that keep a test quick."""
+
+    models: tuple[str, ...]
+    cv_folds: int
+    inner_population: int
+    inner_generations: int
+
+
 #: Cheaper surrogate settings for the tests that only check its rules (the defaults run elsewhere).
-LIGHT = {
+LIGHT: _Light = {
     "models": ("ridge", "forest"),
     "cv_folds": 3,
     "inner_population": 32,
@@ -38,7 +52,9 @@ def additive(genome: Genome) -> Outcome:
     return Outcome(accuracy, energy)
 
 
-def drive(engine: Engine, objective: object, asks: int, window: int = 4) -> list[Genome]:
+def drive(
+    engine: Engine, objective: Callable[[Genome], Outcome], asks: int, window: int = 4
+) -> list[Genome]:
     """In-order ask/tell with ``window`` outcomes outstanding; returns the asked genomes."""
     asked: list[Genome] = []
     pending: deque[Genome] = deque()
@@ -46,11 +62,20 @@ def drive(engine: Engine, objective: object, asks: int, window: int = 4) -> list
         genome = engine.ask() if len(pending) < window else None
         if genome is None:
             done = pending.popleft()
-            engine.tell(done, objective(done))  # type: ignore[operator]
+            engine.tell(done, objective(done))
             continue
         asked.append(genome)
         pending.append(genome)
     return asked
+
+
+def surrogate_engine(
+    codec: GenomeCodec, *, population: int, seed: int, **options: Any
+) -> SurrogateEngine:
+    """The surrogate engine as :func:`make_engine` builds it (its diagnostics are its own)."""
+    engine = make_engine("surrogate", codec, population=population, seed=seed, **options)
+    assert isinstance(engine, SurrogateEngine)
+    return engine
 
 
 def log_hv(genomes: list[Genome]) -> float:
@@ -89,10 +114,10 @@ def test_engines_start_with_the_extreme_subnets() -> None:
 
 
 def test_the_surrogate_engine_is_reproducible_and_reports_its_predictors() -> None:
-    def run(seed: int) -> tuple[list[Genome], list[dict[str, object]]]:
-        engine = make_engine("surrogate", CODEC, population=8, seed=seed, **LIGHT)
+    def run(seed: int) -> tuple[list[Genome], list[dict[str, Any]]]:
+        engine = surrogate_engine(CODEC, population=8, seed=seed, **LIGHT)
         asked = drive(engine, additive, 40)
-        return asked, engine.diagnostics()  # type: ignore[attr-defined]
+        return asked, engine.diagnostics()
 
     first, diagnostics = run(3)
     assert run(3) == (first, diagnostics)
@@ -101,7 +126,7 @@ def test_the_surrogate_engine_is_reproducible_and_reports_its_predictors() -> No
     for d in diagnostics[1:]:
         assert d["accuracy_model"] in LIGHT["models"] and d["energy_model"] in MODEL_KINDS
         assert isinstance(d["accuracy_tau"], float) and isinstance(d["energy_tau"], float)
-        assert d["exploit"] + d["explore_front"] + d["explore_uniform"] == 8  # type: ignore[operator]
+        assert d["exploit"] + d["explore_front"] + d["explore_uniform"] == 8
     assert diagnostics[2]["realised_accuracy_tau"] is not None
 
 
@@ -114,10 +139,10 @@ def test_failed_and_infeasible_outcomes_do_not_train_the_predictors() -> None:
             return Outcome(0.99, 1.0, violation=0.5)  # infeasible: would look excellent
         return additive(genome)
 
-    engine = make_engine("surrogate", CODEC, population=8, seed=0, **LIGHT)
+    engine = surrogate_engine(CODEC, population=8, seed=0, **LIGHT)
     asked = drive(engine, objective, 48)
     usable = [objective(g).feasible for g in asked[:40]]
-    trained = [d["trained_on"] for d in engine.diagnostics()]  # type: ignore[attr-defined]
+    trained = [d["trained_on"] for d in engine.diagnostics()]
     assert trained[1:] == [sum(usable[: 8 * g]) for g in range(1, len(trained))]
     assert len({CODEC.canonical(g) for g in asked}) == len(asked)
 
@@ -136,7 +161,8 @@ def test_the_predictor_ranks_an_additive_landscape_far_better_than_chance() -> N
 
 
 def test_the_surrogate_engine_beats_random_search_at_the_same_budget() -> None:
-    surrogate, random = [], []
+    surrogate: list[float] = []
+    random: list[float] = []
     for seed in range(3):
         for name, out in (("surrogate", surrogate), ("random", random)):
             engine = make_engine(name, CODEC, population=16, seed=seed)
@@ -169,12 +195,12 @@ def test_the_surrogate_engine_keeps_to_the_parameter_limits() -> None:
         x = np.array(codec.canonical(genome))
         return Outcome(float(x.sum()) / 11, float(1 + x.sum()), violation=violation(genome))
 
-    engine = make_engine("surrogate", codec, population=4, seed=0, explore=0.0, **LIGHT)
+    engine = surrogate_engine(codec, population=4, seed=0, explore=0.0, **LIGHT)
     asked = drive(engine, objective, 40)
     assert any(violation(g) > 0 for g in asked[:4])  # generation 0 is random
     searched = [
         asked[4 * d["generation"] : 4 * d["generation"] + 4]
-        for d in engine.diagnostics()  # type: ignore[attr-defined]
+        for d in engine.diagnostics()
         if "candidates" in d and d["explore_uniform"] == 0
     ]
     assert len(searched) >= 3  # generations planned from the predictors' search
@@ -186,7 +212,7 @@ def test_an_injected_random_source_replaces_the_seeded_one(name: str) -> None:
     """Engines take their random source as a constructor parameter: the default stream passed in
     explicitly asks the same genomes, another stream asks others (Optuna's own sampler is seeded
     by ``seed``; its random source only re-mutates the sampler's re-proposals)."""
-    options = LIGHT if name == "surrogate" else {}
+    options: Mapping[str, object] = LIGHT if name == "surrogate" else {}
     stream = {"pymoo": [3, 1], "deap": [3], "optuna": [3, 2], "surrogate": [3, 3]}[name]
     default = drive(make_engine(name, CODEC, population=8, seed=3, **options), additive, 24)
     same = make_engine(
@@ -202,24 +228,38 @@ def test_an_injected_random_source_replaces_the_seeded_one(name: str) -> None:
 def test_an_injected_predictor_factory_is_used_and_none_defers_to_the_engine() -> None:
     """The surrogate engine takes its predictors from a factory (what benchmarks vary); a factory
     answering None leaves the engine's own model choice, and its search, unchanged."""
-    from evosnn.engines.surrogate_engine import SurrogateEngine, SurrogateSettings
-
     calls: list[str] = []
 
     class Exact:
-        kind, tau, resid_sd = "exact", 1.0, 0.0
+        kind: str = "exact"
+        tau: float | None = 1.0
+        resid_sd: float | None = 0.0
 
         def predict(self, X: np.ndarray) -> np.ndarray:
             return np.array([additive(tuple(int(v) for v in x)).accuracy for x in X])
 
-    def exact_accuracy(target, X, y, *, rng, info):  # type: ignore[no-untyped-def]
+    def exact_accuracy(
+        target: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        rng: np.random.Generator,
+        info: dict[str, Any],
+    ) -> Predictor | None:
         calls.append(target)
         return Exact() if target == "accuracy" else None
 
-    def defer(target, X, y, *, rng, info):  # type: ignore[no-untyped-def]
+    def defer(
+        target: str,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        rng: np.random.Generator,
+        info: dict[str, Any],
+    ) -> Predictor | None:
         return None
 
-    light = SurrogateSettings(**LIGHT)  # type: ignore[arg-type]
+    light = SurrogateSettings(**LIGHT)
     plain = drive(SurrogateEngine(CODEC, population=8, seed=5, settings=light), additive, 32)
     deferred = SurrogateEngine(CODEC, population=8, seed=5, predictors=defer, settings=light)
     assert drive(deferred, additive, 32) == plain

@@ -105,7 +105,8 @@ def test_silent_paths_are_recorded(tiny_checkpoint: Path) -> None:
         "blocks.0.attn_k" in lively.firing_rates and "blocks.0.attn_qk" not in lively.silent_paths
     )
     with torch.no_grad():
-        ev.supernet.blocks[0].k.bn.bias.fill_(-100.0)  # block 0's k can never fire
+        # block 0's k can never fire
+        ev.supernet.get_parameter("blocks.0.k.bn.bias").fill_(-100.0)
     quiet = ev.evaluate(config)
     assert quiet.silent_paths[:2] == ["blocks.0.attn_k", "blocks.0.proj"]  # so attention is off
     assert quiet.silent_paths == [p for p, rate in quiet.firing_rates.items() if rate == 0.0]

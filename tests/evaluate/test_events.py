@@ -3,6 +3,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 import numpy as np
 import pytest
@@ -16,6 +17,9 @@ from evosnn.data.loading import load_splits
 from supernet.batches import augment, normalize
 from tests.evaluate.event_writers import stream, write_aedat2, write_gesture, write_nmnist
 
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
 SPACES = Path(__file__).resolve().parents[2] / "search_spaces"
 
 
@@ -24,7 +28,16 @@ def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVOSNN_FRAME_CACHE", str(tmp_path / "cache"))
 
 
-def spec(name: str, classes: int, **extra: object) -> DatasetSpec:
+class _Split(TypedDict, total=False):
+    """The split shares a test may set; the others keep :class:`DatasetSpec`'s defaults."""
+
+    val_fraction: float
+    test_fraction: float
+
+
+def spec(
+    name: Literal["nmnist", "dvs128-gesture", "cifar10-dvs"], classes: int, **extra: Unpack[_Split]
+) -> DatasetSpec:
     return DatasetSpec(
         name=name, image_size=16, channels=2, num_classes=classes, frames=[2, 4], **extra
     )

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,7 @@ def reference(space: SearchSpace, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ray_instance() -> Any:
+def ray_instance() -> Iterator[None]:
     with local_ray():
         yield
 

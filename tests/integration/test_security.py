@@ -43,8 +43,9 @@ def test_torch_load_is_always_weights_only() -> None:
     assert torch_loads  # the check looks at something
     for path, call in torch_loads:
         flags = {k.arg: k.value for k in call.keywords}
-        assert isinstance(flags.get("weights_only"), ast.Constant), f"{path}:{call.lineno}"
-        assert flags["weights_only"].value is True, f"{path}:{call.lineno}"
+        weights_only = flags.get("weights_only")
+        assert isinstance(weights_only, ast.Constant), f"{path}:{call.lineno}"
+        assert weights_only.value is True, f"{path}:{call.lineno}"
 
 
 def test_yaml_only_through_the_safe_loader() -> None:

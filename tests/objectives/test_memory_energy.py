@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -46,7 +47,8 @@ from supernet import SpikeStats
 from tests.objectives.test_energy import CONFIG, GEOMETRY, forced_network
 
 TABLE = {"source": "round numbers for a hand count", "pj": {16: 1.0}}
-PROFILE = {
+#: a hardware profile as its YAML document (mixed values, as yaml.safe_load returns them)
+PROFILE: dict[str, Any] = {
     "name": "hand",
     "int_add": TABLE,
     "int_mult": {"source": "round numbers", "pj": {8: 2.0}},
@@ -213,7 +215,7 @@ def test_shipped_profiles_load_and_cite_sources() -> None:
 
 
 def test_wrong_profile_field_is_one_error_naming_file_and_field(tmp_path: Path) -> None:
-    bad = dict(PROFILE, memory=[dict(PROFILE["memory"][0], read_pj_per_bit=-1.0)])  # type: ignore[arg-type]
+    bad = dict(PROFILE, memory=[dict(PROFILE["memory"][0], read_pj_per_bit=-1.0)])
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(SpaceError, match=r"bad\.yaml: memory\.0\.read_pj_per_bit"):

@@ -7,15 +7,15 @@ Skipped unless the optional ``evosnn[neurobench]`` extra is installed.
 from __future__ import annotations
 
 import pytest
+import torch  # a dependency of evosnn itself; only neurobench is optional
 
-torch = pytest.importorskip("torch")
 pytest.importorskip(
     "neurobench", reason="neurobench is not installed (pip install evosnn[neurobench])"
 )
 
-from neurobench.benchmarks import Benchmark  # noqa: E402
-from neurobench.metrics.workload import SynapticOperations  # noqa: E402
-from neurobench.models import TorchModel  # noqa: E402
+from neurobench.benchmarks import Benchmark
+from neurobench.metrics.workload import SynapticOperations
+from neurobench.models import TorchModel
 
 
 def test_effective_acs_equal_rate_times_steps_times_flops() -> None:

@@ -11,7 +11,7 @@ import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.objectives.baseline import activation_bits, ann_energy_mj, uniform_rates
-from evosnn.objectives.energy import CONVENTIONS, EnergyModel
+from evosnn.objectives.energy import CONVENTIONS, Convention, EnergyModel
 from supernet import SpikeStats, SpikformerSupernet
 from tests.objectives.test_energy import CONFIG, GEOMETRY
 
@@ -33,7 +33,7 @@ def test_uniform_rates_fire_every_level_of_an_integer_neuron() -> None:
 
 
 @pytest.mark.parametrize("convention", ["spikformer", "strict"])
-def test_an_integer_spike_of_level_s_is_s_accumulates(convention: str) -> None:
+def test_an_integer_spike_of_level_s_is_s_accumulates(convention: Convention) -> None:
     model = EnergyModel(convention=convention)
     for rate in (0.0, 0.25, 1.0):
         got = model.estimate(config("ilif"), GEOMETRY, rates=uniform_rates(config("ilif"), rate))

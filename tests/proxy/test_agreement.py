@@ -19,6 +19,11 @@ from evosnn.proxy.agreement import (
 )
 
 
+def _floats(values: np.ndarray) -> list[float]:
+    """The plain floats the statistics take (the module's contract), from a generated array."""
+    return [float(v) for v in values]
+
+
 def _residual_correlation(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> float:
     """The partial correlation the long way: correlate what is left after regressing on z."""
     rx, ry, rz = rankdata(x), rankdata(y), rankdata(z)
@@ -32,8 +37,9 @@ def test_energy_alone_agreement_vanishes_once_energy_is_removed() -> None:
     energy = rng.uniform(0, 1, 300)
     proxy = energy + rng.normal(0, 0.1, 300)  # both follow size, nothing else in common
     reference = energy + rng.normal(0, 0.1, 300)
-    a = agreement(proxy, reference, energy, top_k=30)
+    a = agreement(_floats(proxy), _floats(reference), _floats(energy), top_k=30)
     assert a.spearman_rho > 0.8 and a.kendall_tau > 0.6  # looks good...
+    assert a.partial_rho is not None and a.partial_p is not None  # energy given: both computed
     assert abs(a.partial_rho) < 0.15 and a.partial_p > 0.01  # ...but knows nothing beyond size
     assert a.partial_rho == pytest.approx(_residual_correlation(proxy, reference, energy))
 
@@ -43,7 +49,7 @@ def test_shared_signal_beyond_energy_is_found() -> None:
     energy, quality = rng.uniform(0, 1, 100), rng.normal(0, 0.2, 100)
     proxy = energy + quality + rng.normal(0, 0.05, 100)
     reference = energy + quality + rng.normal(0, 0.05, 100)
-    rho, p = partial_spearman(proxy, reference, energy)
+    rho, p = partial_spearman(_floats(proxy), _floats(reference), _floats(energy))
     assert rho > 0.8 and p < 1e-6
     assert rho == pytest.approx(_residual_correlation(proxy, reference, energy))
 
@@ -51,12 +57,15 @@ def test_shared_signal_beyond_energy_is_found() -> None:
 def test_seed_ceiling_is_the_mean_partial_correlation_between_runs() -> None:
     rng = np.random.default_rng(2)
     energy, quality = rng.uniform(0, 1, 50), rng.normal(0, 0.2, 50)
-    runs = [energy + quality + rng.normal(0, 0.1, 50) for _ in range(3)]
-    mean, spread = seed_ceiling(runs, energy)
-    pairs = [partial_spearman(runs[i], runs[j], energy)[0] for i, j in ((0, 1), (0, 2), (1, 2))]
+    arrays = [energy + quality + rng.normal(0, 0.1, 50) for _ in range(3)]
+    runs = [_floats(run) for run in arrays]
+    mean, spread = seed_ceiling(runs, _floats(energy))
+    pairs = [
+        partial_spearman(runs[i], runs[j], _floats(energy))[0] for i, j in ((0, 1), (0, 2), (1, 2))
+    ]
     assert mean == pytest.approx(np.mean(pairs)) and spread == pytest.approx(np.std(pairs, ddof=1))
     with pytest.raises(EvosnnError, match="at least two runs"):
-        seed_ceiling(runs[:1], energy)
+        seed_ceiling(runs[:1], _floats(energy))
 
 
 def test_top_k_overlap_and_energy_bins() -> None:
@@ -86,18 +95,20 @@ def test_an_offset_common_to_all_subnets_has_no_tilt() -> None:
 
 def test_the_bias_trend_pools_subnets_that_bins_of_few_leave_to_chance() -> None:
     rng = np.random.default_rng(3)
-    energy = np.exp(rng.uniform(-1.5, 1.0, 8))
-    reference = rng.uniform(0.8, 0.9, 8)
-    linear = reference - 0.15 + 0.02 * np.log2(energy)  # 2 points more per doubling
+    energy_array = np.exp(rng.uniform(-1.5, 1.0, 8))
+    reference_array = rng.uniform(0.8, 0.9, 8)
+    energy, reference = _floats(energy_array), _floats(reference_array)
+    # 2 points more per doubling
+    linear = _floats(reference_array - 0.15 + 0.02 * np.log2(energy_array))
     trend = bias_trend(linear, reference, energy, bins=4)
     assert trend.slope == pytest.approx(0.02) and trend.residual_sd == pytest.approx(0, abs=1e-12)
     # an exactly linear bias: the trend's tilt is the bins' whole tilt
     assert trend.tilt == pytest.approx(bias_tilt(energy_bias(linear, reference, energy, bins=4))[1])
     # each subnet's own error, no trend (symmetric in log energy): bins of two show a tilt, the
     # trend none
-    energy = 2.0 ** np.arange(8) / 8
+    energy = _floats(2.0 ** np.arange(8) / 8)
     own = np.array([0.04, 0.04, -0.04, -0.04, -0.04, -0.04, 0.04, 0.04])
-    flat = reference - 0.15 + own
+    flat = _floats(reference_array - 0.15 + own)
     tilt = bias_tilt(energy_bias(flat, reference, energy, bins=4))[1]
     trend = bias_trend(flat, reference, energy, bins=4)
     assert max(abs(t) for t in tilt) > 0.03

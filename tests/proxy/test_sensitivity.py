@@ -44,7 +44,8 @@ def test_a_gene_made_inert_changes_no_logits(tiny_checkpoint: Path) -> None:
     net, splits, _, _ = load_for_sensitivity(space, tiny_checkpoint)
     with torch.no_grad():
         for block in net.blocks:
-            block.v.bn.bias.fill_(-100.0)  # v never fires: attention is off in every block
+            # v never fires: attention is off in every block
+            block.get_parameter("v.bn.bias").fill_(-100.0)
     result = measure_sensitivity(net, space, splits, SETTINGS)
     assert result.tried["num_heads"] == 4 and result.changed["num_heads"] == 0
     assert result.silent_share("blocks.*.attn_v") == result.silent_share("blocks.*.proj") == 1.0

@@ -73,8 +73,13 @@ def _fan_out(x: torch.Tensor, layer: nn.Module) -> float:
     return float((nonzero * fan).sum()) * layer.out_channels
 
 
+#: NeuroBench's result; per layer, nonzero inputs at real fan-out and input sum x fan-out; the
+#: firing rate of every LIF output; the subnet
+Measured = tuple[NeuroBenchResult, dict[str, float], dict[str, float], float, SubnetConfig]
+
+
 @pytest.fixture(scope="module")
-def measured() -> tuple[NeuroBenchResult, dict[str, float], dict[str, float], float, SubnetConfig]:
+def measured() -> Measured:
     """NeuroBench on the tiny model's validation images, and from the same layers' inputs: each
     evosnn layer's nonzero-input count at real fan-out, its input value sum x fan-out, and the
     firing rate of every LIF output."""
@@ -90,7 +95,9 @@ def measured() -> tuple[NeuroBenchResult, dict[str, float], dict[str, float], fl
 
     # NeuroBench runs deep copies of each layer (hooks included, a module in them copied too)
     # on binarised inputs: only the model's own calls count here
-    def record(name: str, own: int, layer: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+    def record(
+        name: str, own: int, layer: nn.Linear | nn.Conv2d, args: tuple[torch.Tensor, ...]
+    ) -> None:
         if id(layer) != own:
             return
         fanned[name] = fanned.get(name, 0.0) + _fan_out(args[0], layer)
@@ -120,7 +127,7 @@ def measured() -> tuple[NeuroBenchResult, dict[str, float], dict[str, float], fl
 
 
 @needs_neurobench
-def test_per_layer_counts_add_up_to_neurobench_and_evosnn_totals(measured: tuple) -> None:
+def test_per_layer_counts_add_up_to_neurobench_and_evosnn_totals(measured: Measured) -> None:
     result, _, _, firing, config = measured
     ops = result.neurobench["SynapticOperations"]
     assert sum(r.nb_acs for r in result.layers) == pytest.approx(ops["Effective_ACs"], rel=1e-12)
@@ -141,7 +148,7 @@ def test_per_layer_counts_add_up_to_neurobench_and_evosnn_totals(measured: tuple
 
 
 @needs_neurobench
-def test_spike_fed_linear_layers_are_equal(measured: tuple) -> None:
+def test_spike_fed_linear_layers_are_equal(measured: Measured) -> None:
     result, _, _, _, config = measured
     rows = {r.name: r for r in result.layers}
     for i in range(config.depth):
@@ -152,7 +159,7 @@ def test_spike_fed_linear_layers_are_equal(measured: tuple) -> None:
 
 
 @needs_neurobench
-def test_residual_fed_layers_count_nonzero_inputs_as_macs(measured: tuple) -> None:
+def test_residual_fed_layers_count_nonzero_inputs_as_macs(measured: Measured) -> None:
     """q, k, v and fc1 read x, a sum of spike tensors: NeuroBench sees values above 1 and counts
     MACs on the nonzero entries; evosnn counts value-weighted accumulates, more by sum / nonzero."""
     result, fanned, sums, _, config = measured
@@ -169,7 +176,7 @@ def test_residual_fed_layers_count_nonzero_inputs_as_macs(measured: tuple) -> No
 
 
 @needs_neurobench
-def test_padded_convs_count_border_spikes_at_their_real_fan_out(measured: tuple) -> None:
+def test_padded_convs_count_border_spikes_at_their_real_fan_out(measured: Measured) -> None:
     result, fanned, _, _, _ = measured
     rows = {r.name: r for r in result.layers}
     for name in ("sps.conv1", "sps.conv2", "sps.conv3", "sps.rpe"):
@@ -182,7 +189,7 @@ def test_padded_convs_count_border_spikes_at_their_real_fan_out(measured: tuple)
 
 
 @needs_neurobench
-def test_first_conv_on_pixels_is_counted_once_per_image(measured: tuple) -> None:
+def test_first_conv_on_pixels_is_counted_once_per_image(measured: Measured) -> None:
     result, fanned, _, _, config = measured
     row = next(r for r in result.layers if r.name == "sps.conv0")
     assert row.nb_acs == 0 and row.acs == 0
@@ -191,7 +198,7 @@ def test_first_conv_on_pixels_is_counted_once_per_image(measured: tuple) -> None
 
 
 @needs_neurobench
-def test_unseen_terms_are_evosnns_attention_products_and_classifier(measured: tuple) -> None:
+def test_unseen_terms_are_evosnns_attention_products_and_classifier(measured: Measured) -> None:
     result, _, _, _, config = measured
     geometry = SearchSpace.from_dict(tiny_dict()).geometry
     unseen = [r for r in result.layers if not r.seen]

@@ -77,7 +77,7 @@ def test_the_engine_sees_the_same_asks_and_tells_whatever_order_results_arrive(
     events, trials = search(InProcessExecutor(FakeEvaluator(codec)))
     assert [kind for kind, _, _ in events].count("tell") >= 6
     for order in (None, 1):  # reversed, then shuffled and held back
-        shuffled = ShuffledExecutor(FakeEvaluator(codec), seed=order)  # type: ignore[arg-type]
+        shuffled = ShuffledExecutor(FakeEvaluator(codec), seed=order)
         assert search(shuffled) == (events, trials)
         assert shuffled.returned != shuffled.submitted  # the results did arrive out of order
         assert sorted(map(repr, shuffled.returned)) == sorted(map(repr, shuffled.submitted))

@@ -6,9 +6,23 @@ from evosnn.search.settings import ParetoRow, SearchSummary
 from evosnn.search.summary import format_summary
 
 
-def _summary(**kw: float) -> SearchSummary:
+def _summary(
+    *, hv_reference_mj: float = 0.0, energy_target_mj: float | None = None
+) -> SearchSummary:
     rows = [ParetoRow(7, 0.95, 0.004, 0.93, 12_345, "depth 2", None)]
-    return SearchSummary("demo", "sqlite:///x.db", 96, 96, 0, 0.0066, rows, 31.4, 0, **kw)
+    return SearchSummary(
+        "demo",
+        "sqlite:///x.db",
+        96,
+        96,
+        0,
+        0.0066,
+        rows,
+        31.4,
+        0,
+        hv_reference_mj=hv_reference_mj,
+        energy_target_mj=energy_target_mj,
+    )
 
 
 def test_hypervolume_is_a_share_of_the_reference_box() -> None:

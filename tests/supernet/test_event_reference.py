@@ -11,7 +11,6 @@ stand-alone model of the event geometry, and logits and every neuron's firing ra
 from __future__ import annotations
 
 import itertools
-from typing import Any
 
 import pytest
 import torch
@@ -24,13 +23,51 @@ from evosnn.core.space import load_space
 from evosnn.evaluate.models import build_supernet
 from supernet import Spikformer, extract
 from supernet.lif import LIF
-from tests.supernet.test_model import lively
+from tests.supernet.test_model import ModuleT, lively
+
+
+def members(modules: nn.ModuleList, kind: type[ModuleT]) -> list[ModuleT]:
+    """The modules of ``modules``, each checked to be a ``kind``."""
+    typed = [m for m in modules if isinstance(m, kind)]
+    assert len(typed) == len(modules), f"not all {kind.__name__}"
+    return typed
+
+
+def lif_of(module: nn.Module, name: str = "lif") -> LIF:
+    """The LIF neuron ``module`` holds under ``name``."""
+    neuron = module.get_submodule(name)
+    assert isinstance(neuron, LIF)
+    return neuron
 
 
 class _ConvBNLIF(nn.Module):
-    def __init__(self, conv: nn.Module, bn: nn.Module, threshold: float = 1.0) -> None:
+    def __init__(
+        self,
+        conv: nn.Conv1d | nn.Conv2d,
+        bn: nn.BatchNorm1d | nn.BatchNorm2d,
+        threshold: float = 1.0,
+    ) -> None:
         super().__init__()
         self.conv, self.bn, self.lif = conv, bn, LIF(tau=2.0, threshold=threshold)
+
+
+class _ReferenceBlock(nn.Module):
+    """One encoder block of the reference: q, k, v, the attention's LIF, projection and MLP."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        # q_conv = nn.Conv1d(dim, dim, kernel_size=1, stride=1, bias=False), and k, v alike
+        self.q, self.k, self.v = (
+            _ConvBNLIF(nn.Conv1d(dim, dim, 1, 1, bias=False), nn.BatchNorm1d(dim)) for _ in "qkv"
+        )
+        self.attn_lif = LIF(tau=2.0, threshold=0.5)
+        self.proj = _ConvBNLIF(nn.Conv1d(dim, dim, 1, 1), nn.BatchNorm1d(dim))
+        self.fc1 = _ConvBNLIF(nn.Conv1d(dim, hidden, 1, 1), nn.BatchNorm1d(hidden))
+        self.fc2 = _ConvBNLIF(nn.Conv1d(hidden, dim, 1, 1), nn.BatchNorm1d(dim))
+
+    def layers(self) -> tuple[_ConvBNLIF, ...]:
+        """Its conv-BN-LIF layers: q, k, v, proj, fc1, fc2."""
+        return self.q, self.k, self.v, self.proj, self.fc1, self.fc2
 
 
 class ReferenceEventSpikformer(nn.Module):
@@ -44,17 +81,7 @@ class ReferenceEventSpikformer(nn.Module):
             for a, b in itertools.pairwise(widths)
         )  # proj_conv .. proj_conv3, each then proj_bn*, proj_lif*, maxpool*
         self.rpe = _ConvBNLIF(nn.Conv2d(dim, dim, 3, 1, 1, bias=False), nn.BatchNorm2d(dim))
-        self.blocks = nn.ModuleList()
-        for _ in range(depth):
-            block = nn.Module()
-            for name in "qkv":  # q_conv = nn.Conv1d(dim, dim, kernel_size=1, stride=1, bias=False)
-                conv = nn.Conv1d(dim, dim, 1, 1, bias=False)
-                setattr(block, name, _ConvBNLIF(conv, nn.BatchNorm1d(dim)))
-            block.attn_lif = LIF(tau=2.0, threshold=0.5)
-            block.proj = _ConvBNLIF(nn.Conv1d(dim, dim, 1, 1), nn.BatchNorm1d(dim))
-            block.fc1 = _ConvBNLIF(nn.Conv1d(dim, hidden, 1, 1), nn.BatchNorm1d(hidden))
-            block.fc2 = _ConvBNLIF(nn.Conv1d(hidden, dim, 1, 1), nn.BatchNorm1d(dim))
-            self.blocks.append(block)
+        self.blocks = nn.ModuleList(_ReferenceBlock(dim, hidden) for _ in range(depth))
         self.heads, self.scale = heads, 0.25
         self.head = nn.Linear(dim, classes)
 
@@ -67,26 +94,26 @@ class ReferenceEventSpikformer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.permute(1, 0, 2, 3, 4)  # [T, B, 2, H, W]
         pool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        for stage in self.stages:
+        for stage in members(self.stages, _ConvBNLIF):
             s = self._seq(stage, x)
             y = pool(s.flatten(0, 1))
             x = y.reshape(*s.shape[:2], *y.shape[1:])
         x = x + self._seq(self.rpe, x)
         t, b, c = x.shape[:3]
         x = x.reshape(t, b, c, -1)  # [T, B, C, N]
-        for blk in self.blocks:
+        for blk in members(self.blocks, _ReferenceBlock):
             x = x + self._ssa(blk, x)
             x = x + self._seq(blk.fc2, self._seq(blk.fc1, x))
         return self.head(x.mean(3).mean(0))
 
-    def _ssa(self, blk: Any, x: torch.Tensor) -> torch.Tensor:
+    def _ssa(self, blk: _ReferenceBlock, x: torch.Tensor) -> torch.Tensor:
         t, b, c, n = x.shape
         q, k, v = (
-            self._seq(getattr(blk, name), x)
+            self._seq(layer, x)
             .transpose(-1, -2)
             .reshape(t, b, n, self.heads, c // self.heads)
             .permute(0, 1, 3, 2, 4)
-            for name in "qkv"
+            for layer in (blk.q, blk.k, blk.v)
         )
         y = (q @ k.transpose(-2, -1)) @ v * self.scale
         y = blk.attn_lif(y.transpose(3, 4).reshape(t, b, c, n))
@@ -146,27 +173,33 @@ def test_logits_and_firing_rates_equal_the_reference_event_model() -> None:
         threshold=(1.0,) * depth, tau=(2.0,) * depth, time_steps=steps,
     )  # fmt: skip
     model = Spikformer(config, geometry).eval()
-    pairs = [(model.sps[i], reference.stages[i]) for i in range(4)] + [(model.rpe, reference.rpe)]
-    for ours, theirs in zip(model.blocks, reference.blocks, strict=True):
-        pairs += [(getattr(ours, n), getattr(theirs, n)) for n in ("q", "k", "v", "proj")]
-        pairs += [(ours.fc1, theirs.fc1), (ours.fc2, theirs.fc2)]
+    stages = members(reference.stages, _ConvBNLIF)
+    blocks = members(reference.blocks, _ReferenceBlock)
+    # evosnn's layers (a conv or a linear, with its bn and lif), against the reference's
+    pairs: list[tuple[nn.Module, _ConvBNLIF]] = [(model.sps[i], stages[i]) for i in range(4)]
+    pairs += [(model.rpe, reference.rpe)]
+    for our_block, their_block in zip(model.blocks, blocks, strict=True):
+        names = ("q", "k", "v", "proj", "fc1", "fc2")
+        pairs += zip((our_block.get_submodule(n) for n in names), their_block.layers(), strict=True)
     with torch.no_grad():
         for ours, theirs in pairs:
-            layer = ours.conv if hasattr(ours, "conv") else ours.linear
-            layer.weight.copy_(theirs.conv.weight.reshape(layer.weight.shape))
-            if layer.bias is not None:
-                layer.bias.copy_(theirs.conv.bias)
+            layer = ours.get_submodule("conv" if hasattr(ours, "conv") else "linear")
+            own = dict(layer.named_parameters())  # its weight, and its bias where it has one
+            own["weight"].copy_(theirs.conv.weight.reshape(own["weight"].shape))
+            if "bias" in own:
+                assert theirs.conv.bias is not None
+                own["bias"].copy_(theirs.conv.bias)
             else:
                 assert theirs.conv.bias is None
-            ours.bn.load_state_dict(theirs.bn.state_dict())
+            ours.get_submodule("bn").load_state_dict(theirs.bn.state_dict())
         model.head.load_state_dict(reference.head.state_dict())
         # the reference's input: event frames [B, T, 2, 128, 128] (counts)
         frames = torch.rand(3, steps, 2, 128, 128, generator=torch.Generator().manual_seed(0))
         frames = (frames < 0.3).float() * 2
         expected, got = reference(frames), model(frames)
     assert torch.allclose(got, expected, atol=1e-5)
-    rates = [(o.lif.firing_rate, t.lif.firing_rate) for o, t in pairs]
-    rates += [(o.attn_lif.firing_rate, t.attn_lif.firing_rate)
-              for o, t in zip(model.blocks, reference.blocks, strict=True)]  # fmt: skip
+    rates = [(lif_of(o).firing_rate, t.lif.firing_rate) for o, t in pairs]
+    rates += [(lif_of(o, "attn_lif").firing_rate, t.attn_lif.firing_rate)
+              for o, t in zip(model.blocks, blocks, strict=True)]  # fmt: skip
     assert [o for o, _ in rates] == pytest.approx([t for _, t in rates])
     assert all(0 < t < 1 for _, t in rates[:5])  # the stages fire: the comparison is not vacuous

@@ -48,7 +48,8 @@ def run(path: Path, state: dict[str, Any] | None = None, **hooks: Any) -> dict[s
     """Train a linear classifier with fit; checkpoints are plain dicts saved with torch.save."""
     train = data()
     torch.manual_seed(SETTINGS.seed)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    linear = nn.Linear(16, 2)
+    model = nn.Sequential(nn.Flatten(), linear)
     optimizer, scheduler = make_optimizer(
         model.parameters(), SETTINGS, steps_per_epoch(len(train), SETTINGS.batch_size)
     )
@@ -65,7 +66,7 @@ def run(path: Path, state: dict[str, Any] | None = None, **hooks: Any) -> dict[s
         return loss.detach()
 
     def end_epoch(end: EpochEnd) -> dict[str, Any]:
-        return {"epoch": end.epoch, "step": end.step, "bias": float(model[1].bias.detach().sum())}
+        return {"epoch": end.epoch, "step": end.step, "bias": float(linear.bias.detach().sum())}
 
     def checkpoint(status: str, now: FitState) -> None:
         torch.save(

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 import torch
 
-from supernet.lif import LIF, ATan, Sigmoid
+from supernet.lif import LIF, ATan, Sigmoid, Surrogate
 
 
 def test_hand_computed_trace_tau2() -> None:
@@ -13,6 +14,7 @@ def test_hand_computed_trace_tau2() -> None:
     lif = LIF(tau=2.0, threshold=1.0)
     out = lif(torch.full((3, 1), 1.5))
     assert out.flatten().tolist() == [0.0, 1.0, 0.0]
+    assert lif.spike_count is not None  # set by the forward
     assert float(lif.spike_count) == 1.0 and lif.neuron_count == 3
     assert lif.firing_rate == pytest.approx(1 / 3)
 
@@ -53,19 +55,19 @@ def test_atan_surrogate_formula() -> None:
 
 class _Step(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, surrogate):  # type: ignore[no-untyped-def, override]
+    def forward(ctx: Any, x: torch.Tensor, surrogate: Surrogate) -> torch.Tensor:
         ctx.save_for_backward(x)
         ctx.surrogate = surrogate
         return (x >= 0).to(x.dtype)
 
     @staticmethod
-    def backward(ctx, grad):  # type: ignore[no-untyped-def, override]
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
         (x,) = ctx.saved_tensors
         return grad * ctx.surrogate.grad(x), None
 
 
 def naive_lif(
-    x: torch.Tensor, threshold: float, tau: float, surrogate: object, detach: bool
+    x: torch.Tensor, threshold: float, tau: float, surrogate: Surrogate, detach: bool
 ) -> torch.Tensor:
     v = torch.zeros_like(x[0])
     out = []
@@ -79,12 +81,12 @@ def naive_lif(
 
 @pytest.mark.parametrize("surrogate", [Sigmoid(), ATan(3.0)], ids=repr)
 @pytest.mark.parametrize("detach", [True, False])
-def test_matches_autograd_of_a_naive_loop(surrogate: object, detach: bool) -> None:
+def test_matches_autograd_of_a_naive_loop(surrogate: Surrogate, detach: bool) -> None:
     torch.manual_seed(0)
     x = (torch.randn(6, 5, 9) * 1.5 + 0.8).requires_grad_()
     y = x.detach().clone().requires_grad_()
     g = torch.randn(6, 5, 9)
-    ours = LIF(tau=3.0, threshold=0.9, surrogate=surrogate, detach_reset=detach)(x)  # type: ignore[arg-type]
+    ours = LIF(tau=3.0, threshold=0.9, surrogate=surrogate, detach_reset=detach)(x)
     (ours * g).sum().backward()
     ref = naive_lif(y, 0.9, 3.0, surrogate, detach)
     (ref * g).sum().backward()

@@ -127,7 +127,9 @@ def test_token_mlp_is_the_reference_equations() -> None:
     assert not torch.equal(other[:, :, 1:], got[:, :, 1:])
 
 
-def test_one_supernet_computes_every_mixed_subnet_as_its_extraction(mixed_space: Any) -> None:
+def test_one_supernet_computes_every_mixed_subnet_as_its_extraction(
+    mixed_space: SearchSpace,
+) -> None:
     codec = GenomeCodec(mixed_space)
     net = lively(build_supernet(mixed_space))
     x = torch.randn(3, 1, 8, 8)
@@ -148,7 +150,7 @@ def test_one_supernet_computes_every_mixed_subnet_as_its_extraction(mixed_space:
 
 
 def test_the_mixer_gene_changes_the_network_and_stats_name_each_mixers_layers(
-    mixed_space: Any,
+    mixed_space: SearchSpace,
 ) -> None:
     net = lively(build_supernet(mixed_space))
     x = torch.randn(4, 1, 8, 8)
@@ -165,7 +167,7 @@ def test_the_mixer_gene_changes_the_network_and_stats_name_each_mixers_layers(
 
 
 def test_spaces_without_the_gene_keep_their_genome_and_old_configs_read_as_ssa(
-    tiny_space: Any, mixed_space: Any
+    tiny_space: SearchSpace, mixed_space: SearchSpace
 ) -> None:
     plain, mixed = GenomeCodec(tiny_space), GenomeCodec(mixed_space)
     assert "mixer_0" not in plain.names and len(plain) == 3 + 4 * 2
@@ -185,7 +187,9 @@ def test_spaces_without_the_gene_keep_their_genome_and_old_configs_read_as_ssa(
         )
 
 
-def test_heads_of_heads_free_mixers_are_canonical_and_counted_once(mixed_space: Any) -> None:
+def test_heads_of_heads_free_mixers_are_canonical_and_counted_once(
+    mixed_space: SearchSpace,
+) -> None:
     codec = GenomeCodec(mixed_space)
     rng = random.Random(4)
     for _ in range(200):
@@ -204,7 +208,7 @@ def genome_heads(codec: GenomeCodec, genome: tuple[int, ...], block: int) -> int
     return genome[codec.index(f"num_heads_{block}")]
 
 
-def test_separate_mixer_weights_give_sdsa_its_own_q_k_v(mixed_space: Any) -> None:
+def test_separate_mixer_weights_give_sdsa_its_own_q_k_v(mixed_space: SearchSpace) -> None:
     data = mixed_space.to_dict()
     data["supernet"]["mixer_weights"] = "separate"
     separate = SearchSpace.from_dict(data)
@@ -225,5 +229,5 @@ def test_separate_mixer_weights_give_sdsa_its_own_q_k_v(mixed_space: Any) -> Non
         assert count_params(config, separate.geometry) == sum(p.numel() for p in model.parameters())
     with torch.no_grad():  # sdsa reads its own q: changing the shared one leaves it alone
         before = net(x, config)
-        block.q.linear.weight.add_(1.0)
+        block.get_parameter("q.linear.weight").add_(1.0)
         assert torch.equal(before, net(x, config))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import torch
@@ -11,12 +11,16 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.geometry import Geometry
 from evosnn.core.sizes import count_params, layer_ops
+from evosnn.core.space import SearchSpace
 from evosnn.evaluate.models import build_supernet
 from supernet import SpikeStats, Spikformer, SpikformerSupernet, extract
+from supernet.lif import LIF
 from supernet.ops import spiking_attention
 
+ModuleT = TypeVar("ModuleT", bound=torch.nn.Module)
 
-def lively(net: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+
+def lively(net: ModuleT, seed: int = 0) -> ModuleT:
     """Random BN statistics and affine terms, so that inherited state matters and neurons fire."""
     gen = torch.Generator().manual_seed(seed)
     for m in net.modules():
@@ -65,7 +69,7 @@ def test_published_spikformer_sizes(depth: int, dim: int, heads: int, expected: 
         assert sum(p.numel() for p in sliced.parameters()) == expected
 
 
-def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: Any) -> None:
+def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: SearchSpace) -> None:
     codec = GenomeCodec(tiny_space)
     net = lively(build_supernet(tiny_space))
     x = torch.randn(3, 1, 8, 8)
@@ -80,11 +84,11 @@ def test_standalone_equals_configured_supernet_on_many_configs(tiny_space: Any) 
         assert count_params(config, tiny_space.geometry) == sum(
             p.numel() for p in model.parameters()
         )
-        fired += sum(m.firing_rate for m in model.modules() if hasattr(m, "firing_rate"))
+        fired += sum(m.firing_rate for m in model.modules() if isinstance(m, LIF))
     assert fired > 0  # the comparison is not between silent networks
 
 
-def test_cifar_geometry_extract_matches(cifar_space: Any) -> None:
+def test_cifar_geometry_extract_matches(cifar_space: SearchSpace) -> None:
     codec = GenomeCodec(cifar_space)
     net = lively(build_supernet(cifar_space))
     x = torch.randn(2, 3, 32, 32)
@@ -94,7 +98,7 @@ def test_cifar_geometry_extract_matches(cifar_space: Any) -> None:
             assert torch.allclose(net(x, config), extract(net, config).eval()(x), atol=1e-5)
 
 
-def test_no_state_leaks_between_configs(tiny_space: Any) -> None:
+def test_no_state_leaks_between_configs(tiny_space: SearchSpace) -> None:
     codec = GenomeCodec(tiny_space)
     net = lively(build_supernet(tiny_space))
     x = torch.randn(4, 1, 8, 8)
@@ -116,7 +120,7 @@ def test_head_count_changes_the_attention() -> None:
     assert torch.equal(one, (q @ k.transpose(-2, -1) @ v) * 0.125)
 
 
-def test_heads_threshold_and_tau_genes_change_the_network(tiny_space: Any) -> None:
+def test_heads_threshold_and_tau_genes_change_the_network(tiny_space: SearchSpace) -> None:
     net = lively(build_supernet(tiny_space))
     base = SubnetConfig(
         depth=2,
@@ -136,7 +140,7 @@ def test_heads_threshold_and_tau_genes_change_the_network(tiny_space: Any) -> No
             assert not torch.equal(net(x, other), reference), change
 
 
-def test_blocks_beyond_depth_are_skipped(tiny_space: Any) -> None:
+def test_blocks_beyond_depth_are_skipped(tiny_space: SearchSpace) -> None:
     net = lively(build_supernet(tiny_space))
     config = SubnetConfig(
         depth=1,
@@ -155,7 +159,7 @@ def test_blocks_beyond_depth_are_skipped(tiny_space: Any) -> None:
         assert torch.equal(before, net(x, config))
 
 
-def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
+def test_stats_cover_every_synaptic_layer(tiny_space: SearchSpace) -> None:
     net = lively(build_supernet(tiny_space))
     config = SubnetConfig.largest(tiny_space)
     stats = SpikeStats()
@@ -167,21 +171,21 @@ def test_stats_cover_every_synaptic_layer(tiny_space: Any) -> None:
     assert names[4:] == [f"blocks.{i}.{n}" for i in range(2) for n in per_block]
 
 
-def test_training_updates_only_the_active_slice(tiny_space: Any) -> None:
+def test_training_updates_only_the_active_slice(tiny_space: SearchSpace) -> None:
     net = build_supernet(tiny_space).train()
     config = SubnetConfig.smallest(tiny_space)
-    before = net.blocks[0].fc1.bn.running_mean.clone()
+    before = net.get_buffer("blocks.0.fc1.bn.running_mean").clone()
     loss = net(torch.randn(4, 1, 8, 8), config).square().mean()
     loss.backward()
-    grad = net.blocks[0].q.linear.weight.grad
+    grad = net.get_parameter("blocks.0.q.linear.weight").grad
     assert grad is not None
     d = config.embed_dim
     assert grad[:d, :d].abs().sum() > 0 and grad[d:].abs().sum() == 0
-    after = net.blocks[0].fc1.bn.running_mean
+    after = net.get_buffer("blocks.0.fc1.bn.running_mean")
     hidden = config.mlp_hidden(0)
     assert not torch.equal(after[:hidden], before[:hidden])
     assert torch.equal(after[hidden:], before[hidden:])
-    assert net.blocks[1].q.linear.weight.grad is None
+    assert net.get_parameter("blocks.1.q.linear.weight").grad is None
 
 
 # ------------------------------------------------------------------ event geometry (issue 31)
@@ -227,7 +231,6 @@ def test_event_geometry_pools_after_every_stage_and_reads_the_subnets_frames() -
 
 
 def test_the_attention_scale_is_a_space_setting_kept_by_extraction() -> None:
-    from evosnn.core.space import SearchSpace
     from evosnn.evaluate.models import build_standalone
     from tests.conftest import tiny_dict
 

@@ -77,7 +77,9 @@ def test_parametric_lif_is_spikingjellys_and_starts_as_the_lif() -> None:
     assert w3.grad is not None and float(w3.grad) != 0.0  # the time constant learns
 
 
-def test_one_supernet_computes_every_neuron_mix_as_its_extraction(neuron_space: Any) -> None:
+def test_one_supernet_computes_every_neuron_mix_as_its_extraction(
+    neuron_space: SearchSpace,
+) -> None:
     codec = GenomeCodec(neuron_space)
     net = lively(build_supernet(neuron_space))
     x = torch.randn(3, 1, 8, 8)
@@ -95,7 +97,7 @@ def test_one_supernet_computes_every_neuron_mix_as_its_extraction(neuron_space: 
     assert seen == set(NEURONS)
 
 
-def test_the_neuron_and_level_genes_change_the_network(neuron_space: Any) -> None:
+def test_the_neuron_and_level_genes_change_the_network(neuron_space: SearchSpace) -> None:
     net = lively(build_supernet(neuron_space))
     x = torch.randn(4, 1, 8, 8)
     base = SubnetConfig.largest(neuron_space)
@@ -108,7 +110,7 @@ def test_the_neuron_and_level_genes_change_the_network(neuron_space: Any) -> Non
     assert len(set(outs)) == 4
 
 
-def test_genes_a_model_does_not_use_are_inert_and_canonical(neuron_space: Any) -> None:
+def test_genes_a_model_does_not_use_are_inert_and_canonical(neuron_space: SearchSpace) -> None:
     codec = GenomeCodec(neuron_space)
     assert {"neuron_0", "level_0"} <= set(codec.names)
     assert "neuron_0" not in GenomeCodec(SearchSpace.from_dict(tiny_dict())).names

@@ -50,7 +50,10 @@ def test_micro_batches_average_gradients_and_loss() -> None:
         p.grad = torch.full_like(p, 6.0)  # two micro-batches' gradients, summed by autograd
     loss = DataParallel(micro_batches=2).average(model, torch.tensor(3.0))
     assert loss == 1.5
-    assert all(torch.equal(p.grad, torch.full_like(p, 3.0)) for p in model.parameters())
+    assert all(
+        p.grad is not None and torch.equal(p.grad, torch.full_like(p, 3.0))
+        for p in model.parameters()
+    )
 
 
 def _train(folder: Path, parallel: DataParallel) -> None:

@@ -13,6 +13,7 @@ from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import load_supernet
 from evosnn.training.supernet_training import train_supernet_for as train_supernet
+from supernet.batches import Splits
 from supernet.checkpoint import file_sha256, load_checkpoint
 from supernet.fit import TrainingDiverged, TrainingInterrupted
 from supernet.recipe import TrainSettings
@@ -22,7 +23,7 @@ SETTINGS = TrainSettings(epochs=2, batch_size=32, lr=3e-3, warmup_epochs=1, reca
 
 
 @pytest.fixture(scope="module")
-def splits() -> Any:
+def splits() -> Splits:
     space = SearchSpace.from_dict(tiny_dict())
     return load_splits(space.dataset)
 
@@ -36,7 +37,7 @@ def interrupt_at(target: int) -> Any:
 
 
 def test_checkpoint_contents_and_weights_only_load(
-    tmp_path: Path, tiny_space: Any, splits: Any
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
 ) -> None:
     result = train_supernet(tiny_space, splits, tmp_path, SETTINGS, progress=False)
     path = tmp_path / "supernet.pt"
@@ -54,7 +55,7 @@ def test_checkpoint_contents_and_weights_only_load(
 
 
 def test_ctrl_c_then_resume_equals_an_uninterrupted_run(
-    tmp_path: Path, tiny_space: Any, splits: Any
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
 ) -> None:
     straight = train_supernet(tiny_space, splits, tmp_path / "a", SETTINGS, progress=False)
     with pytest.raises(TrainingInterrupted, match="resumable"):
@@ -72,7 +73,7 @@ def test_ctrl_c_then_resume_equals_an_uninterrupted_run(
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
-    tmp_path: Path, tiny_space: Any, splits: Any
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
 ) -> None:
     with pytest.raises(TrainingInterrupted):
         train_supernet(
@@ -89,7 +90,7 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
 
 
 def test_refuses_to_overwrite_or_resume_another_space(
-    tmp_path: Path, tiny_space: Any, splits: Any
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
 ) -> None:
     with pytest.raises(TrainingInterrupted):
         train_supernet(
@@ -112,7 +113,9 @@ class _Evil:
         return (os.system, ("echo pwned",))
 
 
-def test_bad_checkpoints_are_refused(tmp_path: Path, tiny_space: Any, splits: Any) -> None:
+def test_bad_checkpoints_are_refused(
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
+) -> None:
     with pytest.raises(TrainingInterrupted):
         train_supernet(
             tiny_space, splits, tmp_path, SETTINGS, progress=False, on_step=interrupt_at(1)
@@ -177,7 +180,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(tmp_path: Path) -> None
 
 
 def test_distillation_teaches_the_sandwich_from_the_largest_subnet(
-    tmp_path: Path, tiny_space: Any, splits: Any
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
 ) -> None:
     """``distill`` draws the sandwich's subnets, its first one the largest at default neurons, and
     trains the others on that subnet's predictions: a different run than the plain sandwich, and
@@ -209,7 +212,7 @@ def test_distillation_teaches_the_sandwich_from_the_largest_subnet(
 
 
 def test_smallest_sampling_trains_the_smallest_architecture_and_one_random_subnet(
-    tmp_path: Path, tiny_space: Any, splits: Any
+    tmp_path: Path, tiny_space: SearchSpace, splits: Splits
 ) -> None:
     """``smallest``: every step the smallest architecture (with the step's random neuron genes)
     plus one random subnet, the bottom half of the sandwich; a training with it runs and records
