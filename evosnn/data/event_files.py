@@ -45,6 +45,9 @@ CIFAR10_CLASSES = (
 )
 _SENSOR = {"nmnist": 34, "dvs128-gesture": 128, "cifar10-dvs": 128}
 _GESTURE_CLASSES = 11
+_AEDAT_MAGIC = b"#!AER-DAT"
+#: An AEDAT 2 event: a 32-bit address and a 32-bit timestamp.
+_AEDAT_EVENT_BYTES = 8
 
 
 @dataclass(frozen=True)
@@ -139,21 +142,71 @@ def read_events(name: str, recordings: list[Recording]) -> Iterator[np.ndarray]:
 
     Read with tonic: its N-MNIST and DVS128 Gesture classes (never downloading), and its AEDAT 2
     reader for CIFAR10-DVS (tonic's own CIFAR10-DVS class reads only a re-encoded AEDAT 4 copy).
+    Each file's format is checked first, so that a damaged one is one :class:`DataError` naming
+    it and what is wrong, never a reader's internal error.
+
+    Raises:
+        DataError: a file that is not a recording of ``name``, or holds no events.
     """
     readers: dict[str, tuple[Any, dict[Path, int]]] = {}
     for r in recordings:
         if name == "cifar10-dvs":
-            yield _read_cifar10_dvs(r.path)
-            continue
-        if r.split not in readers:
-            dataset = _tonic_dataset(name, r.path.parents[2], r.split)
-            readers[r.split] = (dataset, {Path(p): i for i, p in enumerate(dataset.data)})
-        dataset, index = readers[r.split]
-        try:
-            events, _ = dataset[index[r.path]]
-        except Exception as exc:
-            raise DataError(f"{r.path}: not a readable {name} recording ({exc})") from exc
-        yield _xytp(events)
+            events = _read_cifar10_dvs(r.path)
+        else:
+            _check_file(name, r.path)
+            if r.split not in readers:
+                dataset = _tonic_dataset(name, r.path.parents[2], r.split)
+                readers[r.split] = (dataset, {Path(p): i for i, p in enumerate(dataset.data)})
+            dataset, index = readers[r.split]
+            try:
+                raw, _ = dataset[index[r.path]]
+            except Exception as exc:
+                raise DataError(f"{r.path}: not a readable {name} recording ({_why(exc)})") from exc
+            events = _xytp(raw)
+        if not len(events):
+            raise DataError(f"{r.path}: holds no events (a recording needs at least one)")
+        yield events
+
+
+def _why(exc: Exception) -> str:
+    """A reader's error in a few words, without advice to load unsafely (numpy's allow_pickle)."""
+    text = str(exc)
+    return type(exc).__name__ if "pickle" in text or not text else text[:200]
+
+
+def _check_file(name: str, path: Path) -> None:
+    """Refuse an N-MNIST or DVS128 Gesture file whose format is wrong, before tonic reads it."""
+    if name == "nmnist":
+        size = path.stat().st_size
+        if size == 0:
+            raise DataError(f"{path}: empty file, no events")
+        if size % 5:
+            raise DataError(
+                f"{path}: {size} bytes, not a whole number of 5-byte N-MNIST events "
+                "(truncated or not an N-MNIST recording)"
+            )
+        return
+    shape, dtype = _npy_header(path)
+    if dtype.hasobject or dtype.kind not in "iuf" or len(shape) != 2 or shape[1] != 4:
+        raise DataError(
+            f"{path}: a NumPy array of shape {shape} and dtype {dtype}, expected numbers of "
+            "shape N x 4 (x, y, p, t: tonic's preprocessed DVS128 Gesture)"
+        )
+
+
+def _npy_header(path: Path) -> tuple[tuple[int, ...], np.dtype[Any]]:
+    """The shape and dtype a ``.npy`` file declares, read from its header alone."""
+    from numpy.lib import format as npy
+
+    try:
+        with path.open("rb") as fh:
+            version = npy.read_magic(fh)
+            read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
+            shape, _, dtype = read(fh)
+    except (ValueError, OSError, EOFError) as exc:
+        what = "empty file" if path.stat().st_size == 0 else "no valid .npy header"
+        raise DataError(f"{path}: not a readable NumPy array ({what})") from exc
+    return tuple(shape), dtype
 
 
 def _tonic_dataset(name: str, base: Path, split: str) -> Any:
@@ -184,13 +237,13 @@ def _xytp(events: np.ndarray) -> np.ndarray:
 
 def _read_cifar10_dvs(path: Path) -> np.ndarray:
     """AEDAT 2.0 (jAER DVS128 addresses), oriented and signed as spikingjelly reads it."""
-    from tonic.io import get_aer_events_from_file, read_aedat_header_from_file
+    from tonic.io import get_aer_events_from_file
 
+    start = _aedat2_start(path)
     try:
-        version, start, _ = read_aedat_header_from_file(str(path))
-        raw = get_aer_events_from_file(str(path), version, start)
+        raw = get_aer_events_from_file(str(path), 2.0, start)
     except Exception as exc:
-        raise DataError(f"{path}: not a readable AEDAT 2 recording ({exc})") from exc
+        raise DataError(f"{path}: not a readable AEDAT 2 recording ({_why(exc)})") from exc
     addr = raw["address"].astype(np.int64)
     out = np.empty(
         len(raw), dtype=[("x", np.int64), ("y", np.int64), ("t", np.int64), ("p", np.int64)]
@@ -200,3 +253,33 @@ def _read_cifar10_dvs(path: Path) -> np.ndarray:
     out["t"] = raw["timeStamp"].astype(np.int64)
     out["p"] = 1 - (addr & 1)
     return out
+
+
+def _aedat2_start(path: Path) -> int:
+    """Where the events of an AEDAT 2 file begin, after its ``#`` header lines; checked.
+
+    Read here rather than by tonic's header reader, which fails on a file without the
+    ``#!AER-DAT`` line with an internal error and on an empty file with ``[Errno 22]``.
+    """
+    with path.open("rb") as fh:
+        first = fh.readline()
+        if not first:
+            raise DataError(f"{path}: empty file, not an AEDAT 2 recording")
+        if not first.startswith(_AEDAT_MAGIC):
+            raise DataError(
+                f"{path}: not an AEDAT recording (it does not begin with the "
+                f"{_AEDAT_MAGIC.decode()} header line)"
+            )
+        version = first[len(_AEDAT_MAGIC) :].strip()[:20].decode("ascii", "replace")
+        if not version.startswith("2."):
+            raise DataError(
+                f"{path}: AEDAT version {version}, expected 2.0 (the CIFAR10-DVS release)"
+            )
+        start = fh.tell()
+        while fh.read(1) == b"#":
+            fh.readline()
+            start = fh.tell()
+        size = fh.seek(0, 2)
+    if size - start < _AEDAT_EVENT_BYTES:
+        raise DataError(f"{path}: holds only an AEDAT header, no events")
+    return start

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import logging
 import os
+import random
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypedDict
 
@@ -241,3 +243,95 @@ def test_reading_events_never_imports_torchvision() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert (done.returncode, done.stdout) == (0, "True []\n"), done.stderr[-2000:]
+
+
+def make_gesture(root: Path, users: tuple[int, ...] = (1, 2)) -> Path:
+    """A DVS128 Gesture folder: every label once per training user, once for test user 24."""
+    base = root / "DVSGesture"
+    for sub, subjects in (("ibmGestureTrain", users), ("ibmGestureTest", (24,))):
+        for user in subjects:
+            for label in range(11):
+                x, y, t, p = stream(user * 100 + label, 40, 128)
+                write_gesture(
+                    base / sub / f"user{user:02d}_led" / f"{label}.npy", x, y, t // 1000, p
+                )
+    return base / "ibmGestureTrain" / "user01_led" / "3.npy"
+
+
+def make_cifar10_dvs(root: Path, per_class: int = 3) -> Path:
+    """A CIFAR10-DVS folder of ``per_class`` recordings a class; returns one of bird's files."""
+    for label, cls in enumerate(CIFAR10_CLASSES):
+        for i in range(per_class):
+            write_aedat2(root / cls / f"{cls}_{i}.aedat", *stream(label * 10 + i, 30, 128))
+    return root / "bird" / "bird_0.aedat"
+
+
+def test_a_recording_without_events_is_refused_naming_the_file(tmp_path: Path) -> None:
+    """An empty recording would bin to blank frames (and, alone in its class, leave validation
+    empty); each format says which file holds nothing."""
+    aedat = make_cifar10_dvs(tmp_path / "c10")
+    aedat.write_bytes(b"#!AER-DAT2.0\r\n# This is a raw AE data file\r\n")
+    with pytest.raises(
+        DataError, match=re.escape(f"{aedat}: holds only an AEDAT header, no events")
+    ):
+        load_splits(spec("cifar10-dvs", 10), root=tmp_path / "c10")
+    gesture = make_gesture(tmp_path / "gesture")
+    np.save(gesture, np.zeros((0, 4)))
+    with pytest.raises(DataError, match=re.escape(f"{gesture}: holds no events")):
+        load_splits(spec("dvs128-gesture", 11), root=tmp_path / "gesture")
+    make_nmnist(tmp_path / "nmnist", per_class=1)
+    empty = tmp_path / "nmnist" / "NMNIST" / "Train" / "4" / "00000.bin"
+    empty.write_bytes(b"")
+    with pytest.raises(DataError, match=re.escape(f"{empty}: empty file, no events")):
+        load_splits(spec("nmnist", 10), root=tmp_path / "nmnist")
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "says"),
+    [
+        ("random", random.Random(0).randbytes(512), "not an AEDAT recording"),
+        ("empty", b"", "empty file, not an AEDAT 2 recording"),
+        ("version 3", b"#!AER-DAT3.1\r\n" + bytes(16), "AEDAT version 3.1, expected 2.0"),
+    ],
+)
+def test_a_damaged_aedat_file_is_one_error_naming_it(
+    tmp_path: Path, name: str, data: bytes, says: str
+) -> None:
+    damaged = make_cifar10_dvs(tmp_path)
+    damaged.write_bytes(data)
+    with pytest.raises(DataError) as caught:
+        load_splits(spec("cifar10-dvs", 10), root=tmp_path)
+    assert str(caught.value).startswith(f"{damaged}: {says}"), name
+
+
+@pytest.mark.parametrize("damage", ["random bytes", "empty", "object array", "one column"])
+def test_a_damaged_gesture_array_is_one_error_naming_it_never_advising_pickle(
+    tmp_path: Path, damage: str
+) -> None:
+    damaged = make_gesture(tmp_path)
+    if damage == "random bytes":
+        damaged.write_bytes(random.Random(0).randbytes(512))
+        says = "not a readable NumPy array (no valid .npy header)"
+    elif damage == "empty":
+        damaged.write_bytes(b"")
+        says = "not a readable NumPy array (empty file)"
+    elif damage == "object array":
+        np.save(damaged, np.array([{"x": 1}], dtype=object), allow_pickle=True)
+        says = "a NumPy array of shape (1,) and dtype object, expected numbers of shape N x 4"
+    else:
+        np.save(damaged, np.arange(10.0))
+        says = "a NumPy array of shape (10,) and dtype float64, expected numbers of shape N x 4"
+    with pytest.raises(DataError) as caught:
+        load_splits(spec("dvs128-gesture", 11), root=tmp_path)
+    assert str(caught.value).startswith(f"{damaged}: {says}")
+    assert "allow_pickle" not in str(caught.value)
+
+
+def test_a_truncated_nmnist_file_is_named(tmp_path: Path) -> None:
+    make_nmnist(tmp_path, per_class=1)
+    cut = tmp_path / "NMNIST" / "Test" / "2" / "00000.bin"
+    cut.write_bytes(cut.read_bytes()[:-2])
+    with pytest.raises(
+        DataError, match=re.escape(f"{cut}: 248 bytes, not a whole number of 5-byte")
+    ):
+        load_splits(spec("nmnist", 10), root=tmp_path)
