@@ -48,21 +48,44 @@ from evosnn.data.events import load_event_splits
 from evosnn.data.splitting import digits, hold_out, resize, stratified
 from supernet.batches import Split, Splits, augment, iter_batches, normalize
 
-__all__ = ["Split", "Splits", "augment", "iter_batches", "load_splits", "normalize"]
+__all__ = [
+    "FOLDER_DATASETS",
+    "Split",
+    "Splits",
+    "augment",
+    "iter_batches",
+    "load_splits",
+    "normalize",
+]
 
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"}
 
 
 # ---------------------------------------------------------------------------------------- loading
+#: The data sets read from a folder (``--data`` or ``dataset.root``); the others are made in memory.
+FOLDER_DATASETS = frozenset(
+    {"cifar10", "cifar100", "imagefolder", "dvs128-gesture", "cifar10-dvs", "nmnist"}
+)
+
+
 def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
     """Load the data set ``spec`` names; ``root`` overrides ``spec.root``.
 
-    The split follows ``spec.split_seed`` only: a training seed never redraws it.
+    The split follows ``spec.split_seed`` only: a training seed never redraws it. Every split
+    comes back non-empty (a training run divides by their sizes).
 
     Raises:
-        DataError: the folder is missing or does not have the expected layout.
+        DataError: the folder is missing or does not have the expected layout, or a split comes
+            out empty.
     """
     folder = Path(root) if root is not None else (Path(spec.root) if spec.root else None)
+    splits = _load(spec, folder)
+    _check_filled(splits, spec, folder if spec.name in FOLDER_DATASETS else None)
+    return splits
+
+
+def _load(spec: DatasetSpec, folder: Path | None) -> Splits:
+    """The splits of ``spec``, read from ``folder`` where the data set reads one."""
     seed = spec.split_seed
     if spec.name == "digits-events":
         return digits_events(spec)
@@ -111,9 +134,29 @@ def _with_stats(splits: tuple[Split, Split, Split]) -> Splits:
 def _need(folder: Path | None, spec: DatasetSpec) -> Path:
     if folder is None:
         raise DataError(f"data set {spec.name!r} needs a folder: give dataset.root or --data DIR")
+    if folder.exists() and not folder.is_dir():
+        raise DataError(
+            f"data folder {folder} is a file, not a folder (--data or dataset.root names the "
+            f"folder that holds data set {spec.name!r})"
+        )
     if not folder.is_dir():
         raise DataError(f"data folder {folder} does not exist (data set {spec.name!r})")
     return folder
+
+
+def _check_filled(splits: Splits, spec: DatasetSpec, folder: Path | None) -> None:
+    """Refuse an empty split: training and validation divide by their sizes."""
+    sizes = {"training": len(splits.train), "validation": len(splits.val), "test": len(splits.test)}
+    empty = [name for name, n in sizes.items() if n == 0]
+    if not empty:
+        return
+    where = f"data set {spec.name!r} in {folder}" if folder else f"data set {spec.name!r}"
+    counts = ", ".join(f"{n} {name}" for name, n in sizes.items())
+    raise DataError(
+        f"{where}: the {' and '.join(empty)} split{'s are' if len(empty) > 1 else ' is'} empty "
+        f"after loading ({counts}); give more data (a class lends an item to validation only "
+        "when it has two) or raise dataset.val_fraction / test_fraction"
+    )
 
 
 def _check_shape(images: torch.Tensor, labels: torch.Tensor, spec: DatasetSpec) -> None:

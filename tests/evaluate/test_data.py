@@ -220,3 +220,30 @@ def test_image_folder_errors(tmp_path: Path) -> None:
     spec = DatasetSpec(name="imagefolder", image_size=8, channels=3, num_classes=3)
     with pytest.raises(DataError, match=r"2\.png: not a readable image"):
         load_splits(spec, root=tmp_path)
+
+
+def test_a_data_path_naming_a_file_says_it_is_a_file(tmp_path: Path) -> None:
+    spec = DatasetSpec(name="cifar10", image_size=32, channels=3, num_classes=10)
+    file = tmp_path / "cifar-10-python.tar.gz"
+    file.write_bytes(b"\x1f\x8b not unpacked")
+    with pytest.raises(DataError) as caught:
+        load_splits(spec, root=file)
+    assert str(caught.value).startswith(f"data folder {file} is a file, not a folder")
+
+
+def test_an_empty_split_is_refused_for_every_kind_of_data_set(tmp_path: Path) -> None:
+    """A split without items would divide by zero after an epoch of training."""
+    pairs = PAIRS.model_copy(update={"synthetic_size": 20, "val_fraction": 0.01})
+    with pytest.raises(DataError) as caught:
+        load_splits(pairs)
+    assert str(caught.value).startswith(
+        "data set 'digit-pairs': the validation split is empty after loading "
+        "(16 training, 0 validation, 4 test)"
+    )
+    _write_image_folder(tmp_path, per_class=1)
+    spec = DatasetSpec(name="imagefolder", image_size=8, channels=3, num_classes=3)
+    with pytest.raises(DataError) as caught:
+        load_splits(spec, root=tmp_path)
+    assert str(caught.value).startswith(
+        f"data set 'imagefolder' in {tmp_path}: the validation and test splits are empty"
+    )

@@ -335,3 +335,18 @@ def test_a_truncated_nmnist_file_is_named(tmp_path: Path) -> None:
         DataError, match=re.escape(f"{cut}: 248 bytes, not a whole number of 5-byte")
     ):
         load_splits(spec("nmnist", 10), root=tmp_path)
+
+
+def test_an_empty_split_is_refused_naming_it_and_the_folder(tmp_path: Path) -> None:
+    """One recording a class leaves nothing to hold out: refused at loading, not a division by
+    zero after the first training epoch."""
+    make_gesture(tmp_path / "gesture", users=(1,))
+    with pytest.raises(DataError) as caught:
+        load_splits(spec("dvs128-gesture", 11), root=tmp_path / "gesture")
+    assert str(caught.value).startswith(
+        f"data set 'dvs128-gesture' in {tmp_path / 'gesture'}: the validation split is empty "
+        "after loading (11 training, 0 validation, 11 test)"
+    )
+    make_cifar10_dvs(tmp_path / "c10", per_class=1)
+    with pytest.raises(DataError, match="the validation and test splits are empty"):
+        load_splits(spec("cifar10-dvs", 10), root=tmp_path / "c10")
