@@ -69,16 +69,19 @@ def train_supernet(
             ``evosnn supernet train``'s flags), or a device this machine does not have.
         OutputError: ``out`` is a file, lies under one, or cannot be written.
         SpaceError: no such space, or a field at fault.
-        DataError: the data set's folder is missing or malformed.
+        DataError: the data set's folder is missing or malformed, or given for a space whose
+            data set reads none.
         CheckpointError: nothing to resume, or a checkpoint of another space.
         TrainingDiverged: NaN loss (the last good checkpoint is kept).
     """
     from evosnn.core.outputs import check_out_dir
+    from evosnn.data.loading import check_data_root
     from evosnn.evaluate.device import check_device
     from evosnn.training.supernet_training import train_supernet_parallel
     from supernet.train import CHECKPOINT_NAME
 
     space = as_space(space)
+    check_data_root(space.dataset, data_root, space=space.name)  # before the Ray workers
     out = check_out_dir(Path(out))
     settings, resources = _with_fields(space, settings, resources or RayResources(), fields)
     settings = replace(settings, device=check_device(settings.device))

@@ -53,6 +53,7 @@ __all__ = [
     "Split",
     "Splits",
     "augment",
+    "check_data_root",
     "iter_batches",
     "load_splits",
     "normalize",
@@ -75,13 +76,37 @@ def load_splits(spec: DatasetSpec, *, root: str | Path | None = None) -> Splits:
     comes back non-empty (a training run divides by their sizes).
 
     Raises:
-        DataError: the folder is missing or does not have the expected layout, or a split comes
-            out empty.
+        DataError: the folder is missing or does not have the expected layout, ``root`` is given
+            for a data set made in memory, or a split comes out empty.
     """
+    check_data_root(spec, root)
     folder = Path(root) if root is not None else (Path(spec.root) if spec.root else None)
     splits = _load(spec, folder)
     _check_filled(splits, spec, folder if spec.name in FOLDER_DATASETS else None)
     return splits
+
+
+def check_data_root(
+    spec: DatasetSpec, root: str | Path | None, *, space: str | None = None
+) -> None:
+    """Refuse a data folder (``--data``, ``data_root``) for a data set that reads none.
+
+    Such a folder would be silently ignored, so the user would not learn that their data is not
+    what trains. Only ``spec`` is looked at (no file): a driver calls it before its Ray workers
+    load the data. ``space`` names the search space in the message.
+
+    Raises:
+        DataError: ``root`` is given and ``spec`` names a data set made in memory.
+    """
+    if root is None or spec.name in FOLDER_DATASETS:
+        return
+    if space:
+        what = (
+            f"space {space!r} reads no data folder (its data set {spec.name!r} is made in memory)"
+        )
+    else:
+        what = f"data set {spec.name!r} is made in memory and reads no data folder"
+    raise DataError(f"--data {root}: {what}, so --data is not used there; leave it out")
 
 
 def _load(spec: DatasetSpec, folder: Path | None) -> Splits:

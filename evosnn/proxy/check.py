@@ -322,9 +322,12 @@ def rank_check(
             holding a check of other settings, a reference that is not a finished check of this
             space, or fewer than ``MIN_SUBNETS`` subnets whose every seed trained.
     """
+    from evosnn.data.loading import check_data_root
+
     where = resources if resources is not None else StandaloneResources()
     out_dir = Path(out_dir).resolve()
     space = _supernet_space(supernet, space)
+    check_data_root(space.dataset, data_root, space=space.name)  # before out_dir is claimed
     ref = None if reference is None else _Reference.read(reference, space, settings.eval)
     if ref is not None:
         settings = ref.settings

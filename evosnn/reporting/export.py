@@ -192,9 +192,12 @@ def export_study(
 ) -> list[Path]:
     """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too
     (inherited and BN-recalibrated on ``device``)."""
+    from evosnn.data.loading import check_data_root
+
     ledger, study = Ledger.open_search(storage_url, study_name)
     codec = ledger.codec
     space = codec.space
+    check_data_root(space.dataset, data_root, space=space.name)  # before out_dir is claimed
     chosen = pick_trials(ledger.records(), pick, trial)
     out = Path(out_dir)
     storage_shown = redact(absolute(storage_url))

@@ -64,8 +64,7 @@ def search_study(
     from evosnn.evaluate.worker_task import EvaluationTaskFactory, energy_target, reference
 
     started = time.monotonic()
-    if settings.workers < 0:
-        raise EvosnnError(f"workers must be 0 (in this process) or more, got {settings.workers}")
+    _check_settings(space, settings)
     codec = GenomeCodec(space)
     engine = make_engine(
         settings.engine,
@@ -125,6 +124,15 @@ def search_study(
             ledger.release()
         except Exception:
             log.warning("could not release the study's driver lock; it expires in a minute")
+
+
+def _check_settings(space: SearchSpace, settings: SearchSettings) -> None:
+    """Refuse what is wrong with the settings before the study, or Ray, is touched."""
+    from evosnn.data.loading import check_data_root
+
+    if settings.workers < 0:
+        raise EvosnnError(f"workers must be 0 (in this process) or more, got {settings.workers}")
+    check_data_root(space.dataset, settings.data_root, space=space.name)  # workers load the data
 
 
 def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:

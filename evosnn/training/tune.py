@@ -35,6 +35,7 @@ from evosnn.core.validation import (
     check_value,
     setting,
 )
+from evosnn.data.loading import check_data_root
 from evosnn.reporting.export import Exported
 from evosnn.training.retrain import RetrainResult
 from workers.tune import EXPERIMENT, Report, TrainOne, TuneExperiment, run_tune
@@ -146,6 +147,8 @@ def tune_retrain(
     unless given (a notebook or a test may wrap it, e.g. to watch or pace the epochs); it is not
     part of what a resumed run must match.
     """
+    for exported in exports:  # here, not in every trial
+        check_data_root(exported.space.dataset, data_root, space=exported.space.name)
     folder = (Path(out_dir) / "tune").resolve()
     architectures = [str(e.path.resolve()) for e in exports]
     request = {

@@ -12,9 +12,10 @@ import torch
 from PIL import Image
 
 from evosnn.core.errors import DataError
-from evosnn.core.space import DatasetSpec
-from evosnn.data.loading import load_splits
+from evosnn.core.space import DatasetSpec, SearchSpace, load_space
+from evosnn.data.loading import check_data_root, load_splits
 from supernet.batches import augment, iter_batches, normalize
+from tests.conftest import tiny_dict
 
 
 def test_digits_splits_are_deterministic_disjoint_and_stratified() -> None:
@@ -229,6 +230,57 @@ def test_a_data_path_naming_a_file_says_it_is_a_file(tmp_path: Path) -> None:
     with pytest.raises(DataError) as caught:
         load_splits(spec, root=file)
     assert str(caught.value).startswith(f"data folder {file} is a file, not a folder")
+
+
+@pytest.mark.parametrize("space", ["digits-tiny", "digit-pairs-tiny", "digits-events-tiny", "tiny"])
+def test_a_data_folder_for_a_data_set_made_in_memory_is_refused(tmp_path: Path, space: str) -> None:
+    """``--data`` with such a space used to be silently ignored: the user would train on other
+    data than they believe."""
+    tiny = SearchSpace.from_dict(tiny_dict())
+    spec = (tiny if space == "tiny" else load_space(space)).dataset
+    with pytest.raises(DataError) as caught:
+        load_splits(spec, root=tmp_path)
+    assert str(caught.value) == (
+        f"--data {tmp_path}: data set {spec.name!r} is made in memory and reads no data folder, "
+        "so --data is not used there; leave it out"
+    )
+    with pytest.raises(DataError, match=f"space 'demo' reads no data folder .*{spec.name}"):
+        check_data_root(spec, tmp_path, space="demo")
+    check_data_root(spec, None, space="demo")  # no folder given: nothing to refuse
+
+
+def test_the_drivers_refuse_an_unused_data_folder_before_any_work(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    """Where the data is loaded in Ray workers, or after a run folder, study or export folder is
+    written, the folder is refused first, in the driver, naming the space."""
+    from evosnn.api import run_search, train_supernet
+    from evosnn.proxy.check import RankCheckSettings, rank_check
+    from evosnn.reporting.export import export_study, load_export
+    from evosnn.training.tune import TuneSettings, tune_retrain
+    from supernet.recipe import TrainSettings
+    from tests.studies import searched_tiny_study
+
+    space = SearchSpace.from_dict(tiny_dict(), source="tiny")
+    data = tmp_path / "data"
+    refused = "space 'tiny-synthetic' reads no data folder"
+    with pytest.raises(DataError, match=refused):
+        train_supernet(space, tmp_path / "run", data_root=data, workers=2)
+    storage = f"sqlite:///{tmp_path / 'other.db'}"
+    with pytest.raises(DataError, match=refused):
+        run_search(space, tiny_checkpoint, storage=storage, data_root=str(data), workers=2)
+    with pytest.raises(DataError, match=refused):
+        rank_check(tiny_checkpoint, tmp_path / "check", RankCheckSettings(), data_root=data)
+    url = searched_tiny_study(tmp_path, tiny_checkpoint)
+    with pytest.raises(DataError, match=refused):
+        export_study(url, "tiny", tmp_path / "refused", pick="knee", data_root=data)
+    exported = load_export(export_study(url, "tiny", tmp_path / "export", pick="knee")[0])
+    with pytest.raises(DataError, match=refused):
+        tune_retrain(
+            [exported], tmp_path / "tuned", TrainSettings(), TuneSettings(), data_root=data
+        )
+    for written in ("run", "other.db", "check", "refused", "tuned"):
+        assert not (tmp_path / written).exists(), written
 
 
 def test_an_empty_split_is_refused_for_every_kind_of_data_set(tmp_path: Path) -> None:
