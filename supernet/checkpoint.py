@@ -33,11 +33,13 @@ import torch
 from evosnn.core.errors import CheckpointError
 
 __all__ = [
+    "CHECKPOINT_NAME",
     "FORMAT",
     "Status",
     "SupernetCheckpoint",
     "TrainerState",
     "TrainingCheckpoint",
+    "checkpoint_file",
     "file_sha256",
     "load_checkpoint",
     "load_weights_only",
@@ -47,6 +49,9 @@ __all__ = [
 
 #: The supernet checkpoint's format and schema version (bumped when its keys change meaning).
 FORMAT = "evosnn-supernet/1"
+
+#: The supernet checkpoint's file name in its run folder.
+CHECKPOINT_NAME = "supernet.pt"
 
 #: Where the run stood when the checkpoint was written.
 Status = Literal["complete", "in-progress", "interrupted"]
@@ -118,6 +123,31 @@ def source_name(path: str | Path | bytes) -> str:
     return "<checkpoint bytes>" if isinstance(path, bytes) else str(path)
 
 
+def checkpoint_file(
+    path: str | Path,
+    what: str = "checkpoint",
+    hint: str = "",
+    *,
+    inside: str | None = CHECKPOINT_NAME,
+) -> Path:
+    """``path`` as a Path, once checked to be a file.
+
+    A folder is said to be one (a run folder is easily given for its checkpoint), with the path
+    of the file ``inside`` it when there is one; ``hint`` follows "not found".
+
+    Raises:
+        CheckpointError: ``path`` is a folder or does not exist; the message names it.
+    """
+    path = Path(path)
+    if path.is_dir():
+        held = path / inside if inside else None
+        offer = f"; did you mean {held}?" if held is not None and held.is_file() else ""
+        raise CheckpointError(f"{path} is a folder, not a {what} file{offer}")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: {what} not found{hint}")
+    return path
+
+
 def load_weights_only(
     source: str | Path | IO[bytes], map_location: str | torch.device = "cpu"
 ) -> Any:
@@ -154,8 +184,8 @@ def load_checkpoint(
             of that kind; the message names the file.
     """
     path = name or source_name(source)
-    if not isinstance(source, bytes) and not Path(source).is_file():
-        raise CheckpointError(f"{path}: checkpoint not found")
+    if not isinstance(source, bytes):
+        checkpoint_file(source, kind, inside=CHECKPOINT_NAME if format == FORMAT else None)
     readable = io.BytesIO(source) if isinstance(source, bytes) else Path(source)
     try:
         data = load_weights_only(readable, map_location)

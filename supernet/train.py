@@ -28,7 +28,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import EvosnnError
 from evosnn.core.outputs import refuse_existing
 from supernet.batches import Splits
-from supernet.checkpoint import FORMAT, Status, save_atomic
+from supernet.checkpoint import CHECKPOINT_NAME, FORMAT, Status, save_atomic
 from supernet.fit import (
     EpochEnd,
     FitHooks,
@@ -58,8 +58,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-CHECKPOINT_NAME = "supernet.pt"
 
 #: ``sample(rng, step) -> configs``: the subnets (with neuron genes) trained at optimizer step
 #: ``step``, drawn only from ``rng`` (seeded from ``(seed, step)`` by the trainer). With

@@ -193,11 +193,14 @@ def export_study(
     """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too
     (inherited and BN-recalibrated on ``device``)."""
     from evosnn.data.loading import check_data_root
+    from supernet.checkpoint import checkpoint_file
 
     ledger, study = Ledger.open_search(storage_url, study_name)
     codec = ledger.codec
     space = codec.space
     check_data_root(space.dataset, data_root, space=space.name)  # before out_dir is claimed
+    if supernet is not None:
+        checkpoint_file(supernet, "supernet checkpoint")
     chosen = pick_trials(ledger.records(), pick, trial)
     out = Path(out_dir)
     storage_shown = redact(absolute(storage_url))

@@ -73,8 +73,8 @@ def search_study(
         seed=settings.seed,
         **settings.engine_options,
     )
+    blob = _read_checkpoint(Path(supernet), space)  # before the study database is opened
     ledger = Ledger.open(storage_url, study_name, codec)
-    blob = _read_checkpoint(Path(supernet), space)
     ledger.acquire()  # before any write: a second driver must change nothing
     executor: Executor | None = None
     try:
@@ -137,13 +137,10 @@ def _check_settings(space: SearchSpace, settings: SearchSettings) -> None:
 
 def _read_checkpoint(path: Path, space: SearchSpace) -> bytes:
     """The checkpoint's bytes, once checked to be a finished supernet trained for ``space``."""
-    from supernet.checkpoint import load_checkpoint
+    from supernet.checkpoint import checkpoint_file, load_checkpoint
 
-    if not path.is_file():
-        raise CheckpointError(
-            f"{path}: supernet checkpoint not found (train one with `evosnn supernet train`)"
-        )
-    blob = path.read_bytes()
+    hint = " (train one with `evosnn supernet train`)"
+    blob = checkpoint_file(path, "supernet checkpoint", hint).read_bytes()
     data = load_checkpoint(blob, name=str(path))
     if data.get("status") != "complete":
         # refused, not warned: the study pins the checkpoint's sha256, so a search started on an

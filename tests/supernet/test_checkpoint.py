@@ -59,3 +59,54 @@ def test_a_foreign_pickle_protocol_fails_without_torch_s_warning(
     with pytest.raises(CheckpointError, match=r"junk\.bin"):
         load_checkpoint(path)
     assert not [w for w in recwarn if "weights_only" in str(w.message)]
+
+
+def test_a_folder_is_said_to_be_one_and_its_supernet_pt_offered(tmp_path: Path) -> None:
+    """A run folder is easily given for its checkpoint: "not found" would send the user
+    looking for a file that is there."""
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(run)
+    assert str(caught.value) == f"{run} is a folder, not a supernet checkpoint file"
+    torch.save({"format": "evosnn-supernet/1"}, run / "supernet.pt")
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(run)
+    assert str(caught.value) == (
+        f"{run} is a folder, not a supernet checkpoint file; did you mean {run / 'supernet.pt'}?"
+    )
+    # a checkpoint of another kind is never offered a supernet
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(run, format="evosnn-retrain/1", kind="retraining checkpoint")
+    assert str(caught.value) == f"{run} is a folder, not a retraining checkpoint file"
+    with pytest.raises(CheckpointError, match=r"nope\.pt: supernet checkpoint not found"):
+        load_checkpoint(run / "nope.pt")
+
+
+def test_the_search_and_the_export_say_a_supernet_folder_is_a_folder(
+    tmp_path: Path, tiny_checkpoint: Path
+) -> None:
+    """The search reads the checkpoint's bytes itself, and the export claims its folder before
+    the supernet loads: both check the path first (no study database, no export folder)."""
+    from evosnn.api import run_search
+    from evosnn.core.space import SearchSpace
+    from evosnn.reporting.export import export_study
+    from tests.conftest import tiny_dict
+    from tests.studies import searched_tiny_study
+
+    run = tiny_checkpoint.parent
+    says = f"{run} is a folder, not a supernet checkpoint file; did you mean {tiny_checkpoint}?"
+    with pytest.raises(CheckpointError) as caught:
+        run_search(
+            SearchSpace.from_dict(tiny_dict()),
+            run,
+            storage=f"sqlite:///{tmp_path / 's.db'}",
+            workers=0,
+        )
+    assert str(caught.value) == says
+    assert not (tmp_path / "s.db").exists()
+    url = searched_tiny_study(tmp_path, tiny_checkpoint)
+    with pytest.raises(CheckpointError) as caught:
+        export_study(url, "tiny", tmp_path / "export", pick="knee", supernet=run)
+    assert str(caught.value) == says
+    assert not (tmp_path / "export").exists()
