@@ -1,6 +1,6 @@
 """The run-folder lock: one process at a time, a dead holder taken over, released on every exit.
 
-Holders are real processes (:data:`HOLDER`) answering one line per command on stdout; each test
+Holders are real processes (:mod:`tests.core.holders`) answering one line per command on stdout; each test
 waits on those answers (or on a process's exit), never on timing luck.
 """
 
@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,101 +19,9 @@ import pytest
 from evosnn.core import run_lock as lock_module
 from evosnn.core.outputs import OutputError
 from evosnn.core.run_lock import LOCK_NAME, FolderInUse, RunFolderHolder, held, run_lock
-from tests.conftest import ROOT
+from tests.core.holders import Holder, holders, start_holder
 
-#: A process that takes locks when told: ``lock FOLDER [NAME]`` answers ``held PID`` or
-#: ``refused: MESSAGE``; ``child`` starts a process that keeps this one's lock file open (as a
-#: descendant that outlives a killed holder would) and answers ``child PID``; ``fork`` forks a
-#: child that answers whether it still has the lock file open; ``release`` lets go; ``ping``
-#: answers ``pong`` (the process is ready).
-HOLDER = """
-import os, subprocess, sys
-from contextlib import ExitStack
-from evosnn.core import run_lock as lock_module
-from evosnn.core.run_lock import FolderInUse, run_lock
-
-stack = ExitStack()
-for line in sys.stdin:
-    command, *rest = line.split()
-    if command == "lock":
-        try:
-            stack.enter_context(run_lock(rest[0], name=rest[1] if len(rest) > 1 else None))
-            answer = f"held {os.getpid()}"
-        except FolderInUse as exc:
-            answer = f"refused: {exc}"
-    elif command == "child":
-        fd = next(iter(lock_module._HELD.values())).fd
-        child = subprocess.Popen(
-            [sys.executable, "-c", "import signal; signal.pause()"],
-            stdin=subprocess.DEVNULL, pass_fds=(fd,), start_new_session=True,
-        )
-        answer = f"child {child.pid}"
-    elif command == "fork":
-        fd = next(iter(lock_module._HELD.values())).fd
-        pid = os.fork()
-        if pid == 0:
-            try:
-                os.fstat(fd)
-                print("child still has it", flush=True)
-            except OSError:
-                print("child closed it", flush=True)
-            os._exit(0)
-        os.waitpid(pid, 0)
-        continue
-    elif command == "release":
-        stack.close()
-        answer = "released"
-    elif command == "ping":
-        answer = "pong"
-    print(answer, flush=True)
-"""
-
-
-class Holder:
-    """A :data:`HOLDER` process; :meth:`ask` sends a command and returns its answer line."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", HOLDER],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        self.pid = self.process.pid
-
-    def ask(self, command: str) -> str:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self.process.stdout.readline().strip()
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
-
-
-@pytest.fixture
-def holders() -> Iterator[list[Holder]]:
-    """Holder processes started by the test, all ended after it."""
-    started: list[Holder] = []
-    yield started
-    for holder in started:
-        if holder.process.poll() is None:
-            holder.kill()
-
-
-def _holder(holders: list[Holder]) -> Holder:
-    holder = Holder()
-    holders.append(holder)
-    return holder
+__all__ = ["holders"]  # the fixture, used by the tests below
 
 
 def _dead_pid() -> int:
@@ -128,7 +35,7 @@ def test_a_second_process_is_refused_naming_the_holder(
     tmp_path: Path, holders: list[Holder]
 ) -> None:
     folder = tmp_path / "run"
-    first, second = _holder(holders), _holder(holders)
+    first, second = start_holder(holders), start_holder(holders)
     assert first.ask(f"lock {folder}") == f"held {first.pid}"
     answer = second.ask(f"lock {folder}")
     assert answer.startswith(f"refused: --out {folder} is in use by pid {first.pid} on ")
@@ -150,13 +57,13 @@ def test_a_lock_left_by_a_killed_holder_is_taken_over(
     tmp_path: Path, holders: list[Holder]
 ) -> None:
     folder = tmp_path / "run"
-    first = _holder(holders)
+    first = start_holder(holders)
     assert first.ask(f"lock {folder}") == f"held {first.pid}"
     first.kill()  # kill -9: no cleanup ran
     left = json.loads((folder / LOCK_NAME).read_text())
     assert left["pid"] == first.pid  # the file is still there, naming the dead holder
     assert held(folder) is None  # ... but nobody holds it
-    second = _holder(holders)
+    second = start_holder(holders)
     assert second.ask(f"lock {folder}") == f"held {second.pid}"
     assert json.loads((folder / LOCK_NAME).read_text())["pid"] == second.pid
 
@@ -165,16 +72,16 @@ def test_a_descendant_keeping_a_dead_holders_lock_does_not_block(
     tmp_path: Path, holders: list[Holder]
 ) -> None:
     folder = tmp_path / "run"
-    first = _holder(holders)
+    first = start_holder(holders)
     assert first.ask(f"lock {folder}") == f"held {first.pid}"
     child = int(first.ask("child").split()[1])
     try:
         first.kill()  # its child still has the locked file open: the flock stays taken
         left = held(folder)
         assert left is not None and left.pid == first.pid and left.gone()
-        second = _holder(holders)
+        second = start_holder(holders)
         assert second.ask(f"lock {folder}") == f"held {second.pid}"  # the pid rule
-        third = _holder(holders)
+        third = start_holder(holders)
         assert third.ask(f"lock {folder}").startswith(
             f"refused: --out {folder} is in use by pid {second.pid}"
         )
@@ -183,7 +90,7 @@ def test_a_descendant_keeping_a_dead_holders_lock_does_not_block(
 
 
 def test_a_forked_child_does_not_keep_the_lock(tmp_path: Path, holders: list[Holder]) -> None:
-    first = _holder(holders)
+    first = start_holder(holders)
     assert first.ask(f"lock {tmp_path}") == f"held {first.pid}"
     assert first.ask("fork") == "child closed it"
 
@@ -197,13 +104,13 @@ def test_of_racing_processes_exactly_one_wins(
     folder = tmp_path / "run"
     child = None
     if left != "nothing":
-        killed = _holder(holders)
+        killed = start_holder(holders)
         assert killed.ask(f"lock {folder}") == f"held {killed.pid}"
         if left == "a-killed-holders-child":
             child = int(killed.ask("child").split()[1])
         killed.kill()
     try:
-        racers = [_holder(holders) for _ in range(4)]
+        racers = [start_holder(holders) for _ in range(4)]
         assert all(racer.ask("ping") == "pong" for racer in racers)  # all started
         for racer in racers:  # all told at once, answers read after
             assert racer.process.stdin is not None
@@ -222,7 +129,7 @@ def test_of_racing_processes_exactly_one_wins(
 def test_a_file_lock_leaves_the_other_files_of_the_folder_free(
     tmp_path: Path, holders: list[Holder]
 ) -> None:
-    first, second = _holder(holders), _holder(holders)
+    first, second = start_holder(holders), start_holder(holders)
     assert first.ask(f"lock {tmp_path} a.pt") == f"held {first.pid}"
     assert second.ask(f"lock {tmp_path} b.pt") == f"held {second.pid}"
     answer = second.ask(f"lock {tmp_path} a.pt")
