@@ -33,7 +33,9 @@ def export(
         SettingError: ``study`` is not a result or a (storage, name) pair, an unknown ``pick``,
             ``pick="trial"`` without ``trial`` (or ``trial`` with another pick), or a device
             this machine does not have.
-        OutputError: ``out`` is a file, lies under one, or cannot be written.
+        OutputError: ``out`` is a file, lies under one, or cannot be written; it holds the
+            export of another study or of another pick (a re-export of the same pick is
+            allowed); or another process is writing it (``FolderInUse``, naming the process).
         StorageError: an unreachable database or a study that is not there.
         CheckpointError: ``supernet`` is not the checkpoint the study searched.
     """

@@ -38,7 +38,9 @@ def retrain(
     Raises:
         SettingError: a training setting of the wrong type or out of its range, an unknown
             ``init``, or a device this machine does not have.
-        OutputError: ``out`` is a file, lies under one, or cannot be written.
+        OutputError: ``out`` is a file, lies under one, or cannot be written; or another
+            process is writing this architecture's checkpoint there (``FolderInUse``, naming
+            the process).
         ConfigError: not an exported architecture file.
         CheckpointError: unusable inherited weights, or a checkpoint in the way (``resume``).
         DataError: the space's data set is missing.

@@ -67,7 +67,8 @@ def train_supernet(
     Raises:
         SettingError: a setting of the wrong type or out of its range (the rules of
             ``evosnn supernet train``'s flags), or a device this machine does not have.
-        OutputError: ``out`` is a file, lies under one, or cannot be written.
+        OutputError: ``out`` is a file, lies under one, or cannot be written; or another process
+            is writing it (``FolderInUse``, naming its pid, host, start and command).
         SpaceError: no such space, or a field at fault.
         DataError: the data set's folder is missing or malformed, or given for a space whose
             data set reads none.
@@ -75,6 +76,7 @@ def train_supernet(
         TrainingDiverged: NaN loss (the last good checkpoint is kept).
     """
     from evosnn.core.outputs import check_out_dir
+    from evosnn.core.run_lock import run_lock
     from evosnn.data.loading import check_data_root
     from evosnn.evaluate.device import check_device
     from evosnn.training.supernet_training import train_supernet_parallel
@@ -85,32 +87,33 @@ def train_supernet(
     out = check_out_dir(Path(out))
     settings, resources = _with_fields(space, settings, resources or RayResources(), fields)
     settings = replace(settings, device=check_device(settings.device))
-    if resources.parallel:
-        from workers.train import default_threads
+    with run_lock(out):  # one process writes the run folder (the driver, with workers)
+        if resources.parallel:
+            from workers.train import default_threads
 
-        if not resources.threads:
-            resources = replace(resources, threads=default_threads(resources.workers))
-        result = train_supernet_parallel(
-            space,
-            out,
-            settings,
-            resources,
-            data_root=data_root,
-            resume=resume,
-            given=given,
-            progress=progress,
-        )
-    else:
-        result = _train_here(
-            space,
-            out,
-            settings,
-            data_root=data_root,
-            threads=resources.threads,
-            resume=resume,
-            given=given,
-            progress=progress,
-        )
+            if not resources.threads:
+                resources = replace(resources, threads=default_threads(resources.workers))
+            result = train_supernet_parallel(
+                space,
+                out,
+                settings,
+                resources,
+                data_root=data_root,
+                resume=resume,
+                given=given,
+                progress=progress,
+            )
+        else:
+            result = _train_here(
+                space,
+                out,
+                settings,
+                data_root=data_root,
+                threads=resources.threads,
+                resume=resume,
+                given=given,
+                progress=progress,
+            )
     return TrainedSupernet(out / CHECKPOINT_NAME, list(result.get("metrics") or []))
 
 

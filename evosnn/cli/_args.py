@@ -45,6 +45,7 @@ __all__ = [
     "given_settings",
     "given_values",
     "non_negative_int",
+    "out_file",
     "positive_float",
     "positive_int",
     "resources",
@@ -99,6 +100,17 @@ def device(text: str) -> str:
 
     try:
         return check_device(text)
+    except EvosnnError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def out_file(text: str) -> Path:
+    """An argparse type: a file this process can write (checked when the flags are read, so a
+    folder, a path under a file or an unwritable folder is refused before any work)."""
+    from evosnn.core.outputs import check_out_file
+
+    try:
+        return check_out_file(text, flag=None)
     except EvosnnError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -25,8 +25,10 @@ from evosnn.cli._args import (
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError, SpaceError
 from evosnn.core.outputs import check_out_dir
+from evosnn.core.run_lock import run_lock
 
 if TYPE_CHECKING:
+    from evosnn.core.space import SearchSpace
     from evosnn.search import SearchSettings
 
 __all__ = ["Demo"]
@@ -66,9 +68,21 @@ class Demo(Command):
         parser.add_argument("--retrain-epochs", type=positive_int, default=15)
 
     def run(self, args: argparse.Namespace) -> int:
+        from evosnn.core.space import load_space
+
+        if args.space == SPACE and not SPACE.is_file():
+            raise SpaceError(
+                f"{SPACE}: the shipped digits-tiny space is missing from this checkout"
+            )
+        space = load_space(args.space)
+        out: Path = check_out_dir(args.out)
+        with run_lock(out):  # the whole run folder, every step
+            return self._steps(args, space, out)
+
+    def _steps(self, args: argparse.Namespace, space: SearchSpace, out: Path) -> int:
+        """The five steps, in the held run folder ``out``."""
         from evosnn.cli.search import print_summary, search
         from evosnn.cli.train import record
-        from evosnn.core.space import load_space
         from evosnn.data.loading import load_splits
         from evosnn.reporting.export import export_study, load_export
         from evosnn.reporting.report import write_report
@@ -78,12 +92,6 @@ class Demo(Command):
         from supernet.recipe import TrainSettings
         from supernet.train import CHECKPOINT_NAME
 
-        if args.space == SPACE and not SPACE.is_file():
-            raise SpaceError(
-                f"{SPACE}: the shipped digits-tiny space is missing from this checkout"
-            )
-        space = load_space(args.space)
-        out: Path = check_out_dir(args.out)
         checkpoint = out / CHECKPOINT_NAME
         storage = f"sqlite:///{out / 'evosnn.db'}"
 

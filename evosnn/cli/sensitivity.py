@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from evosnn.cli._args import add_data, add_seed, non_negative_int, positive_int
+from evosnn.cli._args import add_data, add_seed, non_negative_int, out_file, positive_int
 from evosnn.cli._command import Command
 from evosnn.core.evaluation import EvalSettings
 
@@ -46,7 +46,9 @@ class SupernetSensitivity(Command):
             default=EvalSettings().recal_batch_size,
             help="images per recalibration batch (the search's default)",
         )
-        parser.add_argument("--json", type=Path, default=None, help="also write the counts here")
+        parser.add_argument(
+            "--json", type=out_file, default=None, help="also write the counts to this file"
+        )
         add_seed(parser, help="seed of the subnet draw (and of an untrained supernet)")
         add_data(parser)
 
@@ -74,6 +76,7 @@ class SupernetSensitivity(Command):
             net, space, splits, settings, supernet=what, data=data, progress=True
         )
         if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
             args.json.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
         print(result.to_markdown())
         return 0

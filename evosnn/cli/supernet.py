@@ -27,6 +27,7 @@ from evosnn.core.evaluation import EvalSettings
 from evosnn.core.outputs import check_out_dir
 from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.core.resources import RayResources
+from evosnn.core.run_lock import run_lock
 
 __all__ = ["SupernetRankCheck", "SupernetTrain", "describe_summary"]
 
@@ -220,17 +221,18 @@ class SupernetRankCheck(Command):
         out = check_out_dir(
             args.out if args.out is not None else args.supernet.parent / "rank-check"
         )
-        summary = rank_check(
-            args.supernet,
-            out,
-            settings,
-            space=load_space(args.space) if args.space else None,
-            data_root=args.data,
-            resources=resources,
-            reference=args.reference,
-        )
-        if args.storage:
-            _store(args.storage, args.study, summary)
+        with run_lock(out, flag="--out" if args.out is not None else None):
+            summary = rank_check(
+                args.supernet,
+                out,
+                settings,
+                space=load_space(args.space) if args.space else None,
+                data_root=args.data,
+                resources=resources,
+                reference=args.reference,
+            )
+            if args.storage:
+                _store(args.storage, args.study, summary)
         print(f"{describe_summary(summary)}; written to {out / RESULT_FILE}")
         return 0
 

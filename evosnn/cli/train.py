@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evosnn.cli._args import (
     add_data,
@@ -24,6 +25,7 @@ from evosnn.cli._args import (
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
 from evosnn.core.outputs import check_out_dir
+from evosnn.core.run_lock import run_lock
 from evosnn.core.validation import INIT
 
 if TYPE_CHECKING:
@@ -86,7 +88,6 @@ class Train(Command):
 
     def run(self, args: argparse.Namespace) -> int:
         from evosnn.reporting.export import load_export
-        from evosnn.training.retrain import retrain_exported
         from supernet.recipe import TrainSettings
 
         given = given_settings(args, ("epochs", "batch_size", "lr", "seed"))
@@ -97,11 +98,27 @@ class Train(Command):
         if args.out is not None:
             check_out_dir(args.out)
         exports = [load_export(path) for path in args.architectures]  # all valid before training
-        refused = {e.path: check(args.storage, e) for e in exports}  # storage before any work
-        for reason in filter(None, refused.values()):
-            log.warning("%s", reason)  # said before training, and again after it
-        if args.tune:
-            return self._tune(args, exports, settings, refused)
+        with ExitStack() as held:  # every folder written is this process's before any work
+            for folder, name in _written(args, exports):
+                held.enter_context(run_lock(folder, flag=None, name=name))
+            refused = {e.path: check(args.storage, e) for e in exports}  # storage before work
+            for reason in filter(None, refused.values()):
+                log.warning("%s", reason)  # said before training, and again after it
+            if args.tune:
+                return self._tune(args, exports, settings, refused)
+            return self._train(args, exports, settings, refused, given)
+
+    def _train(
+        self,
+        args: argparse.Namespace,
+        exports: list[Exported],
+        settings: TrainSettings,
+        refused: dict[Path, str | None],
+        given: dict[str, Any],
+    ) -> int:
+        """Retrain the files one by one, in this process."""
+        from evosnn.training.retrain import retrain_exported
+
         for exported in exports:
             result = retrain_exported(
                 exported,
@@ -167,6 +184,17 @@ class Train(Command):
             )
             record(args.storage, item.exported, best, refused[item.exported.path])
         return status
+
+
+def _written(args: argparse.Namespace, exports: list[Exported]) -> list[tuple[Path, str | None]]:
+    """What the retraining writes, as (folder, file or None: all of it): each file's checkpoint
+    in ``--out`` or beside the file; with ``--tune``, the Tune experiment (``tune`` in ``--out``
+    or beside the first file)."""
+    from evosnn.training.retrain import checkpoint_name
+
+    if args.tune:
+        return [((args.out or exports[0].path.parent) / "tune", None)]
+    return [(args.out or e.path.parent, checkpoint_name(e)) for e in exports]
 
 
 def _storage_of(storage: str | None, exported: Exported) -> str | None:

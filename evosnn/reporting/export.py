@@ -19,8 +19,10 @@ File names come from trial numbers only, so nothing can be written outside ``DIR
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from optuna.trial import TrialState
 import evosnn
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import ConfigError, EvosnnError
+from evosnn.core.outputs import OutputError
+from evosnn.core.run_lock import run_lock
 from evosnn.core.space import SearchSpace
 from evosnn.objectives.front import knee_index, pareto_records
 from evosnn.storage.ledger import Ledger, LedgerRecord
@@ -45,6 +49,8 @@ __all__ = [
     "load_export",
     "pick_trials",
 ]
+
+log = logging.getLogger(__name__)
 
 EXPORT_FORMAT = "evosnn-architecture/1"
 #: The file that marks an export folder as one study's (:func:`claim_folder`).
@@ -112,46 +118,86 @@ def _write_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def claim_folder(out: Path, study: str, storage: str) -> None:
-    """Make ``out`` this study's export folder, or refuse if it holds another study's files.
+def claim_folder(
+    out: Path, study: str, storage: str, *, pick: str, trial: int | None = None
+) -> None:
+    """Make ``out`` the export folder of this study's ``pick``, or refuse a folder that holds
+    another study's export or another pick's, so that an export never mixes its files with
+    another's (another study's architectures, or a knee left beside a Pareto front and its
+    stale weights). Exporting the same pick again (a re-export) is allowed.
 
-    The folder is marked with :data:`MARKER` (study name and storage URL, password hidden); a
-    folder without the marker is refused when it already holds ``trial-*.yaml`` files of another
-    study, so an export never overwrites another study's architectures or leaves its weights
-    beside this study's files.
+    The folder is marked with :data:`MARKER`: study name, storage URL (password hidden), pick,
+    and for ``pick="trial"`` the trial number (what :func:`pick_trials` selects by). Folders
+    written before the marker held all of this are judged by what they hold, and the marker is
+    completed:
+
+    * no marker: the ``provenance`` of the folder's ``trial-*.yaml`` files names their study
+      (another study's files are refused) and pick;
+    * a marker without a pick: the files' ``provenance.pick`` names it (every export wrote it);
+      another pick there is refused. Where no file names a pick (an empty folder, or files
+      older than ``provenance.pick``), nothing tells which pick they were, and the export
+      goes ahead and marks the folder with its own.
 
     Raises:
-        EvosnnError: ``out`` belongs to another study, or is not a writable folder.
+        OutputError: ``out`` holds another study's or another pick's export (the message says
+            which, and to choose another ``--out``), or is not a writable folder.
     """
-    mine = {"study": study, "storage": storage}
+    mine: dict[str, Any] = {"study": study, "storage": storage, **_selection(pick, trial)}
     marker = out / MARKER
     try:
         out.mkdir(parents=True, exist_ok=True)
         owner = yaml.safe_load(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        if owner is not None and not isinstance(owner, dict):
+            raise OutputError(
+                f"--out {out}: its {MARKER} is not an export marker; choose another --out"
+            )
+        files = [] if owner and "pick" in owner else list(_exported_in(out))
         if owner is None:  # an export older than the marker: its files' study name decides
-            found = next(filter(None, map(_owner, sorted(out.glob("trial-*.yaml")))), None)
-            if found is not None and found["study"] == study:
-                found = None
-            owner = found
-        if owner is not None and owner != mine:
-            raise EvosnnError(
+            found = next((f for f in files if f["study"] != study), None)
+            owner = found or {"study": study, "storage": storage}
+        if owner.get("study") != study or owner.get("storage") != storage:
+            raise OutputError(
                 f"--out {out} holds the export of study {owner.get('study')!r} in "
                 f"{owner.get('storage')}, not {study!r} in {storage}; choose another folder"
+            )
+        held = [_selection(owner["pick"], owner.get("trial"))] if "pick" in owner else []
+        held = held or [_selection(f["pick"], f.get("trial")) for f in files if f.get("pick")]
+        if held and _selection(pick, trial) not in held:
+            raise OutputError(
+                f"--out {out} holds the {_shown(held[0])} export of study {study!r}; a "
+                f"{_shown(mine)} export there would mix the two: choose another --out"
             )
         _write_atomic(marker, yaml.safe_dump(mine, sort_keys=False).encode())
     except (OSError, yaml.YAMLError) as exc:
         reason = getattr(exc, "strerror", None) or type(exc).__name__
-        raise EvosnnError(f"--out {out}: cannot write the export there ({reason})") from exc
+        raise OutputError(f"--out {out}: cannot write the export there ({reason})") from exc
 
 
-def _owner(path: Path) -> dict[str, Any] | None:
-    """The study and storage an exported file's provenance names (None if unreadable)."""
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-        provenance = document["provenance"]
-        return {"study": provenance["study"], "storage": provenance["storage"]}
-    except (OSError, yaml.YAMLError, TypeError, KeyError):
-        return None
+def _selection(pick: str, trial: Any) -> dict[str, Any]:
+    """What selects an export's trials (:func:`pick_trials`): the pick, and its trial number."""
+    return {"pick": pick, "trial": trial} if pick == "trial" else {"pick": pick}
+
+
+def _shown(selection: dict[str, Any]) -> str:
+    """A selection as the flags that make it: ``--pick knee``, ``--pick trial --trial 6``."""
+    trial = selection.get("trial")
+    return f"--pick {selection['pick']}" + ("" if trial is None else f" --trial {trial}")
+
+
+def _exported_in(out: Path) -> Iterator[dict[str, Any]]:
+    """The study, storage, pick and trial each readable ``trial-*.yaml`` of ``out`` names."""
+    for path in sorted(out.glob("trial-*.yaml")):
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            provenance = document["provenance"]
+            yield {
+                "study": provenance["study"],
+                "storage": provenance["storage"],
+                "pick": provenance.get("pick"),
+                "trial": provenance.get("trial"),
+            }
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, TypeError, KeyError):
+            continue
 
 
 #: The trial's recorded figures an exported YAML carries under ``metrics`` (beside accuracy and
@@ -191,7 +237,15 @@ def export_study(
     device: str = "cpu",
 ) -> list[Path]:
     """Write the chosen architectures to ``out_dir``; with ``supernet``, their weights too
-    (inherited and BN-recalibrated on ``device``)."""
+    (inherited and BN-recalibrated on ``device``).
+
+    ``out_dir`` is held while it is written (:func:`~evosnn.core.run_lock.run_lock`) and must be
+    this study's folder of this pick, or a new one (:func:`claim_folder`).
+
+    Raises:
+        OutputError: ``out_dir`` holds another study's or another pick's export, or another
+            process holds it (``FolderInUse``).
+    """
     from evosnn.data.loading import check_data_root
     from supernet.checkpoint import checkpoint_file
 
@@ -204,51 +258,78 @@ def export_study(
     chosen = pick_trials(ledger.records(), pick, trial)
     out = Path(out_dir)
     storage_shown = redact(absolute(storage_url))
-    claim_folder(out, study_name, storage_shown)
-    evaluator = None
-    if supernet is not None:
-        from evosnn.evaluate.reevaluation import study_evaluator
+    with run_lock(out):
+        claim_folder(out, study_name, storage_shown, pick=pick, trial=trial)
+        evaluator = None
+        if supernet is not None:
+            from evosnn.evaluate.reevaluation import study_evaluator
 
-        evaluator = study_evaluator(
-            supernet,
-            space,
-            recorded=study.evaluation or {},
-            energy_target_mj=study.energy_target_mj,
-            supernet_sha256=study.supernet_sha256,
-            data_root=data_root,
-            device=device,
-        )
-    written = []
-    for record in chosen:
-        config = codec.decode(record.genome)
-        metrics = {
-            "accuracy": record.values[0] if record.values else None,
-            "energy_mj": record.values[1] if record.values else None,
-            **{k: record.attrs.raw.get(k) for k in METRIC_KEYS},
+            evaluator = study_evaluator(
+                supernet,
+                ledger.codec.space,
+                recorded=study.evaluation or {},
+                energy_target_mj=study.energy_target_mj,
+                supernet_sha256=study.supernet_sha256,
+                data_root=data_root,
+                device=device,
+            )
+        provenance = {
+            "study": study_name,
+            "storage": storage_shown,
+            "supernet_sha256": study.supernet_sha256,
+            "evosnn_version": evosnn.__version__,
+            "pick": pick,
         }
-        document = {
-            "format": EXPORT_FORMAT,
-            "config": config.to_dict(),
-            "metrics": metrics,
-            "provenance": {
-                "study": study_name,
-                "trial": record.number,
-                "storage": storage_shown,
-                "supernet_sha256": study.supernet_sha256,
-                "evosnn_version": evosnn.__version__,
-                "pick": pick,
-            },
-            "space": space.to_dict(),
-        }
-        path = out / f"trial-{record.number:05d}.yaml"
-        _write_atomic(path, yaml.safe_dump(document, sort_keys=False).encode())
-        written.append(path)
-        if evaluator is not None:
-            from evosnn.evaluate.reevaluation import standalone_weights
+        written = []
+        for record in chosen:
+            config = ledger.codec.decode(record.genome)
+            path = out / f"trial-{record.number:05d}.yaml"
+            document = _document(record, config, ledger.codec.space, provenance)
+            _write_atomic(path, yaml.safe_dump(document, sort_keys=False).encode())
+            written.append(path)
+            if evaluator is not None:
+                from evosnn.evaluate.reevaluation import standalone_weights
 
-            _write_atomic(path.with_suffix(".pt"), standalone_weights(evaluator, config))
-            written.append(path.with_suffix(".pt"))
+                _write_atomic(path.with_suffix(".pt"), standalone_weights(evaluator, config))
+                written.append(path.with_suffix(".pt"))
+        _warn_unchosen(out, written, pick)
     return written
+
+
+def _document(
+    record: LedgerRecord, config: SubnetConfig, space: SearchSpace, provenance: dict[str, Any]
+) -> dict[str, Any]:
+    """The exported file of one trial (see the module docstring)."""
+    metrics = {
+        "accuracy": record.values[0] if record.values else None,
+        "energy_mj": record.values[1] if record.values else None,
+        **{k: record.attrs.raw.get(k) for k in METRIC_KEYS},
+    }
+    return {
+        "format": EXPORT_FORMAT,
+        "config": config.to_dict(),
+        "metrics": metrics,
+        "provenance": {
+            "study": provenance["study"],
+            "trial": record.number,
+            **{k: v for k, v in provenance.items() if k != "study"},
+        },
+        "space": space.to_dict(),
+    }
+
+
+def _warn_unchosen(out: Path, written: list[Path], pick: str) -> None:
+    """Say which files an earlier export of the same pick left that it no longer chooses (the
+    front moved as the search went on); they are kept, never deleted, but not left unsaid."""
+    left = [p.name for p in sorted(out.glob("trial-*.yaml")) if p not in written]
+    if left:
+        log.warning(
+            "--out %s also holds %s from an earlier --pick %s export that this one no longer "
+            "chooses (kept; delete them, or export into a new folder, for this pick alone)",
+            out,
+            ", ".join(left),
+            pick,
+        )
 
 
 def load_export(path: str | Path) -> Exported:

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 
 from evosnn.core.errors import CheckpointError, EvosnnError
+from evosnn.core.run_lock import run_lock
 from evosnn.core.validation import INIT
 from evosnn.data.loading import Splits, load_splits
 from evosnn.evaluate.models import build_standalone
@@ -48,6 +49,7 @@ __all__ = [
     "RetrainCheckpoint",
     "RetrainResult",
     "check_record",
+    "checkpoint_name",
     "record_in_study",
     "retrain_exported",
     "retrained_attrs",
@@ -138,36 +140,44 @@ def retrain_exported(
         CheckpointError: nothing to resume, a truncated checkpoint or one of another
             architecture, an existing checkpoint without ``resume``, other settings than
             ``given``, or unusable inherited weights.
+        FolderInUse: another process is writing this checkpoint (a retraining holds its
+            checkpoint in ``out_dir`` while it trains; other files there are free).
     """
-    path = Path(out_dir) / f"{exported.path.stem}.retrained.pt"
-    stored, settings = open_run(
-        path, settings, resume=resume, load=partial(_resumable, exported), given=given
-    )
-    if stored is None and init not in INIT.choices:
-        raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")
-    splits = load_splits(exported.space.dataset, root=data_root)
-    run = _Retraining.start(
-        exported, splits, path, settings, inherit=stored is None and init == "inherited"
-    )
-    state = run.trainee.restore(stored, path) if stored is not None else FitState()
-    hooks = FitHooks(
-        run.step_loss,
-        run.end_epoch,
-        run.checkpoint,
-        on_epoch=None if on_epoch is None else lambda entry: on_epoch(entry, path),
-    )
-    history = fit(
-        run.trainee,
-        splits,
-        settings,
-        hooks,
-        checkpoint_path=path,
-        state=state,
-        options=FitOptions(
-            augmentation=augmentation_for(exported.space), device=run.device, progress=progress
-        ),
-    ).history
-    return run.result(history)
+    path = Path(out_dir) / checkpoint_name(exported)
+    with run_lock(out_dir, name=path.name):
+        stored, settings = open_run(
+            path, settings, resume=resume, load=partial(_resumable, exported), given=given
+        )
+        if stored is None and init not in INIT.choices:
+            raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")
+        splits = load_splits(exported.space.dataset, root=data_root)
+        run = _Retraining.start(
+            exported, splits, path, settings, inherit=stored is None and init == "inherited"
+        )
+        state = run.trainee.restore(stored, path) if stored is not None else FitState()
+        hooks = FitHooks(
+            run.step_loss,
+            run.end_epoch,
+            run.checkpoint,
+            on_epoch=None if on_epoch is None else lambda entry: on_epoch(entry, path),
+        )
+        history = fit(
+            run.trainee,
+            splits,
+            settings,
+            hooks,
+            checkpoint_path=path,
+            state=state,
+            options=FitOptions(
+                augmentation=augmentation_for(exported.space), device=run.device, progress=progress
+            ),
+        ).history
+        return run.result(history)
+
+
+def checkpoint_name(exported: Exported) -> str:
+    """The retraining checkpoint's file name: ``trial-NNNNN.retrained.pt``."""
+    return f"{exported.path.stem}.retrained.pt"
 
 
 def _resumable(exported: Exported, path: Path) -> dict[str, Any]:

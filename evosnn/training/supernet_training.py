@@ -30,6 +30,7 @@ from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import CheckpointError, EvosnnError
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.resources import RayResources
+from evosnn.core.run_lock import run_lock
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet, checkpoint_space
@@ -170,17 +171,20 @@ def train_supernet_for(
     splits each batch into that many forward/backward passes whose gradients are averaged
     (BatchNorm then normalises over each part, as it does on separate workers:
     ``micro_batches=N`` trains the weights :func:`train_supernet_parallel` trains with N workers).
+    ``out_dir`` is held (:func:`~evosnn.core.run_lock.run_lock`) while it trains.
 
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
         CheckpointError: resume from a missing checkpoint, or one trained for another space, or
             with other settings than ``given``; an existing checkpoint without ``resume``.
+        FolderInUse: another process holds ``out_dir``.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
-    state, settings = open_supernet_run(space, out_dir, settings, resume=resume, given=given)
-    options = FitOptions(progress=progress, parallel=DataParallel(micro_batches=micro_batches))
-    return _train(space, splits, path, settings, state, options, on_step=on_step)
+    with run_lock(out_dir):
+        state, settings = open_supernet_run(space, out_dir, settings, resume=resume, given=given)
+        options = FitOptions(progress=progress, parallel=DataParallel(micro_batches=micro_batches))
+        return _train(space, splits, path, settings, state, options, on_step=on_step)
 
 
 def open_supernet_run(
@@ -277,30 +281,34 @@ def train_supernet_parallel(
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (the workers stop; the last epoch's checkpoint is kept).
         CheckpointError: as :func:`train_supernet_for`.
+        FolderInUse: another process holds ``out_dir`` (the driver holds it while it trains).
     """
     path = Path(out_dir).resolve() / CHECKPOINT_NAME
-    state, settings = open_supernet_run(space, path.parent, settings, resume=resume, given=given)
-    if state is not None and state.get("status") == "complete":
-        return dict(state)
-    DataParallel(world=resources.workers).check_batch(settings.batch_size)
-    if resources.gpus_per_worker > 0 and settings.device == "cpu":
-        settings = TrainSettings.from_dict({**settings.to_dict(), "device": "cuda"})
-    root = None if data_root is None else str(Path(data_root).resolve())
-    job = SupernetJob(space.to_dict(), settings.to_dict(), root, str(path))
-    try:
-        run_data_parallel(
-            supernet_rank,
-            job,
-            resources,
-            storage=path.parent,
-            progress=progress,
-            desc="supernet",
-            on_epoch=on_epoch,
+    with run_lock(path.parent):  # the driver holds the folder; rank 0 writes into it
+        state, settings = open_supernet_run(
+            space, path.parent, settings, resume=resume, given=given
         )
-    except KeyboardInterrupt as exc:
-        last = f"{path} holds the last finished epoch" if path.exists() else "no epoch finished"
-        raise TrainingInterrupted(f"interrupted; {last} (continue with --resume)") from exc
-    return load_checkpoint(path, map_location="cpu")
+        if state is not None and state.get("status") == "complete":
+            return dict(state)
+        DataParallel(world=resources.workers).check_batch(settings.batch_size)
+        if resources.gpus_per_worker > 0 and settings.device == "cpu":
+            settings = TrainSettings.from_dict({**settings.to_dict(), "device": "cuda"})
+        root = None if data_root is None else str(Path(data_root).resolve())
+        job = SupernetJob(space.to_dict(), settings.to_dict(), root, str(path))
+        try:
+            run_data_parallel(
+                supernet_rank,
+                job,
+                resources,
+                storage=path.parent,
+                progress=progress,
+                desc="supernet",
+                on_epoch=on_epoch,
+            )
+        except KeyboardInterrupt as exc:
+            last = f"{path} holds the last finished epoch" if path.exists() else "no epoch finished"
+            raise TrainingInterrupted(f"interrupted; {last} (continue with --resume)") from exc
+        return load_checkpoint(path, map_location="cpu")
 
 
 def _rank_data(job: SupernetJob, space: SearchSpace, rank: Rank, parallel: DataParallel) -> Splits:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from evosnn.core.errors import EvosnnError, SettingError
+from evosnn.core.run_lock import run_lock
 from evosnn.core.validation import (
     COUNT,
     CPUS,
@@ -37,7 +38,7 @@ from evosnn.core.validation import (
 )
 from evosnn.data.loading import check_data_root
 from evosnn.reporting.export import Exported
-from evosnn.training.retrain import RetrainResult
+from evosnn.training.retrain import RetrainResult, checkpoint_name
 from workers.tune import EXPERIMENT, Report, TrainOne, TuneExperiment, run_tune
 
 __all__ = [
@@ -145,7 +146,10 @@ def tune_retrain(
     ``train`` is a :class:`supernet.train.TrainSettings` (its ``lr`` is replaced by each of
     ``tune_settings.lrs``). ``trainer`` is the picklable training of one trial, :func:`train_one`
     unless given (a notebook or a test may wrap it, e.g. to watch or pace the epochs); it is not
-    part of what a resumed run must match.
+    part of what a resumed run must match. ``out_dir/tune`` is held while the trials run.
+
+    Raises:
+        FolderInUse: another process holds ``out_dir/tune``.
     """
     for exported in exports:  # here, not in every trial
         check_data_root(exported.space.dataset, data_root, space=exported.space.name)
@@ -172,12 +176,13 @@ def tune_retrain(
         metric="val_accuracy",
         finished_key="test_accuracy",
     )
-    results = run_tune(trainer or train_one, experiment, tune_settings, ray_address=ray_address)
+    with run_lock(folder, flag=None):  # the driver holds the experiment; the trials work in it
+        results = run_tune(trainer or train_one, experiment, tune_settings, ray_address=ray_address)
     tuned = []
     for exported, result in zip(exports, results, strict=True):
         outcome = None
         if result.best is not None:
-            metrics, kept = result.best.metrics, folder / "best" / _checkpoint_name(exported)
+            metrics, kept = result.best.metrics, folder / "best" / checkpoint_name(exported)
             if kept not in result.best.files:
                 raise EvosnnError(
                     f"the best trial of {exported.path} left no checkpoint {kept.name}"
@@ -192,8 +197,3 @@ def tune_retrain(
             )
         tuned.append(TunedArchitecture(exported, outcome, result.trials))
     return tuned
-
-
-def _checkpoint_name(exported: Exported) -> str:
-    """The file :func:`evosnn.training.retrain.retrain_exported` writes for ``exported``."""
-    return f"{exported.path.stem}.retrained.pt"

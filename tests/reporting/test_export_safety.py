@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import optuna
@@ -9,8 +10,13 @@ import pytest
 import yaml
 
 from evosnn.core.errors import EvosnnError
+from evosnn.core.outputs import OutputError
+from evosnn.core.run_lock import FolderInUse
 from evosnn.reporting.export import MARKER, export_study, load_export
+from tests.core.holders import Holder, holders, start_holder
 from tests.studies import copy_database, searched_tiny_study
+
+__all__ = ["holders"]  # the fixture, used by the tests below
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +35,7 @@ def test_export_refuses_another_studys_folder(study: tuple[Path, str], tmp_path:
     with pytest.raises(EvosnnError, match="holds the export of study 'tiny'"):
         export_study(f"sqlite:///{tmp_path / 'other.db'}", "tiny", out, pick="pareto")
     assert {p: p.read_bytes() for p in written} == before  # untouched
-    assert export_study(url, "tiny", out, pick="knee")  # the same study may add to its folder
+    assert export_study(url, "tiny", out, pick="pareto") == written  # a re-export may
     (out / MARKER).unlink()  # an export older than the marker: its files' provenance decides
     for path in written:
         document = yaml.safe_load(path.read_text())
@@ -37,6 +43,94 @@ def test_export_refuses_another_studys_folder(study: tuple[Path, str], tmp_path:
         path.write_text(yaml.safe_dump(document))
     with pytest.raises(EvosnnError, match="someone-else"):
         export_study(url, "tiny", out, pick="pareto")
+
+
+def test_export_refuses_a_folder_holding_another_pick(
+    study: tuple[Path, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, url = study
+    out = tmp_path / "export"
+    written = export_study(url, "tiny", out, pick="knee")
+    number = load_export(written[0]).provenance["trial"]
+    assert yaml.safe_load((out / MARKER).read_text())["pick"] == "knee"
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    for pick, trial in (("pareto", None), ("best-faeb", None), ("trial", number)):
+        with pytest.raises(OutputError) as refused:
+            export_study(url, "tiny", out, pick=pick, trial=trial)
+        shown = f"--pick {pick}" + ("" if trial is None else f" --trial {trial}")
+        assert str(refused.value) == (
+            f"--out {out} holds the --pick knee export of study 'tiny'; a {shown} export "
+            "there would mix the two: choose another --out"
+        )
+        assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # untouched
+    assert export_study(url, "tiny", out, pick="knee") == written  # a re-export may
+
+    # --pick trial: the trial number selects too
+    single = tmp_path / "single"
+    export_study(url, "tiny", single, pick="trial", trial=number)
+    other = next(n for n in range(10) if n != number)
+    with pytest.raises(OutputError, match=f"holds the --pick trial --trial {number} export"):
+        export_study(url, "tiny", single, pick="trial", trial=other)
+
+    # a marker written before it held the pick: the files' provenance names the pick
+    (out / MARKER).write_text(
+        yaml.safe_dump({"study": "tiny", "storage": load_export(written[0]).provenance["storage"]})
+    )
+    with pytest.raises(OutputError, match="holds the --pick knee export"):
+        export_study(url, "tiny", out, pick="pareto")
+    # ... and where no file names one, nothing says which pick it was: the export goes ahead
+    for path in written:
+        document = yaml.safe_load(path.read_text())
+        del document["provenance"]["pick"]
+        path.write_text(yaml.safe_dump(document))
+    (out / MARKER).write_text(
+        yaml.safe_dump({"study": "tiny", "storage": load_export(written[0]).provenance["storage"]})
+    )
+    front = export_study(url, "tiny", out, pick="pareto")
+    assert yaml.safe_load((out / MARKER).read_text())["pick"] == "pareto"
+
+    # a re-export of the same pick names the files an earlier one left that it no longer chooses
+    (out / "trial-99999.yaml").write_bytes(front[0].read_bytes())
+    with caplog.at_level(logging.WARNING, logger="evosnn.reporting.export"):
+        export_study(url, "tiny", out, pick="pareto")
+    assert "trial-99999.yaml from an earlier --pick pareto export" in caplog.text
+    assert (out / "trial-99999.yaml").is_file()  # kept
+
+
+def test_export_and_train_refuse_what_another_process_is_writing(
+    study: tuple[Path, str],
+    tmp_path: Path,
+    holders: list[Holder],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evosnn.cli import main
+
+    _, url = study
+    out = tmp_path / "export"
+    path = export_study(url, "tiny", out, pick="knee")[0]
+    first = start_holder(holders)
+    assert first.ask(f"lock {out}") == f"held {first.pid}"
+    with pytest.raises(FolderInUse, match=f"^--out {out} is in use by pid {first.pid} on "):
+        export_study(url, "tiny", out, pick="knee")
+    assert first.ask("release") == "released"
+
+    checkpoint = f"{path.stem}.retrained.pt"
+    trained = tmp_path / "trained"
+    assert first.ask(f"lock {trained} {checkpoint}") == f"held {first.pid}"
+    assert first.ask(f"lock {out} {checkpoint}") == f"held {first.pid}"
+    assert first.ask(f"lock {trained / 'tune'}") == f"held {first.pid}"
+    recipe = ["--epochs", "1", "--batch-size", "32"]
+    for argv, busy in (
+        ([str(path), "--out", str(trained)], trained / checkpoint),
+        ([str(path)], out / checkpoint),  # beside the file
+        ([str(path), "--out", str(trained), "--tune"], trained / "tune"),
+    ):
+        assert main(["train", *argv, *recipe]) == 2
+        line = capsys.readouterr().err.strip()
+        assert line.startswith(f"evosnn: error: {busy} is in use by pid {first.pid} on "), line
+    assert sorted(p.name for p in trained.iterdir()) == sorted(
+        [f".{checkpoint}.evosnn-lock", "tune"]
+    )  # nothing trained
 
 
 def test_export_records_an_absolute_storage_url(
