@@ -41,12 +41,9 @@ def test_a_second_process_is_refused_naming_the_holder(
     assert answer.startswith(f"refused: --out {folder} is in use by pid {first.pid} on ")
     assert socket.gethostname() in answer and " since 20" in answer and "(-c)" in answer
     assert "wait for it to finish or choose another folder" in answer
-    assert held(folder) == RunFolderHolder(
-        first.pid,
-        socket.gethostname(),
-        held(folder).since,
-        "-c",  # type: ignore[union-attr]
-    )
+    holder = held(folder)
+    assert holder is not None
+    assert holder == RunFolderHolder(first.pid, socket.gethostname(), holder.since, "-c")
     assert first.ask("release") == "released"
     assert not (folder / LOCK_NAME).exists()  # released: the lock file is gone
     assert held(folder) is None
