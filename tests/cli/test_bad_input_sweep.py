@@ -60,6 +60,21 @@ CASES = [
         ("nope.pt",),
     ),
     Case(
+        "sens-json-in-proc",
+        ("supernet", "sensitivity", "--space", "{space}", "--synthetic", "--json", "/proc/x.json"),
+        ("--json", "/proc/x.json", "cannot write in /proc"),
+    ),
+    Case(
+        "sens-json-is-a-folder",
+        ("supernet", "sensitivity", "--space", "{space}", "--synthetic", "--json", "{tmp}"),
+        ("--json", "is a folder, not a file"),
+    ),
+    Case(
+        "sens-json-under-a-file",
+        ("supernet", "sensitivity", "--space", "{space}", "--synthetic", "--json", "{junk}/x.json"),
+        ("--json", "lies under the file"),
+    ),
+    Case(
         "sens-no-subnets",
         ("supernet", "sensitivity", "--space", "{space}", "--subnets", "0", "--synthetic"),
         ("--subnets",),
@@ -145,6 +160,93 @@ CASES = [
             "-1",
         ),
         ("--gpus-per-worker",),
+    ),
+    Case(
+        "st-data-is-a-file",
+        (
+            "supernet",
+            "train",
+            "--space",
+            "cifar10-spikformer",
+            "--data",
+            "{junk}",
+            "--out",
+            "{tmp}/r",
+            "--epochs",
+            "1",
+        ),
+        ("junk.bin", "is a file, not a folder"),
+        untouched=("{tmp}/r",),
+    ),
+    Case(
+        "st-data-for-an-embedded-space",
+        (
+            "supernet",
+            "train",
+            "--space",
+            "{space}",
+            "--data",
+            "{tmp}/nope",
+            "--out",
+            "{tmp}/r",
+            "--epochs",
+            "1",
+        ),
+        ("--data", "reads no data folder"),
+        untouched=("{tmp}/r",),
+    ),
+    Case(
+        "st-events-header-only",
+        (
+            "supernet",
+            "train",
+            "--space",
+            "cifar10-dvs-spikformer",
+            "--data",
+            "{c10_header_only}",
+            "--out",
+            "{tmp}/r",
+            "--epochs",
+            "1",
+        ),
+        ("bird_0.aedat", "holds only an AEDAT header, no events"),
+        untouched=("{tmp}/r/supernet.pt",),
+    ),
+    Case(
+        "st-events-random-aedat",
+        (
+            "supernet",
+            "train",
+            "--space",
+            "cifar10-dvs-spikformer",
+            "--data",
+            "{c10_random}",
+            "--out",
+            "{tmp}/r",
+            "--epochs",
+            "1",
+        ),
+        ("bird_0.aedat", "not an AEDAT recording"),
+        never=("data_version",),
+        untouched=("{tmp}/r/supernet.pt",),
+    ),
+    Case(
+        "st-events-empty-aedat",
+        (
+            "supernet",
+            "train",
+            "--space",
+            "cifar10-dvs-spikformer",
+            "--data",
+            "{c10_empty}",
+            "--out",
+            "{tmp}/r",
+            "--epochs",
+            "1",
+        ),
+        ("bird_0.aedat", "empty file"),
+        never=("Errno",),
+        untouched=("{tmp}/r/supernet.pt",),
     ),
     Case(
         "st-ray-address-in-process",
@@ -242,7 +344,30 @@ CASES = [
         "se-population-big", (*SEARCH, "--population", "100000000000000000000"), ("--population",)
     ),
     Case("se-device-tpu", (*SEARCH, "--device", "tpu"), ("--device", "tpu")),
-    # issue 43: storage paths checked first, empty names refused, flags that would be ignored
+    # issue 43: storage paths checked first, empty names refused, flags that would be ignored,
+    # data and checkpoint paths named for what they are
+    Case(
+        "se-data-for-an-embedded-space",
+        (*SEARCH, "--storage", "sqlite:///{tmp}/s.db", "--data", "{tmp}/nope"),
+        ("--data", "reads no data folder", "not used there"),
+        untouched=("{tmp}/s.db",),
+    ),
+    Case(
+        "se-supernet-is-a-folder",
+        (
+            "search",
+            "--space",
+            "{space}",
+            "--supernet",
+            "{resumable}",
+            "--workers",
+            "0",
+            "--storage",
+            "sqlite:///{tmp}/s.db",
+        ),
+        ("is a folder", "did you mean", "supernet.pt"),
+        untouched=("{tmp}/s.db",),
+    ),
     Case(
         "se-storage-missing-folder",
         (*SEARCH, "--storage", "sqlite:///{tmp}/nonexistent/dir/x.db"),
@@ -379,6 +504,21 @@ CASES = [
             "trial",
         ),
         ("--trial",),
+    ),
+    Case(
+        "ex-other-pick",
+        (
+            "export",
+            "--storage",
+            "{study_url}",
+            "--study",
+            "tiny",
+            "--out",
+            "{export}",
+            "--pick",
+            "pareto",
+        ),
+        ("--pick knee", "--pick pareto", "choose another --out"),
     ),
     Case(
         "ex-other-study",
@@ -534,6 +674,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> di
     truncated = base / "truncated"
     truncated.mkdir()
     (truncated / f"{arch.stem}.retrained.pt").write_bytes(b"PK\x03\x04 truncated")
+    events = _event_folders(base)
     junk = base / "junk.bin"
     junk.write_bytes(b"\x80\x61" + random.Random(0).randbytes(510))  # PROTO 97: torch warns
     return {
@@ -550,7 +691,24 @@ def world(tmp_path_factory: pytest.TempPathFactory, tiny_checkpoint: Path) -> di
         "arch": str(arch),
         "truncated_dir": str(truncated),
         "junk": str(junk),
+        **events,
     }
+
+
+def _event_folders(base: Path) -> dict[str, str]:
+    """CIFAR10-DVS folders (3 recordings a class) whose bird_0.aedat is damaged three ways."""
+    from tests.evaluate.test_events import make_cifar10_dvs
+
+    damaged = {
+        "c10_header_only": b"#!AER-DAT2.0\r\n# This is a raw AE data file\r\n",
+        "c10_random": random.Random(1).randbytes(400),
+        "c10_empty": b"",
+    }
+    folders = {}
+    for name, content in damaged.items():
+        make_cifar10_dvs(base / name).write_bytes(content)
+        folders[name] = str(base / name)
+    return folders
 
 
 def _copy(checkpoint: Path, folder: Path) -> Path:
