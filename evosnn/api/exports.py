@@ -36,6 +36,7 @@ def export(
         OutputError: ``out`` is a file, lies under one, or cannot be written; it holds the
             export of another study or of another pick (a re-export of the same pick is
             allowed); or another process is writing it (``FolderInUse``, naming the process).
+        DataError: ``data_root`` is missing, or given for a space whose data set reads none.
         StorageError: an unreachable database or a study that is not there.
         CheckpointError: ``supernet`` is not the checkpoint the study searched.
     """

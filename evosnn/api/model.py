@@ -89,6 +89,8 @@ def model_inputs(
     Raises:
         SettingError: ``images`` is not a ``[B, C, H, W]`` tensor of the model's channels and
             size with values 0-255 (checked before the data set loads).
+        ConfigError: not an exported architecture file.
+        DataError: the space's data set (for its mean and std) is missing or malformed.
     """
     from evosnn.data.loading import load_splits
     from supernet.batches import normalize

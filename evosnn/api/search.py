@@ -66,7 +66,9 @@ def run_search(
             ``evosnn search``'s flags), an empty ``storage`` or ``study``, or a device this
             machine does not have.
         SpaceError: no such space, or a field at fault.
-        CheckpointError: the supernet is missing, corrupt or of another space.
+        DataError: the data set's folder is missing or malformed, or ``data_root`` is given for a
+            space whose data set reads none.
+        CheckpointError: the supernet is missing (or a folder), corrupt or of another space.
         StorageError: an unreachable database, or a study another driver is searching.
     """
     from evosnn.evaluate.device import check_device
