@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -120,19 +120,38 @@ def resumed_settings(
     return stored
 
 
+@dataclass(frozen=True)
+class Resume:
+    """Continue a run from its checkpoint, with its stored settings.
+
+    ``given`` are the settings the user chose explicitly (typed flags): each must equal the stored
+    one, so a resume never silently ignores what was asked for (:func:`resumed_settings`).
+    Trainers take ``resume=Resume(given)``, ``True`` (nothing given), or ``None``/``False`` (a
+    fresh run).
+    """
+
+    given: Mapping[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def of(resume: Resume | bool | None) -> Resume | None:
+        """``resume`` as a :class:`Resume` (None: a fresh run)."""
+        if isinstance(resume, Resume):
+            return resume
+        return Resume() if resume else None
+
+
 def open_run(
     path: Path,
     settings: TrainSettings,
     *,
-    resume: bool,
+    resume: Resume | bool | None,
     load: Callable[[Path], Mapping[str, Any]],
-    given: Mapping[str, Any] | None = None,
 ) -> tuple[Mapping[str, Any] | None, TrainSettings]:
     """Start or continue the run whose checkpoint is ``path``: the one check every trainer makes.
 
-    A fresh run (``resume`` false) never overwrites an existing checkpoint. A resumed one reads
-    ``path`` with ``load`` (which checks it is the right kind of checkpoint, for this run) and
-    trains with its stored settings (see :func:`resumed_settings`).
+    A fresh run (``resume`` None or false) never overwrites an existing checkpoint. A resumed one
+    reads ``path`` with ``load`` (which checks it is the right kind of checkpoint, for this run)
+    and trains with its stored settings (see :func:`resumed_settings`).
 
     Returns:
         The checkpoint to continue (None for a fresh run) and the settings to train with.
@@ -141,11 +160,12 @@ def open_run(
         CheckpointError: a fresh run over an existing checkpoint, a checkpoint ``load`` refuses,
             or a given setting that differs from the stored one.
     """
-    if not resume:
+    request = Resume.of(resume)
+    if request is None:
         refuse_existing(path)
         return None, settings
     stored = load(path)
-    return stored, resumed_settings(stored, settings, given=given, path=path)
+    return stored, resumed_settings(stored, settings, given=request.given, path=path)
 
 
 def lr_schedule(settings: TrainSettings, steps_per_epoch: int) -> Callable[[int], float]:

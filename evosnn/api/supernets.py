@@ -14,7 +14,7 @@ from evosnn.core.resources import RayResources
 from evosnn.core.space import SearchSpace
 
 if TYPE_CHECKING:
-    from supernet.recipe import TrainSettings
+    from supernet.recipe import Resume, TrainSettings
 
 __all__ = ["TrainedSupernet", "train_supernet"]
 
@@ -87,6 +87,9 @@ def train_supernet(
     out = check_out_dir(Path(out))
     settings, resources = _with_fields(space, settings, resources or RayResources(), fields)
     settings = replace(settings, device=check_device(settings.device))
+    from supernet.recipe import Resume
+
+    request = Resume(dict(given or {})) if resume else None
     with run_lock(out):  # one process writes the run folder (the driver, with workers)
         if resources.parallel:
             from workers.train import default_threads
@@ -99,8 +102,7 @@ def train_supernet(
                 settings,
                 resources,
                 data_root=data_root,
-                resume=resume,
-                given=given,
+                resume=request,
                 progress=progress,
             )
         else:
@@ -110,8 +112,7 @@ def train_supernet(
                 settings,
                 data_root=data_root,
                 threads=resources.threads,
-                resume=resume,
-                given=given,
+                resume=request,
                 progress=progress,
             )
     return TrainedSupernet(out / CHECKPOINT_NAME, list(result.get("metrics") or []))
@@ -148,8 +149,7 @@ def _train_here(
     *,
     data_root: str | Path | None,
     threads: int,
-    resume: bool,
-    given: Mapping[str, Any] | None,
+    resume: Resume | None,
     progress: bool,
 ) -> dict[str, Any]:
     """Supernet training in this process: the run is opened (or refused) before the data loads."""
@@ -160,7 +160,7 @@ def _train_here(
 
     if threads:
         torch.set_num_threads(threads)
-    open_supernet_run(space, out, settings, resume=resume, given=given)  # before the data
+    open_supernet_run(space, out, settings, resume=resume)  # before the data
     splits = load_splits(space.dataset, root=data_root)  # fails before training
     log.info(
         "data %s: %d train / %d val / %d test images",
@@ -169,6 +169,4 @@ def _train_here(
         len(splits.val),
         len(splits.test),
     )
-    return train_supernet_for(
-        space, splits, out, settings, resume=resume, given=given, progress=progress
-    )
+    return train_supernet_for(space, splits, out, settings, resume=resume, progress=progress)

@@ -89,7 +89,7 @@ class Demo(Command):
         from evosnn.training.retrain import retrain_exported
         from evosnn.training.supernet_training import train_supernet_for
         from supernet.checkpoint import load_checkpoint
-        from supernet.recipe import TrainSettings
+        from supernet.recipe import Resume, TrainSettings
         from supernet.train import CHECKPOINT_NAME
 
         checkpoint = out / CHECKPOINT_NAME
@@ -108,8 +108,10 @@ class Demo(Command):
                     TrainSettings(
                         epochs=epochs, sampling=sampling, seed=args.seed, device=args.device
                     ),
-                    resume=checkpoint.is_file(),
-                    given=given_settings(args, ("seed",)),  # a --seed of another run: refused
+                    # a --seed of another run: refused
+                    resume=Resume(given_settings(args, ("seed",)))
+                    if checkpoint.is_file()
+                    else None,
                 )
         with _step(2, f"NSGA-II search on Ray workers, recorded in {out / 'evosnn.db'}"):
             settings = _search_settings(args)

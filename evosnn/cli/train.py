@@ -118,6 +118,7 @@ class Train(Command):
     ) -> int:
         """Retrain the files one by one, in this process."""
         from evosnn.training.retrain import retrain_exported
+        from supernet.recipe import Resume
 
         for exported in exports:
             result = retrain_exported(
@@ -126,8 +127,7 @@ class Train(Command):
                 settings,
                 init=args.init,
                 data_root=args.data,
-                resume=args.resume,
-                given=given,
+                resume=Resume(given) if args.resume else None,
             )
             print(
                 f"{exported.path}: val {100 * result.val_accuracy:.2f}%, "

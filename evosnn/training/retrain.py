@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -39,7 +39,7 @@ from supernet.checkpoint import (
     save_atomic,
 )
 from supernet.fit import EpochEnd, FitHooks, FitOptions, FitState, Trainee, fit, steps_per_epoch
-from supernet.recipe import TrainSettings, make_optimizer, open_run
+from supernet.recipe import Resume, TrainSettings, make_optimizer, open_run
 from supernet.spike_stats import SpikeStats
 from supernet.standalone import Spikformer
 from supernet.validate import count_correct
@@ -124,29 +124,28 @@ def retrain_exported(
     *,
     init: str = "scratch",
     data_root: str | Path | None = None,
-    resume: bool = False,
-    given: Mapping[str, Any] | None = None,
+    resume: Resume | bool | None = None,
     progress: bool = True,
     on_epoch: EpochCallback | None = None,
 ) -> RetrainResult:
     """Train ``exported`` stand-alone; see the module docstring.
 
     With ``resume``, continue the checkpoint in ``out_dir`` with its stored settings; a setting in
-    ``given`` (the ones the user asked for) that differs from the stored one is refused.
+    ``resume.given`` (the ones the user asked for) that differs from the stored one is refused.
 
     Raises:
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
         CheckpointError: nothing to resume, a truncated checkpoint or one of another
             architecture, an existing checkpoint without ``resume``, other settings than
-            ``given``, or unusable inherited weights.
+            ``resume.given``, or unusable inherited weights.
         FolderInUse: another process is writing this checkpoint (a retraining holds its
             checkpoint in ``out_dir`` while it trains; other files there are free).
     """
     path = Path(out_dir) / checkpoint_name(exported)
     with run_lock(out_dir, name=path.name):
         stored, settings = open_run(
-            path, settings, resume=resume, load=partial(_resumable, exported), given=given
+            path, settings, resume=resume, load=partial(_resumable, exported)
         )
         if stored is None and init not in INIT.choices:
             raise EvosnnError(f"unknown --init {init!r}; choose scratch or inherited")

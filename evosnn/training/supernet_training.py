@@ -38,7 +38,7 @@ from supernet.batches import Splits
 from supernet.checkpoint import load_checkpoint
 from supernet.fit import FitOptions, TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
-from supernet.recipe import TrainSettings, open_run, resumed_settings
+from supernet.recipe import Resume, TrainSettings, open_run, resumed_settings
 from supernet.train import CHECKPOINT_NAME, Sampler, SupernetPlan, fit_supernet
 from workers.train import Rank, run_data_parallel
 
@@ -156,8 +156,7 @@ def train_supernet_for(
     out_dir: str | Path,
     settings: TrainSettings,
     *,
-    resume: bool = False,
-    given: Mapping[str, Any] | None = None,
+    resume: Resume | bool | None = None,
     progress: bool = True,
     on_step: Callable[[int, float], None] | None = None,
     micro_batches: int = 1,
@@ -165,7 +164,7 @@ def train_supernet_for(
     """Train the supernet of ``space`` and write ``out_dir/supernet.pt``; return the final checkpoint.
 
     With ``resume``, continue from ``out_dir/supernet.pt`` with its stored settings (``settings`` is
-    ignored except for ``device``; a setting in ``given``, the ones the user asked for, that
+    ignored except for ``device``; a setting in ``resume.given`` (a :class:`~supernet.recipe.Resume`), the ones the user asked for, that
     differs from the stored one is refused). Without it, an existing checkpoint is never
     overwritten. ``on_step(step, loss)`` is called after every optimizer step. ``micro_batches``
     splits each batch into that many forward/backward passes whose gradients are averaged
@@ -177,12 +176,12 @@ def train_supernet_for(
         TrainingDiverged: NaN/inf loss (the last good checkpoint is left untouched).
         TrainingInterrupted: Ctrl-C (a resumable checkpoint was written first).
         CheckpointError: resume from a missing checkpoint, or one trained for another space, or
-            with other settings than ``given``; an existing checkpoint without ``resume``.
+            with other settings than ``resume.given``; an existing checkpoint without ``resume``.
         FolderInUse: another process holds ``out_dir``.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
     with run_lock(out_dir):
-        state, settings = open_supernet_run(space, out_dir, settings, resume=resume, given=given)
+        state, settings = open_supernet_run(space, out_dir, settings, resume=resume)
         options = FitOptions(progress=progress, parallel=DataParallel(micro_batches=micro_batches))
         return _train(space, splits, path, settings, state, options, on_step=on_step)
 
@@ -192,8 +191,7 @@ def open_supernet_run(
     out_dir: str | Path,
     settings: TrainSettings,
     *,
-    resume: bool,
-    given: Mapping[str, Any] | None = None,
+    resume: Resume | bool | None,
 ) -> tuple[Mapping[str, Any] | None, TrainSettings]:
     """The checkpoint ``out_dir/supernet.pt`` to continue (None: a fresh run) and the settings
     to train with; a caller may call it first, to refuse a bad resume before loading any data.
@@ -202,7 +200,7 @@ def open_supernet_run(
         CheckpointError: as :func:`train_supernet_for`.
     """
     path = Path(out_dir) / CHECKPOINT_NAME
-    return open_run(path, settings, resume=resume, load=partial(_resumable, space), given=given)
+    return open_run(path, settings, resume=resume, load=partial(_resumable, space))
 
 
 def _resumable(space: SearchSpace, path: Path) -> dict[str, Any]:
@@ -254,8 +252,7 @@ def train_supernet_parallel(
     resources: RayResources,
     *,
     data_root: str | Path | None = None,
-    resume: bool = False,
-    given: Mapping[str, Any] | None = None,
+    resume: Resume | bool | None = None,
     progress: bool = True,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
@@ -263,7 +260,7 @@ def train_supernet_parallel(
     ``resources.threads`` threads); return the final checkpoint.
 
     The same run as :func:`train_supernet_for` (``settings.batch_size`` is the global batch;
-    ``resume`` and ``given`` as there), in those processes, each training on their part of
+    ``resume`` as there), in those processes, each training on their part of
     every batch. Rank 0 writes ``out_dir/supernet.pt`` after every epoch; a group whose worker
     died is restarted up to ``resources.max_failures`` times and continues from it, and so does a re-run
     with ``resume`` after the driver was killed, with any number of workers (or one process).
@@ -285,9 +282,7 @@ def train_supernet_parallel(
     """
     path = Path(out_dir).resolve() / CHECKPOINT_NAME
     with run_lock(path.parent):  # the driver holds the folder; rank 0 writes into it
-        state, settings = open_supernet_run(
-            space, path.parent, settings, resume=resume, given=given
-        )
+        state, settings = open_supernet_run(space, path.parent, settings, resume=resume)
         if state is not None and state.get("status") == "complete":
             return dict(state)
         DataParallel(world=resources.workers).check_batch(settings.batch_size)
