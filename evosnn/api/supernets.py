@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainedSupernet:
-    """A trained supernet: its checkpoint and the per-epoch metrics (accuracies are fractions)."""
+    """A trained supernet: its checkpoint and the per-epoch metrics (``epoch``, ``step``,
+    ``loss``, ``lr``, ``val_acc_largest``, ``val_acc_smallest``, ...: numbers; accuracies are
+    fractions)."""
 
     checkpoint: Path
-    metrics: list[dict[str, Any]] = field(default_factory=list)
+    metrics: list[dict[str, float]] = field(default_factory=list)
 
     @property
     def val_acc_largest(self) -> float:
@@ -115,7 +117,11 @@ def train_supernet(
                 resume=request,
                 progress=progress,
             )
-    return TrainedSupernet(out / CHECKPOINT_NAME, list(result.get("metrics") or []))
+    metrics = [
+        {key: float(value) for key, value in record.items()}
+        for record in result.get("metrics") or []
+    ]
+    return TrainedSupernet(out / CHECKPOINT_NAME, metrics)
 
 
 def _with_fields(
