@@ -118,7 +118,7 @@ def train_supernet(
                 progress=progress,
             )
     metrics = [
-        {key: float(value) for key, value in record.items()}
+        {key: float(value) for key, value in record.items() if isinstance(value, int | float)}
         for record in result.get("metrics") or []
     ]
     return TrainedSupernet(out / CHECKPOINT_NAME, metrics)
