@@ -180,6 +180,12 @@ class StemCache:
         self._sizes[key] = size
         self.nbytes += size
 
+    def clear(self) -> None:
+        """Drop every entry (the counters stay)."""
+        self._entries.clear()
+        self._sizes.clear()
+        self.nbytes = 0
+
     def summary(self) -> str:
         """One line: hits, misses, evictions and the bytes held."""
         return (
