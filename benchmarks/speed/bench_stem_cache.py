@@ -108,7 +108,10 @@ def main() -> None:
     digits = load_space(SPACES / "digits-tiny.yaml")
     cifar = load_space(SPACES / "cifar10-spikformer.yaml")
     cifar_data = cifar.dataset.model_copy(
-        update={"name": "synthetic", "synthetic_size": 2 * args.cifar_val_images * 5}
+        update={
+            "name": "synthetic",
+            "synthetic_size": 20 * args.cifar_val_images,
+        }  # val: a tenth of the training part
     )
     cases = {
         "digits-tiny": (
