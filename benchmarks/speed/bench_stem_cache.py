@@ -107,12 +107,9 @@ def main() -> None:
     torch.set_num_threads(1)
     digits = load_space(SPACES / "digits-tiny.yaml")
     cifar = load_space(SPACES / "cifar10-spikformer.yaml")
-    cifar_data = cifar.dataset.model_copy(
-        update={
-            "name": "synthetic",
-            "synthetic_size": 20 * args.cifar_val_images,
-        }  # val: a tenth of the training part
-    )
+    # synthetic CIFAR-shaped images; the validation split is a tenth of the training part
+    size = 20 * args.cifar_val_images
+    cifar_data = cifar.dataset.model_copy(update={"name": "synthetic", "synthetic_size": size})
     cases = {
         "digits-tiny": (
             digits,
