@@ -205,11 +205,31 @@ class SpikformerSupernet(nn.Module):
         ``stats``, when given, receives the input activity of every synaptic layer (for energy).
         """
         self.check(config)
-        d = config.embed_dim
-        w = sps_widths(d)
+        tokens = self.stem(images, config.embed_dim, config.time_steps, stats)
+        return self.trunk(tokens, config, stats)
+
+    def stem_modules(self) -> list[nn.Module]:
+        """The patch splitter's layers (four conv stages and the relative-position conv), in order."""
+        return [*self.sps, self.rpe]
+
+    def stem(
+        self,
+        images: torch.Tensor,
+        embed_dim: int,
+        time_steps: int,
+        stats: SpikeStats | None = None,
+    ) -> torch.Tensor:
+        """Tokens ``[T, B, N, D]`` of the patch splitter (SPS) for ``images``, as :meth:`forward`.
+
+        Of a config the stem reads only the embedding width and T: its neurons use the space's
+        default settings (fixed at construction), never a block's genes. So every subnet of one
+        width and T shares the stem's output and, after recalibration, its BN statistics, which is
+        what the evaluator's stem cache relies on (:mod:`evosnn.evaluate.stem_cache`).
+        """
+        w = sps_widths(embed_dim)
         th, tau = self.sps_threshold, self.sps_tau
         first: _ConvBN = self.sps[0]  # type: ignore[assignment]
-        x = sps_forward(
+        return sps_forward(
             images,
             [
                 partial(self.sps[i], c_in=w[i - 1], c_out=w[i], threshold=th, tau=tau)
@@ -217,12 +237,19 @@ class SpikformerSupernet(nn.Module):
             ],
             first_currents=partial(first.currents, c_in=self.geometry.in_channels, c_out=w[0]),
             first_lif=partial(first.lif, threshold=th, tau=tau),
-            rpe=partial(self.rpe, c_in=d, c_out=d, threshold=th, tau=tau),
-            steps=config.time_steps,
+            rpe=partial(self.rpe, c_in=embed_dim, c_out=embed_dim, threshold=th, tau=tau),
+            steps=time_steps,
             stats=stats,
             pool_after=self.pool_after,
             bank=self.geometry.frame_bank,
         )
+
+    def trunk(
+        self, tokens: torch.Tensor, config: SubnetConfig, stats: SpikeStats | None = None
+    ) -> torch.Tensor:
+        """Logits of ``config``'s blocks and head for the stem's ``tokens`` (``config`` must fit:
+        :meth:`check`); ``forward`` is ``trunk(stem(...))``."""
+        d, x = config.embed_dim, tokens
         for i in range(config.depth):
             block: _Block = self.blocks[i]  # type: ignore[assignment]
             hidden, th, tau = config.mlp_hidden(i), config.threshold[i], config.tau[i]

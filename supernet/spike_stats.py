@@ -27,13 +27,17 @@ class SpikeStats:
     def record(self, name: str, x: torch.Tensor) -> None:
         """Add the activity of ``x`` (any shape, including the time dimension) under ``name``."""
         # float32 reduction (fast; integer counts below 2**24 per batch are exact), float64 running sum
-        total = x.detach().sum().double()
+        self.add(name, x.detach().sum().double(), x.numel())
+
+    def add(self, name: str, total: torch.Tensor, elements: int) -> None:
+        """Add an already reduced activity (``total``, a float64 0-dim tensor, over ``elements``)
+        under ``name``: what :meth:`record` adds, so a cached record replays bit for bit."""
         if name in self._sums:
             self._sums[name] = self._sums[name] + total
-            self._counts[name] += x.numel()
+            self._counts[name] += elements
         else:
             self._sums[name] = total
-            self._counts[name] = x.numel()
+            self._counts[name] = elements
 
     def rates(self) -> dict[str, float]:
         """Mean input value per element, by layer name, in recording order."""

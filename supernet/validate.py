@@ -5,8 +5,9 @@ Shared by supernet training (per-epoch validation) and the search's evaluator.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -14,9 +15,17 @@ from torch import nn
 from supernet.batches import Split, iter_batches, normalize
 from supernet.bn import recalibrate_bn
 
-__all__ = ["count_correct", "preserved_bn", "recalibrate_on_split"]
+__all__ = [
+    "count_correct",
+    "count_correct_on",
+    "preserved_bn",
+    "recal_images",
+    "recalibrate_on_split",
+    "val_batches",
+]
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
+In = TypeVar("In")
 
 
 def count_correct(
@@ -32,14 +41,40 @@ def count_correct(
 
     ``finite`` is False if any logit was NaN or infinite (the caller decides what that means).
     """
+    batches = val_batches(split, mean, std, batch_size=batch_size, device=device)
+    return count_correct_on(forward, batches, len(split), device=device)
+
+
+def val_batches(
+    split: Split,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    *,
+    batch_size: int,
+    device: torch.device | str = "cpu",
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(normalised images, labels)`` of ``split`` on ``device``, in order."""
+    for images, labels in iter_batches(split, batch_size):
+        yield normalize(images.to(device), mean, std), labels.to(device)
+
+
+def count_correct_on(
+    forward: Callable[[In], torch.Tensor],
+    batches: Iterable[tuple[In, torch.Tensor]],
+    total: int,
+    *,
+    device: torch.device | str = "cpu",
+) -> tuple[int, int, bool]:
+    """:func:`count_correct` over ready ``(input, labels)`` batches (``total`` images in all): the
+    inputs may be anything ``forward`` takes, e.g. a cached stem's tokens."""
     correct = torch.zeros((), dtype=torch.int64, device=device)
     finite = torch.ones((), dtype=torch.bool, device=device)
     with torch.inference_mode():
-        for images, labels in iter_batches(split, batch_size):
-            logits = forward(normalize(images.to(device), mean, std))
+        for inputs, labels in batches:
+            logits = forward(inputs)
             finite &= torch.isfinite(logits).all()
-            correct += (logits.argmax(1) == labels.to(device)).sum()
-    return int(correct), len(split), bool(finite)
+            correct += (logits.argmax(1) == labels).sum()
+    return int(correct), total, bool(finite)
 
 
 def recalibrate_on_split(
@@ -58,16 +93,28 @@ def recalibrate_on_split(
 
     The same seed gives the same batches, so results never depend on what ran before.
     """
+    images = recal_images(
+        split, mean, std, batches=batches, batch_size=batch_size, seed=seed, device=device
+    )
+    return recalibrate_bn(model, images, forward)
+
+
+def recal_images(
+    split: Split,
+    mean: tuple[float, ...],
+    std: tuple[float, ...],
+    *,
+    batches: int,
+    batch_size: int,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
+) -> Iterator[torch.Tensor]:
+    """The normalised images of :func:`recalibrate_on_split`'s ``batches`` seeded batches."""
     gen = torch.Generator().manual_seed(seed)
-    source = iter_batches(split, batch_size, shuffle=True, generator=gen)
-
-    def images() -> Iterator[torch.Tensor]:
-        for i, (x, _) in enumerate(source):
-            if i >= batches:
-                return
-            yield normalize(x.to(device), mean, std)
-
-    return recalibrate_bn(model, images(), forward)
+    for i, (x, _) in enumerate(iter_batches(split, batch_size, shuffle=True, generator=gen)):
+        if i >= batches:
+            return
+        yield normalize(x.to(device), mean, std)
 
 
 @contextmanager

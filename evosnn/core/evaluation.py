@@ -145,6 +145,10 @@ class EvalSettings:
         max_val_images: evaluate on the first N validation images only (None: all).
         device: torch device.
         seed: which training batches recalibrate BN (fixed, so results are reproducible).
+        stem_cache_mib: memory bound, in MiB, of the evaluator's stem cache (the patch splitter's
+            outputs and BN statistics per embedding width and T, reused by every subnet that
+            shares them; least recently used evicted first; 0 turns it off). Results are bit for
+            bit the same either way, so a study does not record it (:meth:`recorded`).
 
     The data split is the space's (``dataset.split_seed``), the one the supernet was trained on.
     """
@@ -155,6 +159,18 @@ class EvalSettings:
     max_val_images: int | None = setting(None, Whole(1, optional=True))
     device: str = setting(DEFAULT_DEVICE, Device())
     seed: int = setting(DEFAULT_SEED, SEED)
+    stem_cache_mib: int = setting(512, NON_NEGATIVE)
 
     def __post_init__(self) -> None:
         check_fields(self)
+
+    def recorded(self) -> dict[str, Any]:
+        """The settings that decide the results, as a study records them: all but where they run
+        (``device``) and how much memory the stem cache may take (``stem_cache_mib``), so changing
+        either never stops a study from resuming.
+
+        Example:
+            >>> sorted(EvalSettings().recorded())
+            ['batch_size', 'max_val_images', 'recal_batch_size', 'recal_batches', 'seed']
+        """
+        return {k: v for k, v in asdict(self).items() if k not in ("device", "stem_cache_mib")}

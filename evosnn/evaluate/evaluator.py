@@ -5,6 +5,9 @@ for each config: checks the cheap constraints (parameter limits, no network run)
 BatchNorm on a fixed set of training batches, evaluates the validation split under
 ``torch.inference_mode()`` while recording each synaptic layer's input activity, and turns the
 counts into energy and F_AEB. Nothing carries over between configs: A, B, A gives A's result twice.
+What subnets share is computed once: the patch splitter's work per embedding width and T is kept
+in a bounded cache (:mod:`evosnn.evaluate.stem_cache`; ``EvalSettings.stem_cache_mib``), which
+changes no result, bit for bit.
 
 Example:
     >>> ev = Evaluator("runs/demo/supernet.pt")  # doctest: +SKIP
@@ -29,6 +32,7 @@ from evosnn.core.sizes import count_params
 from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import checkpoint_space, load_supernet
+from evosnn.evaluate.stem_cache import SharedStem
 from evosnn.objectives.baseline import Baseline, baseline
 from evosnn.objectives.energy import EnergyEstimate, EnergyModel
 from evosnn.objectives.fitness import f_aeb
@@ -103,6 +107,10 @@ class Evaluator:
             )
         self.splits = replace(splits, val=val)
         self._energy_target = energy_target_mj or self.space.objectives.energy_target_mj
+        #: The stem cache (None when ``settings.stem_cache_mib`` is 0).
+        self.stem: SharedStem | None = None
+        if settings.stem_cache_mib:
+            self.stem = SharedStem(net, settings.stem_cache_mib * 2**20, self.device)
 
     # ------------------------------------------------------------------ energy target
     @property
@@ -182,7 +190,10 @@ class Evaluator:
 
     def _prepare(self, config: SubnetConfig) -> None:
         """Recalibrate BN for ``config`` (if enabled) on the fixed batches; leave eval mode."""
-        prepare_subnet(self.supernet, config, self.splits, self.settings, device=self.device)
+        if self.stem is not None:
+            self.stem.prepare(config, self.splits, self.settings)
+        else:
+            prepare_subnet(self.supernet, config, self.splits, self.settings, device=self.device)
 
     def standalone(self, config: SubnetConfig) -> Spikformer:
         """The stand-alone network of ``config`` exactly as :meth:`evaluate` evaluates it."""
@@ -197,14 +208,18 @@ class Evaluator:
         self._prepare(config)
         t1 = time.perf_counter()
         split_data = splits.test if split == "test" else splits.val
-        correct, total, finite = count_correct(
-            lambda x: net(x, config, stats),
-            split_data,
-            splits.mean,
-            splits.std,
-            batch_size=s.batch_size,
-            device=self.device,
-        )
+        if self.stem is not None:
+            correct, total, finite = self.stem.count_correct(config, split_data, splits, s, stats)
+            log.debug("%s", self.stem.cache.summary())
+        else:
+            correct, total, finite = count_correct(
+                lambda x: net(x, config, stats),
+                split_data,
+                splits.mean,
+                splits.std,
+                batch_size=s.batch_size,
+                device=self.device,
+            )
         t2 = time.perf_counter()
         rates = stats.rates()
         geometry = self.space.geometry

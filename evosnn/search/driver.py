@@ -12,7 +12,6 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -186,7 +185,7 @@ def _record_settings(
             schema.ENGINE_SETTINGS: engine.settings(),
             schema.SEED: settings.seed,
             schema.POPULATION: settings.population,
-            schema.EVALUATION: {k: v for k, v in asdict(settings.eval).items() if k != "device"},
+            schema.EVALUATION: settings.eval.recorded(),
         }
     )
     stored_workers = ledger.record().workers

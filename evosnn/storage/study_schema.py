@@ -56,7 +56,8 @@ ENGINE = "engine"
 ENGINE_SETTINGS = "engine_settings"
 SEED = "seed"
 POPULATION = "population"
-#: The evaluation settings (``EvalSettings`` without its device).
+#: The evaluation settings that decide results (``EvalSettings.recorded``: not the device or the
+#: stem cache bound).
 EVALUATION = "evaluation"
 WORKERS = "workers"
 BUDGET = "budget"
