@@ -29,7 +29,14 @@ from supernet.layers import EntangledBatchNorm, EntangledConv2d, EntangledLinear
 from supernet.lif import LIF, Surrogate
 from supernet.mixers import MIXERS, Layer, Parts
 from supernet.neurons import FIRE, plif_weight
-from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
+from supernet.ops import (
+    ATTENTION_THRESHOLD,
+    SPSLayers,
+    along_tokens,
+    block_forward,
+    classify,
+    sps_forward,
+)
 from supernet.spike_stats import SpikeStats
 
 __all__ = ["SpikformerSupernet"]
@@ -229,15 +236,18 @@ class SpikformerSupernet(nn.Module):
         w = sps_widths(embed_dim)
         th, tau = self.sps_threshold, self.sps_tau
         first: _ConvBN = self.sps[0]  # type: ignore[assignment]
-        return sps_forward(
-            images,
-            [
+        layers = SPSLayers(
+            first_currents=partial(first.currents, c_in=self.geometry.in_channels, c_out=w[0]),
+            first_lif=partial(first.lif, threshold=th, tau=tau),
+            stages=[
                 partial(self.sps[i], c_in=w[i - 1], c_out=w[i], threshold=th, tau=tau)
                 for i in (1, 2, 3)
             ],
-            first_currents=partial(first.currents, c_in=self.geometry.in_channels, c_out=w[0]),
-            first_lif=partial(first.lif, threshold=th, tau=tau),
             rpe=partial(self.rpe, c_in=embed_dim, c_out=embed_dim, threshold=th, tau=tau),
+        )
+        return sps_forward(
+            images,
+            layers,
             steps=time_steps,
             stats=stats,
             pool_after=self.pool_after,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -13,6 +14,7 @@ from supernet.spike_stats import SpikeStats
 __all__ = [
     "ATTENTION_SCALE",
     "ATTENTION_THRESHOLD",
+    "SPSLayers",
     "along_tokens",
     "block_forward",
     "classify",
@@ -82,12 +84,22 @@ def select_frames(frames: torch.Tensor, steps: int, bank: Sequence[int]) -> torc
     return frames[:, start : start + steps].transpose(0, 1)
 
 
+class SPSLayers(NamedTuple):
+    """The layers of the spiking patch splitter, as :func:`sps_forward` calls them."""
+
+    #: The first conv + BN on the input.
+    first_currents: Layer
+    #: Its neurons.
+    first_lif: Layer
+    #: The three spike-driven conv+BN+LIF stages.
+    stages: Sequence[Layer]
+    #: The relative-position conv+BN+LIF.
+    rpe: Layer
+
+
 def sps_forward(
     images: torch.Tensor,
-    stages: Sequence[Layer],
-    first_currents: Layer,
-    first_lif: Layer,
-    rpe: Layer,
+    layers: SPSLayers,
     steps: int,
     stats: SpikeStats | None,
     pool_after: Sequence[bool] = (False, False, True, True),
@@ -95,8 +107,8 @@ def sps_forward(
 ) -> torch.Tensor:
     """Spiking patch splitting ``[B, C, H, W]`` (or a frame bank ``[B, S, C, H, W]``) ``-> [T, B, N, D]``.
 
-    ``first_currents`` is the first conv + BN on the input; ``first_lif`` its neurons; ``stages`` the
-    three spike-driven conv+BN+LIF stages, ``rpe`` the relative-position conv+BN+LIF;
+    ``layers`` are the first conv + BN, its neurons, the three spike-driven stages and the
+    relative-position conv (:class:`SPSLayers`);
     ``pool_after[i]`` says whether stage ``i`` ends in a max-pool (:func:`evosnn.core.config.
     sps_pool_after`). A static image is the same at every time step, so the first conv runs once and
     its currents are presented T times (the energy model still counts its MACs at every step). Event
@@ -107,14 +119,14 @@ def sps_forward(
         seq = select_frames(images, steps, bank)
         if stats is not None:
             stats.record("sps.conv0", seq)
-        y = first_currents(seq.flatten(0, 1))
-        x = first_lif(y.view(steps, -1, *y.shape[1:]))
+        y = layers.first_currents(seq.flatten(0, 1))
+        x = layers.first_lif(y.view(steps, -1, *y.shape[1:]))
     else:
-        y = first_currents(images)
-        x = first_lif(y.unsqueeze(0).expand(steps, *y.shape))
+        y = layers.first_currents(images)
+        x = layers.first_lif(y.unsqueeze(0).expand(steps, *y.shape))
     if pool_after[0]:
         x = max_pool(x)
-    for i, stage in enumerate(stages, start=1):
+    for i, stage in enumerate(layers.stages, start=1):
         if stats is not None:
             stats.record(f"sps.conv{i}", x)
         x = stage(x)
@@ -122,7 +134,7 @@ def sps_forward(
             x = max_pool(x)
     if stats is not None:
         stats.record("sps.rpe", x)
-    x = x + rpe(x)
+    x = x + layers.rpe(x)
     return x.flatten(-2).transpose(-1, -2)
 
 

@@ -23,7 +23,14 @@ from supernet.lif import LIF, Surrogate
 from supernet.mixers import MIXERS, Layer, Parts
 from supernet.model import SpikformerSupernet
 from supernet.neurons import FIRE, plif_weight, spike_driven_linear
-from supernet.ops import ATTENTION_THRESHOLD, along_tokens, block_forward, classify, sps_forward
+from supernet.ops import (
+    ATTENTION_THRESHOLD,
+    SPSLayers,
+    along_tokens,
+    block_forward,
+    classify,
+    sps_forward,
+)
 from supernet.spike_stats import SpikeStats
 
 __all__ = ["Spikformer", "extract"]
@@ -173,10 +180,7 @@ class Spikformer(nn.Module):
         first: _ConvBN = self.sps[0]  # type: ignore[assignment]
         x = sps_forward(
             images,
-            [self.sps[1], self.sps[2], self.sps[3]],
-            first_currents=first.currents,
-            first_lif=first.lif,
-            rpe=self.rpe,
+            SPSLayers(first.currents, first.lif, [self.sps[1], self.sps[2], self.sps[3]], self.rpe),
             steps=self.config.time_steps,
             stats=stats,
             pool_after=self.pool_after,

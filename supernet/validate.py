@@ -77,32 +77,35 @@ def count_correct_on(
     return int(correct), total, bool(finite)
 
 
+#: A split's per-channel mean and std (as :class:`~supernet.batches.Splits` holds them).
+Norm = tuple[tuple[float, ...], tuple[float, ...]]
+
+
 def recalibrate_on_split(
     model: nn.Module,
     forward: Forward,
     split: Split,
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
+    norm: Norm,
     *,
     batches: int,
     batch_size: int,
     seed: int = 0,
     device: torch.device | str = "cpu",
 ) -> int:
-    """Re-estimate ``model``'s BN statistics on ``batches`` seeded batches of ``split``.
+    """Re-estimate ``model``'s BN statistics on ``batches`` seeded batches of ``split``,
+    normalised with ``norm`` (mean, std).
 
     The same seed gives the same batches, so results never depend on what ran before.
     """
     images = recal_images(
-        split, mean, std, batches=batches, batch_size=batch_size, seed=seed, device=device
+        split, norm, batches=batches, batch_size=batch_size, seed=seed, device=device
     )
     return recalibrate_bn(model, images, forward)
 
 
 def recal_images(
     split: Split,
-    mean: tuple[float, ...],
-    std: tuple[float, ...],
+    norm: Norm,
     *,
     batches: int,
     batch_size: int,
@@ -114,7 +117,7 @@ def recal_images(
     for i, (x, _) in enumerate(iter_batches(split, batch_size, shuffle=True, generator=gen)):
         if i >= batches:
             return
-        yield normalize(x.to(device), mean, std)
+        yield normalize(x.to(device), *norm)
 
 
 @contextmanager

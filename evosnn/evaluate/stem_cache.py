@@ -280,8 +280,7 @@ class SharedStem:
 
         images = recal_images(
             splits.train,
-            splits.mean,
-            splits.std,
+            (splits.mean, splits.std),
             batches=settings.recal_batches,
             batch_size=settings.recal_batch_size,
             seed=settings.seed,

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from evosnn.core.errors import EvosnnError
+from evosnn.core.evaluation import Evaluation
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.rank_summary import RankCheckSummary
 from evosnn.objectives.front import hypervolume
@@ -156,15 +157,23 @@ def _with_interval(value: Any, interval: Any) -> str:
     return _pct(value)
 
 
+def _test_cell(test: Evaluation | None) -> str:
+    """The largest subnet's test accuracy with its interval (a dash when not scored)."""
+    if test is None:
+        return _with_interval(None, None)
+    return _with_interval(test.accuracy, list(test.accuracy_interval))
+
+
 def _table(
     front: list[LedgerRecord],
     knee: Point | None,
-    largest: dict[str, Any],
-    largest_test: dict[str, Any],
+    largest: Evaluation | None,
+    largest_test: Evaluation | None,
     codec: GenomeCodec,
 ) -> str:
-    base_energy = largest.get("energy_mj") if largest.get("status") == "ok" else None
-    base_acc = largest.get("accuracy") if largest.get("status") == "ok" else None
+    base = largest if largest is not None and largest.ok else None
+    base_energy = base.energy_mj if base is not None else None
+    base_acc = base.accuracy if base is not None else None
     header = (
         "<tr><th>trial</th><th>val. accuracy [95% CI]</th><th>test accuracy [95% CI]</th>"
         "<th>&Delta; val vs largest</th><th>energy (mJ)</th>"
@@ -188,15 +197,16 @@ def _table(
             f"<td>{_pct(a.retrained_test_accuracy)}</td>"
             f"<td class=arch>{html.escape(codec.describe(r.genome) + front_note(r, same))}</td></tr>"
         )
-    if base_acc is not None and base_energy:
+    if base is not None and base_acc is not None and base_energy:
+        test = largest_test if largest_test is not None and largest_test.ok else None
         rows.append(
             "<tr class=base><td>largest</td>"
-            f"<td>{_with_interval(base_acc, largest.get('accuracy_ci95'))}</td>"
-            f"<td>{_with_interval(largest_test.get('accuracy'), largest_test.get('accuracy_ci95'))}"
+            f"<td>{_with_interval(base_acc, list(base.accuracy_interval))}</td>"
+            f"<td>{_test_cell(test)}"
             f"</td><td>0</td><td>{base_energy:.4g}</td><td>1.00&times;</td>"
-            f"<td>{float(largest.get('f_aeb') or 0):.4f}</td>"
-            f"<td>{int(largest.get('params') or 0):,}</td>"
-            f"<td>{float(largest.get('sops') or 0):.3g}</td><td>&ndash;</td>"
+            f"<td>{base.f_aeb:.4f}</td>"
+            f"<td>{base.params:,}</td>"
+            f"<td>{base.sops:.3g}</td><td>&ndash;</td>"
             "<td class=arch>the largest subnet at default neurons</td></tr>"
         )
     return f"<table>{header}{''.join(rows)}</table>"
@@ -324,11 +334,10 @@ def _predictors(diagnostics: list[dict[str, Any]]) -> str:
     )
 
 
-def _rank_check(stored: dict[str, Any] | None) -> str:
+def _rank_check(summary: RankCheckSummary | None) -> str:
     """``evosnn supernet rank-check``'s result stored in the study (empty without one)."""
-    if not stored:
+    if summary is None:
         return ""
-    summary = RankCheckSummary.from_dict(stored, source="the study's evosnn:rank_check")
 
     def num(value: float | None, digits: int = 2) -> str:
         return "&ndash;" if value is None else f"{float(value):.{digits}f}"
@@ -400,7 +409,7 @@ def write_report(storage_url: str, study_name: str, out_dir: str | Path) -> Repo
     by_number = {r.number: r for r in records}
     front = [by_number[p.trial] for p in front_points if p.trial is not None]
     knee = view.knee()
-    largest = study.reference_largest or {}
+    largest = study.largest
 
     _figures(view, front, knee, largest, out)
     cands = candidates(records, codec)
@@ -424,10 +433,10 @@ validation accuracy with inherited weights; the test column scores them on the h
 the search never saw, when the search ended. Brackets are 95&nbsp;% Wilson intervals over the
 evaluated images. Energies follow the <b>{html.escape(space.energy.convention)}</b> convention. The
 retrained column shows <code>evosnn train</code> results written back to the trial.</p>
-{_table(front, knee, largest, study.reference_largest_test or {}, codec)}
+{_table(front, knee, largest, study.largest_test, codec)}
 {_conventions_section(comparison, space.energy)}
 {_predictors(study.engine_diagnostics)}
-{_rank_check(study.rank_check)}
+{_rank_check(study.rank_check_summary)}
 <h2>Firing rates</h2>
 <p><img src="firing_rates.png" alt="per-layer firing rates"></p>
 </body></html>
@@ -444,7 +453,7 @@ retrained column shows <code>evosnn train</code> results written back to the tri
 
 
 def _figures(
-    view: SearchView, front: list[Any], knee: Point | None, largest: dict[str, Any], out: Path
+    view: SearchView, front: list[Any], knee: Point | None, largest: Evaluation | None, out: Path
 ) -> None:
     """The report's PNG figures: Pareto front, hypervolume, firing rates of a few front members."""
     _pareto_png(view, out / "pareto.png")
@@ -456,8 +465,8 @@ def _figures(
         if r.number in drawn
     ]
     rates = [(label, a.firing_rates) for label, a in series]
-    if largest.get("firing_rates"):
-        rates.append(("largest subnet", dict(largest["firing_rates"])))
+    if largest is not None and largest.firing_rates:
+        rates.append(("largest subnet", dict(largest.firing_rates)))
     _firing_png(rates, out / "firing_rates.png")
 
 

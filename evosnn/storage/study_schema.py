@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from evosnn.core.evaluation import Evaluation
+from evosnn.core.rank_summary import RankCheckSummary
 
 __all__ = [
     "DEFAULT_ENERGY_TARGET_MJ",
@@ -175,6 +176,24 @@ class StudyRecord:
             if getattr(self, name) not in (None, [])
         }
         return {**out, **self.other}
+
+    @property
+    def largest(self) -> Evaluation | None:
+        """The largest subnet's evaluation on validation (the report's baseline), typed."""
+        return _evaluation(self.reference_largest)
+
+    @property
+    def largest_test(self) -> Evaluation | None:
+        """The largest subnet's evaluation on the held-out test split, typed."""
+        return _evaluation(self.reference_largest_test)
+
+    @property
+    def rank_check_summary(self) -> RankCheckSummary | None:
+        """``evosnn supernet rank-check``'s summary stored in the study, typed (any schema
+        :class:`RankCheckSummary` reads)."""
+        if not self.rank_check:
+            return None
+        return RankCheckSummary.from_dict(self.rank_check, source="the study's evosnn:rank_check")
 
     @property
     def effective_energy_target_mj(self) -> float:
@@ -318,3 +337,8 @@ class TrialAttrs:
 def _finite(value: Any) -> float | None:
     number = _float(value)
     return number if number is not None and math.isfinite(number) else None
+
+
+def _evaluation(stored: Mapping[str, Any] | None) -> Evaluation | None:
+    """A stored :meth:`Evaluation.to_dict`, typed (None when absent)."""
+    return Evaluation.from_dict(dict(stored)) if stored else None

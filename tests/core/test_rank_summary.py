@@ -29,7 +29,7 @@ def test_a_stored_schema_1_summary_loads_with_its_offset_and_tilt_derived() -> N
     assert summary.bias_tilt == pytest.approx([b["bias"] - offset for b in bins])
     assert summary.bias_trend is None  # never measured by that check: not made up
     assert summary.schema == SCHEMA  # read into the current record
-    page = _rank_check(data)
+    page = _rank_check(summary)
     assert f"{summary.subnets} subnets stratified" in page and "trend in energy" not in page
 
 
@@ -46,7 +46,7 @@ def test_a_current_summary_round_trips_and_a_newer_schema_is_refused() -> None:
     assert stored["schema"] == SCHEMA and "reference" not in stored
     assert RankCheckSummary.from_dict(stored) == trended
     assert trended.bias_trend == BiasTrend(0.01, [-0.01, 0.01], 0.02)
-    assert "trend in energy +1.0 points per doubling" in _rank_check(stored)
+    assert "trend in energy +1.0 points per doubling" in _rank_check(RankCheckSummary.from_dict(stored))
     with pytest.raises(EvosnnError, match=f"schema {SCHEMA + 1} is newer"):
         RankCheckSummary.from_dict({**stored, "schema": SCHEMA + 1})
     incomplete = dict(stored)
