@@ -18,6 +18,7 @@ import evosnn
 from evosnn.cli import build_parser
 from evosnn.core.errors import SettingError
 from evosnn.core.evaluation import EvalSettings
+from evosnn.core.outputs import OutputError
 from evosnn.core.resources import RayResources
 from evosnn.core.validation import Choice, Device, Real, Rule, Whole, rule_of
 from evosnn.proxy.check import RankCheckSettings
@@ -150,6 +151,12 @@ def test_retrain_refuses_a_device_an_init_and_a_file_as_out(tmp_path: Path) -> N
         evosnn.retrain(arch, init="pretrained")
     with pytest.raises(SettingError, match="lr="):
         evosnn.retrain(arch, lr=-1.0)
+    exported = write_export(tmp_path)
+    a_file = tmp_path / "a-file.txt"
+    a_file.write_text("not a folder")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        evosnn.retrain(exported, out=a_file, epochs=1)
+    assert a_file.read_text() == "not a folder"
 
 
 def test_load_model_refuses_an_unknown_inference_mode(tmp_path: Path) -> None:

@@ -801,3 +801,37 @@ def test_verbose_keeps_the_cause(world: dict[str, str], tmp_path: Path) -> None:
     assert "Traceback" in run.stderr and run.stderr.strip().splitlines()[-1].startswith(
         "evosnn: error:"
     )
+
+
+def test_a_read_only_study_database_is_named_before_any_work(
+    world: dict[str, str], tmp_path: Path, cli: Zygote
+) -> None:
+    """Issue 43: ``search`` retried a read-only database for 2 minutes, ``train`` trained and
+    then retried "annotating trial N" for 5; both now refuse at once, naming it read-only. The
+    copy is made immutable (``chattr +i``, which binds root too), or read-only by its mode."""
+    database = tmp_path / "ro.db"
+    copy_database(Path(world["study_url"].removeprefix("sqlite:///")), database)
+    url = f"sqlite:///{database}"
+    root = os.geteuid() == 0
+    if root and subprocess.run(["chattr", "+i", str(database)]).returncode:
+        pytest.skip("chattr +i is not supported here")
+    if not root:
+        database.chmod(0o444)
+    try:
+        train = cli.run(
+            ["train", world["arch"], "--epochs", "1", "--out", f"{tmp_path}/t", "--storage", url],
+            tmp_path,
+        )
+        search = cli.run(
+            ["search", "--space", world["tinyspace"], "--supernet", world["ckpt"],
+             "--workers", "0", "--storage", url, "--study", "tiny"],
+            tmp_path,
+        )  # fmt: skip
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(database)], check=True)
+    for run in (train, search):
+        last = run.stderr.strip().splitlines()[-1]
+        assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-2000:]
+        assert last.startswith("evosnn: error:") and "read-only" in last and "ro.db" in last
+    assert not (tmp_path / "t").exists()  # nothing trained

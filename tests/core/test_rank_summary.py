@@ -46,7 +46,9 @@ def test_a_current_summary_round_trips_and_a_newer_schema_is_refused() -> None:
     assert stored["schema"] == SCHEMA and "reference" not in stored
     assert RankCheckSummary.from_dict(stored) == trended
     assert trended.bias_trend == BiasTrend(0.01, [-0.01, 0.01], 0.02)
-    assert "trend in energy +1.0 points per doubling" in _rank_check(RankCheckSummary.from_dict(stored))
+    assert "trend in energy +1.0 points per doubling" in _rank_check(
+        RankCheckSummary.from_dict(stored)
+    )
     with pytest.raises(EvosnnError, match=f"schema {SCHEMA + 1} is newer"):
         RankCheckSummary.from_dict({**stored, "schema": SCHEMA + 1})
     incomplete = dict(stored)
