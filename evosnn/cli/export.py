@@ -8,7 +8,7 @@ from pathlib import Path
 from evosnn.cli._args import add_data, add_device, add_storage, add_study, non_negative_int
 from evosnn.cli._command import Command
 from evosnn.core.errors import EvosnnError
-from evosnn.core.validation import PICK
+from evosnn.core.validation import DEFAULT_DEVICE, PICK
 
 __all__ = ["Export"]
 
@@ -39,6 +39,19 @@ class Export(Command):
 
         if args.with_weights and args.supernet is None:
             raise EvosnnError("--with-weights needs --supernet (the study's supernet.pt)")
+        if not args.with_weights:  # flags that only the weights use would be ignored silently
+            unused = [
+                flag
+                for flag, value in (("--supernet", args.supernet), ("--data", args.data))
+                if value is not None
+            ]
+            if args.device != DEFAULT_DEVICE:
+                unused.append("--device")
+            if unused:
+                raise EvosnnError(
+                    f"{' and '.join(unused)} only serve --with-weights (the inherited weights, "
+                    "BN-recalibrated on the data); add --with-weights, or leave them out"
+                )
         written = export(
             (args.storage, args.study),
             args.out,

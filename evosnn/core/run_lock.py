@@ -58,6 +58,7 @@ from pathlib import Path
 from typing import Any
 
 from evosnn.core.outputs import OutputError
+from evosnn.core.processes import alive
 
 try:
     import fcntl
@@ -98,7 +99,7 @@ class RunFolderHolder:
 
     def gone(self) -> bool:
         """The holder ran on this host and its process no longer exists."""
-        return self.here and not _alive(self.pid)
+        return self.here and not alive(self.pid)
 
     def describe(self) -> str:
         return f"pid {self.pid} on {self.host} since {self.since} ({self.command})"
@@ -421,16 +422,3 @@ def _command() -> str:
         name = "evosnn"
     text = shlex.join([name, *argv[1:]])
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process of this host has this pid (a zombie counts as alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by someone else
-        return True
-    return True

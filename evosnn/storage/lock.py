@@ -46,6 +46,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
 from evosnn.core.errors import StorageError
+from evosnn.core.processes import alive
 
 __all__ = [
     "LOCK_STALE_S",
@@ -193,7 +194,7 @@ class DriverLock:
                 if self._insert():
                     return self._start()
                 continue
-            dead = holder.token if holder.host == self.host and not _alive(holder.pid) else None
+            dead = holder.token if holder.host == self.host and not alive(holder.pid) else None
             if self._take_over(dead):
                 return self._start()
             holder = self.holder()
@@ -360,16 +361,3 @@ def ensure_table(engine: sqlalchemy.Engine) -> None:
     except sqlalchemy.exc.DatabaseError:
         if not sqlalchemy.inspect(engine).has_table(LOCK_TABLE.name):
             raise
-
-
-def _alive(pid: int) -> bool:
-    """Whether a process of this host has this pid (a zombie counts as alive)."""
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: it exists, owned by someone else
-        return True
-    return True
