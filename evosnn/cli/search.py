@@ -94,6 +94,14 @@ class Search(Command):
             type=setting_flag(EvalSettings, "max_val_images"),
             default=EvalSettings().max_val_images,
         )
+        parser.add_argument(
+            "--stem-cache-mib",
+            type=setting_flag(EvalSettings, "stem_cache_mib"),
+            default=EvalSettings().stem_cache_mib,
+            help="memory bound (MiB, per evaluator) of the cache of patch-splitter outputs that "
+            "subnets of one width and T share; 0: off; results are the same either way "
+            "(default: %(default)s)",
+        )
         add_data(parser)
 
     def run(self, args: argparse.Namespace) -> int:
@@ -119,6 +127,7 @@ class Search(Command):
                 recal_batches=args.recal_batches,
                 max_val_images=args.max_val_images,
                 device=device,
+                stem_cache_mib=args.stem_cache_mib,
             ),
         )
         result = run_search(
