@@ -26,7 +26,7 @@ import tempfile
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any, Literal, TypedDict
+from typing import IO, Any, Literal, TypedDict, cast
 
 import torch
 
@@ -42,6 +42,7 @@ __all__ = [
     "checkpoint_file",
     "file_sha256",
     "load_checkpoint",
+    "load_training_checkpoint",
     "load_weights_only",
     "save_atomic",
     "source_name",
@@ -167,17 +168,42 @@ def load_checkpoint(
     source: str | Path | bytes,
     *,
     map_location: str | torch.device = "cpu",
-    format: str = FORMAT,
-    kind: str = "supernet checkpoint",
-    required: tuple[str, ...] = ("space", "model", "step", "epoch"),
+    name: str | None = None,
+) -> SupernetCheckpoint:
+    """Read a supernet checkpoint safely (weights only), checked to be one (format and keys).
+
+    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it); ``name`` is how
+    messages name it (default: the path, or ``<checkpoint bytes>``).
+
+    Raises:
+        CheckpointError: missing, truncated or corrupt file, pickled objects, or not a supernet
+            checkpoint; the message names the file.
+    """
+    data = load_training_checkpoint(
+        source,
+        map_location=map_location,
+        format=FORMAT,
+        kind="supernet checkpoint",
+        required=("space", "model", "step", "epoch"),
+        name=name,
+    )
+    return cast(SupernetCheckpoint, data)
+
+
+def load_training_checkpoint(
+    source: str | Path | bytes,
+    *,
+    format: str,
+    kind: str,
+    required: tuple[str, ...],
+    map_location: str | torch.device = "cpu",
     name: str | None = None,
 ) -> dict[str, Any]:
-    """Read a checkpoint safely (weights only) and check its format and keys.
+    """Read a checkpoint of any training kind safely (weights only) and check its format and keys.
 
-    ``source`` is a path, or the checkpoint's bytes (how Ray workers receive it). ``format``,
-    ``kind`` and ``required`` describe the checkpoint expected: by default a supernet's
-    (:class:`SupernetCheckpoint`); retraining checkpoints are read with their own. ``name`` is how
-    messages name it (default: the path, or ``<checkpoint bytes>``).
+    ``format``, ``kind`` and ``required`` describe the checkpoint expected (a supernet's is read by
+    :func:`load_checkpoint`; retraining checkpoints with their own). ``name`` is how messages name
+    it (default: the path, or ``<checkpoint bytes>``).
 
     Raises:
         CheckpointError: missing, truncated or corrupt file, pickled objects, or not a checkpoint

@@ -12,14 +12,13 @@ Example:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import torch
 
 from evosnn.core.config import SubnetConfig
 from evosnn.core.errors import CheckpointError
 from evosnn.core.space import SearchSpace
-from supernet.checkpoint import load_checkpoint, source_name
+from supernet.checkpoint import SupernetCheckpoint, load_checkpoint, source_name
 from supernet.lif import Surrogate
 from supernet.model import SpikformerSupernet
 from supernet.standalone import Spikformer
@@ -47,7 +46,7 @@ def build_standalone(config: SubnetConfig, space: SearchSpace) -> Spikformer:
     return Spikformer(config, space.geometry, sps=(defaults.threshold, defaults.tau))
 
 
-def checkpoint_space(data: dict[str, Any], path: str | Path | bytes) -> SearchSpace:
+def checkpoint_space(data: SupernetCheckpoint, path: str | Path | bytes) -> SearchSpace:
     """The search space a supernet checkpoint was trained for (errors name ``path``)."""
     return SearchSpace.from_dict(data["space"], source=f"{source_name(path)} (stored space)")
 
@@ -57,7 +56,7 @@ def load_supernet(
     space: SearchSpace | None = None,
     *,
     map_location: str | torch.device = "cpu",
-) -> tuple[SpikformerSupernet, dict[str, Any]]:
+) -> tuple[SpikformerSupernet, SupernetCheckpoint]:
     """A supernet in eval mode with the checkpoint's weights, and the checkpoint.
 
     If ``space`` is given, the checkpoint must have been trained for it (same weight shapes, and every

@@ -34,7 +34,7 @@ from evosnn.training.supernet_training import augmentation_for
 from supernet.checkpoint import (
     Status,
     TrainingCheckpoint,
-    load_checkpoint,
+    load_training_checkpoint,
     load_weights_only,
     save_atomic,
 )
@@ -183,7 +183,7 @@ def _resumable(exported: Exported, path: Path) -> dict[str, Any]:
     """The retraining checkpoint at ``path``, checked to be of ``exported``'s architecture."""
     if not path.is_file():
         raise CheckpointError(f"{path}: nothing to resume")
-    stored = load_checkpoint(
+    stored = load_training_checkpoint(
         path,
         format=RETRAIN_FORMAT,
         kind="retraining checkpoint",

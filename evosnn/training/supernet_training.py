@@ -35,7 +35,7 @@ from evosnn.core.space import SearchSpace
 from evosnn.data.loading import load_splits
 from evosnn.evaluate.models import build_supernet, checkpoint_space
 from supernet.batches import Splits
-from supernet.checkpoint import load_checkpoint
+from supernet.checkpoint import SupernetCheckpoint, load_checkpoint
 from supernet.fit import FitOptions, TrainingInterrupted, steps_per_epoch
 from supernet.parallel import DataParallel
 from supernet.recipe import Resume, TrainSettings, open_run, resumed_settings
@@ -203,7 +203,7 @@ def open_supernet_run(
     return open_run(path, settings, resume=resume, load=partial(_resumable, space))
 
 
-def _resumable(space: SearchSpace, path: Path) -> dict[str, Any]:
+def _resumable(space: SearchSpace, path: Path) -> SupernetCheckpoint:
     """The checkpoint at ``path``, checked to be one of ``space``'s supernet."""
     state = load_checkpoint(path, map_location="cpu")
     stored = checkpoint_space(state, path)
@@ -303,7 +303,7 @@ def train_supernet_parallel(
         except KeyboardInterrupt as exc:
             last = f"{path} holds the last finished epoch" if path.exists() else "no epoch finished"
             raise TrainingInterrupted(f"interrupted; {last} (continue with --resume)") from exc
-        return load_checkpoint(path, map_location="cpu")
+        return dict(load_checkpoint(path, map_location="cpu"))
 
 
 def _rank_data(job: SupernetJob, space: SearchSpace, rank: Rank, parallel: DataParallel) -> Splits:
@@ -322,9 +322,9 @@ def _rank_data(job: SupernetJob, space: SearchSpace, rank: Rank, parallel: DataP
 
 def _rank_checkpoint(
     path: Path, space: SearchSpace, parallel: DataParallel
-) -> dict[str, Any] | None:
+) -> SupernetCheckpoint | None:
     """Rank 0's reading of ``path`` (if it exists), given to every rank; only rank 0 needs it."""
-    loaded: dict[str, Any] | EvosnnError | None = None
+    loaded: SupernetCheckpoint | EvosnnError | None = None
     if parallel.main and path.exists():
         try:
             loaded = _resumable(space, path)

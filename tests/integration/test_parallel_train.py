@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ def train_workers() -> list[int]:
     return sorted(found)
 
 
-def assert_same_weights(result: dict[str, Any], reference: dict[str, Any]) -> None:
+def assert_same_weights(result: Mapping[str, Any], reference: Mapping[str, Any]) -> None:
     assert result["status"] == "complete" and result["step"] == reference["step"] == TOTAL
     for name, tensor in reference["model"].items():
         if "running_" in name or "num_batches" in name:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from evosnn.core.errors import CheckpointError
-from supernet.checkpoint import load_checkpoint
+from supernet.checkpoint import load_checkpoint, load_training_checkpoint
 
 
 def _valid_bytes() -> bytes:
@@ -77,7 +77,9 @@ def test_a_folder_is_said_to_be_one_and_its_supernet_pt_offered(tmp_path: Path) 
     )
     # a checkpoint of another kind is never offered a supernet
     with pytest.raises(CheckpointError) as caught:
-        load_checkpoint(run, format="evosnn-retrain/1", kind="retraining checkpoint")
+        load_training_checkpoint(
+            run, format="evosnn-retrain/1", kind="retraining checkpoint", required=("model",)
+        )
     assert str(caught.value) == f"{run} is a folder, not a retraining checkpoint file"
     with pytest.raises(CheckpointError, match=r"nope\.pt: supernet checkpoint not found"):
         load_checkpoint(run / "nope.pt")
