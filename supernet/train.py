@@ -8,7 +8,7 @@ epoch, the augmentation, and metadata stored verbatim in the checkpoint. The loo
 from a checkpoint takes exactly the steps an uninterrupted run would have taken.
 
 Example:
-    >>> plan = SupernetPlan(build, sample, probes={"largest": big}, metadata={"space": {}})
+    >>> plan = SupernetPlan(build, sample, probes={"largest": big}, metadata={"space": {}})  # doctest: +SKIP
     >>> result = fit_supernet(plan, splits, Path("runs/demo/supernet.pt"), TrainSettings())  # doctest: +SKIP
 """
 

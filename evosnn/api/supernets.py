@@ -30,6 +30,15 @@ class TrainedSupernet:
     checkpoint: Path
     metrics: list[dict[str, float]] = field(default_factory=list)
 
+    @classmethod
+    def of(cls, checkpoint: Path, result: Mapping[str, Any]) -> TrainedSupernet:
+        """The trained supernet at ``checkpoint``, from the training's final checkpoint data."""
+        metrics = [
+            {key: float(value) for key, value in record.items() if isinstance(value, int | float)}
+            for record in result.get("metrics") or []
+        ]
+        return cls(checkpoint, metrics)
+
     @property
     def val_acc_largest(self) -> float:
         """Validation accuracy (0-1) of the largest subnet after the last epoch."""
@@ -82,6 +91,7 @@ def train_supernet(
     from evosnn.data.loading import check_data_root
     from evosnn.evaluate.device import check_device
     from evosnn.training.supernet_training import train_supernet_parallel
+    from supernet.recipe import Resume
     from supernet.train import CHECKPOINT_NAME
 
     space = as_space(space)
@@ -89,8 +99,6 @@ def train_supernet(
     out = check_out_dir(Path(out))
     settings, resources = _with_fields(space, settings, resources or RayResources(), fields)
     settings = replace(settings, device=check_device(settings.device))
-    from supernet.recipe import Resume
-
     request = Resume(dict(given or {})) if resume else None
     with run_lock(out):  # one process writes the run folder (the driver, with workers)
         if resources.parallel:
@@ -117,11 +125,7 @@ def train_supernet(
                 resume=request,
                 progress=progress,
             )
-    metrics = [
-        {key: float(value) for key, value in record.items() if isinstance(value, int | float)}
-        for record in result.get("metrics") or []
-    ]
-    return TrainedSupernet(out / CHECKPOINT_NAME, metrics)
+    return TrainedSupernet.of(out / CHECKPOINT_NAME, result)
 
 
 def _with_fields(

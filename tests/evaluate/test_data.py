@@ -249,6 +249,7 @@ def test_a_data_folder_for_a_data_set_made_in_memory_is_refused(tmp_path: Path, 
     check_data_root(spec, None, space="demo")  # no folder given: nothing to refuse
 
 
+@pytest.mark.ray  # each driver would start Ray were --data not refused first
 def test_the_drivers_refuse_an_unused_data_folder_before_any_work(
     tmp_path: Path, tiny_checkpoint: Path
 ) -> None:

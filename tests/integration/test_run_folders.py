@@ -92,7 +92,7 @@ def test_a_refused_run_leaves_no_folder_it_made(
 ) -> None:
     out = tmp_path / "new" / "run"
     argv = ["supernet", "train", "--space", str(tiny_space), "--out", str(out), "--resume"]
-    assert _refused(capsys, argv).endswith(f"{out}/supernet.pt: checkpoint not found")
+    assert _refused(capsys, argv).endswith(f"{out}/supernet.pt: supernet checkpoint not found")
     assert not (tmp_path / "new").exists()
 
 
