@@ -256,6 +256,7 @@ def test_front_scorer_reference_is_the_widened_nadir() -> None:
     assert list(itertools.islice(pareto_indices(front[:, 0], front[:, 1]), 3)) == [0, 1, 2]
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (2026-12-08, --durations)
 def test_report_merges_overlapping_result_files_and_refuses_disagreeing_ones(
     digits: DigitsBench, tmp_path: Path
 ) -> None:
@@ -343,6 +344,7 @@ def test_the_true_model_class_learns_the_landscape_from_enough_noisy_evaluations
     assert many.resid_sd == pytest.approx(left, rel=0.15)
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (2026-12-08, --durations)
 def test_free_evaluations_reach_the_predictor_but_not_the_ledger(
     digits: DigitsBench, tmp_path: Path
 ) -> None:

@@ -160,6 +160,7 @@ def test_the_predictor_ranks_an_additive_landscape_far_better_than_chance() -> N
         assert kendall_tau(y[100:], fitted.predict(X[100:])) > 0.5  # held out
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (2026-12-08, --durations)
 def test_the_surrogate_engine_beats_random_search_at_the_same_budget() -> None:
     surrogate: list[float] = []
     random: list[float] = []

@@ -148,6 +148,7 @@ def test_every_evaluation_is_one_trial(
     )
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (2026-12-08, --durations)
 def test_resume_extends_the_budget_without_evaluating_again(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path
 ) -> None:
@@ -169,6 +170,7 @@ def test_resume_extends_the_budget_without_evaluating_again(
     assert [t.user_attrs["genome"] for t in trials(url, "s")][:8] == first
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (2026-12-08, --durations)
 @pytest.mark.parametrize("engine", ["pymoo", "deap", "optuna", "random", "surrogate"])
 def test_engines_are_reproducible(
     tmp_path: Path, tiny_space: SearchSpace, tiny_checkpoint: Path, engine: str
@@ -255,6 +257,7 @@ def test_a_second_driver_is_refused(
     assert "workers" not in ledger.attrs() and "space" not in ledger.attrs()  # nothing was written
 
 
+@pytest.mark.slow  # over 10 s on 2 cores (2026-12-08, --durations)
 def test_cheap_constraints_prune_without_evaluating(tmp_path: Path, tiny_checkpoint: Path) -> None:
     data = tiny_dict()
     data["objectives"] = {"max_params_m": 0.0075}  # between the smallest and largest subnets
