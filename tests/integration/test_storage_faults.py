@@ -16,6 +16,7 @@ from optuna.trial import TrialState
 
 from evosnn.core.genome import GenomeCodec
 from evosnn.core.space import SearchSpace
+from evosnn.storage.ledger import open_storage
 from tests.conftest import tiny_dict
 from tests.integration.test_dashboard import dashboard, get
 from tests.integration.test_search_e2e import search_command
@@ -95,6 +96,7 @@ def test_dashboard_reads_sqlite_while_the_driver_writes(
     space_file: Path, tiny_checkpoint: Path, tmp_path: Path
 ) -> None:
     url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    open_storage(url)  # an empty study database: the dashboard serves only one that exists
     command = long_search(space_file, tiny_checkpoint, url, "s")
     reads = 0
     with dashboard(url) as base:  # serving before the driver starts, so it reads the whole run
