@@ -381,6 +381,7 @@ CASES = [
     ),
     Case("se-storage-folder", (*SEARCH, "--storage", "sqlite:///{tmp}"), ("is a folder",)),
     Case("se-storage-empty", (*SEARCH, "--storage", ""), ("storage=''",)),
+    Case("se-stem-cache-negative", (*SEARCH, "--stem-cache-mib", "-1"), ("--stem-cache-mib", "-1")),
     Case("se-study-empty", (*SEARCH, "--study", ""), ("study=''",)),
     Case(
         "se-ray-address-in-process",
